@@ -1,0 +1,10 @@
+# libFuzzer comes with clang only. Debian 12's clang 14 reports __cpp_concepts as
+# 201907, so libstdc++ 12 hides std::expected from it although clang 14 compiles
+# that header fine; raising the macro is the least intrusive way to reuse the
+# GCC-built code unchanged.
+if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  message(FATAL_ERROR "MESH_FUZZ needs clang: cmake -DCMAKE_CXX_COMPILER=clang++ -DMESH_FUZZ=ON")
+endif()
+add_compile_options(-Wno-macro-redefined -D__cpp_concepts=202002L
+                    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+add_link_options(-fsanitize=address,undefined)

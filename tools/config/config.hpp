@@ -1,0 +1,129 @@
+#pragma once
+// The daemon's configuration (TOML, DESIGN.md "Configuration"), read and
+// checked in full before anything starts. Names follow RouterOS.
+
+#include "tunnel/esp_algorithm.hpp"
+#include "tunnel/ip_address.hpp"
+
+#include <botan/secmem.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mesh::config {
+
+using Duration = std::chrono::milliseconds;
+
+// A configuration mistake, located: what() is "FILE:LINE:COL: message".
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(std::string file, std::uint32_t line, std::uint32_t column, const std::string& message);
+    [[nodiscard]] const std::string& file() const noexcept { return file_; }
+    [[nodiscard]] std::uint32_t line() const noexcept { return line_; }
+    [[nodiscard]] std::uint32_t column() const noexcept { return column_; }
+
+private:
+    std::string file_;
+    std::uint32_t line_;
+    std::uint32_t column_;
+};
+
+struct Site {
+    std::string name;
+    std::optional<tunnel::IpAddress> listen;     // unset: any
+    std::uint16_t ike_port = 500;
+    std::uint16_t natt_port = 4500;
+    std::filesystem::path control_socket;        // default /run/mesh-site/<name>.sock
+    std::optional<std::filesystem::path> zebra_socket;
+};
+
+struct Profile {                                 // phase 1, the IKE SA
+    std::string name;
+    std::vector<std::string> dh_groups{"ecp256", "modp2048"};
+    std::vector<std::string> enc_algorithms{"aes-256-gcm", "aes-128-gcm", "aes-256", "aes-128", "chacha20-poly1305"};
+    std::vector<std::string> hash_algorithms{"sha256", "sha384", "sha512"};
+    Duration lifetime = std::chrono::hours(8);
+    Duration dpd_interval = std::chrono::seconds(30);
+    std::uint32_t dpd_maximum_failures = 3;
+    bool nat_traversal = true;
+};
+
+struct Proposal {                                // phase 2, the CHILD SA
+    std::string name;
+    std::vector<tunnel::EspCipher> enc_algorithms{tunnel::EspCipher::aes256_gcm, tunnel::EspCipher::aes128_gcm,
+                                                  tunnel::EspCipher::aes256_cbc, tunnel::EspCipher::aes128_cbc,
+                                                  tunnel::EspCipher::chacha20_poly1305};
+    std::vector<tunnel::EspIntegrity> auth_algorithms{tunnel::EspIntegrity::hmac_sha256_128};
+    std::vector<std::string> pfs_groups{"ecp256"};  // {"none"}: no PFS
+    Duration lifetime = std::chrono::hours(1);
+};
+
+enum class AuthMethod : std::uint8_t { pre_shared_key, digital_signature };
+enum class Encapsulation : std::uint8_t { udp, automatic };
+
+struct Peer {
+    std::string name;
+    tunnel::IpPrefix address;                    // a host prefix, or a range for a passive hub
+    std::optional<tunnel::IpAddress> local_address;
+    bool passive = false;
+    std::string profile = "default";
+    AuthMethod auth_method = AuthMethod::pre_shared_key;
+    Botan::secure_vector<std::uint8_t> secret;   // from secret or secret-file
+    std::optional<std::filesystem::path> certificate, private_key, ca, crl;
+    std::optional<std::string> my_id;            // "fqdn:...", unset: address:<local address>
+    std::string remote_id = "auto";
+    Encapsulation encapsulation = Encapsulation::udp;
+};
+
+// Manual keying of one tunnel, like `ip xfrm state` (DESIGN.md [tunnel.NAME.static-sa]).
+struct StaticSa {
+    tunnel::EspCipher enc_algorithm = tunnel::EspCipher::aes128_gcm;
+    tunnel::EspIntegrity auth_algorithm = tunnel::EspIntegrity::none;  // CBC: sha256 when not given
+    std::uint32_t spi_in = 0;
+    std::uint32_t spi_out = 0;
+    Botan::secure_vector<std::uint8_t> key_in, key_out;            // lengths checked against the cipher
+    Botan::secure_vector<std::uint8_t> auth_key_in, auth_key_out;  // CBC only
+};
+
+enum class TunnelMode : std::uint8_t { gre, ip };
+
+struct Tunnel {
+    std::string name;
+    std::string peer;
+    std::string proposal = "default";
+    std::string interface;                       // default: the tunnel's name, at most 15 characters
+    std::optional<tunnel::IpPrefix> address;     // required for mode gre
+    TunnelMode mode = TunnelMode::gre;
+    std::vector<tunnel::IpPrefix> local_subnets, remote_subnets;
+    std::optional<std::uint32_t> mtu;            // unset: computed from the overhead
+    std::vector<tunnel::IpPrefix> routes;
+    std::uint32_t route_distance = 10;
+    bool mss_clamp = true;                       // clamp the MSS of SYNs entering the tunnel to its MTU
+    std::optional<StaticSa> static_sa;
+};
+
+struct Config {
+    std::filesystem::path path;
+    Site site;
+    std::map<std::string, Profile> profiles;     // "default" always exists
+    std::map<std::string, Proposal> proposals;   // "default" always exists
+    std::map<std::string, Peer> peers;
+    std::map<std::string, Tunnel> tunnels;
+};
+
+// Reads and checks the whole file. Throws ConfigError naming file, line and
+// column for a syntax error, an unknown key, a wrong type or value, and a
+// reference to a profile, proposal or peer that does not exist.
+[[nodiscard]] Config load(const std::filesystem::path& path);
+[[nodiscard]] Config parse(std::string_view text, const std::string& file_name);
+
+// "200ms", "30s", "5m", "8h", "1d"; nullopt for anything else.
+[[nodiscard]] std::optional<Duration> parse_duration(std::string_view text);
+
+} // namespace mesh::config

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and the netns lab need.
+# Idempotent: a machine that has them all does not touch apt.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  libbotan-2-dev libnl-3-dev libnl-route-3-dev libboost-dev libcli11-dev
+  doctest-dev libtomlplusplus-dev libspdlog-dev nlohmann-json3-dev
+  # sanitizers and libFuzzer
+  clang libclang-rt-14-dev
+  # lab and tests
+  iproute2 iputils-ping iperf3 iptables conntrack tcpdump tshark procps psmisc
+  python3 ca-certificates
+  # references in the same runs: wireguard-go, strongSwan (kernel-libipsec), FRR
+  wireguard-go wireguard-tools
+  strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
+  libstrongswan-standard-plugins
+  frr
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

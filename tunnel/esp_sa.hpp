@@ -1,0 +1,133 @@
+#pragma once
+// One ESP security association and direction (RFC 4303), sealed and opened in
+// place inside a PacketBuffer.
+//
+//   0                   1                   2                   3
+//   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//   |               Security Parameters Index (SPI)                 |
+//   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//   |                      Sequence Number (low 32 bits)            |
+//   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//   |                     IV (8 bytes AEAD, 16 bytes CBC)           |
+//   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//   |          Payload (GRE packet or IP packet) ...                |
+//   +               +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//   |               |  Padding 1, 2, 3, ...  | Pad Len | Next Header|
+//   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//   |                    ICV (16 bytes, or the HMAC's truncation)   |
+//   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// Each object belongs to exactly one data-plane thread (outbound: the TUN
+// reader, inbound: the UDP reader), which is why the Botan cipher objects it
+// owns need no lock. Counters are written by that thread only and read by the
+// control thread, hence relaxed atomics without read-modify-write.
+
+#include "tunnel/esp_algorithm.hpp"
+#include "tunnel/packet_buffer.hpp"
+#include "tunnel/replay_window.hpp"
+
+#include <botan/secmem.h>
+
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <memory>
+
+namespace mesh::tunnel {
+
+enum class EspError : std::uint8_t {
+    truncated = 1,       // shorter than header + IV + trailer + ICV, or not block-aligned
+    auth_failed,         // ICV mismatch
+    replay,              // duplicate, or left of the anti-replay window
+    bad_padding,         // padding bytes not 1, 2, 3, ... (RFC 4303 section 2.4) or pad length too long
+    sequence_exhausted,  // the outbound counter reached its end; the SA must be rekeyed, never wrapped
+    no_room,             // not enough headroom or tailroom in the buffer (a programming error)
+};
+
+struct SaParams {
+    std::uint32_t spi = 0;
+    EspCipher cipher = EspCipher::aes128_gcm;
+    EspIntegrity integrity = EspIntegrity::none;   // CBC ciphers need one, AEADs must have none
+    Botan::secure_vector<std::uint8_t> cipher_key; // AEADs: key || 4-byte salt
+    Botan::secure_vector<std::uint8_t> integrity_key;
+    bool esn = true;                               // 64-bit extended sequence numbers (RFC 4303 section 2.2.1)
+};
+
+// A counter with a single writer: load + store, no locked instruction.
+class Counter {
+public:
+    void add(std::uint64_t n) noexcept { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> value_{0};
+};
+
+struct SaCounters {
+    Counter packets;
+    Counter bytes;            // payload bytes (what entered or left the tunnel), not ESP bytes
+    Counter auth_drops;
+    Counter replay_drops;
+    Counter malformed_drops;  // truncated, bad padding
+};
+
+class EspCrypto;   // the Botan objects of one SA direction (esp_crypto.hpp)
+
+class OutboundSa {
+public:
+    // Throws std::invalid_argument for a key of the wrong length or a cipher/integrity mismatch.
+    explicit OutboundSa(const SaParams& params);
+    ~OutboundSa();
+    OutboundSa(const OutboundSa&) = delete;
+    OutboundSa& operator=(const OutboundSa&) = delete;
+
+    // Before: packet.data() is the payload. After: it is the whole ESP packet,
+    // SPI to ICV, ready for UDP. Needs header+IV bytes of headroom and
+    // padding+trailer+ICV bytes of tailroom (see overhead()).
+    std::expected<void, EspError> seal(PacketBuffer& packet, std::uint8_t next_header) noexcept;
+
+    [[nodiscard]] std::uint32_t spi() const noexcept { return params_.spi; }
+    [[nodiscard]] const SaParams& params() const noexcept { return params_; }
+    [[nodiscard]] const SaCounters& counters() const noexcept { return counters_; }
+    // The sequence number the next packet gets.
+    [[nodiscard]] std::uint64_t next_sequence() const noexcept { return next_seq_.load(std::memory_order_relaxed); }
+    // Bytes ESP adds to a payload of payload_bytes, padding included.
+    [[nodiscard]] std::size_t overhead(std::size_t payload_bytes) const noexcept;
+    // The largest overhead over all payload sizes, for MTU arithmetic.
+    [[nodiscard]] std::size_t max_overhead() const noexcept;
+
+private:
+    SaParams params_;
+    std::unique_ptr<EspCrypto> crypto_;
+    std::atomic<std::uint64_t> next_seq_{1};
+    SaCounters counters_;
+};
+
+class InboundSa {
+public:
+    explicit InboundSa(const SaParams& params);
+    ~InboundSa();
+    InboundSa(const InboundSa&) = delete;
+    InboundSa& operator=(const InboundSa&) = delete;
+
+    // Before: packet.data() is the ESP packet from its SPI to its ICV. After
+    // success: packet.data() is the payload and the next-header value is
+    // returned. The replay check runs before the ICV and the window only moves
+    // after the ICV verifies. Every failure is counted here.
+    std::expected<std::uint8_t, EspError> open(PacketBuffer& packet) noexcept;
+
+    [[nodiscard]] std::uint32_t spi() const noexcept { return params_.spi; }
+    [[nodiscard]] const SaParams& params() const noexcept { return params_; }
+    [[nodiscard]] const SaCounters& counters() const noexcept { return counters_; }
+    // The highest authenticated sequence number.
+    [[nodiscard]] std::uint64_t highest_sequence() const noexcept { return highest_seq_.load(std::memory_order_relaxed); }
+
+private:
+    SaParams params_;
+    std::unique_ptr<EspCrypto> crypto_;
+    ReplayWindow window_;
+    std::atomic<std::uint64_t> highest_seq_{0};
+    SaCounters counters_;
+};
+
+} // namespace mesh::tunnel

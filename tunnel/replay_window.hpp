@@ -1,0 +1,37 @@
+#pragma once
+// The anti-replay window of RFC 4303 section 3.4.3 with 64-bit extended
+// sequence numbers (section 2.2.1, Appendix A2): a bitmap of `size` packets
+// to the left of the highest authenticated sequence number.
+//
+// Two steps, as the RFC orders them: check() before the ICV is verified (it
+// only reads, and infers the high 32 bits of an ESN from the low ones on the
+// wire), accept() after, which slides the window and marks the packet.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+namespace mesh::tunnel {
+
+class ReplayWindow {
+public:
+    static constexpr std::uint64_t size = 4096;
+
+    explicit ReplayWindow(bool esn = true) noexcept : esn_(esn) {}
+
+    // The full sequence number the packet claims, or nullopt if it is a
+    // duplicate or too old. Sequence number 0 is never valid.
+    [[nodiscard]] std::optional<std::uint64_t> check(std::uint32_t seq_low) const noexcept;
+    // Marks seq (a value check() returned) as received.
+    void accept(std::uint64_t seq) noexcept;
+
+    [[nodiscard]] std::uint64_t highest() const noexcept { return top_; }
+
+private:
+    static constexpr std::size_t words = size / 64;
+    bool esn_;
+    std::uint64_t top_ = 0;                 // highest accepted sequence number
+    std::array<std::uint64_t, words> bitmap_{};  // bit (seq % size) set: seq seen
+};
+
+} // namespace mesh::tunnel
