@@ -1,0 +1,232 @@
+#include "tools/daemon/daemon.hpp"
+
+#include "routing/kernel_routes.hpp"
+#include "tools/daemon/control_server.hpp"
+#include "tools/log/log.hpp"
+#include "tunnel/mtu.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+
+namespace mesh::daemon {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr auto reclaim_interval = std::chrono::milliseconds(200);
+
+tunnel::SaParams sa_params(const config::StaticSa& sa, bool inbound)
+{
+    tunnel::SaParams params;
+    params.spi = inbound ? sa.spi_in : sa.spi_out;
+    params.cipher = sa.enc_algorithm;
+    params.integrity = tunnel::info(sa.enc_algorithm).aead ? tunnel::EspIntegrity::none : sa.auth_algorithm;
+    params.cipher_key = inbound ? sa.key_in : sa.key_out;
+    params.integrity_key = inbound ? sa.auth_key_in : sa.auth_key_out;
+    params.esn = true;
+    return params;
+}
+} // namespace
+
+Daemon::Daemon(config::Config config)
+    : config_(std::move(config)),
+      signals_(io_, SIGINT, SIGTERM),
+      reclaim_timer_(io_),
+      pump_(std::make_unique<tunnel::PacketPump>(table_)),
+      pump_notify_(io_, ::dup(pump_->notify_fd()))
+{
+    // A write to a peer that closed the control socket must not kill the daemon.
+    std::signal(SIGPIPE, SIG_IGN);
+    const tunnel::Endpoint local{config_.site.listen.value_or(tunnel::IpAddress{}), config_.site.natt_port};
+    socket_ = std::make_unique<tunnel::UdpSocket>(local);
+    pump_->watch_udp(socket_->fd());
+    log::esp()->info("listening for ESP-in-UDP and IKE on {}", local.to_string());
+
+    tunnel::TunnelId next_id = 1;
+    for (const auto& [name, tunnel_config] : config_.tunnels)
+        start_tunnel(tunnel_config, next_id++);
+
+    control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
+                                               [this](const std::string& request) { return handle_request(request); });
+    log::daemon()->info("control socket {}", config_.site.control_socket.string());
+}
+
+Daemon::~Daemon()
+{
+    pump_->stop();
+}
+
+void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
+{
+    const config::Peer& peer = config_.peers.at(config.peer);
+    Tunnel tunnel;
+    tunnel.config = &config;
+    tunnel.id = id;
+    tunnel.peer = {peer.address.address(), config_.site.natt_port};
+    const auto path = tunnel::probe_path(tunnel.peer);
+    tunnel.local = config_.site.listen && !config_.site.listen->is_unspecified() ? *config_.site.listen : path.local;
+
+    tunnel.device = std::make_shared<tunnel::TunDevice>(config.interface);
+    if (config.mtu) {
+        tunnel.mtu = *config.mtu;
+    } else {
+        tunnel::TunnelOverhead overhead;
+        overhead.underlay_ip_header = tunnel.peer.address.is_v4() ? tunnel::ipv4_header_bytes : tunnel::ipv6_header_bytes;
+        overhead.gre_header = config.mode == config::TunnelMode::gre ? gre::header_length({}) : 0;
+        // Until IKE chooses, size for the cipher with the largest overhead the proposal allows.
+        const auto& proposal = config_.proposals.at(config.proposal);
+        std::uint32_t smallest = path.mtu;
+        auto consider = [&](tunnel::EspCipher cipher, tunnel::EspIntegrity integrity) {
+            overhead.cipher = cipher;
+            overhead.integrity = integrity;
+            smallest = std::min(smallest, tunnel::tunnel_mtu(path.mtu, overhead));
+        };
+        if (config.static_sa) {
+            consider(config.static_sa->enc_algorithm, config.static_sa->auth_algorithm);
+        } else {
+            for (const auto cipher : proposal.enc_algorithms)
+                for (const auto integrity : proposal.auth_algorithms)
+                    consider(cipher, integrity);
+        }
+        tunnel.mtu = smallest;
+    }
+    tunnel::set_link_mtu(netlink_, tunnel.device->ifindex(), tunnel.mtu);
+    if (config.address)
+        tunnel::add_link_address(netlink_, tunnel.device->ifindex(), *config.address);
+
+    tunnel::SaTable::TunnelSettings settings;
+    settings.tun_fd = tunnel.device->fd();
+    settings.udp_fd = socket_->fd();
+    settings.mode = config.mode == config::TunnelMode::gre ? tunnel::TunnelMode::gre : tunnel::TunnelMode::ip;
+    settings.mtu = tunnel.mtu;
+    settings.mss_clamp = config.mss_clamp;
+    settings.peer = tunnel.peer;
+    settings.fd_owner = tunnel.device;
+    table_.add_tunnel(id, settings);
+    pump_->watch_tun(id, tunnel.device->fd());
+    log::esp()->info("tunnel {}: interface {} (index {}), mtu {} (path mtu {}), peer {}", config.name, config.interface,
+                     tunnel.device->ifindex(), tunnel.mtu, path.mtu, tunnel.peer.to_string());
+
+    tunnels_.push_back(std::move(tunnel));
+    if (config.static_sa)
+        install_static_sas(tunnels_.back());
+    else
+        set_tunnel_up(tunnels_.back(), false);
+}
+
+void Daemon::install_static_sas(Tunnel& tunnel)
+{
+    const config::StaticSa& sa = *tunnel.config->static_sa;
+    table_.install_inbound(tunnel.id, std::make_shared<tunnel::InboundSa>(sa_params(sa, true)));
+    table_.install_outbound(tunnel.id, std::make_shared<tunnel::OutboundSa>(sa_params(sa, false)));
+    log::esp()->info("tunnel {}: static SAs installed, in 0x{:08x} out 0x{:08x} {}", tunnel.config->name, sa.spi_in,
+                     sa.spi_out, tunnel::info(sa.enc_algorithm).name);
+    set_tunnel_up(tunnel, true);
+}
+
+void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
+{
+    tunnel::set_link_up(netlink_, tunnel.device->ifindex(), true);
+    tunnel.device->set_carrier(up);
+    tunnel.up = up;
+    const auto& config = *tunnel.config;
+    for (const auto& route : config.routes) {
+        if (up)
+            routing::add_kernel_route(netlink_, route, tunnel.device->ifindex(), config.route_distance);
+        else
+            routing::delete_kernel_route(netlink_, route, tunnel.device->ifindex(), config.route_distance);
+    }
+    log::esp()->info("tunnel {}: {}", config.name, up ? "up" : "down");
+}
+
+void Daemon::stop_tunnels()
+{
+    for (auto& tunnel : tunnels_) {
+        pump_->unwatch_tun(tunnel.device->fd());
+        if (tunnel.up) {
+            for (const auto& route : tunnel.config->routes)
+                routing::delete_kernel_route(netlink_, route, tunnel.device->ifindex(), tunnel.config->route_distance);
+            tunnel.up = false;
+        }
+        table_.remove_tunnel(tunnel.id);
+    }
+}
+
+int Daemon::run()
+{
+    signals_.async_wait([this](const boost::system::error_code& error, int signal) {
+        if (error)
+            return;
+        log::daemon()->info("signal {}: shutting down", signal);
+        io_.stop();
+    });
+    watch_pump();
+    schedule_reclaim();
+    pump_->start();
+    log::daemon()->info("site {} running with {} tunnel(s)", config_.site.name, tunnels_.size());
+    io_.run();
+    pump_->stop();
+    stop_tunnels();
+    control_.reset();
+    log::daemon()->info("stopped");
+    return 0;
+}
+
+void Daemon::watch_pump()
+{
+    pump_notify_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& error) {
+        if (error)
+            return;
+        drain_pump();
+        watch_pump();
+    });
+}
+
+void Daemon::drain_pump()
+{
+    std::uint64_t ignored = 0;
+    [[maybe_unused]] const auto n = ::read(pump_notify_.native_handle(), &ignored, sizeof ignored);
+    for (auto* ring : {&pump_->outbound_events(), &pump_->inbound_events()}) {
+        while (const tunnel::DataplaneEvent* event = ring->front()) {
+            switch (event->kind) {
+            case tunnel::DataplaneEvent::Kind::sequence_exhausted:
+                log::esp()->warn("sequence number exhausted on outbound SA 0x{:08x}: the SA must be rekeyed, "
+                                 "packets are dropped until then",
+                                 event->spi);
+                break;
+            case tunnel::DataplaneEvent::Kind::unknown_spi:
+                log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped", event->spi, event->from.to_string());
+                break;
+            }
+            ring->release();
+        }
+    }
+    while (const tunnel::IkeDatagram* datagram = pump_->ike_queue().front()) {
+        log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured", datagram->size,
+                          datagram->from.to_string());
+        pump_->ike_queue().release();
+    }
+}
+
+void Daemon::schedule_reclaim()
+{
+    reclaim_timer_.expires_after(reclaim_interval);
+    reclaim_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (error)
+            return;
+        table_.reclaim();
+        schedule_reclaim();
+    });
+}
+
+std::string Daemon::handle_request(const std::string& request) const
+{
+    if (request == "status")
+        return status().dump();
+    if (request == "keys")
+        return keys().dump();
+    return nlohmann::json{{"error", "unknown request '" + request + "'"}}.dump();
+}
+
+} // namespace mesh::daemon

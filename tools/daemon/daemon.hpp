@@ -1,0 +1,74 @@
+#pragma once
+// The daemon: one control thread (Boost.Asio) that owns the configuration,
+// the SA table, the tunnels' interfaces and routes, and the control socket;
+// the data plane runs on the PacketPump's own threads.
+
+#include "tools/config/config.hpp"
+#include "tunnel/netlink_socket.hpp"
+#include "tunnel/packet_pump.hpp"
+#include "tunnel/sa_table.hpp"
+#include "tunnel/tun_device.hpp"
+#include "tunnel/udp_socket.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+namespace mesh::daemon {
+
+class ControlServer;
+
+class Daemon {
+public:
+    // Builds everything the configuration asks for; throws on a system error
+    // (a TUN that cannot be created, a port in use) with a message naming it.
+    explicit Daemon(config::Config config);
+    ~Daemon();
+
+    // Runs until SIGINT or SIGTERM; returns the exit code.
+    int run();
+
+    [[nodiscard]] nlohmann::json status() const;
+    [[nodiscard]] nlohmann::json keys() const;
+
+private:
+    struct Tunnel {
+        const config::Tunnel* config = nullptr;
+        tunnel::TunnelId id = 0;
+        std::shared_ptr<tunnel::TunDevice> device;
+        tunnel::Endpoint peer;
+        tunnel::IpAddress local;
+        std::uint32_t mtu = 0;
+        bool up = false;
+    };
+
+    void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
+    void install_static_sas(Tunnel& tunnel);
+    void set_tunnel_up(Tunnel& tunnel, bool up);
+    void stop_tunnels();
+    void watch_pump();
+    void drain_pump();
+    void schedule_reclaim();
+    [[nodiscard]] std::string handle_request(const std::string& request) const;
+
+    config::Config config_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer reclaim_timer_;
+    tunnel::NetlinkSocket netlink_;
+    tunnel::SaTable table_;
+    std::unique_ptr<tunnel::PacketPump> pump_;
+    boost::asio::posix::stream_descriptor pump_notify_;
+    std::unique_ptr<tunnel::UdpSocket> socket_;
+    std::vector<Tunnel> tunnels_;
+    std::unique_ptr<ControlServer> control_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+} // namespace mesh::daemon

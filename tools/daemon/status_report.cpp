@@ -1,0 +1,118 @@
+// What the control socket reports: status (DESIGN.md's `status --json`
+// document, to which fields are only ever added) and keys.
+
+#include "tools/daemon/daemon.hpp"
+
+#include <botan/hex.h>
+#include <fmt/format.h>
+
+namespace mesh::daemon {
+
+namespace {
+std::string spi_text(std::uint32_t spi)
+{
+    return fmt::format("0x{:08x}", spi);
+}
+
+std::int64_t age_seconds(std::chrono::steady_clock::time_point since)
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since).count();
+}
+
+nlohmann::json sa_entry(const char* direction, std::uint32_t spi, const tunnel::SaParams& params,
+                        const tunnel::SaCounters& counters, std::chrono::steady_clock::time_point installed_at,
+                        std::uint64_t sequence)
+{
+    nlohmann::json entry{{"direction", direction},
+                         {"spi", spi_text(spi)},
+                         {"enc-algorithm", tunnel::info(params.cipher).name},
+                         {"packets", counters.packets.get()},
+                         {"bytes", counters.bytes.get()},
+                         {"auth-drops", counters.auth_drops.get()},
+                         {"replay-drops", counters.replay_drops.get()},
+                         {"malformed-drops", counters.malformed_drops.get()},
+                         {"age-s", age_seconds(installed_at)},
+                         {"sequence", sequence}};
+    if (params.integrity != tunnel::EspIntegrity::none)
+        entry["auth-algorithm"] = tunnel::info(params.integrity).name;
+    return entry;
+}
+} // namespace
+
+nlohmann::json Daemon::status() const
+{
+    const auto& pump = pump_->counters();
+    nlohmann::json report{{"site", config_.site.name},
+                          {"uptime-s", age_seconds(started_)},
+                          {"peers", nlohmann::json::array()},
+                          {"tunnels", nlohmann::json::array()},
+                          {"counters",
+                           {{"unknown-spi-drops", pump.unknown_spi_drops.get()},
+                            {"runt-drops", pump.runt_drops.get()},
+                            {"keepalives", pump.keepalives.get()},
+                            {"ike-datagrams", pump.ike_datagrams.get()},
+                            {"ike-queue-drops", pump.ike_queue_drops.get()},
+                            {"receive-errors", pump.receive_errors.get()}}}};
+    for (const auto& tunnel : tunnels_) {
+        const auto& state = table_.tunnels().at(tunnel.id);
+        const auto& c = *state.counters;
+        nlohmann::json sas = nlohmann::json::array();
+        for (const auto& installed : state.inbound)
+            sas.push_back(sa_entry("in", installed.inbound->spi(), installed.inbound->params(),
+                                   installed.inbound->counters(), installed.installed_at,
+                                   installed.inbound->highest_sequence()));
+        if (const auto& out = state.outbound.outbound)
+            sas.push_back(sa_entry("out", out->spi(), out->params(), out->counters(), state.outbound.installed_at,
+                                   out->next_sequence()));
+        report["tunnels"].push_back({{"name", tunnel.config->name},
+                                     {"peer", tunnel.config->peer},
+                                     {"interface", tunnel.config->interface},
+                                     {"mode", tunnel.config->mode == config::TunnelMode::gre ? "gre" : "ip"},
+                                     {"state", tunnel.up ? "up" : "down"},
+                                     {"mtu", tunnel.mtu},
+                                     {"local-address", tunnel.local.to_string()},
+                                     {"remote-address", tunnel.peer.address.to_string()},
+                                     {"sas", sas},
+                                     {"counters",
+                                      {{"no-sa-drops", c.no_sa_drops.get()},
+                                       {"not-ip-drops", c.not_ip_drops.get()},
+                                       {"seal-drops", c.seal_drops.get()},
+                                       {"send-errors", c.send_errors.get()},
+                                       {"mss-clamped", c.mss_clamped.get()},
+                                       {"gre-drops", c.gre_drops.get()},
+                                       {"inner-drops", c.inner_drops.get()},
+                                       {"tun-write-errors", c.tun_write_errors.get()}}}});
+    }
+    return report;
+}
+
+// Secrets leave the daemon only here, on the owner-only control socket, for
+// `mesh-site keys` (DESIGN.md: the one deliberate way to export them).
+nlohmann::json Daemon::keys() const
+{
+    nlohmann::json report{{"esp", nlohmann::json::array()}, {"ikev2", nlohmann::json::array()}};
+    auto add = [&](const Tunnel& tunnel, const tunnel::SaParams& params, bool inbound) {
+        const auto& local = tunnel.local;
+        const auto& remote = tunnel.peer.address;
+        report["esp"].push_back({{"family", remote.is_v4() ? "IPv4" : "IPv6"},
+                                 {"src", (inbound ? remote : local).to_string()},
+                                 {"dst", (inbound ? local : remote).to_string()},
+                                 {"spi", spi_text(params.spi)},
+                                 {"enc-algorithm", tunnel::info(params.cipher).name},
+                                 {"enc-key", Botan::hex_encode(params.cipher_key, false)},
+                                 {"auth-algorithm", params.integrity == tunnel::EspIntegrity::none
+                                                        ? "none"
+                                                        : tunnel::info(params.integrity).name},
+                                 {"auth-key", Botan::hex_encode(params.integrity_key, false)}});
+    };
+    for (const auto& tunnel : tunnels_) {
+        const auto& state = table_.tunnels().at(tunnel.id);
+        for (const auto& installed : state.inbound)
+            add(tunnel, installed.inbound->params(), true);
+        if (state.outbound.outbound)
+            add(tunnel, state.outbound.outbound->params(), false);
+    }
+    return report;
+}
+
+} // namespace mesh::daemon

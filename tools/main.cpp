@@ -1,0 +1,100 @@
+// mesh-site: route-based site-to-site VPN daemon and its command line.
+//   run            the daemon, in the foreground, logging to stderr
+//   check-config   validate a configuration file
+//   status         peers, tunnels and SAs of a running daemon
+//   keys           the running daemon's SAs for Wireshark
+
+#include "tools/cli/control_client.hpp"
+#include "tools/cli/views.hpp"
+#include "tools/config/config.hpp"
+#include "tools/daemon/daemon.hpp"
+#include "tools/log/log.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace {
+
+std::filesystem::path control_socket(const std::string& config_file, const std::string& socket)
+{
+    if (!socket.empty())
+        return socket;
+    if (config_file.empty())
+        throw std::runtime_error("name the daemon: -c FILE (its configuration) or -s SOCKET");
+    return mesh::config::load(config_file).site.control_socket;
+}
+
+int run_daemon(const std::string& config_file, const std::string& level)
+{
+    mesh::log::init(spdlog::level::from_str(level));
+    auto config = mesh::config::load(config_file);
+    mesh::log::config()->info("loaded {}: {} peer(s), {} tunnel(s)", config_file, config.peers.size(),
+                              config.tunnels.size());
+    mesh::daemon::Daemon daemon(std::move(config));
+    return daemon.run();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"mesh-site: route-based site-to-site VPN (IKEv2, ESP-in-UDP, GRE) feeding FRRouting"};
+    app.require_subcommand(1);
+
+    std::string config_file;
+    std::string socket;
+    std::string level = "info";
+    bool json = false;
+    bool wireshark = false;
+    std::string table = "esp";
+
+    auto* run = app.add_subcommand("run", "run the daemon in the foreground, logging to stderr");
+    run->add_option("-c,--config", config_file, "configuration file")->required()->check(CLI::ExistingFile);
+    run->add_option("--log-level", level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+    auto* check = app.add_subcommand("check-config", "validate a configuration file: exit 0, or print FILE:LINE:COL");
+    check->add_option("-c,--config", config_file, "configuration file")->required();
+
+    auto* status = app.add_subcommand("status", "peers, tunnels and their SAs");
+    auto* keys = app.add_subcommand("keys", "the current SAs with their keys");
+    for (auto* sub : {status, keys}) {
+        auto* by_config = sub->add_option("-c,--config", config_file, "configuration of the daemon to ask");
+        sub->add_option("-s,--socket", socket, "control socket of the daemon to ask")->excludes(by_config);
+    }
+    status->add_flag("--json", json, "print JSON");
+    keys->add_flag("--wireshark", wireshark, "print Wireshark 4.0 UAT records")->required();
+    keys->add_option("table", table, "esp (esp_sa records) or ikev2 (ikev2_decryption_table records)")
+        ->check(CLI::IsMember({"esp", "ikev2"}));
+
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (*run)
+            return run_daemon(config_file, level);
+        if (*check) {
+            [[maybe_unused]] const auto config = mesh::config::load(config_file);
+            std::cout << config_file << ": ok\n";
+            return 0;
+        }
+        if (*status) {
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), "status");
+            std::cout << (json ? answer.dump() + "\n" : mesh::cli::render_status(answer));
+            return 0;
+        }
+        if (*keys) {
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), "keys");
+            std::cout << (table == "esp" ? mesh::cli::render_wireshark_esp(answer)
+                                         : mesh::cli::render_wireshark_ikev2(answer));
+            return 0;
+        }
+    } catch (const mesh::config::ConfigError& error) {
+        std::cerr << error.what() << "\n";
+        return 1;
+    } catch (const std::exception& error) {
+        std::cerr << "mesh-site: " << error.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,139 @@
+// Inbound, one socket's batch at a time (RFC 3948 section 2.2 demultiplexing):
+//   recvmmsg -> a single 0xFF byte: NAT keepalive
+//            -> four zero bytes (non-ESP marker): IKE, queued for the control thread
+//            -> otherwise ESP: SA by SPI -> open (anti-replay, ICV, padding)
+//               -> GRE decap (mode gre) -> write(TUN)
+
+#include "gre/gre.hpp"
+#include "tunnel/packet_pump.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace mesh::tunnel {
+
+namespace {
+constexpr std::uint8_t next_header_ipv4 = 4;
+constexpr std::uint8_t next_header_ipv6 = 41;
+constexpr std::uint8_t next_header_gre = 47;
+constexpr std::size_t esp_header_bytes = 8;
+constexpr auto unknown_spi_report_interval = std::chrono::seconds(1);
+
+std::uint32_t load_be32(const std::uint8_t* p) noexcept
+{
+    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
+}
+} // namespace
+
+void PacketPump::inbound_batch(const Snapshot& snapshot, int udp_fd)
+{
+    Batch& batch = *inbound_batch_;
+    for (std::size_t i = 0; i < pump_batch; ++i) {
+        PacketBuffer& packet = batch.buffers[i];
+        packet.reset();
+        const auto room = packet.writable();
+        batch.iov[i] = {room.data(), room.size()};
+        batch.messages[i].msg_hdr = {};
+        batch.messages[i].msg_hdr.msg_name = &batch.names[i];
+        batch.messages[i].msg_hdr.msg_namelen = sizeof batch.names[i];
+        batch.messages[i].msg_hdr.msg_iov = &batch.iov[i];
+        batch.messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int received = ::recvmmsg(udp_fd, batch.messages.data(), pump_batch, MSG_DONTWAIT, nullptr);
+    if (received < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            counters_.receive_errors.add(1);
+        return;
+    }
+    for (int i = 0; i < received; ++i) {
+        PacketBuffer& packet = batch.buffers[i];
+        packet.set_size(batch.messages[i].msg_len);
+        handle_datagram(snapshot, packet, batch.names[i], batch.messages[i].msg_hdr.msg_namelen, udp_fd);
+    }
+}
+
+void PacketPump::handle_datagram(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
+                                 socklen_t from_length, int udp_fd)
+{
+    const auto bytes = packet.data();
+    if (bytes.size() == 1 && bytes[0] == 0xff) {
+        counters_.keepalives.add(1);
+        return;
+    }
+    if (bytes.size() >= 4 && load_be32(bytes.data()) == 0) {
+        queue_ike(bytes.subspan(4), from, from_length, udp_fd);
+        return;
+    }
+    if (bytes.size() < esp_header_bytes) [[unlikely]] {
+        counters_.runt_drops.add(1);
+        return;
+    }
+    const std::uint32_t spi = load_be32(bytes.data());
+    const InboundEntry* entry = snapshot.inbound(spi);
+    if (entry == nullptr) [[unlikely]] {
+        counters_.unknown_spi_drops.add(1);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_unknown_spi_report_ >= unknown_spi_report_interval) {
+            last_unknown_spi_report_ = now;
+            const auto source = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+            post(inbound_events_, {DataplaneEvent::Kind::unknown_spi, 0, spi, source.value_or(Endpoint{})});
+        }
+        return;
+    }
+    const auto next_header = entry->sa->open(packet);
+    if (!next_header) [[unlikely]]
+        return;   // counted by the SA
+
+    const TunnelPath& path = *entry->tunnel;
+    TunnelCounters& counters = *path.counters;
+    if (path.mode == TunnelMode::gre) {
+        if (*next_header != next_header_gre) [[unlikely]] {
+            counters.inner_drops.add(1);
+            return;
+        }
+        const auto decapsulated = gre::decap(packet.data());
+        if (!decapsulated) [[unlikely]] {
+            counters.gre_drops.add(1);
+            return;
+        }
+        const auto protocol = decapsulated->header.protocol;
+        packet.pull_front(decapsulated->payload_offset);
+        const bool matches = packet.size() > 0 && ((protocol == gre::ethertype_ipv4 && packet.data()[0] >> 4 == 4) ||
+                                                   (protocol == gre::ethertype_ipv6 && packet.data()[0] >> 4 == 6));
+        if (!matches) [[unlikely]] {
+            counters.gre_drops.add(1);
+            return;
+        }
+    } else {
+        const bool matches = packet.size() > 0 && ((*next_header == next_header_ipv4 && packet.data()[0] >> 4 == 4) ||
+                                                   (*next_header == next_header_ipv6 && packet.data()[0] >> 4 == 6));
+        if (!matches) [[unlikely]] {
+            counters.inner_drops.add(1);   // includes next header 59, the dummy packets of RFC 4303 section 2.6
+            return;
+        }
+    }
+    if (::write(path.tun_fd, packet.data().data(), packet.size()) < 0) [[unlikely]]
+        counters.tun_write_errors.add(1);   // EIO while the interface is down
+}
+
+void PacketPump::queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from,
+                           socklen_t from_length, int udp_fd)
+{
+    IkeDatagram* slot = ike_queue_.prepare();
+    const auto source = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+    if (slot == nullptr || !source) {
+        counters_.ike_queue_drops.add(1);
+        return;
+    }
+    counters_.ike_datagrams.add(1);
+    slot->from = *source;
+    slot->udp_fd = udp_fd;
+    slot->size = message.size();
+    std::memcpy(slot->bytes.data(), message.data(), message.size());
+    ike_queue_.commit();
+    notify();
+}
+
+} // namespace mesh::tunnel

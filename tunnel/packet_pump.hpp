@@ -1,0 +1,130 @@
+#pragma once
+// The data plane: two threads, each owning one direction.
+//
+//   outbound thread: epoll(TUNs) -> read batch -> MSS clamp -> GRE encap
+//                    -> ESP seal -> sendmmsg(UDP 4500)
+//   inbound thread:  epoll(UDP sockets) -> recvmmsg batch -> classify
+//                    (keepalive | non-ESP marker: IKE | ESP by SPI)
+//                    -> ESP open + anti-replay -> GRE decap -> write(TUN)
+//
+// Both read the SA table's current Snapshot and never wait for the control
+// thread; what the control thread must hear (IKE datagrams, events) goes
+// through lock-free rings and wakes it through notify_fd().
+
+#include "tunnel/file_descriptor.hpp"
+#include "tunnel/packet_buffer.hpp"
+#include "tunnel/sa_table.hpp"
+#include "tunnel/spsc_ring.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+namespace mesh::tunnel {
+
+inline constexpr std::size_t pump_batch = 64;
+inline constexpr std::size_t max_ike_datagram = 65535;
+
+struct DataplaneEvent {
+    enum class Kind : std::uint8_t {
+        sequence_exhausted,  // an outbound SA can send no more: rekey it
+        unknown_spi,         // ESP arrived for an SPI with no inbound SA (reported at most once a second)
+    };
+    Kind kind = Kind::unknown_spi;
+    TunnelId tunnel = 0;
+    std::uint32_t spi = 0;
+    Endpoint from;
+};
+
+// An IKE message that arrived on the NAT-T port, the non-ESP marker removed.
+struct IkeDatagram {
+    Endpoint from;
+    int udp_fd = -1;
+    std::size_t size = 0;
+    std::array<std::uint8_t, max_ike_datagram> bytes;
+};
+
+// Drops and events not tied to a tunnel; inbound thread only.
+struct PumpCounters {
+    Counter runt_drops;          // datagrams too short to hold an ESP header
+    Counter unknown_spi_drops;
+    Counter keepalives;          // NAT-keepalive datagrams (a single 0xFF, RFC 3948 section 2.3)
+    Counter ike_datagrams;       // handed to the IKE side
+    Counter ike_queue_drops;     // the IKE queue was full
+    Counter receive_errors;
+};
+
+class PacketPump {
+public:
+    explicit PacketPump(SaTable& table);
+    ~PacketPump();
+    PacketPump(const PacketPump&) = delete;
+    PacketPump& operator=(const PacketPump&) = delete;
+
+    // Control thread; may be called while the threads run.
+    void watch_udp(int fd);
+    void watch_tun(TunnelId id, int fd);
+    void unwatch_tun(int fd);
+    void start();
+    void stop();
+
+    // Readable while events or IKE datagrams wait; read it to re-arm.
+    [[nodiscard]] int notify_fd() const noexcept { return notify_.get(); }
+    // Consumer side, control thread only: front() then release().
+    SpscRing<DataplaneEvent, 64>& outbound_events() noexcept { return outbound_events_; }
+    SpscRing<DataplaneEvent, 64>& inbound_events() noexcept { return inbound_events_; }
+    SpscRing<IkeDatagram, 16>& ike_queue() noexcept { return ike_queue_; }
+    [[nodiscard]] const PumpCounters& counters() const noexcept { return counters_; }
+
+private:
+    struct Batch {
+        std::array<PacketBuffer, pump_batch> buffers;
+        std::array<mmsghdr, pump_batch> messages{};
+        std::array<iovec, pump_batch> iov{};
+        std::array<sockaddr_storage, pump_batch> names{};
+    };
+
+    void run_outbound();
+    void run_inbound();
+    void outbound_batch(const TunnelPath& path);
+    bool prepare_outbound(const TunnelPath& path, PacketBuffer& packet);
+    void send_batch(const TunnelPath& path, std::size_t count);
+    void inbound_batch(const Snapshot& snapshot, int udp_fd);
+    void handle_datagram(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
+                         socklen_t from_length, int udp_fd);
+    void queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from, socklen_t from_length,
+                   int udp_fd);
+    void post(SpscRing<DataplaneEvent, 64>& ring, const DataplaneEvent& event) noexcept;
+    void notify() noexcept;
+
+    SaTable& table_;
+    FileDescriptor outbound_epoll_;
+    FileDescriptor inbound_epoll_;
+    FileDescriptor stop_;
+    FileDescriptor notify_;
+    std::atomic<bool> stopping_{false};
+    std::thread outbound_thread_;
+    std::thread inbound_thread_;
+
+    // Owned by the outbound thread.
+    QuiescentState::Reader& outbound_reader_;
+    std::unique_ptr<Batch> outbound_batch_;
+    std::uint32_t last_exhausted_spi_ = 0;
+
+    // Owned by the inbound thread.
+    QuiescentState::Reader& inbound_reader_;
+    std::unique_ptr<Batch> inbound_batch_;
+    std::chrono::steady_clock::time_point last_unknown_spi_report_{};
+    PumpCounters counters_;
+
+    SpscRing<DataplaneEvent, 64> outbound_events_;
+    SpscRing<DataplaneEvent, 64> inbound_events_;
+    SpscRing<IkeDatagram, 16> ike_queue_;
+};
+
+} // namespace mesh::tunnel

@@ -1,0 +1,121 @@
+#include "tunnel/sa_table.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace mesh::tunnel {
+
+const TunnelPath* Snapshot::tunnel(TunnelId id) const noexcept
+{
+    const auto it = std::lower_bound(tunnels_.begin(), tunnels_.end(), id,
+                                     [](const TunnelPath& t, TunnelId key) { return t.id < key; });
+    return it != tunnels_.end() && it->id == id ? &*it : nullptr;
+}
+
+const InboundEntry* Snapshot::inbound(std::uint32_t spi) const noexcept
+{
+    const auto it = std::lower_bound(inbound_.begin(), inbound_.end(), spi,
+                                     [](const InboundEntry& e, std::uint32_t key) { return e.spi < key; });
+    return it != inbound_.end() && it->spi == spi ? &*it : nullptr;
+}
+
+SaTable::SaTable()
+{
+    publish();
+}
+
+SaTable::~SaTable() = default;
+
+void SaTable::add_tunnel(TunnelId id, const TunnelSettings& settings)
+{
+    TunnelState state;
+    state.settings = settings;
+    if (!tunnels_.try_emplace(id, std::move(state)).second)
+        throw std::invalid_argument("tunnel " + std::to_string(id) + " exists");
+    publish();
+}
+
+void SaTable::remove_tunnel(TunnelId id)
+{
+    tunnels_.erase(id);
+    publish();
+}
+
+void SaTable::set_peer(TunnelId id, const Endpoint& peer)
+{
+    tunnels_.at(id).settings.peer = peer;
+    publish();
+}
+
+void SaTable::install_inbound(TunnelId id, std::shared_ptr<InboundSa> sa)
+{
+    for (const auto& [other_id, state] : tunnels_)
+        for (const auto& installed : state.inbound)
+            if (installed.inbound->spi() == sa->spi())
+                throw std::invalid_argument("inbound SPI already installed");
+    tunnels_.at(id).inbound.push_back({std::move(sa), nullptr, std::chrono::steady_clock::now()});
+    publish();
+}
+
+void SaTable::install_outbound(TunnelId id, std::shared_ptr<OutboundSa> sa)
+{
+    tunnels_.at(id).outbound = {nullptr, std::move(sa), std::chrono::steady_clock::now()};
+    publish();
+}
+
+void SaTable::delete_inbound(std::uint32_t spi)
+{
+    for (auto& [id, state] : tunnels_)
+        std::erase_if(state.inbound, [&](const InstalledSa& s) { return s.inbound->spi() == spi; });
+    publish();
+}
+
+void SaTable::delete_outbound(TunnelId id)
+{
+    tunnels_.at(id).outbound = {};
+    publish();
+}
+
+void SaTable::publish()
+{
+    auto next = std::make_shared<Snapshot>();
+    next->tunnels_.reserve(tunnels_.size());
+    for (const auto& [id, state] : tunnels_) {
+        TunnelPath path;
+        path.id = id;
+        path.tun_fd = state.settings.tun_fd;
+        path.udp_fd = state.settings.udp_fd;
+        path.mode = state.settings.mode;
+        path.mtu = state.settings.mtu;
+        path.mss_clamp = state.settings.mss_clamp;
+        path.peer = state.settings.peer.to_sockaddr(path.peer_length);
+        path.outbound = state.outbound.outbound.get();
+        path.counters = state.counters.get();
+        next->tunnels_.push_back(path);
+        next->owned_.push_back(state.counters);
+        if (state.settings.fd_owner)
+            next->owned_.push_back(state.settings.fd_owner);
+        if (state.outbound.outbound)
+            next->owned_.push_back(state.outbound.outbound);
+    }
+    // tunnels_ is a std::map, so the paths are already sorted by id, and the
+    // vector no longer grows: pointers into it stay valid.
+    for (std::size_t i = 0; i < next->tunnels_.size(); ++i) {
+        const auto& state = tunnels_.at(next->tunnels_[i].id);
+        for (const auto& installed : state.inbound) {
+            next->inbound_.push_back({installed.inbound->spi(), installed.inbound.get(), &next->tunnels_[i]});
+            next->owned_.push_back(installed.inbound);
+        }
+    }
+    std::sort(next->inbound_.begin(), next->inbound_.end(),
+              [](const InboundEntry& a, const InboundEntry& b) { return a.spi < b.spi; });
+
+    current_.store(next.get(), std::memory_order_seq_cst);
+    if (current_owner_)
+        quiescent_.retire(std::move(current_owner_));
+    current_owner_ = std::move(next);
+    quiescent_.reclaim();
+}
+
+} // namespace mesh::tunnel

@@ -1,0 +1,131 @@
+#pragma once
+// The SA table, like the kernel's xfrm state database: the control thread
+// installs and deletes SAs and tunnels; the data-plane threads read an
+// immutable Snapshot that is replaced as a whole and published atomically,
+// so an install or delete never stalls a packet (QuiescentState frees the
+// old snapshot once no reader can hold it).
+
+#include "tunnel/esp_sa.hpp"
+#include "tunnel/ip_address.hpp"
+#include "tunnel/quiescent_state.hpp"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace mesh::tunnel {
+
+using TunnelId = std::uint32_t;
+
+enum class TunnelMode : std::uint8_t {
+    gre,  // transport-mode ESP between the gateways, carrying GRE (next header 47)
+    ip,   // tunnel-mode ESP carrying IPv4 (4) or IPv6 (41)
+};
+
+// Drops and events of a tunnel outside any one SA, written by the data plane.
+struct TunnelCounters {
+    // Written by the outbound thread.
+    Counter no_sa_drops;          // packets routed into the TUN while no outbound SA exists
+    Counter not_ip_drops;         // read from the TUN but neither IPv4 nor IPv6
+    Counter seal_drops;           // sealing failed (sequence exhausted, oversized)
+    Counter send_errors;          // sendmmsg refused a datagram
+    Counter mss_clamped;          // SYNs whose MSS was lowered
+    // Written by the inbound thread.
+    Counter gre_drops;            // inbound: bad GRE header or payload protocol
+    Counter inner_drops;          // inbound: next header or inner protocol not allowed for the mode
+    Counter tun_write_errors;     // inbound: writing to the TUN failed (EIO while it is down)
+};
+
+// What the data plane needs to know of a tunnel.
+struct TunnelPath {
+    TunnelId id = 0;
+    int tun_fd = -1;
+    int udp_fd = -1;
+    TunnelMode mode = TunnelMode::gre;
+    std::uint32_t mtu = 1400;
+    bool mss_clamp = true;
+    sockaddr_storage peer{};
+    socklen_t peer_length = 0;
+    OutboundSa* outbound = nullptr;
+    TunnelCounters* counters = nullptr;
+};
+
+struct InboundEntry {
+    std::uint32_t spi;
+    InboundSa* sa;
+    const TunnelPath* tunnel;
+};
+
+class Snapshot {
+public:
+    [[nodiscard]] const TunnelPath* tunnel(TunnelId id) const noexcept;
+    [[nodiscard]] const InboundEntry* inbound(std::uint32_t spi) const noexcept;
+
+private:
+    friend class SaTable;
+    std::vector<TunnelPath> tunnels_;      // sorted by id
+    std::vector<InboundEntry> inbound_;    // sorted by spi
+    // Keeps every SA and counter block the pointers above refer to alive.
+    std::vector<std::shared_ptr<const void>> owned_;
+};
+
+class SaTable {
+public:
+    struct TunnelSettings {
+        int tun_fd = -1;
+        int udp_fd = -1;
+        TunnelMode mode = TunnelMode::gre;
+        std::uint32_t mtu = 1400;
+        bool mss_clamp = true;
+        Endpoint peer;
+        // Keeps the TUN and socket behind the fds open while a snapshot may name them.
+        std::shared_ptr<const void> fd_owner;
+    };
+    struct InstalledSa {
+        std::shared_ptr<InboundSa> inbound;
+        std::shared_ptr<OutboundSa> outbound;
+        std::chrono::steady_clock::time_point installed_at;
+    };
+    struct TunnelState {
+        TunnelSettings settings;
+        std::shared_ptr<TunnelCounters> counters = std::make_shared<TunnelCounters>();
+        std::vector<InstalledSa> inbound;   // several while a rekey overlaps
+        InstalledSa outbound;
+    };
+
+    SaTable();
+    ~SaTable();
+
+    // Control thread only.
+    void add_tunnel(TunnelId id, const TunnelSettings& settings);
+    void remove_tunnel(TunnelId id);
+    void set_peer(TunnelId id, const Endpoint& peer);
+    // Throws std::invalid_argument if the SPI is already installed inbound.
+    void install_inbound(TunnelId id, std::shared_ptr<InboundSa> sa);
+    void install_outbound(TunnelId id, std::shared_ptr<OutboundSa> sa);
+    void delete_inbound(std::uint32_t spi);
+    void delete_outbound(TunnelId id);
+    [[nodiscard]] const std::map<TunnelId, TunnelState>& tunnels() const noexcept { return tunnels_; }
+    QuiescentState& quiescent_state() noexcept { return quiescent_; }
+    // Frees retired snapshots no reader can hold; call now and then.
+    void reclaim() { quiescent_.reclaim(); }
+
+    // Data-plane threads: valid until the reader's next quiescent point.
+    [[nodiscard]] const Snapshot* snapshot() const noexcept { return current_.load(std::memory_order_acquire); }
+
+private:
+    void publish();
+
+    std::map<TunnelId, TunnelState> tunnels_;
+    QuiescentState quiescent_;
+    std::shared_ptr<const Snapshot> current_owner_;
+    std::atomic<const Snapshot*> current_{nullptr};
+};
+
+} // namespace mesh::tunnel

@@ -1,0 +1,93 @@
+#include "tunnel/tun_device.hpp"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace mesh::tunnel {
+
+namespace {
+using LinkPtr = NetlinkObject<rtnl_link, rtnl_link_put>::Ptr;
+using AddrPtr = NetlinkObject<rtnl_addr, rtnl_addr_put>::Ptr;
+using NlAddrPtr = NetlinkObject<nl_addr, nl_addr_put>::Ptr;
+
+[[noreturn]] void throw_errno(const std::string& what)
+{
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+LinkPtr kernel_link(NetlinkSocket& nl, int ifindex)
+{
+    rtnl_link* link = nullptr;
+    check_netlink(rtnl_link_get_kernel(nl.get(), ifindex, nullptr, &link), "reading link " + std::to_string(ifindex));
+    return LinkPtr(link);
+}
+
+void change_link(NetlinkSocket& nl, int ifindex, void (*apply)(rtnl_link*, std::uint32_t), std::uint32_t value,
+                 const std::string& what)
+{
+    const auto original = kernel_link(nl, ifindex);
+    LinkPtr change(rtnl_link_alloc());
+    apply(change.get(), value);
+    check_netlink(rtnl_link_change(nl.get(), original.get(), change.get(), 0), what);
+}
+} // namespace
+
+TunDevice::TunDevice(const std::string& name) : name_(name)
+{
+    if (name.empty() || name.size() >= IFNAMSIZ)
+        throw std::invalid_argument("interface name '" + name + "' must have 1 to 15 characters");
+    fd_ = FileDescriptor(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (!fd_)
+        throw_errno("opening /dev/net/tun");
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    if (::ioctl(fd_.get(), TUNSETIFF, &ifr) < 0)
+        throw_errno("creating TUN interface " + name);
+    ifindex_ = static_cast<int>(::if_nametoindex(name.c_str()));
+    if (ifindex_ == 0)
+        throw_errno("finding interface " + name);
+}
+
+void TunDevice::set_carrier(bool on)
+{
+    int carrier = on ? 1 : 0;
+    if (::ioctl(fd_.get(), TUNSETCARRIER, &carrier) < 0)
+        throw_errno("setting carrier of " + name_);
+}
+
+void set_link_mtu(NetlinkSocket& nl, int ifindex, std::uint32_t mtu)
+{
+    change_link(nl, ifindex, [](rtnl_link* l, std::uint32_t v) { rtnl_link_set_mtu(l, v); }, mtu,
+                "setting MTU " + std::to_string(mtu));
+}
+
+void set_link_up(NetlinkSocket& nl, int ifindex, bool up)
+{
+    change_link(nl, ifindex,
+                [](rtnl_link* l, std::uint32_t v) { v ? rtnl_link_set_flags(l, IFF_UP) : rtnl_link_unset_flags(l, IFF_UP); },
+                up ? 1 : 0, up ? "setting link up" : "setting link down");
+}
+
+void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
+{
+    const int family = address.address().is_v4() ? AF_INET : AF_INET6;
+    NlAddrPtr local(nl_addr_build(family, address.address().bytes(), address.address().size()));
+    nl_addr_set_prefixlen(local.get(), address.length());
+    AddrPtr addr(rtnl_addr_alloc());
+    rtnl_addr_set_ifindex(addr.get(), ifindex);
+    check_netlink(rtnl_addr_set_local(addr.get(), local.get()), "address " + address.to_string());
+    const int result = rtnl_addr_add(nl.get(), addr.get(), 0);
+    if (result != -NLE_EXIST)
+        check_netlink(result, "adding address " + address.to_string());
+}
+
+} // namespace mesh::tunnel

@@ -1,0 +1,38 @@
+#pragma once
+// A TUN interface (IFF_TUN | IFF_NO_PI: the fd carries bare IPv4/IPv6
+// packets) and its link settings through rtnetlink.
+
+#include "tunnel/file_descriptor.hpp"
+#include "tunnel/ip_address.hpp"
+#include "tunnel/netlink_socket.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace mesh::tunnel {
+
+class TunDevice {
+public:
+    // Creates (or attaches to) the interface; throws std::system_error.
+    explicit TunDevice(const std::string& name);
+
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
+
+    // Carrier through TUNSETCARRIER: routing daemons see the link go down
+    // while the interface stays administratively up.
+    void set_carrier(bool on);
+
+private:
+    FileDescriptor fd_;
+    std::string name_;
+    int ifindex_ = 0;
+};
+
+// Link settings of any interface, by index; each throws std::runtime_error.
+void set_link_mtu(NetlinkSocket& nl, int ifindex, std::uint32_t mtu);
+void set_link_up(NetlinkSocket& nl, int ifindex, bool up);
+void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
+
+} // namespace mesh::tunnel

@@ -1,0 +1,67 @@
+#include "tunnel/udp_socket.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace mesh::tunnel {
+
+namespace {
+constexpr int socket_buffer_bytes = 8 << 20;
+
+void set_option(int fd, int level, int name, int value)
+{
+    if (::setsockopt(fd, level, name, &value, sizeof value) < 0)
+        throw std::system_error(errno, std::generic_category(), "setsockopt");
+}
+} // namespace
+
+UdpSocket::UdpSocket(const Endpoint& local) : local_(local)
+{
+    const int family = local.address.is_v4() ? AF_INET : AF_INET6;
+    fd_ = FileDescriptor(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd_)
+        throw std::system_error(errno, std::generic_category(), "UDP socket");
+    set_option(fd_.get(), SOL_SOCKET, SO_REUSEADDR, 1);
+    // The *FORCE variants pass rmem_max/wmem_max when running as root; fall
+    // back to what an unprivileged process may ask for.
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
+        set_option(fd_.get(), SOL_SOCKET, SO_RCVBUF, socket_buffer_bytes);
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
+        set_option(fd_.get(), SOL_SOCKET, SO_SNDBUF, socket_buffer_bytes);
+    socklen_t length = 0;
+    const auto address = local.to_sockaddr(length);
+    if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
+        throw std::system_error(errno, std::generic_category(), "binding UDP " + local.to_string());
+}
+
+} // namespace mesh::tunnel
+
+namespace mesh::tunnel {
+
+PathInfo probe_path(const Endpoint& peer)
+{
+    const bool v4 = peer.address.is_v4();
+    FileDescriptor fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd)
+        throw std::system_error(errno, std::generic_category(), "UDP socket");
+    socklen_t length = 0;
+    const auto address = peer.to_sockaddr(length);
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
+        throw std::system_error(errno, std::generic_category(), "no route to " + peer.address.to_string());
+    sockaddr_storage local{};
+    socklen_t local_length = sizeof local;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_length);
+    PathInfo info;
+    if (const auto endpoint = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&local), local_length))
+        info.local = endpoint->address;
+    int mtu = 0;
+    socklen_t mtu_length = sizeof mtu;
+    if (::getsockopt(fd.get(), v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &mtu, &mtu_length) == 0 && mtu > 0)
+        info.mtu = static_cast<std::uint32_t>(mtu);
+    return info;
+}
+
+} // namespace mesh::tunnel

@@ -1,0 +1,38 @@
+#pragma once
+// The ESP-in-UDP socket (RFC 3948): one per local address and NAT-T port,
+// non-blocking, with large kernel buffers since the pump drains it in batches.
+
+#include "tunnel/file_descriptor.hpp"
+#include "tunnel/ip_address.hpp"
+
+#include <cstdint>
+
+namespace mesh::tunnel {
+
+class UdpSocket {
+public:
+    // Binds local (an unspecified address binds all); throws std::system_error.
+    explicit UdpSocket(const Endpoint& local);
+
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    [[nodiscard]] const Endpoint& local() const noexcept { return local_; }
+
+private:
+    FileDescriptor fd_;
+    Endpoint local_;
+};
+
+} // namespace mesh::tunnel
+
+namespace mesh::tunnel {
+
+// What the kernel's routing says about the way to a peer: the source address
+// it would pick and the MTU of that path (IP_MTU of a connected socket).
+struct PathInfo {
+    IpAddress local;
+    std::uint32_t mtu = 1500;
+};
+// Throws std::system_error when the peer is unreachable.
+[[nodiscard]] PathInfo probe_path(const Endpoint& peer);
+
+} // namespace mesh::tunnel
