@@ -51,6 +51,9 @@ struct SaParams {
     Botan::secure_vector<std::uint8_t> cipher_key; // AEADs: key || 4-byte salt
     Botan::secure_vector<std::uint8_t> integrity_key;
     bool esn = true;                               // 64-bit extended sequence numbers (RFC 4303 section 2.2.1)
+    // The first sequence number an OutboundSa sends (RFC 4303 section 3.3.3: 1).
+    // Only tests and rekey scenarios that start near the end of the space change it.
+    std::uint64_t initial_sequence = 1;
 };
 
 // A counter with a single writer: load + store, no locked instruction.
@@ -65,7 +68,7 @@ private:
 
 struct SaCounters {
     Counter packets;
-    Counter bytes;            // payload bytes (what entered or left the tunnel), not ESP bytes
+    Counter bytes;            // ESP payload bytes (the GRE packet in mode gre, the IP packet in mode ip)
     Counter auth_drops;
     Counter replay_drops;
     Counter malformed_drops;  // truncated, bad padding
@@ -89,7 +92,8 @@ public:
     [[nodiscard]] std::uint32_t spi() const noexcept { return params_.spi; }
     [[nodiscard]] const SaParams& params() const noexcept { return params_; }
     [[nodiscard]] const SaCounters& counters() const noexcept { return counters_; }
-    // The sequence number the next packet gets.
+    // The sequence number the next packet gets; 0 once the counter is used up
+    // (after 2^64-1 with ESN, since 0 is never sent).
     [[nodiscard]] std::uint64_t next_sequence() const noexcept { return next_seq_.load(std::memory_order_relaxed); }
     // Bytes ESP adds to a payload of payload_bytes, padding included.
     [[nodiscard]] std::size_t overhead(std::size_t payload_bytes) const noexcept;
@@ -99,7 +103,7 @@ public:
 private:
     SaParams params_;
     std::unique_ptr<EspCrypto> crypto_;
-    std::atomic<std::uint64_t> next_seq_{1};
+    std::atomic<std::uint64_t> next_seq_;
     SaCounters counters_;
 };
 

@@ -35,6 +35,10 @@ UdpSocket::UdpSocket(const Endpoint& local) : local_(local)
     const auto address = local.to_sockaddr(length);
     if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
         throw std::system_error(errno, std::generic_category(), "binding UDP " + local.to_string());
+    sockaddr_storage bound{};
+    socklen_t bound_length = sizeof bound;
+    if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&bound), &bound_length) == 0)
+        local_ = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&bound), bound_length).value_or(local);
 }
 
 } // namespace mesh::tunnel

@@ -11,7 +11,8 @@ namespace mesh::tunnel {
 
 class UdpSocket {
 public:
-    // Binds local (an unspecified address binds all); throws std::system_error.
+    // Binds local (an unspecified address binds all, port 0 picks one, see
+    // local()); throws std::system_error.
     explicit UdpSocket(const Endpoint& local);
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
