@@ -14,13 +14,16 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mesh::config {
 
 using Duration = std::chrono::milliseconds;
 
-// A configuration mistake, located: what() is "FILE:LINE:COL: message".
+// A configuration mistake, located: what() is "FILE:LINE:COL: message",
+// or "FILE: message" (line 0) when the file cannot be read at all.
+// Messages never hold a secret (secret, secret-file's content, keys).
 class ConfigError : public std::runtime_error {
 public:
     ConfigError(std::string file, std::uint32_t line, std::uint32_t column, const std::string& message);
@@ -117,9 +120,11 @@ struct Config {
     std::map<std::string, Tunnel> tunnels;
 };
 
-// Reads and checks the whole file. Throws ConfigError naming file, line and
-// column for a syntax error, an unknown key, a wrong type or value, and a
-// reference to a profile, proposal or peer that does not exist.
+// Reads and checks the whole file (docs/configuration.md lists every check).
+// Throws ConfigError naming file, line and column for a syntax error, an
+// unknown key, a wrong type or value, and a reference to a profile, proposal
+// or peer that does not exist. Relative paths in the file (secret-file,
+// certificates, sockets) are taken from the folder of path, or of file_name.
 [[nodiscard]] Config load(const std::filesystem::path& path);
 [[nodiscard]] Config parse(std::string_view text, const std::string& file_name);
 

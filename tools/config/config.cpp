@@ -1,0 +1,296 @@
+// Loading the configuration, in this order:
+//   1. TOML syntax (toml++), its errors located like ours;
+//   2. [site];
+//   3. every [profile.NAME] and [proposal.NAME], then the defaults not written;
+//   4. every [peer.NAME] (its profile must exist);
+//   5. every [tunnel.NAME] (its peer and proposal must exist; interfaces and
+//      static-sa spi-in unique);
+//   6. what a peer needs depending on its tunnels: a secret or certificates,
+//      unless every tunnel of it is keyed by hand.
+// Sections are read in file order, so the first mistake in the file is the
+// one reported, and "already used by" names the earlier section.
+
+#include "tools/config/config.hpp"
+
+#include "tools/config/config_reader.hpp"
+#include "tools/config/sections.hpp"
+#include "tools/config/static_sa.hpp"
+
+#include <sys/un.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <tuple>
+
+namespace mesh::config {
+
+using detail::in_quotes;
+using detail::Section;
+using detail::Source;
+using detail::TableReader;
+
+namespace {
+
+std::string format_location(const std::string& file, std::uint32_t line, std::uint32_t column,
+                             const std::string& message)
+{
+    if (line == 0)
+        return file + ": " + message;
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+} // namespace
+
+ConfigError::ConfigError(std::string file, std::uint32_t line, std::uint32_t column, const std::string& message)
+    : std::runtime_error(format_location(file, line, column, message)),
+      file_(std::move(file)),
+      line_(line),
+      column_(column)
+{
+}
+
+std::optional<Duration> parse_duration(std::string_view text)
+{
+    std::uint64_t count = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+    if (ec != std::errc{} || end == text.data() || count == 0)
+        return std::nullopt;
+    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    std::uint64_t milliseconds_per_unit = 0;
+    if (unit == "ms")
+        milliseconds_per_unit = 1;
+    else if (unit == "s")
+        milliseconds_per_unit = 1000;
+    else if (unit == "m")
+        milliseconds_per_unit = 60 * 1000;
+    else if (unit == "h")
+        milliseconds_per_unit = 60 * 60 * 1000;
+    else if (unit == "d")
+        milliseconds_per_unit = 24 * 60 * 60 * 1000;
+    else
+        return std::nullopt;
+    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<Duration::rep>::max());
+    if (count > max / milliseconds_per_unit)
+        return std::nullopt;
+    return Duration(static_cast<Duration::rep>(count * milliseconds_per_unit));
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 7> dh_group_names{"modp2048", "modp3072", "modp4096", "ecp256",
+                                                         "ecp384",   "ecp521",   "curve25519"};
+constexpr std::array<std::string_view, 5> ike_cipher_names{"aes-256-gcm", "aes-128-gcm", "aes-256", "aes-128",
+                                                           "chacha20-poly1305"};
+constexpr std::array<std::string_view, 3> hash_names{"sha256", "sha384", "sha512"};
+
+// Every [kind.NAME], in the order the file gives them.
+std::vector<Section> sections(const TableReader& root, std::string_view kind)
+{
+    std::vector<Section> out;
+    const toml::table* all = root.table(kind);
+    if (!all)
+        return out;
+    for (const auto& [key, value] : *all) {
+        if (!value.is_table())
+            root.source().fail(key.source(), "expected [" + std::string(kind) + ".NAME] tables in [" +
+                                                 std::string(kind) + "], not " +
+                                                 std::string(detail::type_name(value.type())) + " for " +
+                                                 in_quotes(key.str()));
+        out.push_back({std::string(key.str()), value.as_table()});
+    }
+    std::ranges::sort(out, [](const Section& a, const Section& b) {
+        const auto& pa = a.table->source().begin;
+        const auto& pb = b.table->source().begin;
+        return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
+    });
+    return out;
+}
+
+Site read_site(const TableReader& root)
+{
+    const toml::table* table = root.table("site");
+    if (!table)
+        root.fail_here("missing [site]");
+    const TableReader r(root.source(), *table, "site",
+                        {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket"});
+    Site site;
+    const auto name = r.required_string("name");
+    // The name ends up in a file name: the default control socket.
+    if (name.value.empty() || std::ranges::any_of(name.value, [](char c) {
+            return c == '/' || std::isspace(static_cast<unsigned char>(c));
+        }))
+        r.fail(*name.node, "'name' must be non-empty, without '/' or whitespace");
+    site.name = name.value;
+    if (const auto v = r.address("listen"))
+        site.listen = v->value;
+    const auto ike_port = r.integer("ike-port", 1, 65535);
+    const auto natt_port = r.integer("natt-port", 1, 65535);
+    if (ike_port)
+        site.ike_port = static_cast<std::uint16_t>(ike_port->value);
+    if (natt_port)
+        site.natt_port = static_cast<std::uint16_t>(natt_port->value);
+    if (site.ike_port == site.natt_port)
+        r.fail(natt_port ? *natt_port->node : *ike_port->node, "'natt-port' and 'ike-port' must differ");
+
+    constexpr std::size_t max_socket_path = sizeof(sockaddr_un{}.sun_path) - 1;
+    const auto socket_path = [&](std::string_view key) -> std::optional<std::filesystem::path> {
+        const auto v = r.path(key);
+        if (!v)
+            return std::nullopt;
+        if (v->value.native().size() > max_socket_path)
+            r.fail(*v->node, in_quotes(key) + " is longer than a Unix socket path may be (" +
+                                 std::to_string(max_socket_path) + " bytes)");
+        return v->value;
+    };
+    site.control_socket = socket_path("control-socket")
+                              .value_or(std::filesystem::path("/run/mesh-site") / (site.name + ".sock"));
+    if (site.control_socket.native().size() > max_socket_path)
+        r.fail(*name.node, "'name' is too long for the default control socket path: set 'control-socket'");
+    site.zebra_socket = socket_path("zebra-socket");
+    return site;
+}
+
+Profile read_profile(const Source& source, const Section& s)
+{
+    const TableReader r(source, *s.table, "profile." + s.name,
+                        {"dh-group", "enc-algorithm", "hash-algorithm", "lifetime", "dpd-interval",
+                         "dpd-maximum-failures", "nat-traversal"});
+    Profile profile;
+    profile.name = s.name;
+    if (auto v = r.choice_values("dh-group", dh_group_names))
+        profile.dh_groups = std::move(*v);
+    if (auto v = r.choice_values("enc-algorithm", ike_cipher_names))
+        profile.enc_algorithms = std::move(*v);
+    if (auto v = r.choice_values("hash-algorithm", hash_names))
+        profile.hash_algorithms = std::move(*v);
+    if (const auto v = r.duration("lifetime"))
+        profile.lifetime = v->value;
+    if (const auto v = r.duration("dpd-interval"))
+        profile.dpd_interval = v->value;
+    if (const auto v = r.integer("dpd-maximum-failures", 1, 1000))
+        profile.dpd_maximum_failures = static_cast<std::uint32_t>(v->value);
+    if (const auto v = r.boolean("nat-traversal"))
+        profile.nat_traversal = v->value;
+    return profile;
+}
+
+Proposal read_proposal(const Source& source, const Section& s)
+{
+    const TableReader r(source, *s.table, "proposal." + s.name,
+                        {"enc-algorithms", "auth-algorithms", "pfs-group", "lifetime"});
+    Proposal proposal;
+    proposal.name = s.name;
+    if (const auto v = r.choices("enc-algorithms", detail::esp_cipher_names)) {
+        proposal.enc_algorithms.clear();
+        for (const auto& item : v->items)
+            proposal.enc_algorithms.push_back(detail::to_esp_cipher(item.value));
+    }
+    if (const auto v = r.choices("auth-algorithms", detail::esp_integrity_names)) {
+        proposal.auth_algorithms.clear();
+        for (const auto& item : v->items)
+            proposal.auth_algorithms.push_back(detail::to_esp_integrity(item.value));
+    }
+    std::array<std::string_view, dh_group_names.size() + 1> pfs_names{};
+    std::ranges::copy(dh_group_names, pfs_names.begin());
+    pfs_names.back() = "none";
+    if (const auto v = r.choices("pfs-group", pfs_names)) {
+        proposal.pfs_groups.clear();
+        if (v->items.size() > 1)
+            for (const auto& item : v->items)
+                if (item.value == "none")
+                    r.fail(*item.node, "'none' in 'pfs-group' must stand alone");
+        for (const auto& item : v->items)
+            proposal.pfs_groups.push_back(item.value);
+    }
+    if (const auto v = r.duration("lifetime"))
+        proposal.lifetime = v->value;
+    return proposal;
+}
+
+// toml++ may quote a piece of the text near a syntax error. On a line that
+// holds a secret, drop anything quoted from the message.
+std::string syntax_message(const toml::parse_error& e, std::string_view text)
+{
+    std::string message(e.description());
+    std::size_t line_start = 0;
+    for (std::uint32_t line = 1; line < e.source().begin.line && line_start != std::string_view::npos; ++line) {
+        line_start = text.find('\n', line_start);
+        if (line_start != std::string_view::npos)
+            ++line_start;
+    }
+    if (line_start == std::string_view::npos)
+        return message;
+    const std::string_view line = text.substr(line_start, text.find('\n', line_start) - line_start);
+    const auto equals = line.find('=');
+    if (equals == std::string_view::npos)
+        return message;
+    std::string_view key = line.substr(0, equals);
+    key.remove_prefix(std::min(key.find_first_not_of(" \t"), key.size()));
+    key.remove_suffix(key.size() - std::min(key.find_last_not_of(" \t") + 1, key.size()));
+    constexpr std::array<std::string_view, 5> secret_keys{"secret", "key-in", "key-out", "auth-key-in", "auth-key-out"};
+    if (std::ranges::find(secret_keys, key) == secret_keys.end())
+        return message;
+    const auto quote = message.find('\'');
+    return quote == std::string::npos ? message : message.substr(0, quote) + "(hidden: the line holds a secret)";
+}
+
+} // namespace
+
+Config parse(std::string_view text, const std::string& file_name)
+{
+    const Source source{file_name, std::filesystem::path(file_name).parent_path()};
+    toml::table document;
+    try {
+        document = toml::parse(text, std::string_view(file_name));
+    } catch (const toml::parse_error& e) {
+        source.fail(e.source(), syntax_message(e, text));
+    }
+
+    Config config;
+    config.path = file_name;
+    const TableReader root(source, document, "", {"site", "profile", "proposal", "peer", "tunnel"});
+    config.site = read_site(root);
+
+    for (const auto& s : sections(root, "profile"))
+        config.profiles.emplace(s.name, read_profile(source, s));
+    for (const auto& s : sections(root, "proposal"))
+        config.proposals.emplace(s.name, read_proposal(source, s));
+    if (!config.profiles.contains("default"))
+        config.profiles["default"].name = "default";
+    if (!config.proposals.contains("default"))
+        config.proposals["default"].name = "default";
+
+    std::vector<detail::PeerChecks> peer_checks;
+    for (const auto& s : sections(root, "peer")) {
+        auto read = detail::read_peer(source, s, config);
+        peer_checks.push_back(std::move(read.checks));
+        config.peers.emplace(s.name, std::move(read.peer));
+    }
+    detail::TunnelClaims claims;
+    for (const auto& s : sections(root, "tunnel"))
+        config.tunnels.emplace(s.name, detail::read_tunnel(source, s, config, claims));
+    for (const auto& checks : peer_checks)
+        detail::check_peer_credentials(source, checks, config);
+    return config;
+}
+
+Config load(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw ConfigError(path.string(), 0, 0, std::string("cannot open: ") + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        throw ConfigError(path.string(), 0, 0, "cannot read");
+    return parse(text.str(), path.string());
+}
+
+} // namespace mesh::config

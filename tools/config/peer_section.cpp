@@ -1,0 +1,189 @@
+// [peer.NAME]: where the peer is, how IKE authenticates it, and as whom.
+
+#include "tools/config/sections.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace mesh::config::detail {
+namespace {
+
+constexpr std::array<std::string_view, 2> auth_method_names{"pre-shared-key", "digital-signature"};
+constexpr std::array<std::string_view, 2> encapsulation_names{"udp", "auto"};
+
+bool is_host(const tunnel::IpPrefix& p)
+{
+    return p.length() == (p.address().is_v4() ? 32 : 128);
+}
+
+// "fqdn:site-a.example.com" and the other ID types of RFC 7296 section 3.5.
+void check_id(const TableReader& r, const Value<std::string>& id, std::string_view key, bool allow_auto)
+{
+    if (allow_auto && id.value == "auto")
+        return;
+    const auto colon = id.value.find(':');
+    const std::string_view form = std::string_view(id.value).substr(0, colon);
+    const std::string_view rest =
+        colon == std::string::npos ? std::string_view{} : std::string_view(id.value).substr(colon + 1);
+    bool ok = !rest.empty();
+    if (form == "address")
+        ok = ok && tunnel::IpAddress::parse(rest).has_value();
+    else if (form == "user-fqdn")
+        ok = ok && rest.find('@') != std::string_view::npos;
+    else if (form != "fqdn" && form != "key-id" && form != "dn")
+        ok = false;
+    if (!ok)
+        r.fail(*id.node, in_quotes(key) + " must be address:IP, fqdn:NAME, user-fqdn:USER@NAME, key-id:ID or dn:DN" +
+                             (allow_auto ? ", or \"auto\"" : ""));
+}
+
+// Straight into locked memory; one trailing newline (LF or CRLF) dropped,
+// as editors and `echo` leave one.
+Botan::secure_vector<std::uint8_t> read_secret_file(const TableReader& r, const Value<std::filesystem::path>& file)
+{
+    const std::string name = file.value.string();
+    std::FILE* f = std::fopen(name.c_str(), "rb");
+    if (!f)
+        r.fail(*file.node, "cannot read secret-file " + name + ": " + std::strerror(errno));
+    Botan::secure_vector<std::uint8_t> secret;
+    std::array<std::uint8_t, 256> chunk{};
+    std::size_t n = 0;
+    while ((n = std::fread(chunk.data(), 1, chunk.size(), f)) > 0)
+        secret.insert(secret.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    Botan::secure_scrub_memory(chunk.data(), chunk.size());
+    if (failed)
+        r.fail(*file.node, "cannot read secret-file " + name);
+    if (!secret.empty() && secret.back() == '\n')
+        secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r')
+        secret.pop_back();
+    if (secret.empty())
+        r.fail(*file.node, "secret-file " + name + " is empty");
+    return secret;
+}
+
+void read_secret(const TableReader& r, Peer& peer)
+{
+    const bool psk = peer.auth_method == AuthMethod::pre_shared_key;
+    const auto secret = r.text("secret");
+    const auto secret_file = r.path("secret-file");
+    if (secret && secret_file)
+        r.fail(*secret_file->node, "give either 'secret' or 'secret-file', not both");
+    if (!psk && (secret || secret_file))
+        r.fail(secret ? *secret->node : *secret_file->node,
+               std::string(secret ? "'secret'" : "'secret-file'") +
+                   " is only used with auth-method = \"pre-shared-key\"");
+    if (secret) {
+        if (secret->value.empty())
+            r.fail(*secret->node, "'secret' must not be empty");
+        peer.secret.assign(secret->value.begin(), secret->value.end());
+    }
+    if (secret_file)
+        peer.secret = read_secret_file(r, *secret_file);
+}
+
+// certificate, private-key, ca, crl: existing files. Which of the required
+// ones are missing is left to check_peer_credentials, which knows whether
+// IKE will run at all.
+void read_certificates(const TableReader& r, PeerRead& read)
+{
+    Peer& peer = read.peer;
+    const std::array<std::pair<std::string_view, std::optional<std::filesystem::path>*>, 4> files{{
+        {"certificate", &peer.certificate},
+        {"private-key", &peer.private_key},
+        {"ca", &peer.ca},
+        {"crl", &peer.crl},
+    }};
+    for (const auto& [key, field] : files) {
+        const auto v = r.path(key);
+        if (!v) {
+            if (key != "crl")
+                read.checks.missing_certificates.emplace_back(key);
+            continue;
+        }
+        if (peer.auth_method != AuthMethod::digital_signature)
+            r.fail(*v->node, in_quotes(key) + " is only used with auth-method = \"digital-signature\"");
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(v->value, ec))
+            r.fail(*v->node, in_quotes(key) + " file " + v->value.string() + " does not exist");
+        *field = v->value;
+    }
+}
+
+} // namespace
+
+PeerRead read_peer(const Source& source, const Section& s, const Config& config)
+{
+    const TableReader r(source, *s.table, "peer." + s.name,
+                        {"address", "local-address", "passive", "profile", "auth-method", "secret", "secret-file",
+                         "certificate", "private-key", "ca", "crl", "my-id", "remote-id", "encapsulation"});
+    PeerRead read{{}, {s.name, s.table, {}}};
+    Peer& peer = read.peer;
+    peer.name = s.name;
+
+    if (const auto v = r.boolean("passive"))
+        peer.passive = v->value;
+    const auto address = r.prefix("address");
+    if (!address)
+        r.fail_missing("address");
+    peer.address = address->value;
+    if (is_host(peer.address) && peer.address.address().is_unspecified())
+        r.fail(*address->node, "'address' is unspecified: a passive peer that accepts any address has the prefix " +
+                                   peer.address.address().to_string() + "/0");
+    if (!is_host(peer.address)) {
+        if (!peer.passive)
+            r.fail(*address->node, "'address' may be a prefix only for a passive peer (passive = true)");
+        r.check_network(*address, "address");
+    }
+    if (const auto v = r.address("local-address")) {
+        if (v->value.family() != peer.address.address().family())
+            r.fail(*v->node, "'local-address' and 'address' must be of the same IP version");
+        peer.local_address = v->value;
+    }
+
+    if (const auto v = r.string("profile")) {
+        r.check_reference(*v, "profile", config.profiles);
+        peer.profile = v->value;
+    }
+    if (const auto v = r.choice("auth-method", auth_method_names))
+        peer.auth_method = v->value == "pre-shared-key" ? AuthMethod::pre_shared_key : AuthMethod::digital_signature;
+    read_secret(r, peer);
+    read_certificates(r, read);
+
+    if (const auto v = r.string("my-id")) {
+        check_id(r, *v, "my-id", false);
+        peer.my_id = v->value;
+    }
+    if (const auto v = r.string("remote-id")) {
+        check_id(r, *v, "remote-id", true);
+        peer.remote_id = v->value;
+    }
+    if (const auto v = r.choice("encapsulation", encapsulation_names))
+        peer.encapsulation = v->value == "udp" ? Encapsulation::udp : Encapsulation::automatic;
+    return read;
+}
+
+void check_peer_credentials(const Source& source, const PeerChecks& checks, const Config& config)
+{
+    const Peer& peer = config.peers.at(checks.name);
+    const auto of_peer = [&](const auto& entry) { return entry.second.peer == peer.name; };
+    const auto keyed_by_ike = [&](const auto& entry) { return of_peer(entry) && !entry.second.static_sa; };
+    const bool needs_ike =
+        std::ranges::none_of(config.tunnels, of_peer) || std::ranges::any_of(config.tunnels, keyed_by_ike);
+    if (!needs_ike)
+        return;
+    const std::string section = "[peer." + peer.name + "]";
+    if (peer.auth_method == AuthMethod::pre_shared_key && peer.secret.empty())
+        source.fail(*checks.table, "missing 'secret' or 'secret-file' in " + section +
+                                     " (required for auth-method = \"pre-shared-key\")");
+    if (peer.auth_method == AuthMethod::digital_signature && !checks.missing_certificates.empty())
+        source.fail(*checks.table, "missing " + in_quotes(checks.missing_certificates.front()) + " in " + section +
+                                     " (required for auth-method = \"digital-signature\")");
+}
+
+} // namespace mesh::config::detail

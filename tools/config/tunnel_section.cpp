@@ -1,0 +1,134 @@
+// [tunnel.NAME]: one CHILD SA and its TUN interface, its addresses and
+// routes, and optionally [tunnel.NAME.static-sa] keying it by hand.
+
+#include "tools/config/sections.hpp"
+#include "tools/config/static_sa.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+
+namespace mesh::config::detail {
+namespace {
+
+constexpr std::array<std::string_view, 2> mode_names{"gre", "ip"};
+
+// Linux's dev_valid_name(): at most IFNAMSIZ - 1 bytes, not "." or "..",
+// no '/', ':' or whitespace. Empty when the name is fine.
+std::string interface_name_problem(std::string_view name)
+{
+    if (name.empty())
+        return "is empty";
+    if (name.size() > 15)
+        return "is longer than 15 characters";
+    if (name == "." || name == "..")
+        return "is not allowed";
+    for (const char c : name)
+        if (c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)))
+            return "may not contain '/', ':' or whitespace";
+    return {};
+}
+
+void read_interface(const TableReader& r, Tunnel& t, TunnelClaims& claims)
+{
+    const auto interface = r.string("interface");
+    t.interface = interface ? interface->value : t.name;
+    if (const auto problem = interface_name_problem(t.interface); !problem.empty()) {
+        if (interface)
+            r.fail(*interface->node, "interface name " + in_quotes(t.interface) + " " + problem);
+        r.fail_here("the tunnel's name " + in_quotes(t.name) + ", the default interface name, " + problem +
+                    ": set 'interface'");
+    }
+    if (const auto [it, added] = claims.interfaces.emplace(t.interface, t.name); !added) {
+        const std::string message =
+            "interface " + in_quotes(t.interface) + " is already used by [tunnel." + it->second + "]";
+        if (interface)
+            r.fail(*interface->node, message);
+        r.fail_here(message);
+    }
+}
+
+// address, local-subnets, remote-subnets and routes, as the mode wants them.
+void read_addresses(const TableReader& r, Tunnel& t)
+{
+    if (const auto v = r.prefix("address"))
+        t.address = v->value;
+    else if (t.mode == TunnelMode::gre)
+        r.fail_here("missing 'address' in " + r.section() + " (required for mode = \"gre\")");
+
+    for (const std::string_view key : {"local-subnets", "remote-subnets"}) {
+        if (t.mode == TunnelMode::gre) {
+            if (const toml::node* n = r.node(key))
+                r.fail(*n, in_quotes(key) + " is only used with mode = \"ip\"");
+            continue;
+        }
+        if (!r.has(key))
+            r.fail_here("missing " + in_quotes(key) + " in " + r.section() + " (required for mode = \"ip\")");
+        auto subnets = r.networks(key);
+        if (subnets.empty())
+            r.fail(*r.node(key), in_quotes(key) + " must not be empty");
+        (key == "local-subnets" ? t.local_subnets : t.remote_subnets) = std::move(subnets);
+    }
+    t.routes = r.networks("routes");
+}
+
+std::string hex_spi(std::uint32_t spi)
+{
+    std::array<char, 11> text{};
+    std::snprintf(text.data(), text.size(), "0x%08x", spi);
+    return text.data();
+}
+
+} // namespace
+
+Tunnel read_tunnel(const Source& source, const Section& s, const Config& config, TunnelClaims& claims)
+{
+    const TableReader r(source, *s.table, "tunnel." + s.name,
+                        {"peer", "proposal", "interface", "address", "mode", "local-subnets", "remote-subnets", "mtu",
+                         "routes", "route-distance", "mss-clamp", "static-sa"});
+    Tunnel t;
+    t.name = s.name;
+
+    const auto peer = r.required_string("peer");
+    r.check_reference(peer, "peer", config.peers);
+    t.peer = peer.value;
+    if (const auto v = r.string("proposal")) {
+        r.check_reference(*v, "proposal", config.proposals);
+        t.proposal = v->value;
+    }
+    read_interface(r, t, claims);
+    const auto mode = r.choice("mode", mode_names);
+    t.mode = mode && mode->value == "ip" ? TunnelMode::ip : TunnelMode::gre;
+    read_addresses(r, t);
+
+    if (const auto v = r.integer("mtu", 576, 65535)) {
+        // RFC 8200 section 5: every link that carries IPv6 has an MTU of at least 1280.
+        const auto is_v6 = [](const tunnel::IpPrefix& p) { return !p.address().is_v4(); };
+        const bool carries_v6 = (t.address && is_v6(*t.address)) || std::ranges::any_of(t.local_subnets, is_v6) ||
+                                std::ranges::any_of(t.remote_subnets, is_v6) || std::ranges::any_of(t.routes, is_v6);
+        if (carries_v6 && v->value < 1280)
+            r.fail(*v->node, "'mtu' must be at least 1280 on a tunnel that carries IPv6 (RFC 8200 section 5)");
+        t.mtu = static_cast<std::uint32_t>(v->value);
+    }
+    if (const auto v = r.integer("route-distance", 1, 255))
+        t.route_distance = static_cast<std::uint32_t>(v->value);
+    if (const auto v = r.boolean("mss-clamp"))
+        t.mss_clamp = v->value;
+
+    if (const toml::table* table = r.table("static-sa")) {
+        auto read = read_static_sa(source, *table, r.name() + ".static-sa");
+        if (const auto [it, added] = claims.spis_in.emplace(read.sa.spi_in, t.name); !added)
+            source.fail(*read.spi_in,
+                        "spi-in " + hex_spi(read.sa.spi_in) + " is already used by [tunnel." + it->second + "]");
+        // Nothing negotiates where to send: the peer must be one address.
+        const auto& peer_address = config.peers.at(t.peer).address;
+        if (peer_address.length() != (peer_address.address().is_v4() ? 32 : 128))
+            source.fail(*table, "a static SA needs one peer address, but [peer." + t.peer + "] has the prefix " +
+                                    peer_address.to_string());
+        t.static_sa = std::move(read.sa);
+    }
+    return t;
+}
+
+} // namespace mesh::config::detail
