@@ -77,6 +77,12 @@ void set_link_up(NetlinkSocket& nl, int ifindex, bool up)
                 up ? 1 : 0, up ? "setting link up" : "setting link down");
 }
 
+void set_link_txqueuelen(NetlinkSocket& nl, int ifindex, std::uint32_t packets)
+{
+    change_link(nl, ifindex, [](rtnl_link* l, std::uint32_t v) { rtnl_link_set_txqlen(l, v); }, packets,
+                "setting txqueuelen " + std::to_string(packets));
+}
+
 void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
 {
     const int family = address.address().is_v4() ? AF_INET : AF_INET6;

@@ -33,6 +33,7 @@ private:
 // Link settings of any interface, by index; each throws std::runtime_error.
 void set_link_mtu(NetlinkSocket& nl, int ifindex, std::uint32_t mtu);
 void set_link_up(NetlinkSocket& nl, int ifindex, bool up);
+void set_link_txqueuelen(NetlinkSocket& nl, int ifindex, std::uint32_t packets);
 void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
 
 } // namespace mesh::tunnel

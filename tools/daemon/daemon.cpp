@@ -15,6 +15,10 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto reclaim_interval = std::chrono::milliseconds(200);
+// TUN's default of 500 packets overflows while the outbound thread seals a
+// batch, and every overflow is a TCP loss; a few milliseconds of queue at
+// line rate absorbs it.
+constexpr std::uint32_t tun_txqueuelen = 2000;
 
 tunnel::SaParams sa_params(const config::StaticSa& sa, bool inbound)
 {
@@ -92,6 +96,7 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
         tunnel.mtu = smallest;
     }
     tunnel::set_link_mtu(netlink_, tunnel.device->ifindex(), tunnel.mtu);
+    tunnel::set_link_txqueuelen(netlink_, tunnel.device->ifindex(), tun_txqueuelen);
     if (config.address)
         tunnel::add_link_address(netlink_, tunnel.device->ifindex(), *config.address);
 
