@@ -86,7 +86,9 @@ public:
 
     // Before: packet.data() is the payload. After: it is the whole ESP packet,
     // SPI to ICV, ready for UDP. Needs header+IV bytes of headroom and
-    // padding+trailer+ICV bytes of tailroom (see overhead()).
+    // padding+trailer+ICV bytes of tailroom (see overhead()). Fails with
+    // sequence_exhausted or no_room, leaving the packet as it was; auth_failed
+    // would mean the cipher refused, which it never does for a valid SA.
     std::expected<void, EspError> seal(PacketBuffer& packet, std::uint8_t next_header) noexcept;
 
     [[nodiscard]] std::uint32_t spi() const noexcept { return params_.spi; }

@@ -28,10 +28,13 @@ public:
     [[nodiscard]] std::uint64_t highest() const noexcept { return top_; }
 
 private:
-    static constexpr std::size_t words = size / 64;
+    // A ring of 64-bit words, as in Linux WireGuard's counter: one word more
+    // than the window, because the window's oldest and newest words are partly
+    // used, so `size` packets touch size / 64 + 1 words.
+    static constexpr std::uint64_t words = size / 64 + 1;
     bool esn_;
-    std::uint64_t top_ = 0;                 // highest accepted sequence number
-    std::array<std::uint64_t, words> bitmap_{};  // bit (seq % size) set: seq seen
+    std::uint64_t top_ = 0;                      // highest accepted sequence number
+    std::array<std::uint64_t, words> bitmap_{};  // bit seq % 64 of word (seq / 64) % words set: seq seen
 };
 
 } // namespace mesh::tunnel
