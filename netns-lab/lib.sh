@@ -1,0 +1,628 @@
+# shellcheck shell=bash
+# netns-lab/lib.sh: helpers shared by the lab scripts and tests/netns/*.sh.
+# Source it, then call lab_init. Everything it creates is named with the
+# sourcing shell's pid, lives in namespaces it created, and is undone on EXIT
+# (also after a failure, Ctrl-C or TERM). The root namespace's interfaces and
+# addresses are never touched.
+#
+# The two-site topology (lab_two_site_topology):
+#
+#   +--------------------+                            +--------------------+
+#   | $LAN_A             |                            | $LAN_B             |
+#   | lan0  10.1.0.2/24  |                            | lan0  10.2.0.2/24  |
+#   +---------+----------+                            +---------+----------+
+#             | veth                                            | veth
+#   +---------+----------+                            +---------+----------+
+#   | $SITE_A            |    underlay (veth pair)    | $SITE_B            |
+#   | lan0  10.1.0.1/24  |                            | lan0  10.2.0.1/24  |
+#   | wan0  192.0.2.1/24 +----------------------------+ wan0  192.0.2.2/24 |
+#   | gre-b 172.16.1.1/30|  GRE in ESP in UDP 4500    | gre-a 172.16.1.2/30|
+#   |  (mesh-site's TUN) | <========================> |  (mesh-site's TUN) |
+#   +--------------------+                            +--------------------+
+#
+#   ESP SAs (static): a->b SPI 0x00002001, b->a SPI 0x00001001.
+#
+# Helpers echo what they run, in the style of WireGuard's tests/netns.sh:
+#   pp CMD...        run CMD in the root namespace (only `ip netns add/del`)
+#   n NS CMD...      run CMD inside namespace NS
+#   ns_exec NS CMD.. the same, without the echo (polling, parsing)
+
+# ---------------------------------------------------------------------------
+# Output and failure
+
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_QUIET=${LAB_QUIET:-0}
+# The system's python3 (stdlib only): a pyenv shim in PATH costs 0.5 s a call.
+LAB_PYTHON=${LAB_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || echo python3)}
+
+if [[ -t 2 ]]; then
+    _lab_c_cmd=$'\e[32m\e[1m' _lab_c_info=$'\e[36m\e[1m' _lab_c_bad=$'\e[31m\e[1m' _lab_c_off=$'\e[0m'
+else
+    _lab_c_cmd='' _lab_c_info='' _lab_c_bad='' _lab_c_off=''
+fi
+
+pretty() { # pretty NS|"" WORDS...
+    ((LAB_QUIET)) && return 0
+    local where=$1; shift
+    echo "${_lab_c_cmd}[+] ${where:+$where: }${_lab_c_off}$*" >&2
+}
+pp() { pretty "" "$*"; "$@"; }
+n() { local ns=$1; shift; pretty "$ns" "$*"; ip netns exec "$ns" "$@"; }
+ns_exec() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+lab_info() { echo "${_lab_c_info}==> $*${_lab_c_off}" >&2; }
+
+# Prints the message and the tail of every log of this run, keeps $LAB_DIR
+# for a post-mortem, then exits 1 (the EXIT trap cleans up the rest).
+lab_die() {
+    echo "${_lab_c_bad}FAIL: $*${_lab_c_off}" >&2
+    local log
+    for log in "${LAB_DIR:-/nonexistent}"/*.log; do
+        [[ -s $log ]] || continue
+        echo "----- last lines of $(basename "$log") -----" >&2
+        tail -n 25 "$log" >&2
+    done
+    if [[ -n ${LAB_DIR:-} ]]; then
+        LAB_KEEP_DIR=1
+        echo "(configs, logs and captures kept in $LAB_DIR)" >&2
+    fi
+    exit 1
+}
+lab_skip() { echo "SKIP: $*" >&2; exit 77; }
+
+# ---------------------------------------------------------------------------
+# Cleanup registry: lab_defer CMD... registers a command (one string, eval'd)
+# to run at exit; they run last-registered first, each allowed to fail.
+
+LAB_CLEANUP=()
+lab_defer() { LAB_CLEANUP+=("$*"); }
+
+lab_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    set +e
+    local i
+    for ((i = ${#LAB_CLEANUP[@]} - 1; i >= 0; i--)); do
+        eval "${LAB_CLEANUP[i]}" >/dev/null 2>&1
+    done
+    LAB_CLEANUP=()
+    return "$rc"
+}
+
+# lab_init [NEED...]: checks root and the commands named, makes the run's
+# scratch directory $LAB_DIR, installs the traps.
+lab_init() {
+    [[ $(id -u) -eq 0 ]] || lab_skip "needs root (network namespaces)"
+    local c
+    for c in ip "$LAB_PYTHON" "$@"; do
+        command -v "$c" >/dev/null || lab_skip "needs $c"
+    done
+    trap lab_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    LAB_DIR=$(mktemp -d "/tmp/mesh-lab.$$.XXXXXX")
+    lab_defer "[[ \${LAB_KEEP_DIR:-0} = 1 ]] || rm -rf '$LAB_DIR'"
+}
+
+# ---------------------------------------------------------------------------
+# Namespaces, links, background processes
+
+# lab_ns_add NS: a fresh namespace with lo up; at exit every process still in
+# it is killed and it is deleted.
+lab_ns_add() {
+    local ns=$1
+    pp ip netns add "$ns"
+    lab_defer "lab_ns_del '$ns'"
+    ns_exec "$ns" ip link set lo up
+}
+
+lab_ns_del() {
+    local ns=$1 pids
+    pids=$(ip netns pids "$ns" 2>/dev/null) || true
+    if [[ -n $pids ]]; then
+        kill $pids 2>/dev/null
+        sleep 0.2
+        pids=$(ip netns pids "$ns" 2>/dev/null) || true
+        [[ -z $pids ]] || kill -9 $pids 2>/dev/null
+    fi
+    ip netns del "$ns" 2>/dev/null
+    return 0
+}
+
+# lab_veth NS1 IF1 NS2 IF2: a veth pair made directly inside the namespaces.
+lab_veth() {
+    n "$1" ip link add "$2" type veth peer name "$4" netns "$3"
+}
+
+# lab_bg NAME NS CMD...: runs CMD in NS in the background, stdout and stderr
+# to $LAB_DIR/NAME.log; its pid goes to LAB_PID[NAME]; killed at exit.
+declare -gA LAB_PID=()
+lab_bg() {
+    local name=$1 ns=$2; shift 2
+    pretty "$ns" "$* &    (log: $LAB_DIR/$name.log)"
+    ip netns exec "$ns" "$@" >"$LAB_DIR/$name.log" 2>&1 &
+    LAB_PID[$name]=$!
+    lab_defer "lab_kill '$name'"
+}
+
+# lab_kill NAME: TERM, then KILL after 3 s; waits for it to go.
+lab_kill() {
+    local name=$1 pid=${LAB_PID[$1]:-} i
+    [[ -n $pid ]] || return 0
+    unset "LAB_PID[$name]"
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 30; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+lab_alive() { local pid=${LAB_PID[$1]:-}; [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; }
+
+# lab_wait SECONDS WHAT CMD...: polls CMD every 0.1 s until it succeeds;
+# dies naming WHAT when SECONDS pass.
+lab_wait() {
+    local timeout=$1 what=$2; shift 2
+    local deadline=$((SECONDS + timeout))
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || lab_die "timed out after ${timeout}s waiting for $what"
+        sleep 0.1
+    done
+}
+
+# ---------------------------------------------------------------------------
+# Keys
+
+# lab_hex BYTES: BYTES random bytes as lower-case hex.
+lab_hex() { od -An -tx1 -v -N"$1" /dev/urandom | tr -d ' \n'; }
+
+# lab_key_bytes ALGORITHM: bytes of key-in/key-out (with the 4-byte salt for
+# the AEADs), as DESIGN.md's [tunnel.NAME.static-sa] wants them.
+lab_key_bytes() {
+    case $1 in
+        aes-128-gcm) echo 20 ;;
+        aes-256-gcm | chacha20-poly1305) echo 36 ;;
+        aes-128-cbc) echo 16 ;;
+        aes-256-cbc) echo 32 ;;
+        *) lab_die "unknown algorithm $1" ;;
+    esac
+}
+lab_is_cbc() { [[ $1 == *-cbc ]]; }
+
+# ---------------------------------------------------------------------------
+# The two-site topology (diagram at the top)
+
+lab_two_site_names() {
+    SITE_A=msl-site-a-$$ SITE_B=msl-site-b-$$ LAN_A=msl-lan-a-$$ LAN_B=msl-lan-b-$$
+    UNDERLAY_A=192.0.2.1 UNDERLAY_B=192.0.2.2
+    HOST_A=10.1.0.2 HOST_B=10.2.0.2
+}
+
+# Makes the four namespaces and their links; forwarding on in the sites,
+# IPv6 off everywhere (no router solicitations or DAD in the counters).
+lab_two_site_topology() {
+    lab_two_site_names
+    local ns
+    for ns in "$SITE_A" "$SITE_B" "$LAN_A" "$LAN_B"; do
+        lab_ns_add "$ns"
+        ns_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+    lab_veth "$SITE_A" wan0 "$SITE_B" wan0
+    lab_veth "$SITE_A" lan0 "$LAN_A" lan0
+    lab_veth "$SITE_B" lan0 "$LAN_B" lan0
+
+    n "$SITE_A" ip addr add $UNDERLAY_A/24 dev wan0
+    n "$SITE_B" ip addr add $UNDERLAY_B/24 dev wan0
+    n "$SITE_A" ip addr add 10.1.0.1/24 dev lan0
+    n "$SITE_B" ip addr add 10.2.0.1/24 dev lan0
+    n "$LAN_A" ip addr add $HOST_A/24 dev lan0
+    n "$LAN_B" ip addr add $HOST_B/24 dev lan0
+    for ns in "$SITE_A" "$SITE_B" "$LAN_A" "$LAN_B"; do
+        ns_exec "$ns" ip link set lan0 up 2>/dev/null || true
+        ns_exec "$ns" ip link set wan0 up 2>/dev/null || true
+    done
+    n "$LAN_A" ip route add default via 10.1.0.1
+    n "$LAN_B" ip route add default via 10.2.0.1
+    n "$SITE_A" sysctl -qw net.ipv4.ip_forward=1
+    n "$SITE_B" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# lab_underlay_routes add|del: route the LANs over the bare underlay (no
+# tunnel): the reference path and the topology's self-check.
+lab_underlay_routes() {
+    n "$SITE_A" ip route "$1" 10.2.0.0/24 via $UNDERLAY_B dev wan0
+    n "$SITE_B" ip route "$1" 10.1.0.0/24 via $UNDERLAY_A dev wan0
+}
+
+# ---------------------------------------------------------------------------
+# mesh-site
+
+# lab_build: what a fresh Debian 12 needs (tools/install-deps.sh, idempotent),
+# then build/tools/mesh-site (cmake and make, incremental). Needs root.
+lab_build() {
+    [[ $(id -u) -eq 0 ]] || { echo "building needs root (apt-get); run as root" >&2; exit 1; }
+    lab_info "installing what is missing (tools/install-deps.sh) and building mesh-site in $LAB_ROOT/build"
+    "$LAB_ROOT/tools/install-deps.sh" >&2
+    cmake -S "$LAB_ROOT" -B "$LAB_ROOT/build" >&2
+    make -C "$LAB_ROOT/build" -j"$(nproc)" mesh-site >&2
+}
+
+# lab_find_binary [PATH]: sets MESH_SITE from PATH, $MESH_SITE or the build tree.
+lab_find_binary() {
+    MESH_SITE=${1:-${MESH_SITE:-$LAB_ROOT/build/tools/mesh-site}}
+    [[ -x $MESH_SITE ]] || lab_die "mesh-site binary not found or not executable: $MESH_SITE (build it, or pass its path)"
+    MESH_SITE=$(realpath "$MESH_SITE")
+}
+
+# lab_write_site_configs ALGORITHM: $LAB_DIR/site-a.toml and site-b.toml with
+# mirrored static SAs and fresh random keys. SA a->b has SPI 0x00002001, b->a
+# 0x00001001. Overrides for negative tests: LAB_B_KEY_IN (hex), LAB_B_AUTH_KEY_IN.
+lab_write_site_configs() {
+    local alg=$1 bytes
+    bytes=$(lab_key_bytes "$alg")
+    LAB_ALG=$alg
+    LAB_KEY_AB=$(lab_hex "$bytes") LAB_KEY_BA=$(lab_hex "$bytes")
+    LAB_AUTH_AB='' LAB_AUTH_BA=''
+    if lab_is_cbc "$alg"; then
+        LAB_AUTH_AB=$(lab_hex 32) LAB_AUTH_BA=$(lab_hex 32)
+    fi
+    _lab_site_config a b 172.16.1.1/30 10.2.0.0/24 $UNDERLAY_A $UNDERLAY_B 0x00001001 0x00002001 \
+        "$LAB_KEY_BA" "$LAB_KEY_AB" "$LAB_AUTH_BA" "$LAB_AUTH_AB" >"$LAB_DIR/site-a.toml"
+    _lab_site_config b a 172.16.1.2/30 10.1.0.0/24 $UNDERLAY_B $UNDERLAY_A 0x00002001 0x00001001 \
+        "${LAB_B_KEY_IN:-$LAB_KEY_AB}" "$LAB_KEY_BA" "${LAB_B_AUTH_KEY_IN:-$LAB_AUTH_AB}" "$LAB_AUTH_BA" \
+        >"$LAB_DIR/site-b.toml"
+    pretty "" "wrote $LAB_DIR/site-a.toml and site-b.toml ($alg, SPIs 0x00002001 a->b, 0x00001001 b->a)"
+}
+
+# _lab_site_config ME OTHER TUN_ADDR ROUTE LISTEN PEER SPI_IN SPI_OUT KEY_IN KEY_OUT AUTH_IN AUTH_OUT
+_lab_site_config() {
+    local me=$1 other=$2 tun_addr=$3 route=$4 listen=$5 peer=$6 spi_in=$7 spi_out=$8
+    local key_in=$9 key_out=${10} auth_in=${11} auth_out=${12}
+    cat <<EOF
+# mesh-site lab: site-$me of the two-site topology (netns-lab/lib.sh)
+[site]
+name = "site-$me"
+listen = "$listen"
+control-socket = "$LAB_DIR/site-$me.sock"
+
+[peer.site-$other]
+address = "$peer"
+
+[tunnel.site-$other]
+peer = "site-$other"
+interface = "gre-$other"
+address = "$tun_addr"
+mode = "gre"
+routes = ["$route"]
+
+[tunnel.site-$other.static-sa]
+enc-algorithm = "$LAB_ALG"
+spi-in = $spi_in
+spi-out = $spi_out
+key-in = "$key_in"
+key-out = "$key_out"
+EOF
+    if lab_is_cbc "$LAB_ALG"; then
+        cat <<EOF
+auth-algorithm = "sha256"
+auth-key-in = "$auth_in"
+auth-key-out = "$auth_out"
+EOF
+    fi
+}
+
+# lab_site_ns a|b -> the site's namespace
+lab_site_ns() { if [[ $1 == a ]]; then echo "$SITE_A"; else echo "$SITE_B"; fi; }
+lab_site_ifname() { if [[ $1 == a ]]; then echo gre-b; else echo gre-a; fi; }
+lab_site_far_lan() { if [[ $1 == a ]]; then echo 10.2.0.0/24; else echo 10.1.0.0/24; fi; }
+
+# mesh CMD ARGS...: the mesh-site CLI against site a's or b's config:
+#   mesh a status --json
+mesh() {
+    local site=$1 cmd=$2; shift 2
+    ns_exec "$(lab_site_ns "$site")" "$MESH_SITE" "$cmd" -c "$LAB_DIR/site-$site.toml" "$@"
+}
+
+_lab_route_via() { ip -n "$1" -4 route show "$2" dev "$3" 2>/dev/null | grep -q .; }
+_lab_tun_up() { # NS IFNAME: the interface exists, is up and has its address
+    ip -n "$1" -o -4 addr show dev "$2" 2>/dev/null | grep -q inet &&
+        ip -n "$1" link show dev "$2" 2>/dev/null | grep -q '[<,]UP[,>]'
+}
+
+# lab_site_start a|b: checks the config, runs the daemon, waits for its
+# control socket to answer and its TUN to be up with its address and route.
+lab_site_start() {
+    local site=$1 ns ifname
+    ns=$(lab_site_ns "$site") ifname=$(lab_site_ifname "$site")
+    n "$ns" "$MESH_SITE" check-config -c "$LAB_DIR/site-$site.toml" >&2 ||
+        lab_die "check-config rejected site-$site.toml"
+    lab_bg "mesh-site-$site" "$ns" "$MESH_SITE" run -c "$LAB_DIR/site-$site.toml"
+    lab_wait 10 "mesh-site (site-$site) to answer status" mesh "$site" status --json
+    lab_wait 10 "$ifname in $ns to be up with its address" _lab_tun_up "$ns" "$ifname"
+    lab_wait 10 "the route to the far LAN via $ifname in $ns" _lab_route_via "$ns" "$(lab_site_far_lan "$site")" "$ifname"
+    lab_alive "mesh-site-$site" || lab_die "mesh-site (site-$site) exited"
+}
+
+lab_site_stop() { lab_kill "mesh-site-$1"; }
+
+# lab_json a|b EXPR: evaluates a Python expression over site a's or b's
+# `status --json` as d, with helpers:
+#   sa(direction, field)  the field summed over the first tunnel's SAs of that direction
+#   drops(direction)      every "*-drops" field of those SAs, summed
+#   top(name), tun(name)  a counter of the daemon's or the first tunnel's
+#                         "counters" object (0 when absent)
+lab_json() {
+    local site=$1 expr=$2 json
+    json=$(mesh "$site" status --json) || lab_die "mesh-site status (site-$site) failed"
+    "$LAB_PYTHON" - "$expr" "$json" <<'EOF'
+import json, sys
+d = json.loads(sys.argv[2])
+def sas(direction):
+    return [s for s in d["tunnels"][0]["sas"] if s["direction"] == direction]
+def sa(direction, field):
+    return sum(int(s[field]) for s in sas(direction))
+def drops(direction):
+    return sum(int(v) for s in sas(direction) for k, v in s.items() if k.endswith("-drops"))
+def top(name):
+    return int(d.get("counters", {}).get(name, 0))
+def tun(name):
+    return int(d["tunnels"][0].get("counters", {}).get(name, 0))
+print(eval(sys.argv[1]))
+EOF
+}
+
+# lab_counters_settle a|b: waits until site's SA packet counters stop moving.
+lab_counters_settle() {
+    local site=$1 prev='' cur i
+    for ((i = 0; i < 50; i++)); do
+        cur=$(lab_json "$site" 'sa("in","packets"), sa("out","packets")')
+        [[ $cur == "$prev" ]] && return 0
+        prev=$cur
+        sleep 0.3
+    done
+    lab_die "site-$site SA counters kept moving: $cur"
+}
+
+# ---------------------------------------------------------------------------
+# Traffic
+
+# lab_ping FROM_NS DEST COUNT [ping options...]: pings and prints the number of
+# replies received (never fails by itself).
+lab_ping() {
+    local ns=$1 dst=$2 count=$3 out; shift 3
+    pretty "$ns" "ping -c $count -i 0.05 -W 1 $* $dst"
+    out=$(ip netns exec "$ns" ping -n -q -c "$count" -i 0.05 -W 1 "$@" "$dst" 2>&1) || true
+    sed -n 's/.* \([0-9]\+\) \(packets \)\?received.*/\1/p' <<<"$out" | head -n1 | grep . || echo 0
+}
+
+# lab_ping_expect FROM_NS DEST COUNT: dies unless at least COUNT-1 replies come
+# back (the first may be lost while ARP resolves).
+lab_ping_expect() {
+    local got
+    got=$(lab_ping "$1" "$2" "$3")
+    ((got >= $3 - 1)) || lab_die "ping $2 from $1: $got of $3 replies"
+    lab_info "ping $2 from $1: $got/$3 replies"
+}
+
+# lab_iperf_server NS: iperf3 server, one per namespace, killed at exit.
+lab_iperf_server() {
+    lab_bg "iperf3-server-$1" "$1" iperf3 -s -B "${2:-0.0.0.0}"
+    lab_wait 5 "iperf3 server in $1" _lab_listening "$1" 5201
+}
+_lab_listening() { ip netns exec "$1" ss -Htln "sport = :$2" | grep -q .; }
+
+# lab_iperf FROM_NS DEST SECONDS [iperf3 options...]: prints Gbit/s received.
+lab_iperf() {
+    local ns=$1 dst=$2 secs=$3 json; shift 3
+    pretty "$ns" "iperf3 -c $dst -t $secs $*"
+    json=$(ip netns exec "$ns" iperf3 -c "$dst" -t "$secs" -J "$@" 2>&1) ||
+        { echo "$json" | tail -n 20 >&2; lab_die "iperf3 to $dst from $ns failed"; }
+    "$LAB_PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' <<<"$json"
+}
+
+# ---------------------------------------------------------------------------
+# wireguard-go between the two site namespaces: the reference in the same run.
+# Its UAPI socket lives in the shared /var/run/wireguard, so the interfaces are
+# named with the pid (wga<pid>, wgb<pid>) rather than both wg0.
+
+lab_wireguard_up() {
+    WG_A=wga$$ WG_B=wgb$$
+    local key_a key_b
+    key_a=$(wg genkey) key_b=$(wg genkey)
+    echo "$key_a" >"$LAB_DIR/wg-a.key"
+    echo "$key_b" >"$LAB_DIR/wg-b.key"
+    lab_bg wireguard-go-a "$SITE_A" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_A"
+    lab_bg wireguard-go-b "$SITE_B" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_B"
+    lab_wait 5 "wireguard-go's $WG_A" test -S "/var/run/wireguard/$WG_A.sock"
+    lab_wait 5 "wireguard-go's $WG_B" test -S "/var/run/wireguard/$WG_B.sock"
+    n "$SITE_A" wg set "$WG_A" private-key "$LAB_DIR/wg-a.key" listen-port 51820 \
+        peer "$(wg pubkey <<<"$key_b")" endpoint $UNDERLAY_B:51820 allowed-ips 10.2.0.0/24,172.16.2.2/32
+    n "$SITE_B" wg set "$WG_B" private-key "$LAB_DIR/wg-b.key" listen-port 51820 \
+        peer "$(wg pubkey <<<"$key_a")" endpoint $UNDERLAY_A:51820 allowed-ips 10.1.0.0/24,172.16.2.1/32
+    n "$SITE_A" ip addr add 172.16.2.1/30 dev "$WG_A"
+    n "$SITE_B" ip addr add 172.16.2.2/30 dev "$WG_B"
+    n "$SITE_A" ip link set "$WG_A" up
+    n "$SITE_B" ip link set "$WG_B" up
+    n "$SITE_A" ip route add 10.2.0.0/24 dev "$WG_A"
+    n "$SITE_B" ip route add 10.1.0.0/24 dev "$WG_B"
+}
+
+lab_wireguard_down() {
+    lab_kill wireguard-go-a
+    lab_kill wireguard-go-b
+    ns_exec "$SITE_A" ip link del "$WG_A" 2>/dev/null || true
+    ns_exec "$SITE_B" ip link del "$WG_B" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------
+# Helpers of the tests: both sites at once, captures, raw UDP
+
+# lab_sites_start ALGORITHM: fresh configs, both daemons up.
+lab_sites_start() {
+    lab_write_site_configs "$1"
+    lab_site_start a
+    lab_site_start b
+}
+
+# lab_sites_stop: both daemons stopped and their TUNs gone.
+lab_sites_stop() {
+    lab_site_stop a
+    lab_site_stop b
+    lab_wait 5 "gre-b to go away" _lab_no_link "$SITE_A" gre-b
+    lab_wait 5 "gre-a to go away" _lab_no_link "$SITE_B" gre-a
+}
+_lab_no_link() { ! ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
+
+# lab_capture_start NAME NS IFACE FILTER...: tcpdump to $LAB_DIR/NAME.pcap.
+lab_capture_start() {
+    local name=$1 ns=$2 iface=$3; shift 3
+    lab_bg "$name" "$ns" tcpdump -n -U --immediate-mode -i "$iface" -w "$LAB_DIR/$name.pcap" "$@"
+    lab_wait 5 "tcpdump $name to listen" grep -q "listening on" "$LAB_DIR/$name.log"
+}
+# lab_capture_stop NAME: stops it (tcpdump flushes on TERM).
+lab_capture_stop() { sleep 0.3; lab_kill "$1"; }
+
+# lab_pcap_udp_payloads FILE: the UDP payload of each IPv4 packet of a pcap
+# (Ethernet or Linux cooked capture), as hex, one line per packet.
+lab_pcap_udp_payloads() {
+    "$LAB_PYTHON" - "$1" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+magic = struct.unpack("<I", data[:4])[0]
+end = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+linktype = struct.unpack(end + "I", data[20:24])[0]
+l2 = {1: 14, 113: 16, 276: 20}[linktype]
+off = 24
+while off + 16 <= len(data):
+    caplen = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+    frame = data[off + 16:off + 16 + caplen]
+    off += 16 + caplen
+    ip = frame[l2:]
+    if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 17:
+        continue
+    ihl = (ip[0] & 15) * 4
+    total = struct.unpack("!H", ip[2:4])[0]
+    udp = ip[ihl:total]
+    print(udp[8:].hex())
+PY
+}
+
+# lab_udp_send NS DEST PORT: sends each hex line of stdin as one datagram
+# from an ephemeral port of NS.
+lab_udp_send() {
+    pretty "$1" "python3: sendto $2:$3 one datagram per hex line of stdin"
+    ip netns exec "$1" "$LAB_PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+n = 0
+for line in sys.stdin:
+    line = line.strip()
+    if line:
+        s.sendto(bytes.fromhex(line), (sys.argv[1], int(sys.argv[2]))); n += 1
+print(n)' "$2" "$3"
+}
+
+# ---------------------------------------------------------------------------
+# strongSwan (charon with kernel-libipsec: userspace ESP on a TUN, ipsec0)
+# between the two site namespaces, tunnel mode 10.1.0.0/24 <-> 10.2.0.0/24,
+# PSK, the ESP proposal given (e.g. aes128gcm16). A second reference beside
+# wireguard-go; DESIGN.md "Lab" has the recipe this follows. Each charon gets
+# a private /run (its pid file path is compiled in) and its own config dir.
+
+_lab_swan_conf() { # DIR
+    cat <<EOF2
+charon {
+    load = openssl aesni random nonce aes sha1 sha2 hmac gcm pem pkcs1 x509 pubkey kdf kernel-libipsec kernel-netlink socket-default vici updown
+    install_routes = yes
+    filelog {
+        charon {
+            path = $1/charon.log
+            default = 1
+        }
+    }
+    plugins {
+        vici {
+            socket = unix://$1/charon.vici
+        }
+    }
+}
+swanctl {
+    load = random nonce pem pkcs1 pkcs8 x509 pubkey openssl
+    socket = unix://$1/charon.vici
+}
+EOF2
+}
+
+_lab_swanctl_conf() { # LOCAL REMOTE LOCAL_TS REMOTE_TS ESP PSK
+    cat <<EOF2
+connections {
+    lab {
+        version = 2
+        local_addrs = $1
+        remote_addrs = $2
+        proposals = aes128gcm16-prfsha256-ecp256
+        local {
+            auth = psk
+            id = $1
+        }
+        remote {
+            auth = psk
+            id = $2
+        }
+        children {
+            lab {
+                local_ts = $3
+                remote_ts = $4
+                esp_proposals = $5
+                mode = tunnel
+            }
+        }
+    }
+}
+secrets {
+    ike-lab {
+        id-a = $1
+        id-b = $2
+        secret = "$6"
+    }
+}
+EOF2
+}
+
+# lab_strongswan_up [ESP_PROPOSAL]: both charons, the CHILD SA initiated
+# from site-a, waits until LAN-to-LAN pings pass.
+lab_strongswan_up() {
+    local esp=${1:-aes128gcm16} psk site ns dir here there lts rts
+    psk=$(lab_hex 16)
+    for site in a b; do
+        ns=$(lab_site_ns $site) dir=$LAB_DIR/swan-$site
+        if [[ $site == a ]]; then
+            here=$UNDERLAY_A there=$UNDERLAY_B lts=10.1.0.0/24 rts=10.2.0.0/24
+        else
+            here=$UNDERLAY_B there=$UNDERLAY_A lts=10.2.0.0/24 rts=10.1.0.0/24
+        fi
+        mkdir -p "$dir/run" "$dir/swanctl/conf.d"
+        _lab_swan_conf "$dir" >"$dir/strongswan.conf"
+        _lab_swanctl_conf $here $there $lts $rts "$esp" "$psk" >"$dir/swanctl/swanctl.conf"
+        lab_bg charon-$site "$ns" env STRONGSWAN_CONF="$dir/strongswan.conf" \
+            sh -c "mount --bind '$dir/run' /run && exec /usr/lib/ipsec/charon --debug-lib 0"
+        lab_wait 10 "charon (site-$site) vici socket" test -S "$dir/charon.vici"
+        n "$ns" env STRONGSWAN_CONF="$dir/strongswan.conf" SWANCTL_DIR="$dir/swanctl" swanctl --load-all --noprompt \
+            >>"$LAB_DIR/swanctl-$site.log" 2>&1 || lab_die "swanctl --load-all (site-$site) failed"
+    done
+    n "$SITE_A" env STRONGSWAN_CONF="$LAB_DIR/swan-a/strongswan.conf" SWANCTL_DIR="$LAB_DIR/swan-a/swanctl" \
+        swanctl --initiate --child lab --timeout 10 >"$LAB_DIR/swanctl-initiate.log" 2>&1 ||
+        lab_die "strongSwan did not establish (see $LAB_DIR/swan-*/charon.log)"
+    lab_wait 10 "LAN-to-LAN over strongSwan" _lab_ping_once "$LAN_A" $HOST_B
+}
+_lab_ping_once() { ip netns exec "$1" ping -n -q -c 1 -W 1 "$2"; }
+
+lab_strongswan_down() {
+    lab_kill charon-a
+    lab_kill charon-b
+    lab_wait 5 "ipsec0 in site-a to go" _lab_no_link "$SITE_A" ipsec0
+    lab_wait 5 "ipsec0 in site-b to go" _lab_no_link "$SITE_B" ipsec0
+}
