@@ -127,6 +127,11 @@ void Daemon::install_static_sas(Tunnel& tunnel)
     table_.install_outbound(tunnel.id, std::make_shared<tunnel::OutboundSa>(sa_params(sa, false)));
     log::esp()->info("tunnel {}: static SAs installed, in 0x{:08x} out 0x{:08x} {}", tunnel.config->name, sa.spi_in,
                      sa.spi_out, tunnel::info(sa.enc_algorithm).name);
+    // Like `ip xfrm state`, manual keys carry no state across restarts: the
+    // sequence numbers, and with them the AEAD nonces, start again at 1.
+    log::esp()->warn("tunnel {}: manual keys restart their sequence numbers at 1; use new keys after every restart "
+                     "(the peer drops the old numbers as replays, and AES-GCM must never see a nonce twice)",
+                     tunnel.config->name);
     set_tunnel_up(tunnel, true);
 }
 
