@@ -24,11 +24,11 @@ ctest --test-dir build --output-on-failure
 
 step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_gre test_tunnel test_tools
+cmake --build build-asan -j"$jobs" --target test_gre test_tunnel test_ike test_tools
 ctest --test-dir build-asan -L unit --output-on-failure
 
 step "fuzzing (libFuzzer, ${fuzz_seconds}s per target)"
-cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DMESH_FUZZ=ON >/dev/null
+cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-16 -DMESH_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"$jobs"
 for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
   name=$(basename "$fuzzer")

@@ -8,8 +8,9 @@ packages=(
   build-essential cmake pkg-config git
   libbotan-2-dev libnl-3-dev libnl-route-3-dev libboost-dev libcli11-dev
   doctest-dev libtomlplusplus-dev libspdlog-dev nlohmann-json3-dev
-  # sanitizers and libFuzzer
-  clang libclang-rt-14-dev
+  # libFuzzer: clang 16, since clang 14 cannot compile libstdc++ 12's
+  # std::expected and std::variant of types with real destructors
+  clang-16 libclang-rt-16-dev
   # lab and tests
   iproute2 iputils-ping iperf3 iptables conntrack tcpdump tshark procps psmisc
   python3 ca-certificates

@@ -1,12 +1,15 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "routing/kernel_routes.hpp"
+#include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/control_server.hpp"
 #include "tools/log/log.hpp"
 #include "tunnel/mtu.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 
 namespace mesh::daemon {
@@ -15,6 +18,7 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto reclaim_interval = std::chrono::milliseconds(200);
+constexpr auto ike_tick_interval = std::chrono::milliseconds(100);
 // TUN's default of 500 packets overflows while the outbound thread seals a
 // batch, and every overflow is a TCP loss; a few milliseconds of queue at
 // line rate absorbs it.
@@ -38,7 +42,8 @@ Daemon::Daemon(config::Config config)
       signals_(io_, SIGINT, SIGTERM),
       reclaim_timer_(io_),
       pump_(std::make_unique<tunnel::PacketPump>(table_)),
-      pump_notify_(io_, ::dup(pump_->notify_fd()))
+      pump_notify_(io_, ::dup(pump_->notify_fd())),
+      ike_timer_(io_)
 {
     // A write to a peer that closed the control socket must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
@@ -51,6 +56,7 @@ Daemon::Daemon(config::Config config)
     for (const auto& [name, tunnel_config] : config_.tunnels)
         start_tunnel(tunnel_config, next_id++);
 
+    start_ike();
     control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
                                                [this](const std::string& request) { return handle_request(request); });
     log::daemon()->info("control socket {}", config_.site.control_socket.string());
@@ -176,6 +182,8 @@ int Daemon::run()
     pump_->start();
     log::daemon()->info("site {} running with {} tunnel(s)", config_.site.name, tunnels_.size());
     io_.run();
+    if (ike_)
+        ike_->shutdown();
     pump_->stop();
     stop_tunnels();
     control_.reset();
@@ -213,8 +221,12 @@ void Daemon::drain_pump()
         }
     }
     while (const tunnel::IkeDatagram* datagram = pump_->ike_queue().front()) {
-        log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured", datagram->size,
-                          datagram->from.to_string());
+        if (ike_)
+            ike_->on_datagram(socket_->local(), datagram->from, {datagram->bytes.data(), datagram->size},
+                              std::chrono::steady_clock::now());
+        else
+            log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured", datagram->size,
+                              datagram->from.to_string());
         pump_->ike_queue().release();
     }
 }

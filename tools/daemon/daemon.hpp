@@ -3,6 +3,7 @@
 // the SA table, the tunnels' interfaces and routes, and the control socket;
 // the data plane runs on the PacketPump's own threads.
 
+#include "ike/ike_engine.hpp"
 #include "tools/config/config.hpp"
 #include "tunnel/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
@@ -14,6 +15,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <botan/auto_rng.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -24,7 +26,7 @@ namespace mesh::daemon {
 
 class ControlServer;
 
-class Daemon {
+class Daemon : private ike::IkeHost {
 public:
     // Builds everything the configuration asks for; throws on a system error
     // (a TUN that cannot be created, a port in use) with a message naming it.
@@ -48,6 +50,17 @@ private:
         bool up = false;
     };
 
+    // ike::IkeHost: how IKE reaches sockets and the data plane.
+    void send(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+              std::span<const std::uint8_t> message) override;
+    std::uint32_t allocate_spi() override;
+    bool install_child(const ike::ChildSaInstall& child) override;
+    void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) override;
+
+    void start_ike();
+    void watch_ike_socket();
+    void schedule_ike_tick();
+    Tunnel* find_tunnel(const std::string& name);
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);
@@ -67,6 +80,11 @@ private:
     boost::asio::posix::stream_descriptor pump_notify_;
     std::unique_ptr<tunnel::UdpSocket> socket_;
     std::vector<Tunnel> tunnels_;
+    Botan::AutoSeeded_RNG rng_;
+    std::unique_ptr<tunnel::UdpSocket> ike_socket_;    // port 500; IKE on 4500 arrives through the pump
+    std::unique_ptr<boost::asio::posix::stream_descriptor> ike_readable_;
+    boost::asio::steady_timer ike_timer_;
+    std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -53,6 +53,28 @@ nlohmann::json Daemon::status() const
                             {"ike-datagrams", pump.ike_datagrams.get()},
                             {"ike-queue-drops", pump.ike_queue_drops.get()},
                             {"receive-errors", pump.receive_errors.get()}}}};
+    if (ike_) {
+        for (const auto& sa : ike_->status(std::chrono::steady_clock::now()))
+            report["peers"].push_back({{"name", sa.peer},
+                                       {"remote-address", sa.remote.address.to_string()},
+                                       {"remote-port", sa.remote.port},
+                                       {"state", ike::to_string(sa.state)},
+                                       {"uptime-s", sa.uptime_s},
+                                       {"ike-spi-i", fmt::format("0x{:016x}", sa.spi_i)},
+                                       {"ike-spi-r", fmt::format("0x{:016x}", sa.spi_r)},
+                                       {"children", sa.children},
+                                       {"nat-detected", sa.nat_detected},
+                                       {"initiator", sa.initiator},
+                                       {"suite", sa.suite}});
+        const auto& c = ike_->counters();
+        report["counters"]["ike"] = {{"messages-in", c.messages_in},
+                                     {"messages-out", c.messages_out},
+                                     {"retransmits", c.retransmits},
+                                     {"malformed", c.malformed},
+                                     {"no-proposal-chosen", c.no_proposal_chosen},
+                                     {"authentication-failed", c.authentication_failed},
+                                     {"ts-unacceptable", c.ts_unacceptable}};
+    }
     for (const auto& tunnel : tunnels_) {
         const auto& state = table_.tunnels().at(tunnel.id);
         const auto& c = *state.counters;

@@ -1,0 +1,276 @@
+// IKE_AUTH (RFC 7296 section 1.2) with the first CHILD SA:
+//   HDR, SK {IDi, [IDr,] AUTH, SAi2, TSi, TSr, [N(USE_TRANSPORT_MODE)]}  -->
+//                              <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr, [N(USE_TRANSPORT_MODE)]}
+// AUTH with a pre-shared key (section 2.15):
+//   prf(prf(Shared Secret, "Key Pad for IKEv2"), RealMessage | Nonce of the peer | prf(SK_p, ID'))
+
+#include "ike/ike_engine.hpp"
+
+#include "ike/identity.hpp"
+#include "ike/ike_log.hpp"
+#include "ike/proposal.hpp"
+#include "ike/traffic_selectors.hpp"
+
+#include <algorithm>
+
+namespace mesh::ike {
+
+namespace {
+NotifyPayload notify(NotifyType type)
+{
+    NotifyPayload n;
+    n.protocol_id = ProtocolId::none;
+    n.notify_type = type;
+    return n;
+}
+
+Identity local_identity(const PeerConfig& peer, const tunnel::Endpoint& local)
+{
+    if (peer.my_id)
+        return *peer.my_id;
+    return identity_of(local.address);
+}
+
+const NotifyPayload* first_error(const std::vector<Payload>& inner)
+{
+    for (const auto* n : find_all<NotifyPayload>(inner))
+        if (is_error(n->notify_type))
+            return n;
+    return nullptr;
+}
+} // namespace
+
+std::vector<std::uint8_t> IkeEngine::auth_octets(IkeSa& sa, bool of_initiator, const Identity& id)
+{
+    std::vector<std::uint8_t> id_body{static_cast<std::uint8_t>(id.type), 0, 0, 0};
+    id_body.insert(id_body.end(), id.data.begin(), id.data.end());
+    return signed_octets(*sa.prf, of_initiator ? sa.init_request : sa.init_response,
+                         of_initiator ? sa.nonce_r : sa.nonce_i, of_initiator ? sa.keys.sk_pi : sa.keys.sk_pr, id_body);
+}
+
+void IkeEngine::send_auth_request(IkeSa& sa, Clock::time_point now)
+{
+    const PeerConfig& peer = *sa.peer;
+    const ChildConfig& child = peer.children.front();
+    const Identity me = local_identity(peer, sa.local);
+    sa.pending_child = &child;
+    sa.pending_child_spi = host_.allocate_spi();
+
+    std::vector<Payload> inner;
+    inner.push_back(IdiPayload{me.type, me.data});
+    if (peer.remote_id)
+        inner.push_back(IdrPayload{peer.remote_id->type, peer.remote_id->data});
+    const auto auth = psk_auth(*sa.prf, peer.psk, auth_octets(sa, true, me));
+    inner.push_back(AuthPayload{AuthMethod::shared_key_mic, {auth.begin(), auth.end()}});
+    inner.push_back(child_proposals(child.policy, sa.pending_child_spi, false));
+    auto [tsi, tsr] = traffic_selectors(child, sa.local.address, sa.remote.address);
+    inner.push_back(std::move(tsi));
+    inner.push_back(std::move(tsr));
+    if (child.mode == ChildMode::transport_gre)
+        inner.push_back(notify(NotifyType::use_transport_mode));
+    sa.state = IkeState::auth_sent;
+    send_request(sa, ExchangeType::ike_auth, std::move(inner), now);
+}
+
+void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                                Clock::time_point now)
+{
+    const auto* idi = find<IdiPayload>(inner);
+    const auto* auth = find<AuthPayload>(inner);
+    if (idi == nullptr || auth == nullptr) {
+        send_response(sa, header, {notify(NotifyType::invalid_syntax)});
+        sa.state = IkeState::dead;
+        return;
+    }
+    const Identity their = to_identity(*idi);
+
+    // The peer is the one whose address and remote-id both fit (a hub may
+    // have many spokes under one address range).
+    const auto peer = std::find_if(peers_.begin(), peers_.end(), [&](const PeerConfig& p) {
+        return p.address.contains(sa.remote.address) && (!p.remote_id || matches(*p.remote_id, their));
+    });
+    if (peer == peers_.end()) {
+        ++counters_.authentication_failed;
+        ike_log()->warn("{}: no matching identity found for {} from {}", sa.peer->name, to_string(their),
+                        sa.remote.to_string());
+        send_response(sa, header, {notify(NotifyType::authentication_failed)});
+        sa.state = IkeState::dead;
+        return;
+    }
+    sa.peer = &*peer;
+    if (auth->method != AuthMethod::shared_key_mic ||
+        !verify_psk_auth(*sa.prf, peer->psk, auth_octets(sa, true, their), auth->data)) {
+        ++counters_.authentication_failed;
+        ike_log()->warn("{}: authentication failed for {} from {}: the pre-shared keys differ", peer->name,
+                        to_string(their), sa.remote.to_string());
+        send_response(sa, header, {notify(NotifyType::authentication_failed)});
+        sa.state = IkeState::dead;
+        return;
+    }
+    sa.remote_identity = their;
+    const Identity me = local_identity(*peer, sa.local);
+    std::vector<Payload> answer;
+    answer.push_back(IdrPayload{me.type, me.data});
+    const auto our_auth = psk_auth(*sa.prf, peer->psk, auth_octets(sa, false, me));
+    answer.push_back(AuthPayload{AuthMethod::shared_key_mic, {our_auth.begin(), our_auth.end()}});
+    sa.state = IkeState::established;
+    sa.established_at = now;
+    ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer->name, sa.spi_i, sa.spi_r,
+                    to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
+
+    // The CHILD SA: the first tunnel of this peer whose mode, proposal and selectors fit.
+    const auto* offered = find<SaPayload>(inner);
+    const auto* tsi = find<TsiPayload>(inner);
+    const auto* tsr = find<TsrPayload>(inner);
+    const bool transport = find_notify(inner, NotifyType::use_transport_mode) != nullptr;
+    if (offered == nullptr || tsi == nullptr || tsr == nullptr) {
+        send_response(sa, header, std::move(answer));
+        return;
+    }
+    std::string refusal;
+    NotifyType error = NotifyType::no_proposal_chosen;
+    for (const ChildConfig& child : peer->children) {
+        if ((child.mode == ChildMode::transport_gre) != transport) {
+            refusal = "mode (transport or tunnel) differs";
+            error = NotifyType::no_proposal_chosen;
+            continue;
+        }
+        const std::uint32_t spi_in = host_.allocate_spi();
+        auto chosen = choose_child(*offered, child.policy, false, spi_in);
+        if (!chosen) {
+            refusal = chosen.error().message();
+            error = NotifyType::no_proposal_chosen;
+            continue;
+        }
+        auto narrowed = narrow(child, *tsi, *tsr, sa.local.address, sa.remote.address);
+        if (!narrowed) {
+            refusal = narrowed.error().message();
+            error = NotifyType::ts_unacceptable;
+            continue;
+        }
+        if (!install(sa, child, chosen->suite, spi_in, chosen->peer_spi, now)) {
+            refusal = "the data plane refused the SA";
+            error = NotifyType::temporary_failure;
+            continue;
+        }
+        answer.push_back(chosen->reply);
+        answer.push_back(std::move(narrowed->first));
+        answer.push_back(std::move(narrowed->second));
+        if (transport)
+            answer.push_back(notify(NotifyType::use_transport_mode));
+        send_response(sa, header, std::move(answer));
+        return;
+    }
+    if (error == NotifyType::ts_unacceptable) {
+        ++counters_.ts_unacceptable;
+        ike_log()->warn("{}: TS_UNACCEPTABLE for the CHILD SA from {} ({})", peer->name, sa.remote.to_string(), refusal);
+    } else {
+        ++counters_.no_proposal_chosen;
+        ike_log()->warn("{}: no suitable proposal found for the CHILD SA from {} ({})", peer->name,
+                        sa.remote.to_string(), refusal);
+    }
+    answer.push_back(notify(error));
+    send_response(sa, header, std::move(answer));
+}
+
+void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now)
+{
+    const PeerConfig& peer = *sa.peer;
+    const auto* idr = find<IdrPayload>(inner);
+    const auto* auth = find<AuthPayload>(inner);
+    if (idr == nullptr || auth == nullptr) {
+        const auto* error = first_error(inner);
+        if (error != nullptr && error->notify_type == NotifyType::authentication_failed) {
+            ++counters_.authentication_failed;
+            ike_log()->warn("{}: authentication failed: {} refused our AUTH (pre-shared key or identity)", peer.name,
+                            sa.remote.to_string());
+        } else {
+            ike_log()->warn("{}: IKE_AUTH refused by {} (notify {})", peer.name, sa.remote.to_string(),
+                            error ? static_cast<int>(error->notify_type) : 0);
+        }
+        fail(sa, now);
+        return;
+    }
+    const Identity their = to_identity(*idr);
+    if (peer.remote_id && !matches(*peer.remote_id, their)) {
+        ++counters_.authentication_failed;
+        ike_log()->warn("{}: no matching identity found: {} answered as {}, expected {}", peer.name,
+                        sa.remote.to_string(), to_string(their), to_string(*peer.remote_id));
+        fail(sa, now);
+        return;
+    }
+    if (auth->method != AuthMethod::shared_key_mic ||
+        !verify_psk_auth(*sa.prf, peer.psk, auth_octets(sa, false, their), auth->data)) {
+        ++counters_.authentication_failed;
+        ike_log()->warn("{}: authentication failed: the AUTH of {} does not verify with our pre-shared key", peer.name,
+                        sa.remote.to_string());
+        fail(sa, now);
+        return;
+    }
+    sa.remote_identity = their;
+    sa.state = IkeState::established;
+    sa.established_at = now;
+    schedule_[&peer].backoff = std::chrono::milliseconds(0);
+    ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer.name, sa.spi_i, sa.spi_r,
+                    to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
+
+    const ChildConfig& child = *sa.pending_child;
+    if (const auto* error = first_error(inner)) {
+        if (error->notify_type == NotifyType::ts_unacceptable) {
+            ++counters_.ts_unacceptable;
+            ike_log()->warn("{}: TS_UNACCEPTABLE: {} refused the traffic selectors of {}", peer.name,
+                            sa.remote.to_string(), child.name);
+        } else if (error->notify_type == NotifyType::no_proposal_chosen) {
+            ++counters_.no_proposal_chosen;
+            ike_log()->warn("{}: no suitable proposal found: {} answered NO_PROPOSAL_CHOSEN to the CHILD SA (ours: {})",
+                            peer.name, sa.remote.to_string(),
+                            describe(child_proposals(child.policy, sa.pending_child_spi, false)));
+        } else {
+            ike_log()->warn("{}: CHILD SA {} refused with notify {}", peer.name, child.name,
+                            static_cast<int>(error->notify_type));
+        }
+        return;
+    }
+    const auto* reply = find<SaPayload>(inner);
+    const auto* tsi = find<TsiPayload>(inner);
+    const auto* tsr = find<TsrPayload>(inner);
+    const bool transport = find_notify(inner, NotifyType::use_transport_mode) != nullptr;
+    if (reply == nullptr || tsi == nullptr || tsr == nullptr) {
+        ike_log()->warn("{}: IKE_AUTH answer without a CHILD SA", peer.name);
+        return;
+    }
+    auto chosen = accept_child_reply(*reply, child.policy, false);
+    if (!chosen || transport != (child.mode == ChildMode::transport_gre) ||
+        !accept_ts_reply(child, *tsi, *tsr, sa.local.address, sa.remote.address)) {
+        ike_log()->warn("{}: the CHILD SA {} the peer chose is not one we offered", peer.name, child.name);
+        return;
+    }
+    install(sa, child, chosen->suite, sa.pending_child_spi, chosen->peer_spi, now);
+}
+
+bool IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
+                        std::uint32_t spi_out, Clock::time_point now)
+{
+    auto keys = derive_child_sa_keys(*sa.prf, sa.keys.sk_d, suite.cipher, suite.integrity, {}, sa.nonce_i, sa.nonce_r);
+    if (!keys)
+        return false;
+    const auto in_direction = sa.initiator ? ChildSaDirection::responder_to_initiator
+                                           : ChildSaDirection::initiator_to_responder;
+    const auto out_direction = sa.initiator ? ChildSaDirection::initiator_to_responder
+                                            : ChildSaDirection::responder_to_initiator;
+    ChildSaInstall request;
+    request.tunnel = child.name;
+    request.peer = sa.peer->name;
+    request.inbound = child_sa_params(*keys, in_direction, spi_in, suite.esn);
+    request.outbound = child_sa_params(*keys, out_direction, spi_out, suite.esn);
+    request.remote = sa.remote;
+    if (!host_.install_child(request))
+        return false;
+    sa.children.push_back({&child, suite, spi_in, spi_out, now});
+    ike_log()->info("{}: CHILD SA {} installed: in 0x{:08x} out 0x{:08x} {}{}", sa.peer->name, child.name, spi_in,
+                    spi_out, tunnel::info(suite.cipher).name,
+                    child.mode == ChildMode::transport_gre ? " transport mode (gre)" : " tunnel mode");
+    return true;
+}
+
+} // namespace mesh::ike

@@ -1,0 +1,293 @@
+// IKE_SA_INIT (RFC 7296 section 1.2):
+//   HDR, SAi1, KEi, Ni, N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP)  -->
+//                              <--  HDR, SAr1, KEr, Nr, N(NAT_DETECTION_*)
+//   or                         <--  HDR, N(COOKIE) | N(INVALID_KE_PAYLOAD) | N(NO_PROPOSAL_CHOSEN)
+// then keys (section 2.14) and, with a NAT or encapsulation = "udp", both move to port 4500 (section 2.23).
+
+#include "ike/ike_engine.hpp"
+
+#include "ike/ike_log.hpp"
+#include "ike/nat_detection.hpp"
+#include "ike/proposal.hpp"
+
+#include <algorithm>
+
+namespace mesh::ike {
+
+namespace {
+constexpr std::size_t nonce_bytes = 32;
+constexpr std::uint16_t ike_port = 500;
+
+NotifyPayload notify(NotifyType type, std::vector<std::uint8_t> data = {})
+{
+    NotifyPayload n;
+    n.protocol_id = ProtocolId::none;
+    n.notify_type = type;
+    n.data = std::move(data);
+    return n;
+}
+
+std::vector<std::uint8_t> random_bytes(Botan::RandomNumberGenerator& rng, std::size_t n)
+{
+    std::vector<std::uint8_t> bytes(n);
+    rng.randomize(bytes.data(), bytes.size());
+    return bytes;
+}
+
+// An unencrypted IKE_SA_INIT answer that only reports an error.
+std::vector<std::uint8_t> init_error(const Header& request, std::uint64_t spi_r, NotifyPayload error)
+{
+    Message answer;
+    answer.header = request;
+    answer.header.spi_r = spi_r;
+    answer.header.response = true;
+    answer.header.initiator = false;
+    answer.payloads.push_back(std::move(error));
+    return serialize(answer);
+}
+} // namespace
+
+void IkeEngine::initiate(const PeerConfig& peer, Clock::time_point now)
+{
+    auto sa = std::make_unique<IkeSa>();
+    sa->peer = &peer;
+    sa->initiator = true;
+    sa->spi_i = new_spi();
+    sa->local = {peer.local_address.value_or(ike_local_.address), ike_local_.port};
+    sa->remote = {peer.address.address(), ike_port};
+    sa->created_at = now;
+    sa->nonce_i = random_bytes(rng_, nonce_bytes);
+    auto dh = DhKeyExchange::generate(peer.ike.dh_groups.front(), rng_);
+    if (!dh) {
+        ike_log()->error("{}: cannot create a {} key", peer.name, transform_name(TransformType::dh,
+                         static_cast<std::uint16_t>(peer.ike.dh_groups.front()), 0, SuiteFor::ike));
+        return;
+    }
+    sa->dh = std::move(*dh);
+    ike_log()->info("{}: initiating IKE SA to {}", peer.name, sa->remote.to_string());
+    send_init_request(*sa, now);
+    sas_.push_back(std::move(sa));
+}
+
+void IkeEngine::send_init_request(IkeSa& sa, Clock::time_point now)
+{
+    Message request;
+    request.header.spi_i = sa.spi_i;
+    request.header.exchange_type = ExchangeType::ike_sa_init;
+    request.header.initiator = true;
+    if (!sa.cookie.empty())
+        request.payloads.push_back(notify(NotifyType::cookie, sa.cookie));   // section 2.6: first
+    request.payloads.push_back(ike_proposals(sa.peer->ike));
+    request.payloads.push_back(KePayload{sa.dh->group(), sa.dh->public_value()});
+    request.payloads.push_back(NoncePayload{sa.nonce_i});
+    add_nat_detection(sa, request.payloads);
+    sa.init_request = serialize(request);
+    sa.state = IkeState::init_sent;
+    sa.next_request_id = 1;
+    sa.outstanding = OutstandingRequest{0, ExchangeType::ike_sa_init, sa.init_request, 0,
+                                        now + std::chrono::milliseconds(500)};
+    send_datagram(sa, sa.init_request);
+}
+
+void IkeEngine::add_nat_detection(const IkeSa& sa, std::vector<Payload>& payloads) const
+{
+    // With encapsulation "udp" the source hash is made not to match, as
+    // strongSwan's encap=yes does: the peer then believes we are behind a NAT
+    // and uses ESP-in-UDP, which is what this daemon's data plane speaks.
+    auto source = nat_detection_hash(sa.spi_i, sa.spi_r, sa.local);
+    if (sa.peer->always_encapsulate)
+        rng_.randomize(source.data(), source.size());
+    payloads.push_back(notify(NotifyType::nat_detection_source_ip, std::move(source)));
+    payloads.push_back(notify(NotifyType::nat_detection_destination_ip, nat_detection_hash(sa.spi_i, sa.spi_r, sa.remote)));
+}
+
+void IkeEngine::check_nat(IkeSa& sa, const Message& message, const tunnel::Endpoint& local,
+                          const tunnel::Endpoint& remote)
+{
+    const auto spi_r = message.header.response ? message.header.spi_r : std::uint64_t{0};
+    const auto expected_remote = nat_detection_hash(sa.spi_i, spi_r, remote);
+    const auto expected_local = nat_detection_hash(sa.spi_i, spi_r, local);
+    bool remote_seen = false, remote_match = false;
+    for (const auto* n : message.find_all<NotifyPayload>()) {
+        if (n->notify_type == NotifyType::nat_detection_source_ip) {
+            remote_seen = true;
+            remote_match = remote_match || n->data == expected_remote;
+        } else if (n->notify_type == NotifyType::nat_detection_destination_ip) {
+            sa.nat_local = n->data != expected_local;
+        }
+    }
+    sa.nat_remote = remote_seen && !remote_match;
+}
+
+void IkeEngine::on_init_request(const Message& request, std::span<const std::uint8_t> datagram,
+                                const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now)
+{
+    const auto candidate = std::find_if(peers_.begin(), peers_.end(),
+                                        [&](const PeerConfig& p) { return p.address.contains(remote.address); });
+    if (candidate == peers_.end()) {
+        ike_log()->info("IKE_SA_INIT from {} ignored: no peer is configured for this address", remote.to_string());
+        return;
+    }
+    const PeerConfig& peer = *candidate;
+    const auto* offered = request.find<SaPayload>();
+    const auto* ke = request.find<KePayload>();
+    const auto* nonce = request.find<NoncePayload>();
+    if (offered == nullptr || ke == nullptr || nonce == nullptr) {
+        host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::invalid_syntax)));
+        return;
+    }
+    auto chosen = choose_ike(*offered, peer.ike, ke->dh_group);
+    if (!chosen) {
+        ++counters_.no_proposal_chosen;
+        ike_log()->warn("{}: no suitable proposal found for IKE SA from {} (ours: {}; theirs: {})", peer.name,
+                        remote.to_string(), chosen.error().ours, chosen.error().theirs);
+        host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::no_proposal_chosen)));
+        return;
+    }
+    if (ke->dh_group != chosen->suite.dh) {
+        // Section 1.2: tell the initiator which group to use; keep no state.
+        const auto group = static_cast<std::uint16_t>(chosen->suite.dh);
+        ike_log()->info("{}: asking {} for DH group {} (INVALID_KE_PAYLOAD)", peer.name, remote.to_string(), group);
+        host_.send(local, remote,
+                   init_error(request.header, 0,
+                              notify(NotifyType::invalid_ke_payload,
+                                     {static_cast<std::uint8_t>(group >> 8), static_cast<std::uint8_t>(group)})));
+        return;
+    }
+
+    auto sa = std::make_unique<IkeSa>();
+    sa->peer = &peer;
+    sa->initiator = false;
+    sa->spi_i = request.header.spi_i;
+    sa->spi_r = new_spi();
+    sa->local = local;
+    sa->remote = remote;
+    sa->created_at = now;
+    sa->suite = chosen->suite;
+    sa->nonce_i = nonce->data;
+    sa->nonce_r = random_bytes(rng_, nonce_bytes);
+    sa->init_request.assign(datagram.begin(), datagram.end());
+    auto dh = DhKeyExchange::generate(chosen->suite.dh, rng_);
+    if (!dh)
+        return;
+    sa->dh = std::move(*dh);
+    if (!derive_keys(*sa, ke->data)) {
+        ike_log()->warn("{}: KE payload from {} refused", peer.name, remote.to_string());
+        host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::invalid_syntax)));
+        return;
+    }
+    check_nat(*sa, request, local, remote);
+
+    Message response;
+    response.header = request.header;
+    response.header.spi_r = sa->spi_r;
+    response.header.response = true;
+    response.header.initiator = false;
+    response.payloads.push_back(chosen->reply);
+    response.payloads.push_back(KePayload{sa->dh->group(), sa->dh->public_value()});
+    response.payloads.push_back(NoncePayload{sa->nonce_r});
+    add_nat_detection(*sa, response.payloads);
+    sa->init_response = serialize(response);
+    sa->dh.reset();   // the private value is not needed any more
+    sa->state = IkeState::init_done;
+    sa->next_peer_request_id = 1;
+    send_datagram(*sa, sa->init_response);
+    ike_log()->info("{}: IKE_SA_INIT from {} answered with {}{}", peer.name, remote.to_string(),
+                    describe_suite(sa->suite), sa->nat_remote ? ", peer behind NAT" : "");
+    sas_.push_back(std::move(sa));
+}
+
+void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<const std::uint8_t> datagram,
+                                 Clock::time_point now)
+{
+    if (const auto* cookie = response.find_notify(NotifyType::cookie)) {
+        sa.cookie = cookie->data;
+        send_init_request(sa, now);
+        return;
+    }
+    if (const auto* invalid_ke = response.find_notify(NotifyType::invalid_ke_payload)) {
+        const auto group = invalid_ke->data.size() == 2
+                               ? static_cast<DhGroup>(invalid_ke->data[0] << 8 | invalid_ke->data[1])
+                               : DhGroup::none;
+        const auto& ours = sa.peer->ike.dh_groups;
+        if (group == sa.dh->group() || std::find(ours.begin(), ours.end(), group) == ours.end()) {
+            ike_log()->warn("{}: peer asks for DH group {}, which the profile does not allow: no suitable proposal found",
+                            sa.peer->name, static_cast<int>(group));
+            fail(sa, now);
+            return;
+        }
+        auto dh = DhKeyExchange::generate(group, rng_);
+        if (!dh)
+            return;
+        sa.dh = std::move(*dh);
+        ike_log()->info("{}: retrying with DH group {} as the peer asks", sa.peer->name, static_cast<int>(group));
+        send_init_request(sa, now);
+        return;
+    }
+    for (const auto* n : response.find_all<NotifyPayload>()) {
+        if (!is_error(n->notify_type))
+            continue;
+        if (n->notify_type == NotifyType::no_proposal_chosen) {
+            ++counters_.no_proposal_chosen;
+            ike_log()->warn("{}: no suitable proposal found: {} answered NO_PROPOSAL_CHOSEN to ours: {}",
+                            sa.peer->name, sa.remote.to_string(), describe(ike_proposals(sa.peer->ike)));
+        } else {
+            ike_log()->warn("{}: IKE_SA_INIT refused by {} with error {}", sa.peer->name, sa.remote.to_string(),
+                            static_cast<int>(n->notify_type));
+        }
+        fail(sa, now);
+        return;
+    }
+    const auto* reply = response.find<SaPayload>();
+    const auto* ke = response.find<KePayload>();
+    const auto* nonce = response.find<NoncePayload>();
+    if (reply == nullptr || ke == nullptr || nonce == nullptr || response.header.spi_r == 0) {
+        ++counters_.malformed;
+        return;
+    }
+    auto suite = accept_ike_reply(*reply, sa.peer->ike);
+    if (!suite || suite->suite.dh != sa.dh->group() || ke->dh_group != sa.dh->group()) {
+        ike_log()->warn("{}: the peer chose a proposal we did not offer", sa.peer->name);
+        fail(sa, now);
+        return;
+    }
+    sa.outstanding.reset();
+    sa.suite = suite->suite;
+    sa.spi_r = response.header.spi_r;
+    sa.nonce_r = nonce->data;
+    sa.init_response.assign(datagram.begin(), datagram.end());
+    if (!derive_keys(sa, ke->data)) {
+        ike_log()->warn("{}: KE payload from {} refused", sa.peer->name, sa.remote.to_string());
+        fail(sa, now);
+        return;
+    }
+    sa.dh.reset();
+    check_nat(sa, response, sa.local, sa.remote);
+    if (sa.nat_local || sa.nat_remote || sa.peer->always_encapsulate) {
+        sa.local = {sa.local.address, natt_local_.port};
+        sa.remote.port = natt_local_.port;
+    }
+    send_auth_request(sa, now);
+}
+
+bool IkeEngine::derive_keys(IkeSa& sa, std::span<const std::uint8_t> peer_ke)
+{
+    auto shared = sa.dh->shared_secret(peer_ke);
+    auto prf = Prf::create(sa.suite.prf);
+    if (!shared || !prf)
+        return false;
+    sa.prf = std::move(*prf);
+    const auto seed = skeyseed(*sa.prf, sa.nonce_i, sa.nonce_r, *shared);
+    auto keys = derive_ike_sa_keys(*sa.prf, sa.suite, seed, sa.nonce_i, sa.nonce_r, sa.spi_i, sa.spi_r);
+    if (!keys)
+        return false;
+    sa.keys = std::move(*keys);
+    auto sk = SkCipher::create(sa.suite, sa.keys, sa.initiator ? SkSide::original_initiator : SkSide::original_responder,
+                               rng_);
+    if (!sk)
+        return false;
+    sa.sk.emplace(std::move(*sk));
+    return true;
+}
+
+} // namespace mesh::ike

@@ -1,0 +1,347 @@
+// Dispatch, protection and timers of the IKE engine:
+//   datagram -> parse -> IKE_SA_INIT request without an SA: responder
+//            -> else the SA by SPIs -> response to our request | request from the peer
+//            -> SK decrypt -> exchange handler
+//   tick     -> retransmit with exponential backoff -> give up -> re-initiate later
+
+#include "ike/ike_engine.hpp"
+
+#include "ike/ike_log.hpp"
+#include "ike/proposal.hpp"
+
+#include <algorithm>
+
+namespace mesh::ike {
+
+namespace {
+// Retransmission (RFC 7296 section 2.1): 0.5 s doubling, given up after the
+// fifth retry (~15 s): a dead peer is reported quickly, a lossy one survives.
+constexpr auto first_retransmit = std::chrono::milliseconds(500);
+constexpr int max_retransmits = 5;
+// Re-initiation of a failed IKE SA: 1 s doubling to 60 s.
+constexpr auto first_retry = std::chrono::seconds(1);
+constexpr auto max_retry = std::chrono::seconds(60);
+// A responder's half-open SA is dropped when IKE_AUTH does not follow.
+constexpr auto half_open_timeout = std::chrono::seconds(30);
+} // namespace
+
+const char* to_string(IkeState state) noexcept
+{
+    switch (state) {
+    case IkeState::init_sent: return "init-sent";
+    case IkeState::init_done: return "init-done";
+    case IkeState::auth_sent: return "auth-sent";
+    case IkeState::established: return "established";
+    case IkeState::deleting: return "deleting";
+    case IkeState::dead: return "dead";
+    }
+    return "unknown";
+}
+
+IkeEngine::IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, tunnel::Endpoint ike_local,
+                     tunnel::Endpoint natt_local, Botan::RandomNumberGenerator& rng)
+    : host_(host), peers_(std::move(peers)), ike_local_(ike_local), natt_local_(natt_local), rng_(rng)
+{
+}
+
+IkeEngine::~IkeEngine() = default;
+
+void IkeEngine::start(Clock::time_point now)
+{
+    for (const auto& peer : peers_)
+        if (!peer.passive && !peer.children.empty())
+            schedule_[&peer] = {now, std::chrono::milliseconds(0)};
+}
+
+std::uint64_t IkeEngine::new_spi()
+{
+    std::uint64_t spi = 0;
+    while (spi == 0)
+        rng_.randomize(reinterpret_cast<std::uint8_t*>(&spi), sizeof spi);
+    return spi;
+}
+
+IkeSa* IkeEngine::find_sa(std::uint64_t spi_i, std::uint64_t spi_r)
+{
+    for (const auto& sa : sas_) {
+        if (sa->state == IkeState::dead)
+            continue;
+        // Our own SPI identifies the SA; the peer's is 0 before its first answer.
+        if (sa->initiator ? sa->spi_i == spi_i && (sa->spi_r == spi_r || sa->spi_r == 0 || spi_r == 0)
+                          : sa->spi_r == spi_r && sa->spi_i == spi_i)
+            return sa.get();
+    }
+    return nullptr;
+}
+
+void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+                            std::span<const std::uint8_t> bytes, Clock::time_point now)
+{
+    ++counters_.messages_in;
+    auto message = parse(bytes);
+    if (!message) {
+        ++counters_.malformed;
+        ike_log()->debug("malformed IKE message from {} dropped", remote.to_string());
+        return;
+    }
+    const Header& header = message->header;
+    if (header.exchange_type == ExchangeType::ike_sa_init && !header.response && header.spi_r == 0) {
+        if (IkeSa* existing = find_sa(header.spi_i, 0); existing && !existing->initiator) {
+            // A retransmitted IKE_SA_INIT: the same answer again, no new work.
+            if (!existing->init_response.empty())
+                host_.send(existing->local, existing->remote, existing->init_response);
+            return;
+        }
+        on_init_request(*message, bytes, local, remote, now);
+        return;
+    }
+    IkeSa* sa = find_sa(header.spi_i, header.spi_r);
+    if (sa == nullptr) {
+        ike_log()->debug("IKE message for unknown SPIs {:016x}/{:016x} from {} dropped", header.spi_i, header.spi_r,
+                         remote.to_string());
+        return;
+    }
+    if (header.initiator == sa->initiator) {
+        // The I flag names the original initiator; a message claiming our role is not from our peer.
+        ++counters_.malformed;
+        return;
+    }
+    if (header.exchange_type == ExchangeType::ike_sa_init) {
+        if (header.response && sa->state == IkeState::init_sent)
+            on_init_response(*sa, *message, bytes, now);
+        return;
+    }
+    on_encrypted(*sa, *message, bytes, local, remote, now);
+}
+
+void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
+                             const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now)
+{
+    const Header& header = message.header;
+    if (header.response) {
+        if (!sa.outstanding || sa.outstanding->message_id != header.message_id)
+            return;   // late or duplicate answer
+        auto inner = decrypt(sa, message, datagram);
+        if (!inner)
+            return;
+        const ExchangeType exchange = sa.outstanding->exchange;
+        sa.outstanding.reset();
+        if (exchange == ExchangeType::ike_auth)
+            on_auth_response(sa, *inner, now);
+        else if (exchange == ExchangeType::informational)
+            on_informational_response(sa, *inner, now);
+        return;
+    }
+    if (sa.last_response_id && header.message_id == *sa.last_response_id) {
+        host_.send(sa.local, sa.remote, sa.last_response);   // retransmitted request: answer from the cache
+        ++counters_.retransmits;
+        return;
+    }
+    if (header.message_id != sa.next_peer_request_id)
+        return;   // outside the window (section 2.3)
+    auto inner = decrypt(sa, message, datagram);
+    if (!inner)
+        return;
+    // Section 2.23: an authenticated request from a new address is where the peer now is.
+    if (sa.state == IkeState::established && (remote != sa.remote || local != sa.local)) {
+        sa.remote = remote;
+        sa.local = local;
+    }
+    switch (header.exchange_type) {
+    case ExchangeType::ike_auth:
+        if (sa.state == IkeState::init_done) {
+            sa.local = local;
+            sa.remote = remote;
+            on_auth_request(sa, header, *inner, now);
+        }
+        break;
+    case ExchangeType::informational:
+        on_informational_request(sa, header, *inner, now);
+        break;
+    case ExchangeType::create_child_sa:
+        // Rekeying comes with its own issue; until then the peer is told to wait.
+        send_response(sa, header, {NotifyPayload{ProtocolId::none, NotifyType::no_additional_sas, {}, {}}});
+        break;
+    default:
+        break;
+    }
+}
+
+std::vector<std::uint8_t> IkeEngine::encrypt(IkeSa& sa, Header header, const std::vector<Payload>& inner)
+{
+    const auto plaintext = serialize_payload_chain(inner);
+    Message message;
+    message.header = header;
+    SkPayload sk;
+    sk.first_payload = inner.empty() ? PayloadType::none : payload_type(inner.front());
+    message.payloads.push_back(std::move(sk));
+    const std::size_t body_length = sa.sk->sealed_size(plaintext.size());
+    const auto aad = associated_data(message, body_length);
+    auto body = sa.sk->seal(aad, plaintext);
+    if (!body || aad.empty())
+        return {};
+    std::vector<std::uint8_t> datagram = aad;
+    datagram.insert(datagram.end(), body->begin(), body->end());
+    return datagram;
+}
+
+std::optional<std::vector<Payload>> IkeEngine::decrypt(IkeSa& sa, const Message& message,
+                                                       std::span<const std::uint8_t> datagram)
+{
+    const SkPayload* sk = message.find<SkPayload>();
+    if (sk == nullptr || !sa.sk) {
+        ++counters_.malformed;
+        return std::nullopt;
+    }
+    const auto plaintext = sa.sk->open(associated_data(datagram, sk->body.size()), sk->body);
+    if (!plaintext) {
+        ++counters_.malformed;
+        ike_log()->debug("IKE message from {} failed decryption", sa.remote.to_string());
+        return std::nullopt;
+    }
+    auto inner = parse_payload_chain(sk->first_payload, *plaintext);
+    if (!inner) {
+        ++counters_.malformed;
+        return std::nullopt;
+    }
+    return std::move(*inner);
+}
+
+void IkeEngine::send_request(IkeSa& sa, ExchangeType exchange, std::vector<Payload> inner, Clock::time_point now)
+{
+    Header header;
+    header.spi_i = sa.spi_i;
+    header.spi_r = sa.spi_r;
+    header.exchange_type = exchange;
+    header.initiator = sa.initiator;
+    header.message_id = sa.next_request_id++;
+    auto datagram = encrypt(sa, header, inner);
+    sa.outstanding = OutstandingRequest{header.message_id, exchange, datagram, 0, now + first_retransmit};
+    send_datagram(sa, std::move(datagram));
+}
+
+void IkeEngine::send_response(IkeSa& sa, const Header& request, std::vector<Payload> inner)
+{
+    Header header = request;
+    header.response = true;
+    header.initiator = sa.initiator;
+    header.version = false;
+    sa.last_response = encrypt(sa, header, inner);
+    sa.last_response_id = request.message_id;
+    sa.next_peer_request_id = request.message_id + 1;
+    send_datagram(sa, sa.last_response);
+}
+
+void IkeEngine::send_datagram(IkeSa& sa, std::vector<std::uint8_t> datagram)
+{
+    if (datagram.empty())
+        return;
+    ++counters_.messages_out;
+    host_.send(sa.local, sa.remote, datagram);
+}
+
+void IkeEngine::on_tick(Clock::time_point now)
+{
+    for (auto& sa : sas_) {
+        if (sa->state == IkeState::dead)
+            continue;
+        if (sa->state == IkeState::init_done && now - sa->created_at > half_open_timeout) {
+            ike_log()->info("{}: half-open IKE SA from {} timed out", sa->peer->name, sa->remote.to_string());
+            sa->state = IkeState::dead;
+            continue;
+        }
+        auto& out = sa->outstanding;
+        if (!out || now < out->next_send)
+            continue;
+        if (out->retransmits >= max_retransmits) {
+            ike_log()->warn("{}: no answer from {} after {} retransmissions: peer dead", sa->peer->name,
+                            sa->remote.to_string(), out->retransmits);
+            fail(*sa, now);
+            continue;
+        }
+        ++out->retransmits;
+        ++counters_.retransmits;
+        out->next_send = now + first_retransmit * (1 << out->retransmits);
+        host_.send(sa->local, sa->remote, out->datagram);
+    }
+    std::erase_if(sas_, [](const auto& sa) { return sa->state == IkeState::dead; });
+
+    for (auto& [peer, when] : schedule_) {
+        if (when.next_attempt == Clock::time_point::max() || now < when.next_attempt)
+            continue;
+        const bool active = std::any_of(sas_.begin(), sas_.end(), [&](const auto& sa) { return sa->peer == peer; });
+        when.next_attempt = Clock::time_point::max();
+        if (!active)
+            initiate(*peer, now);
+    }
+}
+
+void IkeEngine::fail(IkeSa& sa, Clock::time_point now)
+{
+    remove_children(sa);
+    sa.state = IkeState::dead;
+    if (sa.initiator)
+        schedule_retry(*sa.peer, now);
+}
+
+void IkeEngine::schedule_retry(const PeerConfig& peer, Clock::time_point now)
+{
+    if (peer.passive)
+        return;
+    auto& when = schedule_[&peer];
+    when.backoff = std::clamp<std::chrono::milliseconds>(when.backoff * 2, first_retry, max_retry);
+    when.next_attempt = now + when.backoff;
+    ike_log()->info("{}: next attempt in {} ms", peer.name, when.backoff.count());
+}
+
+void IkeEngine::remove_children(IkeSa& sa)
+{
+    for (const auto& child : sa.children) {
+        host_.delete_child(child.config->name, child.spi_in);
+        ike_log()->info("{}: CHILD SA {} deleted (in 0x{:08x}, out 0x{:08x})", sa.peer->name, child.config->name,
+                        child.spi_in, child.spi_out);
+    }
+    sa.children.clear();
+}
+
+void IkeEngine::shutdown()
+{
+    for (auto& sa : sas_) {
+        if (sa->state != IkeState::established)
+            continue;
+        // Section 1.4.1: deleting the IKE SA deletes its CHILD SAs at the peer too.
+        Header header;
+        header.spi_i = sa->spi_i;
+        header.spi_r = sa->spi_r;
+        header.exchange_type = ExchangeType::informational;
+        header.initiator = sa->initiator;
+        header.message_id = sa->next_request_id++;
+        send_datagram(*sa, encrypt(*sa, header, {DeletePayload{ProtocolId::ike, {}}}));
+        ike_log()->info("{}: deleting IKE SA {:016x}/{:016x}", sa->peer->name, sa->spi_i, sa->spi_r);
+        remove_children(*sa);
+        sa->state = IkeState::dead;
+    }
+}
+
+std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const
+{
+    std::vector<IkeSaStatus> lines;
+    for (const auto& sa : sas_) {
+        const auto since = sa->state == IkeState::established ? sa->established_at : sa->created_at;
+        lines.push_back({sa->peer->name, sa->remote, sa->state, sa->initiator, sa->spi_i, sa->spi_r,
+                         std::chrono::duration_cast<std::chrono::seconds>(now - since).count(), sa->children.size(),
+                         sa->nat_local || sa->nat_remote, describe_suite(sa->suite)});
+    }
+    return lines;
+}
+
+std::vector<IkeSaKeysExport> IkeEngine::keys() const
+{
+    std::vector<IkeSaKeysExport> all;
+    for (const auto& sa : sas_)
+        if (sa->state == IkeState::established)
+            all.push_back({sa->spi_i, sa->spi_r, sa->suite, &sa->keys});
+    return all;
+}
+
+} // namespace mesh::ike

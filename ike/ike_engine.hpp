@@ -1,0 +1,134 @@
+#pragma once
+// The IKEv2 engine (RFC 7296) on the control thread: owns every IKE SA,
+// turns datagrams into exchanges and exchanges into CHILD SAs installed
+// through IkeHost.
+//
+//   initiator:  IKE_SA_INIT req -> (COOKIE | INVALID_KE: again) -> resp
+//               -> keys -> IKE_AUTH req {IDi AUTH SA TSi TSr} -> resp -> CHILD SA
+//   responder:  IKE_SA_INIT req -> proposal, KE -> resp
+//               -> IKE_AUTH req -> identity, AUTH, CHILD SA -> resp
+//   either:     INFORMATIONAL {D} / {} (liveness), answered from the cache when retransmitted
+//
+// Time is passed in (on_tick(now)) and randomness injected, so exchanges run
+// deterministically in tests.
+
+#include "ike/ike_host.hpp"
+#include "ike/ike_sa.hpp"
+
+#include <botan/rng.h>
+
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace mesh::ike {
+
+struct IkeCounters {
+    std::uint64_t messages_in = 0;
+    std::uint64_t messages_out = 0;
+    std::uint64_t retransmits = 0;
+    std::uint64_t malformed = 0;         // refused by the codec, or failed SK decryption
+    std::uint64_t no_proposal_chosen = 0;
+    std::uint64_t authentication_failed = 0;
+    std::uint64_t ts_unacceptable = 0;
+};
+
+// A line of `mesh-site status`' peers list (RouterOS active-peers).
+struct IkeSaStatus {
+    std::string peer;
+    tunnel::Endpoint remote;
+    IkeState state;
+    bool initiator;
+    std::uint64_t spi_i, spi_r;
+    std::int64_t uptime_s;
+    std::size_t children;
+    bool nat_detected;
+    std::string suite;
+};
+
+// Keys of an established IKE SA, for Wireshark's ikev2_decryption_table.
+struct IkeSaKeysExport {
+    std::uint64_t spi_i, spi_r;
+    IkeSuite suite;
+    const IkeSaKeys* keys;
+};
+
+class IkeEngine {
+public:
+    IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, tunnel::Endpoint ike_local, tunnel::Endpoint natt_local,
+              Botan::RandomNumberGenerator& rng);
+    ~IkeEngine();
+
+    // Starts IKE SAs to every peer that is not passive.
+    void start(Clock::time_point now);
+    // A datagram for IKE, the non-ESP marker already removed on the NAT-T port.
+    void on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoint& remote, std::span<const std::uint8_t> bytes,
+                     Clock::time_point now);
+    // Retransmissions, give-ups and re-initiation; call every ~100 ms.
+    void on_tick(Clock::time_point now);
+    // Deletes every IKE SA at its peer (best effort: one datagram each).
+    void shutdown();
+
+    [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
+    [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;
+    [[nodiscard]] const IkeCounters& counters() const noexcept { return counters_; }
+    [[nodiscard]] const std::vector<PeerConfig>& peers() const noexcept { return peers_; }
+
+private:
+    struct PeerSchedule {
+        Clock::time_point next_attempt{};
+        std::chrono::milliseconds backoff{0};
+    };
+
+    // ike_engine.cpp: dispatch, sending, timers
+    IkeSa* find_sa(std::uint64_t spi_i, std::uint64_t spi_r);
+    void send_request(IkeSa& sa, ExchangeType exchange, std::vector<Payload> inner, Clock::time_point now);
+    void send_response(IkeSa& sa, const Header& request, std::vector<Payload> inner);
+    void send_datagram(IkeSa& sa, std::vector<std::uint8_t> datagram);
+    [[nodiscard]] std::vector<std::uint8_t> encrypt(IkeSa& sa, Header header, const std::vector<Payload>& inner);
+    [[nodiscard]] std::optional<std::vector<Payload>> decrypt(IkeSa& sa, const Message& message,
+                                                              std::span<const std::uint8_t> datagram);
+    void on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
+                      const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
+    void fail(IkeSa& sa, Clock::time_point now);
+    void remove_children(IkeSa& sa);
+    void schedule_retry(const PeerConfig& peer, Clock::time_point now);
+    [[nodiscard]] std::uint64_t new_spi();
+
+    // exchange_init.cpp
+    void initiate(const PeerConfig& peer, Clock::time_point now);
+    void send_init_request(IkeSa& sa, Clock::time_point now);
+    void on_init_request(const Message& request, std::span<const std::uint8_t> datagram, const tunnel::Endpoint& local,
+                         const tunnel::Endpoint& remote, Clock::time_point now);
+    void on_init_response(IkeSa& sa, const Message& response, std::span<const std::uint8_t> datagram,
+                          Clock::time_point now);
+    bool derive_keys(IkeSa& sa, std::span<const std::uint8_t> peer_ke);
+    void check_nat(IkeSa& sa, const Message& message, const tunnel::Endpoint& local, const tunnel::Endpoint& remote);
+    void add_nat_detection(const IkeSa& sa, std::vector<Payload>& payloads) const;
+
+    // exchange_auth.cpp
+    void send_auth_request(IkeSa& sa, Clock::time_point now);
+    void on_auth_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner, Clock::time_point now);
+    void on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
+    [[nodiscard]] std::vector<std::uint8_t> auth_octets(IkeSa& sa, bool of_initiator, const Identity& id);
+    bool install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
+                 std::uint32_t spi_out, Clock::time_point now);
+
+    // exchange_informational.cpp
+    void on_informational_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                                  Clock::time_point now);
+    void on_informational_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
+
+    IkeHost& host_;
+    std::vector<PeerConfig> peers_;
+    tunnel::Endpoint ike_local_;
+    tunnel::Endpoint natt_local_;
+    Botan::RandomNumberGenerator& rng_;
+    std::vector<std::unique_ptr<IkeSa>> sas_;
+    std::map<const PeerConfig*, PeerSchedule> schedule_;
+    IkeCounters counters_;
+};
+
+} // namespace mesh::ike

@@ -1,0 +1,40 @@
+#pragma once
+// The narrow interface through which IKE reaches the rest of the daemon
+// (DESIGN.md: ike/ drives tunnel/ only through SA install and delete): it
+// sends datagrams, hands out inbound SPIs and installs the CHILD SAs it
+// negotiates. The daemon implements it; tests implement it in memory.
+
+#include "tunnel/esp_sa.hpp"
+#include "tunnel/ip_address.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace mesh::ike {
+
+struct ChildSaInstall {
+    std::string tunnel;            // ChildConfig::name
+    std::string peer;              // PeerConfig::name
+    tunnel::SaParams inbound;
+    tunnel::SaParams outbound;
+    tunnel::Endpoint remote;       // where the ESP-in-UDP goes
+};
+
+class IkeHost {
+public:
+    virtual ~IkeHost() = default;
+
+    // Sends one IKE message from local to remote. On the NAT-T port the host
+    // puts the four-byte non-ESP marker in front (RFC 3948 section 2.2).
+    virtual void send(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+                      std::span<const std::uint8_t> message) = 0;
+    // A fresh inbound ESP SPI (>= 256), unused by any installed SA.
+    virtual std::uint32_t allocate_spi() = 0;
+    // Installs both directions of a CHILD SA; false if the data plane refused.
+    virtual bool install_child(const ChildSaInstall& child) = 0;
+    // Removes the CHILD SA whose inbound SPI this is (both directions).
+    virtual void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) = 0;
+};
+
+} // namespace mesh::ike

@@ -1,0 +1,94 @@
+#pragma once
+// One IKE SA and what it carries: keys, message-ID windows, the request in
+// flight, the last response (answered again for a retransmitted request) and
+// its CHILD SAs. Owned by IkeEngine on the control thread.
+
+#include "ike/dh_group.hpp"
+#include "ike/key_material.hpp"
+#include "ike/message.hpp"
+#include "ike/policy.hpp"
+#include "ike/prf.hpp"
+#include "ike/sk_cipher.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mesh::ike {
+
+using Clock = std::chrono::steady_clock;
+
+enum class IkeState : std::uint8_t {
+    init_sent,       // initiator: IKE_SA_INIT request out
+    init_done,       // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
+    auth_sent,       // initiator: IKE_AUTH request out
+    established,
+    deleting,        // our Delete is out
+    dead,            // to be removed
+};
+
+[[nodiscard]] const char* to_string(IkeState state) noexcept;
+
+struct ChildSa {
+    const ChildConfig* config = nullptr;
+    ChildSuite suite;
+    std::uint32_t spi_in = 0;
+    std::uint32_t spi_out = 0;
+    Clock::time_point installed_at{};
+};
+
+// A request this end sent and waits to have answered (RFC 7296 section 2.1).
+struct OutstandingRequest {
+    std::uint32_t message_id = 0;
+    ExchangeType exchange = ExchangeType::informational;
+    std::vector<std::uint8_t> datagram;
+    int retransmits = 0;
+    Clock::time_point next_send{};
+};
+
+struct IkeSa {
+    const PeerConfig* peer = nullptr;
+    bool initiator = false;                       // the original initiator
+    std::uint64_t spi_i = 0;
+    std::uint64_t spi_r = 0;
+    tunnel::Endpoint local;
+    tunnel::Endpoint remote;
+    IkeState state = IkeState::init_sent;
+    Clock::time_point created_at{};
+    Clock::time_point established_at{};
+
+    // IKE_SA_INIT
+    IkeSuite suite{};
+    std::optional<DhKeyExchange> dh;
+    std::vector<std::uint8_t> nonce_i;
+    std::vector<std::uint8_t> nonce_r;
+    std::vector<std::uint8_t> init_request;       // RealMessage1, signed by the initiator's AUTH
+    std::vector<std::uint8_t> init_response;      // RealMessage2, signed by the responder's AUTH
+    std::vector<std::uint8_t> cookie;             // echoed after a COOKIE answer
+    bool nat_local = false;                       // a NAT rewrote our address (or we fake one to force UDP)
+    bool nat_remote = false;                      // a NAT is in front of the peer
+
+    // Keys, once IKE_SA_INIT completed.
+    std::optional<Prf> prf;
+    IkeSaKeys keys;
+    std::optional<SkCipher> sk;
+
+    // Message IDs (section 2.3, window size 1).
+    std::uint32_t next_request_id = 0;            // for requests this end sends
+    std::uint32_t next_peer_request_id = 0;       // the peer's next request we expect
+    std::optional<OutstandingRequest> outstanding;
+    std::optional<std::uint32_t> last_response_id;
+    std::vector<std::uint8_t> last_response;      // sent again for a retransmitted request
+
+    // IKE_AUTH
+    std::optional<Identity> remote_identity;
+    std::vector<ChildSa> children;
+    std::uint32_t pending_child_spi = 0;          // initiator: our SPI offered in IKE_AUTH
+    const ChildConfig* pending_child = nullptr;
+
+    [[nodiscard]] std::uint64_t local_spi() const noexcept { return initiator ? spi_i : spi_r; }
+};
+
+} // namespace mesh::ike

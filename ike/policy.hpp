@@ -1,0 +1,83 @@
+#pragma once
+// What the daemon tells IKE about a peer: the RouterOS profile (phase 1),
+// proposal (phase 2), identities and the CHILD SA's traffic, translated from
+// the configuration so ike/ never sees the TOML structures.
+
+#include "ike/constants.hpp"
+#include "ike/crypto_suite.hpp"
+#include "tunnel/esp_algorithm.hpp"
+#include "tunnel/ip_address.hpp"
+
+#include <botan/secmem.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mesh::ike {
+
+// An IKE identity (RFC 7296 section 3.5): "address:192.0.2.1",
+// "fqdn:site-a.example", "user-fqdn:ops@example", "key-id:0a0b", "dn:CN=..".
+struct Identity {
+    IdType type = IdType::fqdn;
+    std::vector<std::uint8_t> data;
+
+    friend bool operator==(const Identity&, const Identity&) = default;
+};
+
+struct IkePolicy {                                // [profile.NAME]
+    std::vector<IkeCipher> ciphers;               // in order of preference
+    std::vector<PrfId> prfs;                      // hash-algorithm; also gives CBC's integrity
+    std::vector<DhGroup> dh_groups;               // the first is sent in KE
+    std::chrono::seconds lifetime{8 * 3600};
+    std::chrono::seconds dpd_interval{30};
+    std::uint32_t dpd_maximum_failures = 3;
+    bool nat_traversal = true;
+};
+
+struct ChildPolicy {                              // [proposal.NAME]
+    std::vector<tunnel::EspCipher> ciphers;
+    std::vector<tunnel::EspIntegrity> integrities;   // for the CBC ciphers
+    std::vector<DhGroup> pfs_groups;              // empty: no PFS
+    std::chrono::seconds lifetime{3600};
+};
+
+// The cipher suite both sides agreed on for a CHILD SA.
+struct ChildSuite {
+    tunnel::EspCipher cipher = tunnel::EspCipher::aes128_gcm;
+    tunnel::EspIntegrity integrity = tunnel::EspIntegrity::none;
+    DhGroup pfs = DhGroup::none;
+    bool esn = true;
+
+    friend bool operator==(const ChildSuite&, const ChildSuite&) = default;
+};
+
+enum class ChildMode : std::uint8_t {
+    transport_gre,   // mode gre: transport mode, gateway to gateway, IP protocol 47 only
+    tunnel_ip,       // mode ip: tunnel mode between local_subnets and remote_subnets
+};
+
+struct ChildConfig {                              // [tunnel.NAME], one CHILD SA
+    std::string name;
+    ChildMode mode = ChildMode::transport_gre;
+    ChildPolicy policy;
+    std::vector<tunnel::IpPrefix> local_subnets;  // tunnel_ip only
+    std::vector<tunnel::IpPrefix> remote_subnets;
+};
+
+struct PeerConfig {                               // [peer.NAME]
+    std::string name;
+    tunnel::IpPrefix address;                     // a range only for a passive peer
+    std::optional<tunnel::IpAddress> local_address;
+    bool passive = false;
+    IkePolicy ike;
+    Botan::secure_vector<std::uint8_t> psk;       // auth-method pre-shared-key
+    std::optional<Identity> my_id;                // unset: address of the local end
+    std::optional<Identity> remote_id;            // unset: "auto", any ID that authenticates
+    bool always_encapsulate = true;               // encapsulation "udp"
+    std::vector<ChildConfig> children;
+};
+
+} // namespace mesh::ike

@@ -1,0 +1,142 @@
+// The daemon's side of IKE: the port-500 socket, the engine's clock, and the
+// ike::IkeHost calls that turn negotiated CHILD SAs into data-plane SAs and
+// tunnel link state.
+
+#include "tools/daemon/daemon.hpp"
+
+#include "tools/daemon/ike_policy.hpp"
+#include "tools/log/log.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace mesh::daemon {
+
+namespace asio = boost::asio;
+
+void Daemon::start_ike()
+{
+    auto peers = ike_peers(config_, [](const config::Peer& peer) {
+        return tunnel::probe_path({peer.address.address(), 500}).local;
+    });
+    if (peers.empty())
+        return;
+    const tunnel::Endpoint ike_local{config_.site.listen.value_or(tunnel::IpAddress{}), config_.site.ike_port};
+    ike_socket_ = std::make_unique<tunnel::UdpSocket>(ike_local);
+    ike_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ike_socket_->fd()));
+    ike::IkeHost& host = *this;
+    ike_ = std::make_unique<ike::IkeEngine>(host, std::move(peers), ike_local, socket_->local(), rng_);
+    log::ike()->info("IKE listening on {} and {}", ike_local.to_string(), socket_->local().to_string());
+    ike_->start(std::chrono::steady_clock::now());
+    watch_ike_socket();
+    schedule_ike_tick();
+}
+
+void Daemon::watch_ike_socket()
+{
+    ike_readable_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& error) {
+        if (error)
+            return;
+        std::array<std::uint8_t, 65536> buffer;
+        for (;;) {
+            sockaddr_storage from{};
+            socklen_t from_length = sizeof from;
+            const auto n = ::recvfrom(ike_socket_->fd(), buffer.data(), buffer.size(), MSG_DONTWAIT,
+                                      reinterpret_cast<sockaddr*>(&from), &from_length);
+            if (n < 0)
+                break;
+            const auto remote = tunnel::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+            if (remote)
+                ike_->on_datagram(ike_socket_->local(), *remote, {buffer.data(), static_cast<std::size_t>(n)},
+                                  std::chrono::steady_clock::now());
+        }
+        watch_ike_socket();
+    });
+}
+
+void Daemon::schedule_ike_tick()
+{
+    ike_timer_.expires_after(std::chrono::milliseconds(100));
+    ike_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (error)
+            return;
+        ike_->on_tick(std::chrono::steady_clock::now());
+        schedule_ike_tick();
+    });
+}
+
+void Daemon::send(const tunnel::Endpoint& local, const tunnel::Endpoint& remote, std::span<const std::uint8_t> message)
+{
+    const bool natt = local.port == socket_->local().port;
+    // RFC 3948 section 2.2: on the NAT-T port IKE is told from ESP by four zero bytes.
+    static constexpr std::array<std::uint8_t, 4> non_esp_marker{};
+    std::array<iovec, 2> parts{iovec{const_cast<std::uint8_t*>(non_esp_marker.data()), non_esp_marker.size()},
+                               iovec{const_cast<std::uint8_t*>(message.data()), message.size()}};
+    socklen_t length = 0;
+    auto to = remote.to_sockaddr(length);
+    msghdr header{};
+    header.msg_name = &to;
+    header.msg_namelen = length;
+    header.msg_iov = natt ? parts.data() : parts.data() + 1;
+    header.msg_iovlen = natt ? 2 : 1;
+    const int fd = natt ? socket_->fd() : ike_socket_->fd();
+    if (::sendmsg(fd, &header, 0) < 0)
+        log::ike()->debug("sending to {} failed: {}", remote.to_string(), std::strerror(errno));
+}
+
+std::uint32_t Daemon::allocate_spi()
+{
+    for (;;) {
+        std::uint32_t spi = 0;
+        rng_.randomize(reinterpret_cast<std::uint8_t*>(&spi), sizeof spi);
+        if (spi < 256)
+            continue;   // RFC 4303 section 2.1: 1-255 are reserved
+        if (table_.snapshot()->inbound(spi) == nullptr)
+            return spi;
+    }
+}
+
+Daemon::Tunnel* Daemon::find_tunnel(const std::string& name)
+{
+    const auto it = std::find_if(tunnels_.begin(), tunnels_.end(),
+                                 [&](const Tunnel& t) { return t.config->name == name; });
+    return it == tunnels_.end() ? nullptr : &*it;
+}
+
+bool Daemon::install_child(const ike::ChildSaInstall& child)
+{
+    Tunnel* tunnel = find_tunnel(child.tunnel);
+    if (tunnel == nullptr)
+        return false;
+    try {
+        table_.set_peer(tunnel->id, child.remote);
+        table_.install_inbound(tunnel->id, std::make_shared<tunnel::InboundSa>(child.inbound));
+        table_.install_outbound(tunnel->id, std::make_shared<tunnel::OutboundSa>(child.outbound));
+    } catch (const std::exception& error) {
+        log::esp()->error("tunnel {}: installing the SAs failed: {}", child.tunnel, error.what());
+        return false;
+    }
+    tunnel->peer = child.remote;
+    if (!tunnel->up)
+        set_tunnel_up(*tunnel, true);
+    return true;
+}
+
+void Daemon::delete_child(const std::string& name, std::uint32_t inbound_spi)
+{
+    Tunnel* tunnel = find_tunnel(name);
+    if (tunnel == nullptr)
+        return;
+    table_.delete_inbound(inbound_spi);
+    const auto& state = table_.tunnels().at(tunnel->id);
+    if (state.inbound.empty()) {
+        table_.delete_outbound(tunnel->id);
+        if (tunnel->up)
+            set_tunnel_up(*tunnel, false);
+    }
+}
+
+} // namespace mesh::daemon

@@ -1,0 +1,94 @@
+#include "tools/daemon/ike_policy.hpp"
+
+#include "ike/identity.hpp"
+
+#include <stdexcept>
+
+namespace mesh::daemon {
+
+namespace {
+// The configuration loader has checked every name, so a miss here is a bug.
+template <class T>
+T known(std::optional<T> value, const std::string& name)
+{
+    if (!value)
+        throw std::logic_error("unchecked algorithm name '" + name + "' reached IKE");
+    return *value;
+}
+
+ike::IkePolicy ike_policy(const config::Profile& profile)
+{
+    ike::IkePolicy policy;
+    for (const auto& name : profile.enc_algorithms)
+        policy.ciphers.push_back(known(ike::parse_ike_cipher(name), name));
+    for (const auto& name : profile.hash_algorithms)
+        policy.prfs.push_back(known(ike::parse_prf(name), name));
+    for (const auto& name : profile.dh_groups)
+        policy.dh_groups.push_back(known(ike::parse_dh_group(name), name));
+    policy.lifetime = std::chrono::duration_cast<std::chrono::seconds>(profile.lifetime);
+    policy.dpd_interval = std::chrono::duration_cast<std::chrono::seconds>(profile.dpd_interval);
+    policy.dpd_maximum_failures = profile.dpd_maximum_failures;
+    policy.nat_traversal = profile.nat_traversal;
+    return policy;
+}
+
+ike::ChildPolicy child_policy(const config::Proposal& proposal)
+{
+    ike::ChildPolicy policy;
+    policy.ciphers = proposal.enc_algorithms;
+    policy.integrities = proposal.auth_algorithms;
+    for (const auto& name : proposal.pfs_groups)
+        if (name != "none")
+            policy.pfs_groups.push_back(known(ike::parse_dh_group(name), name));
+    policy.lifetime = std::chrono::duration_cast<std::chrono::seconds>(proposal.lifetime);
+    return policy;
+}
+
+ike::Identity identity(const std::string& text)
+{
+    auto parsed = ike::parse_identity(text);
+    if (!parsed)
+        throw std::logic_error("unchecked identity '" + text + "' reached IKE: " + parsed.error());
+    return *parsed;
+}
+} // namespace
+
+std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
+                                       const std::function<tunnel::IpAddress(const config::Peer&)>& local_address_for)
+{
+    std::vector<ike::PeerConfig> peers;
+    for (const auto& [name, peer] : config.peers) {
+        ike::PeerConfig out;
+        for (const auto& [tunnel_name, tunnel] : config.tunnels) {
+            if (tunnel.peer != name || tunnel.static_sa)
+                continue;
+            ike::ChildConfig child;
+            child.name = tunnel_name;
+            child.mode = tunnel.mode == config::TunnelMode::gre ? ike::ChildMode::transport_gre
+                                                                : ike::ChildMode::tunnel_ip;
+            child.policy = child_policy(config.proposals.at(tunnel.proposal));
+            child.local_subnets = tunnel.local_subnets;
+            child.remote_subnets = tunnel.remote_subnets;
+            out.children.push_back(std::move(child));
+        }
+        if (out.children.empty())
+            continue;
+        out.name = name;
+        out.address = peer.address;
+        out.local_address = peer.local_address;
+        if (!out.local_address && !peer.passive)
+            out.local_address = local_address_for(peer);
+        out.passive = peer.passive;
+        out.ike = ike_policy(config.profiles.at(peer.profile));
+        out.psk = peer.secret;
+        if (peer.my_id)
+            out.my_id = identity(*peer.my_id);
+        if (peer.remote_id != "auto")
+            out.remote_id = identity(peer.remote_id);
+        out.always_encapsulate = peer.encapsulation == config::Encapsulation::udp;
+        peers.push_back(std::move(out));
+    }
+    return peers;
+}
+
+} // namespace mesh::daemon
