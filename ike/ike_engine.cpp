@@ -327,6 +327,8 @@ std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const
 {
     std::vector<IkeSaStatus> lines;
     for (const auto& sa : sas_) {
+        if (sa->state == IkeState::dead)
+            continue;
         const auto since = sa->state == IkeState::established ? sa->established_at : sa->created_at;
         lines.push_back({sa->peer->name, sa->remote, sa->state, sa->initiator, sa->spi_i, sa->spi_r,
                          std::chrono::duration_cast<std::chrono::seconds>(now - since).count(), sa->children.size(),

@@ -45,11 +45,36 @@ std::string render_wireshark_esp(const nlohmann::json& keys)
     return out;
 }
 
+// ikev2_decryption_table: SPIi, SPIr, SK_ei, SK_er, encryption, SK_ai,
+// SK_ar, integrity (packet-isakmp.c's names); AEAD keys with their salt.
 std::string render_wireshark_ikev2(const nlohmann::json& keys)
 {
+    static const std::map<std::string_view, std::string_view> ciphers = {
+        {"aes-128-gcm", "AES-GCM-128 with 16 octet ICV [RFC5282]"},
+        {"aes-256-gcm", "AES-GCM-256 with 16 octet ICV [RFC5282]"},
+        {"aes-128", "AES-CBC-128 [RFC3602]"},
+        {"aes-256", "AES-CBC-256 [RFC3602]"},
+    };
+    static const std::map<std::string_view, std::string_view> integrity = {
+        {"none", "NONE [RFC4306]"},
+        {"sha256", "HMAC_SHA2_256_128 [RFC4868]"},
+        {"sha384", "HMAC_SHA2_384_192 [RFC4868]"},
+        {"sha512", "HMAC_SHA2_512_256 [RFC4868]"},
+    };
     std::string out = "# ikev2_decryption_table records for Wireshark 4.0 (mesh-site keys --wireshark ikev2)\n";
     if (keys["ikev2"].empty())
         out += "# no IKE SA is established\n";
+    for (const auto& sa : keys["ikev2"]) {
+        const auto cipher = ciphers.find(sa.value("enc-algorithm", ""));
+        if (cipher == ciphers.end()) {
+            out += fmt::format("# IKE SA {}/{}: {} cannot be decrypted by Wireshark 4.0\n", sa.value("spi-i", ""),
+                               sa.value("spi-r", ""), sa.value("enc-algorithm", ""));
+            continue;
+        }
+        out += fmt::format("{},{},{},{},\"{}\",{},{},\"{}\"\n", sa.value("spi-i", ""), sa.value("spi-r", ""),
+                           sa.value("sk-ei", ""), sa.value("sk-er", ""), cipher->second, sa.value("sk-ai", ""),
+                           sa.value("sk-ar", ""), integrity.at(sa.value("auth-algorithm", "none")));
+    }
     return out;
 }
 

@@ -127,6 +127,20 @@ nlohmann::json Daemon::keys() const
                                                         : tunnel::info(params.integrity).name},
                                  {"auth-key", Botan::hex_encode(params.integrity_key, false)}});
     };
+    if (ike_) {
+        for (const auto& sa : ike_->keys()) {
+            const auto& cipher = ike::info(sa.suite.cipher);
+            const auto* integ = ike::info(sa.suite.integ);
+            report["ikev2"].push_back({{"spi-i", fmt::format("{:016x}", sa.spi_i)},
+                                       {"spi-r", fmt::format("{:016x}", sa.spi_r)},
+                                       {"enc-algorithm", cipher.name},
+                                       {"sk-ei", Botan::hex_encode(sa.keys->sk_ei, false)},
+                                       {"sk-er", Botan::hex_encode(sa.keys->sk_er, false)},
+                                       {"auth-algorithm", integ != nullptr ? integ->name : "none"},
+                                       {"sk-ai", Botan::hex_encode(sa.keys->sk_ai, false)},
+                                       {"sk-ar", Botan::hex_encode(sa.keys->sk_ar, false)}});
+        }
+    }
     for (const auto& tunnel : tunnels_) {
         const auto& state = table_.tunnels().at(tunnel.id);
         for (const auto& installed : state.inbound)

@@ -1,0 +1,257 @@
+// Two IKE engines in one process, their datagrams carried by a fake host, so
+// each exchange can be stepped, dropped or repeated deterministically.
+//
+//   A (initiator) 192.0.2.1                      B (responder) 192.0.2.2
+//   IKE_SA_INIT  HDR, SAi1, KEi, Ni, N(NAT-D)  -->
+//                                              <--  HDR, SAr1, KEr, Nr, N(NAT-D)
+//   IKE_AUTH     HDR, SK{IDi, AUTH, SAi2, TSi, TSr, N(USE_TRANSPORT_MODE)}  -->
+//                                              <--  HDR, SK{IDr, AUTH, SAr2, TSi, TSr, N(USE_TRANSPORT_MODE)}
+
+#include "ike/identity.hpp"
+#include "ike/ike_engine.hpp"
+
+#include <botan/auto_rng.h>
+#include <doctest/doctest.h>
+
+#include <deque>
+
+using namespace mesh::ike;
+using mesh::tunnel::Endpoint;
+using mesh::tunnel::IpAddress;
+using mesh::tunnel::IpPrefix;
+
+namespace {
+
+struct Datagram {
+    Endpoint from, to;
+    std::vector<std::uint8_t> bytes;
+};
+
+struct FakeHost : IkeHost {
+    std::deque<Datagram>* wire = nullptr;
+    std::vector<ChildSaInstall> installed;
+    std::vector<std::uint32_t> deleted;
+    std::uint32_t next_spi = 0x1000;
+
+    void send(const Endpoint& local, const Endpoint& remote, std::span<const std::uint8_t> message) override
+    {
+        wire->push_back({local, remote, {message.begin(), message.end()}});
+    }
+    std::uint32_t allocate_spi() override { return next_spi++; }
+    bool install_child(const ChildSaInstall& child) override
+    {
+        installed.push_back(child);
+        return true;
+    }
+    void delete_child(const std::string&, std::uint32_t spi) override { deleted.push_back(spi); }
+};
+
+PeerConfig peer(const char* name, const char* address, const char* local, const char* my_id, const char* remote_id,
+                const char* secret)
+{
+    PeerConfig p;
+    p.name = name;
+    p.address = *IpPrefix::parse(address);
+    p.local_address = IpAddress::parse(local);
+    p.ike.ciphers = {IkeCipher::aes256_gcm};
+    p.ike.prfs = {PrfId::hmac_sha2_256};
+    p.ike.dh_groups = {DhGroup::ecp256};
+    const std::string s(secret);
+    p.psk.assign(s.begin(), s.end());
+    p.my_id = *parse_identity(my_id);
+    p.remote_id = *parse_identity(remote_id);
+    ChildConfig child;
+    child.name = std::string("to-") + name;
+    child.mode = ChildMode::transport_gre;
+    child.policy.ciphers = {mesh::tunnel::EspCipher::aes128_gcm};
+    child.policy.integrities = {mesh::tunnel::EspIntegrity::hmac_sha256_128};
+    p.children.push_back(child);
+    return p;
+}
+
+struct Pair {
+    explicit Pair(PeerConfig a_side, PeerConfig b_side)
+    {
+        a_host.wire = &wire;
+        b_host.wire = &wire;
+        b_host.next_spi = 0x2000;
+        a = std::make_unique<IkeEngine>(a_host, std::vector{std::move(a_side)}, a_ike, a_natt, rng);
+        b_side.passive = true;
+        b = std::make_unique<IkeEngine>(b_host, std::vector{std::move(b_side)}, b_ike, b_natt, rng);
+        a->start(now);
+        b->start(now);
+    }
+    // Delivers every datagram in flight (and those they cause) to its engine.
+    void deliver_all()
+    {
+        for (int guard = 0; !wire.empty() && guard < 100; ++guard) {
+            Datagram d = std::move(wire.front());
+            wire.pop_front();
+            deliver(d);
+        }
+    }
+    void deliver(const Datagram& d)
+    {
+        IkeEngine& to = d.to.address == a_ike.address ? *a : *b;
+        to.on_datagram(d.to, d.from, d.bytes, now);
+    }
+    void tick(std::chrono::milliseconds step)
+    {
+        now += step;
+        a->on_tick(now);
+        b->on_tick(now);
+    }
+
+    Botan::AutoSeeded_RNG rng;
+    std::deque<Datagram> wire;
+    FakeHost a_host, b_host;
+    Endpoint a_ike{*IpAddress::parse("192.0.2.1"), 500}, a_natt{*IpAddress::parse("192.0.2.1"), 4500};
+    Endpoint b_ike{*IpAddress::parse("192.0.2.2"), 500}, b_natt{*IpAddress::parse("192.0.2.2"), 4500};
+    Clock::time_point now{};
+    std::unique_ptr<IkeEngine> a, b;
+};
+
+PeerConfig a_to_b(const char* secret = "lab-secret")
+{
+    return peer("b", "192.0.2.2", "192.0.2.1", "fqdn:a.lab", "fqdn:b.lab", secret);
+}
+PeerConfig b_to_a(const char* secret = "lab-secret")
+{
+    return peer("a", "192.0.2.1", "192.0.2.2", "fqdn:b.lab", "fqdn:a.lab", secret);
+}
+
+} // namespace
+
+TEST_CASE("PSK: IKE_SA_INIT and IKE_AUTH establish the IKE SA and one CHILD SA with mirrored keys")
+{
+    Pair p(a_to_b(), b_to_a());
+    p.tick(std::chrono::milliseconds(100));   // A initiates
+    p.deliver_all();
+
+    REQUIRE(p.a_host.installed.size() == 1);
+    REQUIRE(p.b_host.installed.size() == 1);
+    const auto& a = p.a_host.installed.front();
+    const auto& b = p.b_host.installed.front();
+    CHECK(a.inbound.spi == b.outbound.spi);
+    CHECK(a.outbound.spi == b.inbound.spi);
+    CHECK(a.inbound.cipher_key == b.outbound.cipher_key);
+    CHECK(a.outbound.cipher_key == b.inbound.cipher_key);
+    CHECK(a.inbound.cipher_key != a.outbound.cipher_key);
+    CHECK(a.inbound.cipher == mesh::tunnel::EspCipher::aes128_gcm);
+    // encapsulation "udp": both moved to the NAT-T port.
+    CHECK(a.remote.port == 4500);
+    CHECK(b.remote.port == 4500);
+    const auto status = p.a->status(p.now);
+    REQUIRE(status.size() == 1);
+    CHECK(status.front().state == IkeState::established);
+    CHECK(status.front().children == 1);
+}
+
+TEST_CASE("PSK: a wrong pre-shared key is refused with AUTHENTICATION_FAILED and installs nothing")
+{
+    Pair p(a_to_b("one-secret"), b_to_a("another-secret"));
+    p.tick(std::chrono::milliseconds(100));
+    p.deliver_all();
+    CHECK(p.a_host.installed.empty());
+    CHECK(p.b_host.installed.empty());
+    CHECK(p.b->counters().authentication_failed == 1);
+    CHECK(p.a->counters().authentication_failed == 1);
+}
+
+TEST_CASE("an identity the responder does not expect: no matching identity, nothing installed")
+{
+    auto b_side = b_to_a();
+    b_side.remote_id = *parse_identity("fqdn:someone-else.lab");
+    Pair p(a_to_b(), std::move(b_side));
+    p.tick(std::chrono::milliseconds(100));
+    p.deliver_all();
+    CHECK(p.b_host.installed.empty());
+    CHECK(p.b->counters().authentication_failed == 1);
+}
+
+TEST_CASE("ESP proposals that do not meet: IKE SA up, CHILD SA refused with NO_PROPOSAL_CHOSEN")
+{
+    auto b_side = b_to_a();
+    b_side.children.front().policy.ciphers = {mesh::tunnel::EspCipher::aes256_cbc};
+    Pair p(a_to_b(), std::move(b_side));
+    p.tick(std::chrono::milliseconds(100));
+    p.deliver_all();
+    CHECK(p.a_host.installed.empty());
+    CHECK(p.b_host.installed.empty());
+    CHECK(p.b->counters().no_proposal_chosen == 1);
+    CHECK(p.a->counters().no_proposal_chosen == 1);
+}
+
+TEST_CASE("IKE proposals that do not meet: NO_PROPOSAL_CHOSEN in IKE_SA_INIT")
+{
+    auto b_side = b_to_a();
+    b_side.ike.ciphers = {IkeCipher::aes128_cbc};
+    Pair p(a_to_b(), std::move(b_side));
+    p.tick(std::chrono::milliseconds(100));
+    p.deliver_all();
+    CHECK(p.b->counters().no_proposal_chosen == 1);
+    CHECK(p.a->counters().no_proposal_chosen == 1);
+    CHECK(p.a->status(p.now).empty());
+}
+
+TEST_CASE("INVALID_KE_PAYLOAD: the initiator retries with the group the responder asks for")
+{
+    auto a_side = a_to_b();
+    a_side.ike.dh_groups = {DhGroup::modp2048, DhGroup::ecp256};
+    auto b_side = b_to_a();
+    b_side.ike.dh_groups = {DhGroup::ecp256};
+    Pair p(std::move(a_side), std::move(b_side));
+    p.tick(std::chrono::milliseconds(100));
+    p.deliver_all();
+    REQUIRE(p.a_host.installed.size() == 1);
+    CHECK(p.a->status(p.now).front().suite.find("ecp256") != std::string::npos);
+}
+
+TEST_CASE("a lost IKE_AUTH response: the initiator retransmits, the responder answers from its cache")
+{
+    Pair p(a_to_b(), b_to_a());
+    p.tick(std::chrono::milliseconds(100));
+    p.deliver(p.wire.front());             // IKE_SA_INIT request to B
+    p.wire.pop_front();
+    p.deliver(p.wire.front());             // its response to A, which sends IKE_AUTH
+    p.wire.pop_front();
+    p.deliver(p.wire.front());             // IKE_AUTH to B: B installs and answers
+    p.wire.pop_front();
+    REQUIRE(p.wire.size() == 1);
+    p.wire.clear();                        // the answer is lost
+    CHECK(p.a_host.installed.empty());
+    p.tick(std::chrono::milliseconds(600));   // A retransmits
+    p.deliver_all();
+    CHECK(p.a_host.installed.size() == 1);
+    CHECK(p.b_host.installed.size() == 1);     // B did not redo the exchange
+    CHECK(p.b->counters().retransmits == 1);
+}
+
+TEST_CASE("shutdown deletes the IKE SA at the peer, and the peer removes its CHILD SA")
+{
+    Pair p(a_to_b(), b_to_a());
+    p.tick(std::chrono::milliseconds(100));
+    p.deliver_all();
+    REQUIRE(p.b_host.installed.size() == 1);
+    p.a->shutdown();
+    CHECK(p.a_host.deleted.size() == 1);
+    p.deliver_all();
+    REQUIRE(p.b_host.deleted.size() == 1);
+    CHECK(p.b_host.deleted.front() == p.b_host.installed.front().inbound.spi);
+    p.tick(std::chrono::milliseconds(100));
+    CHECK(p.b->status(p.now).empty());
+}
+
+TEST_CASE("an unanswered IKE_SA_INIT is given up after the retransmissions and tried again later")
+{
+    Pair p(a_to_b(), b_to_a());
+    p.tick(std::chrono::milliseconds(100));
+    int sent = 0;
+    for (int i = 0; i < 400; ++i) {
+        sent += static_cast<int>(p.wire.size());
+        p.wire.clear();                    // B is unreachable
+        p.tick(std::chrono::milliseconds(100));
+    }
+    CHECK(sent >= 6);                      // the first try and its retransmissions, then a new attempt
+    CHECK(p.a->counters().retransmits >= 5);
+}
