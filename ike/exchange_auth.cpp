@@ -264,6 +264,9 @@ bool IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuite& s
     request.inbound = child_sa_params(*keys, in_direction, spi_in, suite.esn);
     request.outbound = child_sa_params(*keys, out_direction, spi_out, suite.esn);
     request.remote = sa.remote;
+    // RFC 7296 section 2.23: UDP encapsulation when a NAT is in the way (or
+    // we pretend one, encapsulation = "udp"); plain ESP otherwise.
+    request.udp_encapsulation = sa.nat_local || sa.nat_remote || sa.peer->always_encapsulate;
     if (!host_.install_child(request))
         return false;
     sa.children.push_back({&child, suite, spi_in, spi_out, now});

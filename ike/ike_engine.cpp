@@ -48,9 +48,15 @@ IkeEngine::~IkeEngine() = default;
 
 void IkeEngine::start(Clock::time_point now)
 {
-    for (const auto& peer : peers_)
-        if (!peer.passive && !peer.children.empty())
-            schedule_[&peer] = {now, std::chrono::milliseconds(0)};
+    // Up to a second of jitter: two sites started together rarely both
+    // initiate, which would leave two IKE SAs until rekeying sorts them out.
+    for (const auto& peer : peers_) {
+        if (peer.passive || peer.children.empty())
+            continue;
+        std::uint16_t jitter = 0;
+        rng_.randomize(reinterpret_cast<std::uint8_t*>(&jitter), sizeof jitter);
+        schedule_[&peer] = {now + std::chrono::milliseconds(jitter % 1000), std::chrono::milliseconds(0)};
+    }
 }
 
 std::uint64_t IkeEngine::new_spi()

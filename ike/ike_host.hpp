@@ -18,7 +18,8 @@ struct ChildSaInstall {
     std::string peer;              // PeerConfig::name
     tunnel::SaParams inbound;
     tunnel::SaParams outbound;
-    tunnel::Endpoint remote;       // where the ESP-in-UDP goes
+    tunnel::Endpoint remote;       // where the ESP goes (the port only matters with UDP)
+    bool udp_encapsulation = true; // ESP-in-UDP (RFC 3948); false: plain ESP, IP protocol 50
 };
 
 class IkeHost {

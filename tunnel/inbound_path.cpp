@@ -3,6 +3,7 @@
 //            -> four zero bytes (non-ESP marker): IKE, queued for the control thread
 //            -> otherwise ESP: SA by SPI -> open (anti-replay, ICV, padding)
 //               -> GRE decap (mode gre) -> write(TUN)
+// A raw ESP socket skips the demultiplexing: its reads are IPv4 header + ESP.
 
 #include "gre/gre.hpp"
 #include "tunnel/packet_pump.hpp"
@@ -27,7 +28,7 @@ std::uint32_t load_be32(const std::uint8_t* p) noexcept
 }
 } // namespace
 
-void PacketPump::inbound_batch(const Snapshot& snapshot, int udp_fd)
+void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
 {
     Batch& batch = *inbound_batch_;
     for (std::size_t i = 0; i < pump_batch; ++i) {
@@ -41,7 +42,7 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int udp_fd)
         batch.messages[i].msg_hdr.msg_iov = &batch.iov[i];
         batch.messages[i].msg_hdr.msg_iovlen = 1;
     }
-    const int received = ::recvmmsg(udp_fd, batch.messages.data(), pump_batch, MSG_DONTWAIT, nullptr);
+    const int received = ::recvmmsg(fd, batch.messages.data(), pump_batch, MSG_DONTWAIT, nullptr);
     if (received < 0) {
         if (errno != EAGAIN && errno != EINTR)
             counters_.receive_errors.add(1);
@@ -50,7 +51,21 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int udp_fd)
     for (int i = 0; i < received; ++i) {
         PacketBuffer& packet = batch.buffers[i];
         packet.set_size(batch.messages[i].msg_len);
-        handle_datagram(snapshot, packet, batch.names[i], batch.messages[i].msg_hdr.msg_namelen, udp_fd);
+        const socklen_t from_length = batch.messages[i].msg_hdr.msg_namelen;
+        if (!raw_esp) {
+            handle_datagram(snapshot, packet, batch.names[i], from_length, fd);
+            continue;
+        }
+        // IPv4 raw sockets deliver the IP header too (IPv6 ones do not).
+        if (batch.names[i].ss_family == AF_INET) {
+            const std::size_t header = packet.size() > 0 ? (packet.data()[0] & 0x0fu) * 4u : 0;
+            if (header < 20 || header > packet.size()) [[unlikely]] {
+                counters_.runt_drops.add(1);
+                continue;
+            }
+            packet.pull_front(header);
+        }
+        handle_esp(snapshot, packet, batch.names[i], from_length);
     }
 }
 
@@ -66,6 +81,13 @@ void PacketPump::handle_datagram(const Snapshot& snapshot, PacketBuffer& packet,
         queue_ike(bytes.subspan(4), from, from_length, udp_fd);
         return;
     }
+    handle_esp(snapshot, packet, from, from_length);
+}
+
+void PacketPump::handle_esp(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
+                            socklen_t from_length)
+{
+    const auto bytes = packet.data();
     if (bytes.size() < esp_header_bytes) [[unlikely]] {
         counters_.runt_drops.add(1);
         return;

@@ -11,6 +11,8 @@ namespace mesh::tunnel {
 namespace {
 // epoll data of the stop eventfd; tunnel ids and socket fds are smaller.
 constexpr std::uint64_t stop_tag = ~std::uint64_t{0};
+// Marks a socket's epoll data as a raw ESP socket rather than ESP-in-UDP.
+constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 32;
 
 FileDescriptor make_epoll()
 {
@@ -61,6 +63,11 @@ PacketPump::~PacketPump()
 void PacketPump::watch_udp(int fd)
 {
     epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd));
+}
+
+void PacketPump::watch_raw_esp(int fd)
+{
+    epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd) | raw_esp_tag);
 }
 
 void PacketPump::watch_tun(TunnelId id, int fd)
@@ -120,7 +127,8 @@ void PacketPump::run_inbound()
         for (int i = 0; i < ready; ++i) {
             if (events[i].data.u64 == stop_tag)
                 return;
-            inbound_batch(*snapshot, static_cast<int>(events[i].data.u64));
+            const auto data = events[i].data.u64;
+            inbound_batch(*snapshot, static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0);
         }
         inbound_reader_.quiescent();
     }

@@ -68,6 +68,8 @@ public:
 
     // Control thread; may be called while the threads run.
     void watch_udp(int fd);
+    // A raw IP-protocol-50 socket (RawEspSocket): plain ESP, no UDP, no IKE.
+    void watch_raw_esp(int fd);
     void watch_tun(TunnelId id, int fd);
     void unwatch_tun(int fd);
     void start();
@@ -94,9 +96,11 @@ private:
     void outbound_batch(const TunnelPath& path);
     bool prepare_outbound(const TunnelPath& path, PacketBuffer& packet);
     void send_batch(const TunnelPath& path, std::size_t count);
-    void inbound_batch(const Snapshot& snapshot, int udp_fd);
+    void inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
     void handle_datagram(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
                          socklen_t from_length, int udp_fd);
+    void handle_esp(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
+                    socklen_t from_length);
     void queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from, socklen_t from_length,
                    int udp_fd);
     void post(SpscRing<DataplaneEvent, 64>& ring, const DataplaneEvent& event) noexcept;

@@ -79,7 +79,7 @@ class SaTable {
 public:
     struct TunnelSettings {
         int tun_fd = -1;
-        int udp_fd = -1;
+        int udp_fd = -1;                  // the socket ESP leaves by: ESP-in-UDP, or a raw ESP socket
         TunnelMode mode = TunnelMode::gre;
         std::uint32_t mtu = 1400;
         bool mss_clamp = true;
@@ -105,7 +105,8 @@ public:
     // Control thread only.
     void add_tunnel(TunnelId id, const TunnelSettings& settings);
     void remove_tunnel(TunnelId id);
-    void set_peer(TunnelId id, const Endpoint& peer);
+    // Where the tunnel's ESP goes and through which socket (UDP or raw ESP).
+    void set_peer(TunnelId id, const Endpoint& peer, int send_fd);
     // Throws std::invalid_argument if the SPI is already installed inbound.
     void install_inbound(TunnelId id, std::shared_ptr<InboundSa> sa);
     void install_outbound(TunnelId id, std::shared_ptr<OutboundSa> sa);

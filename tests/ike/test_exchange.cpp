@@ -125,7 +125,7 @@ PeerConfig b_to_a(const char* secret = "lab-secret")
 TEST_CASE("PSK: IKE_SA_INIT and IKE_AUTH establish the IKE SA and one CHILD SA with mirrored keys")
 {
     Pair p(a_to_b(), b_to_a());
-    p.tick(std::chrono::milliseconds(100));   // A initiates
+    p.tick(std::chrono::milliseconds(1000));   // A initiates after its start jitter
     p.deliver_all();
 
     REQUIRE(p.a_host.installed.size() == 1);
@@ -150,7 +150,7 @@ TEST_CASE("PSK: IKE_SA_INIT and IKE_AUTH establish the IKE SA and one CHILD SA w
 TEST_CASE("PSK: a wrong pre-shared key is refused with AUTHENTICATION_FAILED and installs nothing")
 {
     Pair p(a_to_b("one-secret"), b_to_a("another-secret"));
-    p.tick(std::chrono::milliseconds(100));
+    p.tick(std::chrono::milliseconds(1000));
     p.deliver_all();
     CHECK(p.a_host.installed.empty());
     CHECK(p.b_host.installed.empty());
@@ -163,7 +163,7 @@ TEST_CASE("an identity the responder does not expect: no matching identity, noth
     auto b_side = b_to_a();
     b_side.remote_id = *parse_identity("fqdn:someone-else.lab");
     Pair p(a_to_b(), std::move(b_side));
-    p.tick(std::chrono::milliseconds(100));
+    p.tick(std::chrono::milliseconds(1000));
     p.deliver_all();
     CHECK(p.b_host.installed.empty());
     CHECK(p.b->counters().authentication_failed == 1);
@@ -174,7 +174,7 @@ TEST_CASE("ESP proposals that do not meet: IKE SA up, CHILD SA refused with NO_P
     auto b_side = b_to_a();
     b_side.children.front().policy.ciphers = {mesh::tunnel::EspCipher::aes256_cbc};
     Pair p(a_to_b(), std::move(b_side));
-    p.tick(std::chrono::milliseconds(100));
+    p.tick(std::chrono::milliseconds(1000));
     p.deliver_all();
     CHECK(p.a_host.installed.empty());
     CHECK(p.b_host.installed.empty());
@@ -187,7 +187,7 @@ TEST_CASE("IKE proposals that do not meet: NO_PROPOSAL_CHOSEN in IKE_SA_INIT")
     auto b_side = b_to_a();
     b_side.ike.ciphers = {IkeCipher::aes128_cbc};
     Pair p(a_to_b(), std::move(b_side));
-    p.tick(std::chrono::milliseconds(100));
+    p.tick(std::chrono::milliseconds(1000));
     p.deliver_all();
     CHECK(p.b->counters().no_proposal_chosen == 1);
     CHECK(p.a->counters().no_proposal_chosen == 1);
@@ -201,7 +201,7 @@ TEST_CASE("INVALID_KE_PAYLOAD: the initiator retries with the group the responde
     auto b_side = b_to_a();
     b_side.ike.dh_groups = {DhGroup::ecp256};
     Pair p(std::move(a_side), std::move(b_side));
-    p.tick(std::chrono::milliseconds(100));
+    p.tick(std::chrono::milliseconds(1000));
     p.deliver_all();
     REQUIRE(p.a_host.installed.size() == 1);
     CHECK(p.a->status(p.now).front().suite.find("ecp256") != std::string::npos);
@@ -210,7 +210,7 @@ TEST_CASE("INVALID_KE_PAYLOAD: the initiator retries with the group the responde
 TEST_CASE("a lost IKE_AUTH response: the initiator retransmits, the responder answers from its cache")
 {
     Pair p(a_to_b(), b_to_a());
-    p.tick(std::chrono::milliseconds(100));
+    p.tick(std::chrono::milliseconds(1000));
     p.deliver(p.wire.front());             // IKE_SA_INIT request to B
     p.wire.pop_front();
     p.deliver(p.wire.front());             // its response to A, which sends IKE_AUTH
@@ -230,7 +230,7 @@ TEST_CASE("a lost IKE_AUTH response: the initiator retransmits, the responder an
 TEST_CASE("shutdown deletes the IKE SA at the peer, and the peer removes its CHILD SA")
 {
     Pair p(a_to_b(), b_to_a());
-    p.tick(std::chrono::milliseconds(100));
+    p.tick(std::chrono::milliseconds(1000));
     p.deliver_all();
     REQUIRE(p.b_host.installed.size() == 1);
     p.a->shutdown();
@@ -245,7 +245,7 @@ TEST_CASE("shutdown deletes the IKE SA at the peer, and the peer removes its CHI
 TEST_CASE("an unanswered IKE_SA_INIT is given up after the retransmissions and tried again later")
 {
     Pair p(a_to_b(), b_to_a());
-    p.tick(std::chrono::milliseconds(100));
+    p.tick(std::chrono::milliseconds(1000));
     int sent = 0;
     for (int i = 0; i < 400; ++i) {
         sent += static_cast<int>(p.wire.size());
@@ -254,4 +254,33 @@ TEST_CASE("an unanswered IKE_SA_INIT is given up after the retransmissions and t
     }
     CHECK(sent >= 6);                      // the first try and its retransmissions, then a new attempt
     CHECK(p.a->counters().retransmits >= 5);
+}
+
+TEST_CASE("encapsulation auto without a NAT: IKE stays on port 500 and the CHILD SA is plain ESP")
+{
+    auto a_side = a_to_b();
+    a_side.always_encapsulate = false;
+    auto b_side = b_to_a();
+    b_side.always_encapsulate = false;
+    Pair p(std::move(a_side), std::move(b_side));
+    p.tick(std::chrono::milliseconds(1000));
+    p.deliver_all();
+    REQUIRE(p.a_host.installed.size() == 1);
+    REQUIRE(p.b_host.installed.size() == 1);
+    CHECK_FALSE(p.a_host.installed.front().udp_encapsulation);
+    CHECK_FALSE(p.b_host.installed.front().udp_encapsulation);
+    CHECK(p.a_host.installed.front().remote.port == 500);
+}
+
+TEST_CASE("encapsulation udp on one side only: both use ESP-in-UDP on port 4500")
+{
+    auto b_side = b_to_a();
+    b_side.always_encapsulate = false;
+    Pair p(a_to_b(), std::move(b_side));
+    p.tick(std::chrono::milliseconds(1000));
+    p.deliver_all();
+    REQUIRE(p.b_host.installed.size() == 1);
+    CHECK(p.a_host.installed.front().udp_encapsulation);
+    CHECK(p.b_host.installed.front().udp_encapsulation);
+    CHECK(p.b_host.installed.front().remote.port == 4500);
 }

@@ -7,6 +7,7 @@
 #include "tools/config/config.hpp"
 #include "tunnel/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
+#include "tunnel/raw_esp_socket.hpp"
 #include "tunnel/sa_table.hpp"
 #include "tunnel/tun_device.hpp"
 #include "tunnel/udp_socket.hpp"
@@ -48,6 +49,7 @@ private:
         tunnel::IpAddress local;
         std::uint32_t mtu = 0;
         bool up = false;
+        bool udp_encapsulation = true;
     };
 
     // ike::IkeHost: how IKE reaches sockets and the data plane.
@@ -81,6 +83,7 @@ private:
     std::unique_ptr<tunnel::UdpSocket> socket_;
     std::vector<Tunnel> tunnels_;
     Botan::AutoSeeded_RNG rng_;
+    std::unique_ptr<tunnel::RawEspSocket> raw_esp_;    // created when a peer needs plain ESP
     std::unique_ptr<tunnel::UdpSocket> ike_socket_;    // port 500; IKE on 4500 arrives through the pump
     std::unique_ptr<boost::asio::posix::stream_descriptor> ike_readable_;
     boost::asio::steady_timer ike_timer_;

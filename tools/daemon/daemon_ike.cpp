@@ -112,7 +112,15 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     if (tunnel == nullptr)
         return false;
     try {
-        table_.set_peer(tunnel->id, child.remote);
+        int send_fd = socket_->fd();
+        if (!child.udp_encapsulation) {
+            if (!raw_esp_) {
+                raw_esp_ = std::make_unique<tunnel::RawEspSocket>(tunnel->local);
+                pump_->watch_raw_esp(raw_esp_->fd());
+            }
+            send_fd = raw_esp_->fd();
+        }
+        table_.set_peer(tunnel->id, child.remote, send_fd);
         table_.install_inbound(tunnel->id, std::make_shared<tunnel::InboundSa>(child.inbound));
         table_.install_outbound(tunnel->id, std::make_shared<tunnel::OutboundSa>(child.outbound));
     } catch (const std::exception& error) {
@@ -120,6 +128,7 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
         return false;
     }
     tunnel->peer = child.remote;
+    tunnel->udp_encapsulation = child.udp_encapsulation;
     if (!tunnel->up)
         set_tunnel_up(*tunnel, true);
     return true;

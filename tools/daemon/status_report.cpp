@@ -94,6 +94,7 @@ nlohmann::json Daemon::status() const
                                      {"mtu", tunnel.mtu},
                                      {"local-address", tunnel.local.to_string()},
                                      {"remote-address", tunnel.peer.address.to_string()},
+                                     {"encapsulation", tunnel.udp_encapsulation ? "udp" : "esp"},
                                      {"sas", sas},
                                      {"counters",
                                       {{"no-sa-drops", c.no_sa_drops.get()},

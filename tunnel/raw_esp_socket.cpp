@@ -1,0 +1,26 @@
+#include "tunnel/raw_esp_socket.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace mesh::tunnel {
+
+RawEspSocket::RawEspSocket(const IpAddress& local)
+{
+    const bool v4 = local.is_v4();
+    fd_ = FileDescriptor(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP));
+    if (!fd_)
+        throw std::system_error(errno, std::generic_category(), "raw ESP socket");
+    const int buffer = 8 << 20;
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof buffer);
+    socklen_t length = 0;
+    const auto address = Endpoint{local, 0}.to_sockaddr(length);
+    if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
+        throw std::system_error(errno, std::generic_category(), "binding raw ESP to " + local.to_string());
+}
+
+} // namespace mesh::tunnel
