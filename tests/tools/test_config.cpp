@@ -699,14 +699,14 @@ name = "a"
 address = "192.0.2.2"
 secret = "s"
 my-id = "site-a.company.com"
-)") == "a.toml:6:9: 'my-id' must be address:IP, fqdn:NAME, user-fqdn:USER@NAME, key-id:ID or dn:DN");
+)") == "a.toml:6:9: 'my-id': an identity is address:, fqdn:, user-fqdn:, key-id: or dn: and a value");
     CHECK(error_of(R"([site]
 name = "a"
 [peer.b]
 address = "192.0.2.2"
 secret = "s"
 remote-id = "address:site-b"
-)") == "a.toml:6:13: 'remote-id' must be address:IP, fqdn:NAME, user-fqdn:USER@NAME, key-id:ID or dn:DN, or \"auto\"");
+)") == "a.toml:6:13: 'remote-id': 'site-b' is not an IP address (or \"auto\")");
 }
 
 TEST_CASE("a list of algorithms takes only known names, each once")

@@ -2,6 +2,8 @@
 
 #include "tools/config/sections.hpp"
 
+#include "ike/identity.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -19,25 +21,14 @@ bool is_host(const tunnel::IpPrefix& p)
     return p.length() == (p.address().is_v4() ? 32 : 128);
 }
 
-// "fqdn:site-a.example.com" and the other ID types of RFC 7296 section 3.5.
+// "fqdn:site-a.example.com" and the other ID types of RFC 7296 section 3.5,
+// read by the same parser IKE uses, so what passes here also works there.
 void check_id(const TableReader& r, const Value<std::string>& id, std::string_view key, bool allow_auto)
 {
     if (allow_auto && id.value == "auto")
         return;
-    const auto colon = id.value.find(':');
-    const std::string_view form = std::string_view(id.value).substr(0, colon);
-    const std::string_view rest =
-        colon == std::string::npos ? std::string_view{} : std::string_view(id.value).substr(colon + 1);
-    bool ok = !rest.empty();
-    if (form == "address")
-        ok = ok && tunnel::IpAddress::parse(rest).has_value();
-    else if (form == "user-fqdn")
-        ok = ok && rest.find('@') != std::string_view::npos;
-    else if (form != "fqdn" && form != "key-id" && form != "dn")
-        ok = false;
-    if (!ok)
-        r.fail(*id.node, in_quotes(key) + " must be address:IP, fqdn:NAME, user-fqdn:USER@NAME, key-id:ID or dn:DN" +
-                             (allow_auto ? ", or \"auto\"" : ""));
+    if (const auto parsed = ike::parse_identity(id.value); !parsed)
+        r.fail(*id.node, in_quotes(key) + ": " + parsed.error() + (allow_auto ? " (or \"auto\")" : ""));
 }
 
 // Straight into locked memory; one trailing newline (LF or CRLF) dropped,
