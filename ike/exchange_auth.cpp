@@ -166,8 +166,7 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
         ike_log()->warn("{}: TS_UNACCEPTABLE for the CHILD SA from {} ({})", peer->name, sa.remote.to_string(), refusal);
     } else {
         ++counters_.no_proposal_chosen;
-        ike_log()->warn("{}: no suitable proposal found for the CHILD SA from {} ({})", peer->name,
-                        sa.remote.to_string(), refusal);
+        ike_log()->warn("{}: CHILD SA from {} refused: {}", peer->name, sa.remote.to_string(), refusal);
     }
     answer.push_back(notify(error));
     send_response(sa, header, std::move(answer));

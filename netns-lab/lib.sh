@@ -626,3 +626,402 @@ lab_strongswan_down() {
     lab_wait 5 "ipsec0 in site-a to go" _lab_no_link "$SITE_A" ipsec0
     lab_wait 5 "ipsec0 in site-b to go" _lab_no_link "$SITE_B" ipsec0
 }
+
+# ---------------------------------------------------------------------------
+# IKEv2 with a pre-shared key: mesh-site keys its own SAs (no static-sa).
+#
+# lab_write_ike_configs [SETTING=VALUE...]: $LAB_DIR/site-a.toml and
+# site-b.toml of the two-site topology, each with one peer (the other site,
+# auth-method "pre-shared-key", my-id fqdn:site-X.lab) and one tunnel. A
+# setting applies to both sites; prefixed "a." or "b." to that site only
+# (b.passive=true, b.secret=wrong, a.esp=aes-256-gcm). Lists are
+# comma-separated. Settings and their defaults:
+#   mode=gre          gre: GRE over transport-mode ESP, interface gre-<other>,
+#                     172.16.1.1/30 and .2/30, routes = [the far LAN];
+#                     ip: tunnel-mode ESP, interface tun-<other>, no address,
+#                     local-subnets/remote-subnets = the two LANs
+#   secret=...        the pre-shared key (default: fresh random hex, the same
+#                     for both sites)
+#   passive=false
+#   dh-group=ecp256  ike-enc=aes-256-gcm  ike-hash=sha256     ([profile.default])
+#   esp=aes-128-gcm  esp-auth=sha256  pfs=none                ([proposal.default];
+#                     auth-algorithms written only when an esp is a CBC one)
+#   my-id, remote-id  (default fqdn:site-<me>.lab and fqdn:site-<other>.lab)
+#   encapsulation=udp
+#   routes=...        the tunnel's static routes (default: the far LAN in
+#                     mode gre, none in mode ip, where remote-subnets are
+#                     routed over the interface by the daemon itself)
+# The tunnel's interface name lands in LAB_IKE_IF[a] and LAB_IKE_IF[b].
+declare -gA LAB_IKE_IF=()
+lab_write_ike_configs() {
+    lab_two_site_names
+    local -A set=(
+        [mode]=gre [secret]=$(lab_hex 16) [passive]=false [dh-group]=ecp256 [ike-enc]=aes-256-gcm
+        [ike-hash]=sha256 [esp]=aes-128-gcm [esp-auth]=sha256 [pfs]=none [encapsulation]=udp
+    )
+    local -A only_a=() only_b=()
+    local arg key
+    for arg in "$@"; do
+        [[ $arg == *=* ]] || lab_die "lab_write_ike_configs: '$arg' is not SETTING=VALUE"
+        key=${arg%%=*}
+        case $key in
+            a.*) only_a[${key#a.}]=${arg#*=} ;;
+            b.*) only_b[${key#b.}]=${arg#*=} ;;
+            *) set[$key]=${arg#*=} ;;
+        esac
+    done
+    local site other
+    for site in a b; do
+        local -A mine=()
+        for key in "${!set[@]}"; do mine[$key]=${set[$key]}; done
+        if [[ $site == a ]]; then
+            for key in "${!only_a[@]}"; do mine[$key]=${only_a[$key]}; done
+            other=b
+        else
+            for key in "${!only_b[@]}"; do mine[$key]=${only_b[$key]}; done
+            other=a
+        fi
+        for key in "${!mine[@]}"; do
+            case $key in
+                mode | secret | passive | dh-group | ike-enc | ike-hash | esp | esp-auth | pfs | my-id | remote-id | encapsulation | routes) ;;
+                *) lab_die "lab_write_ike_configs: unknown setting '$key'" ;;
+            esac
+        done
+        case ${mine[mode]} in
+            gre) LAB_IKE_IF[$site]=gre-$other ;;
+            ip) LAB_IKE_IF[$site]=tun-$other ;;
+            *) lab_die "lab_write_ike_configs: mode must be gre or ip, not '${mine[mode]}'" ;;
+        esac
+        _lab_ike_site_config "$site" "$other" mine >"$LAB_DIR/site-$site.toml"
+        unset mine
+    done
+    pretty "" "wrote $LAB_DIR/site-a.toml and site-b.toml (IKEv2 PSK; $(sed -E 's/((^| )([ab]\.)?secret=)[^ ]*/\1.../g' <<<"$*"))"
+}
+
+# _lab_toml_list "x,y" -> ["x", "y"]
+_lab_toml_list() {
+    local IFS=, items out='' i
+    read -ra items <<<"$1"
+    for i in "${items[@]}"; do out+="${out:+, }\"$i\""; done
+    echo "[$out]"
+}
+
+# _lab_ike_site_config ME OTHER SETTINGS_ARRAY_NAME
+_lab_ike_site_config() {
+    local me=$1 other=$2
+    local -n s=$3
+    local listen peer my_lan far_lan tun_addr
+    if [[ $me == a ]]; then
+        listen=$UNDERLAY_A peer=$UNDERLAY_B my_lan=10.1.0.0/24 far_lan=10.2.0.0/24 tun_addr=172.16.1.1/30
+    else
+        listen=$UNDERLAY_B peer=$UNDERLAY_A my_lan=10.2.0.0/24 far_lan=10.1.0.0/24 tun_addr=172.16.1.2/30
+    fi
+    cat <<EOF2
+# mesh-site lab: site-$me of the two-site topology (netns-lab/lib.sh), IKEv2 PSK
+[site]
+name = "site-$me"
+listen = "$listen"
+control-socket = "$LAB_DIR/site-$me.sock"
+
+[profile.default]
+dh-group = $(_lab_toml_list "${s[dh-group]}")
+enc-algorithm = $(_lab_toml_list "${s[ike-enc]}")
+hash-algorithm = $(_lab_toml_list "${s[ike-hash]}")
+
+[proposal.default]
+enc-algorithms = $(_lab_toml_list "${s[esp]}")
+EOF2
+    [[ ${s[esp]} == *-cbc* ]] && echo "auth-algorithms = $(_lab_toml_list "${s[esp-auth]}")"
+    cat <<EOF2
+pfs-group = $(_lab_toml_list "${s[pfs]}")
+
+[peer.site-$other]
+address = "$peer"
+passive = ${s[passive]}
+profile = "default"
+auth-method = "pre-shared-key"
+secret = "${s[secret]}"
+my-id = "${s[my-id]:-fqdn:site-$me.lab}"
+remote-id = "${s[remote-id]:-fqdn:site-$other.lab}"
+encapsulation = "${s[encapsulation]}"
+
+[tunnel.site-$other]
+peer = "site-$other"
+proposal = "default"
+interface = "${LAB_IKE_IF[$me]}"
+mode = "${s[mode]}"
+EOF2
+    if [[ ${s[mode]} == gre ]]; then
+        cat <<EOF2
+address = "$tun_addr"
+routes = $(_lab_toml_list "${s[routes]-$far_lan}")
+EOF2
+    else
+        cat <<EOF2
+local-subnets = ["$my_lan"]
+remote-subnets = ["$far_lan"]
+EOF2
+        [[ -z ${s[routes]-} ]] || echo "routes = $(_lab_toml_list "${s[routes]}")"
+    fi
+}
+
+# lab_ike_site_start a|b: checks the config, runs the daemon and waits for its
+# control socket to answer (the tunnel comes up later: lab_wait_tunnel_up).
+lab_ike_site_start() {
+    local site=$1 ns
+    ns=$(lab_site_ns "$site")
+    n "$ns" "$MESH_SITE" check-config -c "$LAB_DIR/site-$site.toml" >&2 ||
+        lab_die "check-config rejected site-$site.toml"
+    lab_bg "mesh-site-$site" "$ns" "$MESH_SITE" run -c "$LAB_DIR/site-$site.toml"
+    lab_wait 10 "mesh-site (site-$site) to answer status" mesh "$site" status --json
+    lab_alive "mesh-site-$site" || lab_die "mesh-site (site-$site) exited"
+}
+
+# lab_ike_site_stop a|b: SIGTERM to the site's daemon (which sends its
+# Deletes then); dies unless it exits with status 0 within 5 s: a crash or a
+# hang on the way out is a bug too.
+lab_ike_site_stop() {
+    local site=$1 name=mesh-site-$1 pid rc=0 i
+    pid=${LAB_PID[$name]:-}
+    [[ -n $pid ]] || return 0
+    unset "LAB_PID[$name]"
+    pretty "$(lab_site_ns "$site")" "kill -TERM mesh-site (site-$site)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        lab_die "mesh-site (site-$site) still running 5 s after SIGTERM (killed)"
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    if ((rc > 128)); then
+        lab_die "mesh-site (site-$site) died of signal $((rc - 128)) (SIG$(kill -l $((rc - 128)))) after SIGTERM"
+    elif ((rc != 0)); then
+        lab_die "mesh-site (site-$site) exited with status $rc after SIGTERM"
+    fi
+}
+
+# lab_ike_sites_stop: both daemons stopped (lab_ike_site_stop) and their
+# TUNs gone.
+lab_ike_sites_stop() {
+    local site
+    for site in a b; do
+        lab_ike_site_stop "$site"
+        [[ -z ${LAB_IKE_IF[$site]:-} ]] ||
+            lab_wait 5 "${LAB_IKE_IF[$site]} in site-$site to go away" _lab_no_link "$(lab_site_ns "$site")" "${LAB_IKE_IF[$site]}"
+    done
+}
+
+# lab_ike_json a|b EXPR: like lab_json, for IKE-keyed tunnels, but returns 1
+# instead of dying when status does not answer (for polling). Helpers on d:
+#   peer()            the first entry of "peers" (None when there is none)
+#   peers()           all of them
+#   tunnel()          the first entry of "tunnels" (None when there is none)
+#   sas(direction)    that tunnel's SAs of that direction
+lab_ike_json() {
+    local site=$1 expr=$2 json
+    json=$(mesh "$site" status --json 2>/dev/null) || return 1
+    "$LAB_PYTHON" - "$expr" "$json" <<'PY'
+import json, sys
+d = json.loads(sys.argv[2])
+def peers():
+    return d.get("peers") or []
+def peer():
+    return (peers() or [None])[0]
+def tunnel():
+    return (d.get("tunnels") or [None])[0]
+def sas(direction):
+    t = tunnel() or {}
+    return [s for s in t.get("sas") or [] if s.get("direction") == direction]
+print(eval(sys.argv[1]))
+PY
+}
+
+# lab_tunnel_up a|b: true when one of the site's IKE SAs ("peers" entries)
+# is "established" and its first tunnel "up", with at least one SA each way.
+lab_tunnel_up() {
+    [[ $(lab_ike_json "$1" \
+        'bool(any(p.get("state") == "established" for p in peers()) and tunnel() and tunnel().get("state") == "up" and sas("in") and sas("out"))' \
+        2>/dev/null) == True ]]
+}
+
+# lab_tunnel_state a|b: "<peer states>/<tunnel state>" (one state per IKE SA,
+# comma-separated), "none" for a missing one, "no-status" when the daemon
+# does not answer.
+lab_tunnel_state() {
+    lab_ike_json "$1" '"%s/%s" % (",".join(p.get("state", "?") for p in peers()) or "none", (tunnel() or {}).get("state", "none"))' 2>/dev/null ||
+        echo no-status
+}
+
+# lab_wait_tunnel_up a|b [SECONDS]: waits (default 20 s) for lab_tunnel_up;
+# on timeout dies with the site's last status and the logs' tails.
+lab_wait_tunnel_up() {
+    local site=$1 timeout=${2:-20} deadline
+    deadline=$((SECONDS + timeout))
+    pretty "$(lab_site_ns "$site")" "waiting up to ${timeout}s for the tunnel to be up (mesh-site status --json)"
+    until lab_tunnel_up "$site"; do
+        if ((SECONDS >= deadline)) || ! lab_alive "mesh-site-$site"; then
+            echo "site-$site status --json:" >&2
+            mesh "$site" status --json >&2 2>&1 || echo "  (status does not answer)" >&2
+            lab_alive "mesh-site-$site" || lab_die "mesh-site (site-$site) exited while waiting for its tunnel"
+            lab_die "site-$site: tunnel not up after ${timeout}s (peer/tunnel state: $(lab_tunnel_state "$site"))"
+        fi
+        sleep 0.2
+    done
+    lab_info "site-$site: tunnel up ($(lab_tunnel_state "$site"))"
+}
+
+# lab_log_has NAME REGEX: the log $LAB_DIR/NAME.log matches REGEX
+# (extended, case-insensitive).
+lab_log_has() { grep -Eqi -- "$2" "$LAB_DIR/$1.log" 2>/dev/null; }
+
+# lab_wait_log SECONDS REGEX NAME...: waits until one of the logs matches;
+# prints the names of those that do. Returns 1 on timeout (does not die).
+lab_wait_log() {
+    local timeout=$1 re=$2 deadline name found; shift 2
+    deadline=$((SECONDS + timeout))
+    while :; do
+        found=''
+        for name in "$@"; do lab_log_has "$name" "$re" && found+="${found:+ }$name"; done
+        [[ -n $found ]] && { echo "$found"; return 0; }
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+# ---------------------------------------------------------------------------
+# strongSwan as an IKEv2 peer of mesh-site (interop tests), one charon per
+# site namespace with kernel-libipsec (DESIGN.md "Lab"). Its files live in
+# $LAB_DIR/swan-<site>/; its log, with ike and cfg at level 2, in
+# $LAB_DIR/strongswan-<site>.log (tailed by lab_die).
+
+# lab_charon_start a|b: strongswan.conf for PSK with ECP/MODP/X25519
+# (openssl does the key exchanges, AES, GCM and the SHA-2 PRFs), then charon
+# under a private /run; waits for its vici socket.
+lab_charon_start() {
+    local site=$1 ns dir
+    ns=$(lab_site_ns "$site") dir=$LAB_DIR/swan-$site
+    mkdir -p "$dir/run" "$dir/swanctl/conf.d"
+    (cd "$dir/swanctl" && mkdir -p x509 x509ca x509ocsp x509aa x509ac x509crl pubkey private rsa ecdsa bliss pkcs8 pkcs12)
+    # A charon of this run started before may have left its socket and pid
+    # file: the socket would pass the wait below before the new one listens.
+    rm -f "$dir/charon.vici" "$dir/run/charon.pid"
+    cat >"$dir/strongswan.conf" <<EOF2
+charon {
+    # random: RNG; nonce: IKE nonces; openssl: (EC)DH, X25519, AES(-GCM), SHA-2,
+    # HMAC; kdf: prf+; kernel-libipsec: userspace ESP on the TUN ipsec0;
+    # kernel-netlink: its routes (table 220); socket-default: UDP 500/4500;
+    # vici: swanctl.
+    load = random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici
+    install_routes = yes
+    retransmit_tries = 3
+    filelog {
+        charon {
+            path = $LAB_DIR/strongswan-$site.log
+            time_format = %H:%M:%S
+            flush_line = yes
+            default = 1
+            ike = 2
+            cfg = 2
+        }
+    }
+    syslog {
+        daemon {
+            default = -1
+        }
+    }
+    plugins {
+        vici {
+            socket = unix://$dir/charon.vici
+        }
+    }
+}
+swanctl {
+    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey
+    socket = unix://$dir/charon.vici
+}
+EOF2
+    lab_bg "charon-$site" "$ns" env STRONGSWAN_CONF="$dir/strongswan.conf" \
+        sh -c "mount --bind '$dir/run' /run && exec /usr/lib/ipsec/charon --debug-lib 0"
+    lab_wait 10 "charon (site-$site) vici socket" test -S "$dir/charon.vici"
+}
+
+# lab_charon_stop a|b: charon gone and its ipsec0 with it.
+lab_charon_stop() {
+    lab_kill "charon-$1"
+    lab_wait 5 "ipsec0 in site-$1 to go" _lab_no_link "$(lab_site_ns "$1")" ipsec0
+}
+
+# lab_swanctl a|b ARGS...: swanctl against that site's charon.
+lab_swanctl() {
+    local site=$1; shift
+    n "$(lab_site_ns "$site")" env STRONGSWAN_CONF="$LAB_DIR/swan-$site/strongswan.conf" \
+        SWANCTL_DIR="$LAB_DIR/swan-$site/swanctl" swanctl "$@"
+}
+
+# lab_swanctl_psk_conf a|b SECRET [IKE_PROPOSALS [ESP_PROPOSALS]]: the
+# connection "lan" (child "lan") of that site toward the other, IKEv2, PSK
+# with fqdn ids site-<me>.lab / site-<other>.lab (as lab_write_ike_configs),
+# tunnel mode between the two LANs, no automatic start; loads it.
+lab_swanctl_psk_conf() {
+    local site=$1 secret=$2 ike=${3:-aes256gcm16-prfsha256-ecp256} esp=${4:-aes128gcm16}
+    local here there other lts rts
+    lab_two_site_names
+    if [[ $site == a ]]; then
+        here=$UNDERLAY_A there=$UNDERLAY_B other=b lts=10.1.0.0/24 rts=10.2.0.0/24
+    else
+        here=$UNDERLAY_B there=$UNDERLAY_A other=a lts=10.2.0.0/24 rts=10.1.0.0/24
+    fi
+    cat >"$LAB_DIR/swan-$site/swanctl/swanctl.conf" <<EOF2
+connections {
+    lan {
+        version = 2
+        local_addrs = $here
+        remote_addrs = $there
+        proposals = $ike
+        local {
+            auth = psk
+            id = fqdn:site-$site.lab
+        }
+        remote {
+            auth = psk
+            id = fqdn:site-$other.lab
+        }
+        children {
+            lan {
+                local_ts = $lts
+                remote_ts = $rts
+                esp_proposals = $esp
+                mode = tunnel
+                start_action = none
+            }
+        }
+    }
+}
+secrets {
+    ike-lan {
+        id-me = fqdn:site-$site.lab
+        id-peer = fqdn:site-$other.lab
+        secret = "$secret"
+    }
+}
+EOF2
+    lab_swanctl "$site" --load-all --noprompt >>"$LAB_DIR/swanctl-$site.out" 2>&1 ||
+        lab_die "swanctl --load-all (site-$site) failed: $(tail -n 5 "$LAB_DIR/swanctl-$site.out")"
+}
+
+# lab_swan_sas a|b: `swanctl --list-sas` of that site (raw text).
+lab_swan_sas() {
+    ns_exec "$(lab_site_ns "$1")" env STRONGSWAN_CONF="$LAB_DIR/swan-$1/strongswan.conf" \
+        SWANCTL_DIR="$LAB_DIR/swan-$1/swanctl" swanctl --list-sas 2>&1
+}
+
+# lab_swan_established a|b: the IKE SA ESTABLISHED and the CHILD SA INSTALLED.
+lab_swan_established() {
+    local sas
+    sas=$(lab_swan_sas "$1") || return 1
+    grep -q 'ESTABLISHED' <<<"$sas" && grep -q 'INSTALLED' <<<"$sas"
+}

@@ -24,6 +24,18 @@ constexpr auto ike_tick_interval = std::chrono::milliseconds(100);
 // line rate absorbs it.
 constexpr std::uint32_t tun_txqueuelen = 2000;
 
+// What goes over a tunnel: its static routes and, in mode ip, the remote
+// subnets its CHILD SA carries (DESIGN.md: routed over the interface).
+std::vector<tunnel::IpPrefix> routed_prefixes(const config::Tunnel& tunnel)
+{
+    auto prefixes = tunnel.routes;
+    if (tunnel.mode == config::TunnelMode::ip)
+        for (const auto& subnet : tunnel.remote_subnets)
+            if (std::find(prefixes.begin(), prefixes.end(), subnet) == prefixes.end())
+                prefixes.push_back(subnet);
+    return prefixes;
+}
+
 tunnel::SaParams sa_params(const config::StaticSa& sa, bool inbound)
 {
     tunnel::SaParams params;
@@ -147,7 +159,7 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     tunnel.device->set_carrier(up);
     tunnel.up = up;
     const auto& config = *tunnel.config;
-    for (const auto& route : config.routes) {
+    for (const auto& route : routed_prefixes(config)) {
         if (up)
             routing::add_kernel_route(netlink_, route, tunnel.device->ifindex(), config.route_distance);
         else
@@ -161,7 +173,7 @@ void Daemon::stop_tunnels()
     for (auto& tunnel : tunnels_) {
         pump_->unwatch_tun(tunnel.device->fd());
         if (tunnel.up) {
-            for (const auto& route : tunnel.config->routes)
+            for (const auto& route : routed_prefixes(*tunnel.config))
                 routing::delete_kernel_route(netlink_, route, tunnel.device->ifindex(), tunnel.config->route_distance);
             tunnel.up = false;
         }
