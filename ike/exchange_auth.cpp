@@ -1,14 +1,18 @@
 // IKE_AUTH (RFC 7296 section 1.2) with the first CHILD SA:
 //   HDR, SK {IDi, [IDr,] AUTH, SAi2, TSi, TSr, [N(USE_TRANSPORT_MODE)]}  -->
 //                              <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr, [N(USE_TRANSPORT_MODE)]}
-// AUTH with a pre-shared key (section 2.15):
-//   prf(prf(Shared Secret, "Key Pad for IKEv2"), RealMessage | Nonce of the peer | prf(SK_p, ID'))
+// AUTH (section 2.15) over the octets RealMessage | Nonce of the peer | prf(SK_p, ID'):
+//   pre-shared key:    prf(prf(Shared Secret, "Key Pad for IKEv2"), octets)
+//   digital-signature: a signature over them with the key of the CERT sent
+//                      along (RFC 7427 when the peer announced its hashes)
 
 #include "ike/ike_engine.hpp"
 
+#include "ike/certificates.hpp"
 #include "ike/identity.hpp"
 #include "ike/ike_log.hpp"
 #include "ike/proposal.hpp"
+#include "ike/signature_auth.hpp"
 #include "ike/traffic_selectors.hpp"
 
 #include <algorithm>
@@ -28,6 +32,8 @@ Identity local_identity(const PeerConfig& peer, const tunnel::Endpoint& local)
 {
     if (peer.my_id)
         return *peer.my_id;
+    if (peer.auth == PeerAuth::digital_signature)
+        return identity_of(peer.credentials->certificate);
     return identity_of(local.address);
 }
 
@@ -48,6 +54,53 @@ std::vector<std::uint8_t> IkeEngine::auth_octets(IkeSa& sa, bool of_initiator, c
                          of_initiator ? sa.nonce_r : sa.nonce_i, of_initiator ? sa.keys.sk_pi : sa.keys.sk_pr, id_body);
 }
 
+std::expected<std::vector<Payload>, std::string> IkeEngine::our_auth(IkeSa& sa, const PeerConfig& peer,
+                                                                     const Identity& me)
+{
+    const auto octets = auth_octets(sa, sa.initiator, me);
+    if (peer.auth == PeerAuth::pre_shared_key) {
+        const auto mac = psk_auth(*sa.prf, peer.psk, octets);
+        return std::vector<Payload>{AuthPayload{AuthMethod::shared_key_mic, {mac.begin(), mac.end()}}};
+    }
+    std::vector<Payload> payloads;
+    for (auto& cert : cert_payloads(*peer.credentials))
+        payloads.push_back(std::move(cert));
+    std::optional<std::span<const std::uint8_t>> hashes;
+    if (sa.peer_hash_algorithms)
+        hashes = *sa.peer_hash_algorithms;
+    auto auth = make_signature_auth(*peer.credentials->key, hashes, octets, rng_);
+    if (!auth)
+        return std::unexpected("cannot sign: " + auth.error());
+    payloads.push_back(std::move(*auth));
+    return payloads;
+}
+
+std::expected<void, std::string> IkeEngine::check_peer_auth(IkeSa& sa, const PeerConfig& peer, const Identity& their,
+                                                            const std::vector<Payload>& inner)
+{
+    const auto* auth = find<AuthPayload>(inner);
+    const auto octets = auth_octets(sa, !sa.initiator, their);
+    if (peer.auth == PeerAuth::pre_shared_key) {
+        if (auth->method != AuthMethod::shared_key_mic)
+            return std::unexpected("it signed, but a pre-shared key is configured for it");
+        if (!verify_psk_auth(*sa.prf, peer.psk, octets, auth->data))
+            return std::unexpected("the pre-shared keys differ");
+        return {};
+    }
+    if (auth->method == AuthMethod::shared_key_mic)
+        return std::unexpected("it used a pre-shared key, but digital-signature is configured for it");
+    const auto chain = x509_chain(find_all<CertPayload>(inner));
+    if (chain.empty())
+        return std::unexpected("it sent no certificate");
+    const auto certificate = peer.trust->validate(chain, std::chrono::system_clock::now());
+    if (!certificate)
+        return std::unexpected(certificate.error());
+    if (!certificate_matches(*certificate, their))
+        return std::unexpected("its certificate does not name its ID " + to_string(their));
+    const std::unique_ptr<Botan::Public_Key> key(certificate->load_subject_public_key());
+    return check_auth(*key, auth->method, auth->data, octets);
+}
+
 void IkeEngine::send_auth_request(IkeSa& sa, Clock::time_point now)
 {
     const PeerConfig& peer = *sa.peer;
@@ -56,12 +109,21 @@ void IkeEngine::send_auth_request(IkeSa& sa, Clock::time_point now)
     sa.pending_child = &child;
     sa.pending_child_spi = host_.allocate_spi();
 
+    auto auth = our_auth(sa, peer, me);
+    if (!auth) {
+        ike_log()->error("{}: {}", peer.name, auth.error());
+        fail(sa, now);
+        return;
+    }
     std::vector<Payload> inner;
-    inner.push_back(IdiPayload{me.type, me.data});
+    inner.push_back(to_payload<IdiPayload>(me));
+    // RFC 7296 section 3.8: IDi, [CERT+], [CERTREQ+], [IDr], AUTH.
+    inner.insert(inner.end(), auth->begin(), auth->end() - 1);
+    if (peer.auth == PeerAuth::digital_signature)
+        inner.push_back(certreq_payload(*peer.trust));
     if (peer.remote_id)
-        inner.push_back(IdrPayload{peer.remote_id->type, peer.remote_id->data});
-    const auto auth = psk_auth(*sa.prf, peer.psk, auth_octets(sa, true, me));
-    inner.push_back(AuthPayload{AuthMethod::shared_key_mic, {auth.begin(), auth.end()}});
+        inner.push_back(to_payload<IdrPayload>(*peer.remote_id));
+    inner.push_back(auth->back());
     inner.push_back(child_proposals(child.policy, sa.pending_child_spi, false));
     auto [tsi, tsr] = traffic_selectors(child, sa.local.address, sa.remote.address);
     inner.push_back(std::move(tsi));
@@ -98,21 +160,26 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
         return;
     }
     sa.peer = &*peer;
-    if (auth->method != AuthMethod::shared_key_mic ||
-        !verify_psk_auth(*sa.prf, peer->psk, auth_octets(sa, true, their), auth->data)) {
+    if (const auto proved = check_peer_auth(sa, *peer, their, inner); !proved) {
         ++counters_.authentication_failed;
-        ike_log()->warn("{}: authentication failed for {} from {}: the pre-shared keys differ", peer->name,
-                        to_string(their), sa.remote.to_string());
+        ike_log()->warn("{}: authentication failed for {} from {}: {}", peer->name, to_string(their),
+                        sa.remote.to_string(), proved.error());
         send_response(sa, header, {notify(NotifyType::authentication_failed)});
         sa.state = IkeState::dead;
         return;
     }
     sa.remote_identity = their;
     const Identity me = local_identity(*peer, sa.local);
+    auto our = our_auth(sa, *peer, me);
+    if (!our) {
+        ike_log()->error("{}: {}", peer->name, our.error());
+        send_response(sa, header, {notify(NotifyType::authentication_failed)});
+        sa.state = IkeState::dead;
+        return;
+    }
     std::vector<Payload> answer;
-    answer.push_back(IdrPayload{me.type, me.data});
-    const auto our_auth = psk_auth(*sa.prf, peer->psk, auth_octets(sa, false, me));
-    answer.push_back(AuthPayload{AuthMethod::shared_key_mic, {our_auth.begin(), our_auth.end()}});
+    answer.push_back(to_payload<IdrPayload>(me));
+    answer.insert(answer.end(), our->begin(), our->end());
     sa.state = IkeState::established;
     sa.established_at = now;
     ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer->name, sa.spi_i, sa.spi_r,
@@ -181,8 +248,8 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         const auto* error = first_error(inner);
         if (error != nullptr && error->notify_type == NotifyType::authentication_failed) {
             ++counters_.authentication_failed;
-            ike_log()->warn("{}: authentication failed: {} refused our AUTH (pre-shared key or identity)", peer.name,
-                            sa.remote.to_string());
+            ike_log()->warn("{}: authentication failed: {} refused our AUTH (key, certificate or identity)",
+                            peer.name, sa.remote.to_string());
         } else {
             ike_log()->warn("{}: IKE_AUTH refused by {} (notify {})", peer.name, sa.remote.to_string(),
                             error ? static_cast<int>(error->notify_type) : 0);
@@ -198,11 +265,10 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         fail(sa, now);
         return;
     }
-    if (auth->method != AuthMethod::shared_key_mic ||
-        !verify_psk_auth(*sa.prf, peer.psk, auth_octets(sa, false, their), auth->data)) {
+    if (const auto proved = check_peer_auth(sa, peer, their, inner); !proved) {
         ++counters_.authentication_failed;
-        ike_log()->warn("{}: authentication failed: the AUTH of {} does not verify with our pre-shared key", peer.name,
-                        sa.remote.to_string());
+        ike_log()->warn("{}: authentication failed: {} ({}) did not prove its identity: {}", peer.name,
+                        sa.remote.to_string(), to_string(their), proved.error());
         fail(sa, now);
         return;
     }

@@ -7,8 +7,10 @@
 #include "ike/ike_engine.hpp"
 
 #include "ike/ike_log.hpp"
+#include "ike/certificates.hpp"
 #include "ike/nat_detection.hpp"
 #include "ike/proposal.hpp"
+#include "ike/signature_auth.hpp"
 
 #include <algorithm>
 
@@ -81,6 +83,7 @@ void IkeEngine::send_init_request(IkeSa& sa, Clock::time_point now)
     request.payloads.push_back(KePayload{sa.dh->group(), sa.dh->public_value()});
     request.payloads.push_back(NoncePayload{sa.nonce_i});
     add_nat_detection(sa, request.payloads);
+    request.payloads.push_back(notify(NotifyType::signature_hash_algorithms, signature_hash_algorithms_data()));
     sa.init_request = serialize(request);
     sa.state = IkeState::init_sent;
     sa.next_request_id = 1;
@@ -167,6 +170,8 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     sa->nonce_i = nonce->data;
     sa->nonce_r = random_bytes(rng_, nonce_bytes);
     sa->init_request.assign(datagram.begin(), datagram.end());
+    if (const auto* hashes = request.find_notify(NotifyType::signature_hash_algorithms))
+        sa->peer_hash_algorithms = hashes->data;
     auto dh = DhKeyExchange::generate(chosen->suite.dh, rng_);
     if (!dh)
         return;
@@ -187,6 +192,9 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     response.payloads.push_back(KePayload{sa->dh->group(), sa->dh->public_value()});
     response.payloads.push_back(NoncePayload{sa->nonce_r});
     add_nat_detection(*sa, response.payloads);
+    response.payloads.push_back(notify(NotifyType::signature_hash_algorithms, signature_hash_algorithms_data()));
+    if (peer.auth == PeerAuth::digital_signature)
+        response.payloads.push_back(certreq_payload(*peer.trust));
     sa->init_response = serialize(response);
     sa->dh.reset();   // the private value is not needed any more
     sa->state = IkeState::init_done;
@@ -256,6 +264,8 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
     sa.spi_r = response.header.spi_r;
     sa.nonce_r = nonce->data;
     sa.init_response.assign(datagram.begin(), datagram.end());
+    if (const auto* hashes = response.find_notify(NotifyType::signature_hash_algorithms))
+        sa.peer_hash_algorithms = hashes->data;
     if (!derive_keys(sa, ke->data)) {
         ike_log()->warn("{}: KE payload from {} refused", sa.peer->name, sa.remote.to_string());
         fail(sa, now);

@@ -17,6 +17,7 @@
 
 #include <botan/rng.h>
 
+#include <expected>
 #include <map>
 #include <memory>
 #include <span>
@@ -113,6 +114,13 @@ private:
     void on_auth_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner, Clock::time_point now);
     void on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
     [[nodiscard]] std::vector<std::uint8_t> auth_octets(IkeSa& sa, bool of_initiator, const Identity& id);
+    // Our AUTH (and CERTs) for `me`, or why we cannot make one.
+    [[nodiscard]] std::expected<std::vector<Payload>, std::string> our_auth(IkeSa& sa, const PeerConfig& peer,
+                                                                            const Identity& me);
+    // Whether the peer proved to be `their` with its AUTH (and CERTs): the reason when not.
+    [[nodiscard]] std::expected<void, std::string> check_peer_auth(IkeSa& sa, const PeerConfig& peer,
+                                                                   const Identity& their,
+                                                                   const std::vector<Payload>& inner);
     bool install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
                  std::uint32_t spi_out, Clock::time_point now);
 

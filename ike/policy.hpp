@@ -11,6 +11,7 @@
 #include <botan/secmem.h>
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,14 +68,22 @@ struct ChildConfig {                              // [tunnel.NAME], one CHILD SA
     std::vector<tunnel::IpPrefix> remote_subnets;
 };
 
+struct LocalCredentials;   // certificates.hpp
+class TrustAnchor;
+
+enum class PeerAuth : std::uint8_t { pre_shared_key, digital_signature };
+
 struct PeerConfig {                               // [peer.NAME]
     std::string name;
     tunnel::IpPrefix address;                     // a range only for a passive peer
     std::optional<tunnel::IpAddress> local_address;
     bool passive = false;
     IkePolicy ike;
-    Botan::secure_vector<std::uint8_t> psk;       // auth-method pre-shared-key
-    std::optional<Identity> my_id;                // unset: address of the local end
+    PeerAuth auth = PeerAuth::pre_shared_key;
+    Botan::secure_vector<std::uint8_t> psk;       // pre-shared-key
+    std::shared_ptr<const LocalCredentials> credentials;   // digital-signature: our certificate and key
+    std::shared_ptr<const TrustAnchor> trust;     // digital-signature: the CA (and CRL) the peer's chain must reach
+    std::optional<Identity> my_id;                // unset: our certificate's subject, or the local address
     std::optional<Identity> remote_id;            // unset: "auto", any ID that authenticates
     bool always_encapsulate = true;               // encapsulation "udp"
     std::vector<ChildConfig> children;

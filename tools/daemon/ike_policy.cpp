@@ -1,5 +1,6 @@
 #include "tools/daemon/ike_policy.hpp"
 
+#include "ike/certificates.hpp"
 #include "ike/identity.hpp"
 
 #include <stdexcept>
@@ -81,6 +82,13 @@ std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
         out.passive = peer.passive;
         out.ike = ike_policy(config.profiles.at(peer.profile));
         out.psk = peer.secret;
+        if (peer.auth_method == config::AuthMethod::digital_signature) {
+            // Start-up: a file that does not load stops the daemon with its name.
+            out.auth = ike::PeerAuth::digital_signature;
+            out.credentials = std::make_shared<const ike::LocalCredentials>(
+                ike::load_credentials(*peer.certificate, *peer.private_key));
+            out.trust = std::make_shared<const ike::TrustAnchor>(ike::TrustAnchor::load(*peer.ca, peer.crl));
+        }
         if (peer.my_id)
             out.my_id = identity(*peer.my_id);
         if (peer.remote_id != "auto")

@@ -1,0 +1,136 @@
+// IKE_AUTH with certificates between two in-process engines: A signs with an
+// ECDSA key, B with an RSA key, both chains issued by the lab CA (pki_helpers).
+//   IKE_AUTH  HDR, SK{IDi, CERT, CERTREQ, IDr, AUTH, SAi2, TSi, TSr}  -->
+//                           <--  HDR, SK{IDr, CERT, AUTH, SAr2, TSi, TSr}
+
+#include "ike/certificates.hpp"
+#include "ike/identity.hpp"
+#include "ike/ike_engine.hpp"
+#include "pki_helpers.hpp"
+
+#include <botan/auto_rng.h>
+#include <botan/data_src.h>
+#include <botan/pkcs8.h>
+#include <doctest/doctest.h>
+
+#include <deque>
+
+using namespace mesh::ike;
+using mesh::tunnel::Endpoint;
+using mesh::tunnel::IpAddress;
+using mesh::tunnel::IpPrefix;
+
+namespace {
+
+struct Wire : IkeHost {
+    std::deque<std::tuple<Endpoint, Endpoint, std::vector<std::uint8_t>>>* queue = nullptr;
+    std::vector<ChildSaInstall> installed;
+    std::uint32_t next_spi = 0x1000;
+    void send(const Endpoint& local, const Endpoint& remote, std::span<const std::uint8_t> m) override
+    {
+        queue->emplace_back(local, remote, std::vector<std::uint8_t>(m.begin(), m.end()));
+    }
+    std::uint32_t allocate_spi() override { return next_spi++; }
+    bool install_child(const ChildSaInstall& child) override
+    {
+        installed.push_back(child);
+        return true;
+    }
+    void delete_child(const std::string&, std::uint32_t) override {}
+};
+
+std::unique_ptr<Botan::Private_Key> copy_key(const Botan::Private_Key& key)
+{
+    Botan::DataSource_Memory der(Botan::PKCS8::BER_encode(key));
+    return Botan::PKCS8::load_key(der);
+}
+
+PeerConfig signing_peer(const char* name, const char* address, const char* local, const test_pki::Issued& ours,
+                        const char* my_id, const char* remote_id)
+{
+    PeerConfig p;
+    p.name = name;
+    p.address = *IpPrefix::parse(address);
+    p.local_address = IpAddress::parse(local);
+    p.ike.ciphers = {IkeCipher::aes256_gcm};
+    p.ike.prfs = {PrfId::hmac_sha2_256};
+    p.ike.dh_groups = {DhGroup::ecp256};
+    p.auth = PeerAuth::digital_signature;
+    p.credentials = std::make_shared<const LocalCredentials>(LocalCredentials{ours.cert, copy_key(*ours.key), {}});
+    const auto& lab = test_pki::lab();
+    p.trust = std::make_shared<const TrustAnchor>(std::vector{lab.root.cert}, lab.crl);
+    p.my_id = *parse_identity(my_id);
+    p.remote_id = *parse_identity(remote_id);
+    ChildConfig child;
+    child.name = std::string("to-") + name;
+    child.policy.ciphers = {mesh::tunnel::EspCipher::aes128_gcm};
+    p.children.push_back(child);
+    return p;
+}
+
+struct CertPair {
+    CertPair(PeerConfig a_side, PeerConfig b_side)
+    {
+        a_host.queue = &queue;
+        b_host.queue = &queue;
+        b_side.passive = true;
+        a = std::make_unique<IkeEngine>(a_host, std::vector{std::move(a_side)}, a_ike, a_natt, rng);
+        b = std::make_unique<IkeEngine>(b_host, std::vector{std::move(b_side)}, b_ike, b_natt, rng);
+        a->start(now);
+        b->start(now);
+        now += std::chrono::seconds(1);
+        a->on_tick(now);
+        for (int guard = 0; !queue.empty() && guard < 50; ++guard) {
+            auto [from, to, bytes] = std::move(queue.front());
+            queue.pop_front();
+            (to.address == a_ike.address ? *a : *b).on_datagram(to, from, bytes, now);
+        }
+    }
+    Botan::AutoSeeded_RNG rng;
+    std::deque<std::tuple<Endpoint, Endpoint, std::vector<std::uint8_t>>> queue;
+    Wire a_host, b_host;
+    Endpoint a_ike{*IpAddress::parse("192.0.2.1"), 500}, a_natt{*IpAddress::parse("192.0.2.1"), 4500};
+    Endpoint b_ike{*IpAddress::parse("192.0.2.2"), 500}, b_natt{*IpAddress::parse("192.0.2.2"), 4500};
+    Clock::time_point now{};
+    std::unique_ptr<IkeEngine> a, b;
+};
+
+} // namespace
+
+TEST_CASE("certificates: ECDSA and RSA signatures authenticate both sides and the CHILD SA is installed")
+{
+    const auto& lab = test_pki::lab();
+    CertPair p(signing_peer("b", "192.0.2.2", "192.0.2.1", lab.ecdsa_leaf, "fqdn:site-a.lab", "fqdn:site-b.lab"),
+               signing_peer("a", "192.0.2.1", "192.0.2.2", lab.rsa_leaf, "fqdn:site-b.lab", "fqdn:site-a.lab"));
+    REQUIRE(p.a_host.installed.size() == 1);
+    REQUIRE(p.b_host.installed.size() == 1);
+    CHECK(p.a_host.installed.front().inbound.spi == p.b_host.installed.front().outbound.spi);
+    CHECK(p.a->counters().authentication_failed == 0);
+}
+
+TEST_CASE("certificates: a revoked certificate is refused with AUTHENTICATION_FAILED")
+{
+    const auto& lab = test_pki::lab();
+    CertPair p(signing_peer("b", "192.0.2.2", "192.0.2.1", lab.revoked_leaf, "fqdn:revoked.lab", "fqdn:site-b.lab"),
+               signing_peer("a", "192.0.2.1", "192.0.2.2", lab.rsa_leaf, "fqdn:site-b.lab", "fqdn:revoked.lab"));
+    CHECK(p.b_host.installed.empty());
+    CHECK(p.b->counters().authentication_failed == 1);
+}
+
+TEST_CASE("certificates: a certificate from another CA is refused")
+{
+    const auto& lab = test_pki::lab();
+    CertPair p(signing_peer("b", "192.0.2.2", "192.0.2.1", lab.other_leaf, "fqdn:site-a.lab", "fqdn:site-b.lab"),
+               signing_peer("a", "192.0.2.1", "192.0.2.2", lab.rsa_leaf, "fqdn:site-b.lab", "fqdn:site-a.lab"));
+    CHECK(p.b_host.installed.empty());
+    CHECK(p.b->counters().authentication_failed == 1);
+}
+
+TEST_CASE("certificates: a valid certificate that does not name the ID sent is refused")
+{
+    const auto& lab = test_pki::lab();
+    CertPair p(signing_peer("b", "192.0.2.2", "192.0.2.1", lab.ecdsa_leaf, "fqdn:not-site-a.lab", "fqdn:site-b.lab"),
+               signing_peer("a", "192.0.2.1", "192.0.2.2", lab.rsa_leaf, "fqdn:site-b.lab", "fqdn:not-site-a.lab"));
+    CHECK(p.b_host.installed.empty());
+    CHECK(p.b->counters().authentication_failed == 1);
+}
