@@ -153,7 +153,7 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     });
     if (peer == peers_.end()) {
         ++counters_.authentication_failed;
-        ike_log()->warn("{}: no matching identity found for {} from {}", sa.peer->name, to_string(their),
+        report(now, sa.peer->name, "no matching identity found for {} from {}", to_string(their),
                         sa.remote.to_string());
         send_response(sa, header, {notify(NotifyType::authentication_failed)});
         sa.state = IkeState::dead;
@@ -162,7 +162,7 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     sa.peer = &*peer;
     if (const auto proved = check_peer_auth(sa, *peer, their, inner); !proved) {
         ++counters_.authentication_failed;
-        ike_log()->warn("{}: authentication failed for {} from {}: {}", peer->name, to_string(their),
+        report(now, peer->name, "authentication failed for {} from {}: {}", to_string(their),
                         sa.remote.to_string(), proved.error());
         send_response(sa, header, {notify(NotifyType::authentication_failed)});
         sa.state = IkeState::dead;
@@ -182,6 +182,7 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     answer.insert(answer.end(), our->begin(), our->end());
     sa.state = IkeState::established;
     sa.established_at = now;
+    failures_.erase(peer->name);
     ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer->name, sa.spi_i, sa.spi_r,
                     to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
 
@@ -230,10 +231,10 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     }
     if (error == NotifyType::ts_unacceptable) {
         ++counters_.ts_unacceptable;
-        ike_log()->warn("{}: TS_UNACCEPTABLE for the CHILD SA from {} ({})", peer->name, sa.remote.to_string(), refusal);
+        report(now, peer->name, "TS_UNACCEPTABLE for the CHILD SA from {} ({})", sa.remote.to_string(), refusal);
     } else {
         ++counters_.no_proposal_chosen;
-        ike_log()->warn("{}: CHILD SA from {} refused: {}", peer->name, sa.remote.to_string(), refusal);
+        report(now, peer->name, "CHILD SA from {} refused: {}", sa.remote.to_string(), refusal);
     }
     answer.push_back(notify(error));
     send_response(sa, header, std::move(answer));
@@ -248,10 +249,9 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         const auto* error = first_error(inner);
         if (error != nullptr && error->notify_type == NotifyType::authentication_failed) {
             ++counters_.authentication_failed;
-            ike_log()->warn("{}: authentication failed: {} refused our AUTH (key, certificate or identity)",
-                            peer.name, sa.remote.to_string());
+            report(now, peer.name, "authentication failed: {} refused our AUTH (key, certificate or identity)", sa.remote.to_string());
         } else {
-            ike_log()->warn("{}: IKE_AUTH refused by {} (notify {})", peer.name, sa.remote.to_string(),
+            report(now, peer.name, "IKE_AUTH refused by {} (notify {})", sa.remote.to_string(),
                             error ? static_cast<int>(error->notify_type) : 0);
         }
         fail(sa, now);
@@ -260,14 +260,14 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
     const Identity their = to_identity(*idr);
     if (peer.remote_id && !matches(*peer.remote_id, their)) {
         ++counters_.authentication_failed;
-        ike_log()->warn("{}: no matching identity found: {} answered as {}, expected {}", peer.name,
+        report(now, peer.name, "no matching identity found: {} answered as {}, expected {}",
                         sa.remote.to_string(), to_string(their), to_string(*peer.remote_id));
         fail(sa, now);
         return;
     }
     if (const auto proved = check_peer_auth(sa, peer, their, inner); !proved) {
         ++counters_.authentication_failed;
-        ike_log()->warn("{}: authentication failed: {} ({}) did not prove its identity: {}", peer.name,
+        report(now, peer.name, "authentication failed: {} ({}) did not prove its identity: {}",
                         sa.remote.to_string(), to_string(their), proved.error());
         fail(sa, now);
         return;
@@ -275,6 +275,7 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
     sa.remote_identity = their;
     sa.state = IkeState::established;
     sa.established_at = now;
+    failures_.erase(peer.name);
     schedule_[&peer].backoff = std::chrono::milliseconds(0);
     ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer.name, sa.spi_i, sa.spi_r,
                     to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
@@ -283,15 +284,14 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
     if (const auto* error = first_error(inner)) {
         if (error->notify_type == NotifyType::ts_unacceptable) {
             ++counters_.ts_unacceptable;
-            ike_log()->warn("{}: TS_UNACCEPTABLE: {} refused the traffic selectors of {}", peer.name,
+            report(now, peer.name, "TS_UNACCEPTABLE: {} refused the traffic selectors of {}",
                             sa.remote.to_string(), child.name);
         } else if (error->notify_type == NotifyType::no_proposal_chosen) {
             ++counters_.no_proposal_chosen;
-            ike_log()->warn("{}: no suitable proposal found: {} answered NO_PROPOSAL_CHOSEN to the CHILD SA (ours: {})",
-                            peer.name, sa.remote.to_string(),
+            report(now, peer.name, "no suitable proposal found: {} answered NO_PROPOSAL_CHOSEN to the CHILD SA (ours: {})", sa.remote.to_string(),
                             describe(child_proposals(child.policy, sa.pending_child_spi, false)));
         } else {
-            ike_log()->warn("{}: CHILD SA {} refused with notify {}", peer.name, child.name,
+            report(now, peer.name, "CHILD SA {} refused with notify {}", child.name,
                             static_cast<int>(error->notify_type));
         }
         return;
@@ -301,13 +301,13 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
     const auto* tsr = find<TsrPayload>(inner);
     const bool transport = find_notify(inner, NotifyType::use_transport_mode) != nullptr;
     if (reply == nullptr || tsi == nullptr || tsr == nullptr) {
-        ike_log()->warn("{}: IKE_AUTH answer without a CHILD SA", peer.name);
+        report(now, peer.name, "IKE_AUTH answer without a CHILD SA");
         return;
     }
     auto chosen = accept_child_reply(*reply, child.policy, false);
     if (!chosen || transport != (child.mode == ChildMode::transport_gre) ||
         !accept_ts_reply(child, *tsi, *tsr, sa.local.address, sa.remote.address)) {
-        ike_log()->warn("{}: the CHILD SA {} the peer chose is not one we offered", peer.name, child.name);
+        report(now, peer.name, "the CHILD SA {} the peer chose is not one we offered", child.name);
         return;
     }
     install(sa, child, chosen->suite, sa.pending_child_spi, chosen->peer_spi, now);

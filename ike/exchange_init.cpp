@@ -142,7 +142,7 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     auto chosen = choose_ike(*offered, peer.ike, ke->dh_group);
     if (!chosen) {
         ++counters_.no_proposal_chosen;
-        ike_log()->warn("{}: no suitable proposal found for IKE SA from {} (ours: {}; theirs: {})", peer.name,
+        report(now, peer.name, "no suitable proposal found for IKE SA from {} (ours: {}; theirs: {})",
                         remote.to_string(), chosen.error().ours, chosen.error().theirs);
         host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::no_proposal_chosen)));
         return;
@@ -177,7 +177,7 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
         return;
     sa->dh = std::move(*dh);
     if (!derive_keys(*sa, ke->data)) {
-        ike_log()->warn("{}: KE payload from {} refused", peer.name, remote.to_string());
+        report(now, peer.name, "KE payload from {} refused", remote.to_string());
         host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::invalid_syntax)));
         return;
     }
@@ -219,8 +219,7 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
                                : DhGroup::none;
         const auto& ours = sa.peer->ike.dh_groups;
         if (group == sa.dh->group() || std::find(ours.begin(), ours.end(), group) == ours.end()) {
-            ike_log()->warn("{}: peer asks for DH group {}, which the profile does not allow: no suitable proposal found",
-                            sa.peer->name, static_cast<int>(group));
+            report(now, sa.peer->name, "peer asks for DH group {}, which the profile does not allow: no suitable proposal found", static_cast<int>(group));
             fail(sa, now);
             return;
         }
@@ -237,10 +236,9 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
             continue;
         if (n->notify_type == NotifyType::no_proposal_chosen) {
             ++counters_.no_proposal_chosen;
-            ike_log()->warn("{}: no suitable proposal found: {} answered NO_PROPOSAL_CHOSEN to ours: {}",
-                            sa.peer->name, sa.remote.to_string(), describe(ike_proposals(sa.peer->ike)));
+            report(now, sa.peer->name, "no suitable proposal found: {} answered NO_PROPOSAL_CHOSEN to ours: {}", sa.remote.to_string(), describe(ike_proposals(sa.peer->ike)));
         } else {
-            ike_log()->warn("{}: IKE_SA_INIT refused by {} with error {}", sa.peer->name, sa.remote.to_string(),
+            report(now, sa.peer->name, "IKE_SA_INIT refused by {} with error {}", sa.remote.to_string(),
                             static_cast<int>(n->notify_type));
         }
         fail(sa, now);
@@ -255,7 +253,7 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
     }
     auto suite = accept_ike_reply(*reply, sa.peer->ike);
     if (!suite || suite->suite.dh != sa.dh->group() || ke->dh_group != sa.dh->group()) {
-        ike_log()->warn("{}: the peer chose a proposal we did not offer", sa.peer->name);
+        report(now, sa.peer->name, "the peer chose a proposal we did not offer");
         fail(sa, now);
         return;
     }
@@ -267,7 +265,7 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
     if (const auto* hashes = response.find_notify(NotifyType::signature_hash_algorithms))
         sa.peer_hash_algorithms = hashes->data;
     if (!derive_keys(sa, ke->data)) {
-        ike_log()->warn("{}: KE payload from {} refused", sa.peer->name, sa.remote.to_string());
+        report(now, sa.peer->name, "KE payload from {} refused", sa.remote.to_string());
         fail(sa, now);
         return;
     }

@@ -46,6 +46,11 @@ IkeEngine::IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, tunnel::Endpo
 
 IkeEngine::~IkeEngine() = default;
 
+void IkeEngine::spdlog_warn(const std::string& peer, const std::string& text)
+{
+    ike_log()->warn("{}: {}", peer, text);
+}
+
 void IkeEngine::start(Clock::time_point now)
 {
     // Up to a second of jitter: two sites started together rarely both
@@ -260,7 +265,7 @@ void IkeEngine::on_tick(Clock::time_point now)
         if (!out || now < out->next_send)
             continue;
         if (out->retransmits >= max_retransmits) {
-            ike_log()->warn("{}: no answer from {} after {} retransmissions: peer dead", sa->peer->name,
+            report(now, sa->peer->name, "no answer from {} after {} retransmissions: peer dead",
                             sa->remote.to_string(), out->retransmits);
             fail(*sa, now);
             continue;

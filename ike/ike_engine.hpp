@@ -16,6 +16,7 @@
 #include "ike/ike_sa.hpp"
 
 #include <botan/rng.h>
+#include <fmt/format.h>
 
 #include <expected>
 #include <map>
@@ -49,6 +50,12 @@ struct IkeSaStatus {
     std::string suite;
 };
 
+// The last thing that went wrong with a peer, in the words of the log.
+struct PeerFailure {
+    std::string text;      // "no suitable proposal found (...)", "authentication failed: ..."
+    Clock::time_point at;
+};
+
 // Keys of an established IKE SA, for Wireshark's ikev2_decryption_table.
 struct IkeSaKeysExport {
     std::uint64_t spi_i, spi_r;
@@ -75,6 +82,8 @@ public:
     [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
     [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;
     [[nodiscard]] const IkeCounters& counters() const noexcept { return counters_; }
+    // By peer name: shown by `mesh-site status` until the peer's next success.
+    [[nodiscard]] const std::map<std::string, PeerFailure>& failures() const noexcept { return failures_; }
     [[nodiscard]] const std::vector<PeerConfig>& peers() const noexcept { return peers_; }
 
 private:
@@ -82,6 +91,16 @@ private:
         Clock::time_point next_attempt{};
         std::chrono::milliseconds backoff{0};
     };
+
+    // Logs a failure an operator must see and keeps it for status.
+    template <class... Args>
+    void report(Clock::time_point now, const std::string& peer, fmt::format_string<Args...> format, Args&&... args)
+    {
+        auto text = fmt::format(format, std::forward<Args>(args)...);
+        spdlog_warn(peer, text);
+        failures_[peer] = {std::move(text), now};
+    }
+    static void spdlog_warn(const std::string& peer, const std::string& text);
 
     // ike_engine.cpp: dispatch, sending, timers
     IkeSa* find_sa(std::uint64_t spi_i, std::uint64_t spi_r);
@@ -137,6 +156,7 @@ private:
     std::vector<std::unique_ptr<IkeSa>> sas_;
     std::map<const PeerConfig*, PeerSchedule> schedule_;
     IkeCounters counters_;
+    std::map<std::string, PeerFailure> failures_;
 };
 
 } // namespace mesh::ike

@@ -17,7 +17,12 @@ std::string render_status(const nlohmann::json& status)
                            peer.value("remote-address", ""), peer.value("state", ""), peer.value("uptime-s", 0),
                            peer.value("children", 0));
     if (index == 0)
-        out += "    (none: every tunnel is manually keyed)\n";
+        out += "    (no IKE SA)\n";
+
+    if (status.contains("peer-errors"))
+        for (const auto& failure : status["peer-errors"])
+            out += fmt::format("    ! {}: {} ({} s ago)\n", failure.value("peer", ""), failure.value("error", ""),
+                               failure.value("age-s", 0));
 
     out += "\ntunnels\n";
     out += fmt::format(" {:>2} {:<16} {:<16} {:<5} {:<5} {:>6} {:<16}\n", "#", "NAME", "INTERFACE", "MODE", "STATE",

@@ -66,6 +66,10 @@ nlohmann::json Daemon::status() const
                                        {"nat-detected", sa.nat_detected},
                                        {"initiator", sa.initiator},
                                        {"suite", sa.suite}});
+        report["peer-errors"] = nlohmann::json::array();
+        for (const auto& [peer, failure] : ike_->failures())
+            report["peer-errors"].push_back(
+                {{"peer", peer}, {"error", failure.text}, {"age-s", age_seconds(failure.at)}});
         const auto& c = ike_->counters();
         report["counters"]["ike"] = {{"messages-in", c.messages_in},
                                      {"messages-out", c.messages_out},
