@@ -262,14 +262,14 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         ++counters_.authentication_failed;
         report(now, peer.name, "no matching identity found: {} answered as {}, expected {}",
                         sa.remote.to_string(), to_string(their), to_string(*peer.remote_id));
-        fail(sa, now);
+        refuse_responder(sa, now);
         return;
     }
     if (const auto proved = check_peer_auth(sa, peer, their, inner); !proved) {
         ++counters_.authentication_failed;
         report(now, peer.name, "authentication failed: {} ({}) did not prove its identity: {}",
                         sa.remote.to_string(), to_string(their), proved.error());
-        fail(sa, now);
+        refuse_responder(sa, now);
         return;
     }
     sa.remote_identity = their;
@@ -311,6 +311,14 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         return;
     }
     install(sa, child, chosen->suite, sa.pending_child_spi, chosen->peer_spi, now);
+}
+
+void IkeEngine::refuse_responder(IkeSa& sa, Clock::time_point now)
+{
+    // Section 2.21.2: the responder already thinks the IKE SA is up, so it
+    // must hear that its authentication failed, or it keeps a dead SA.
+    send_request(sa, ExchangeType::informational, {notify(NotifyType::authentication_failed)}, now);
+    fail(sa, now);
 }
 
 bool IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,

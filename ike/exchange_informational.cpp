@@ -2,6 +2,7 @@
 //   HDR, SK {D(IKE)}              -->  <--  HDR, SK {}          the IKE SA and its children go
 //   HDR, SK {D(ESP, SPIs)}        -->  <--  HDR, SK {D(ESP, our SPIs)}
 //   HDR, SK {}                    -->  <--  HDR, SK {}          liveness (section 2.4)
+//   HDR, SK {N(AUTHENTICATION_FAILED)} --> <-- HDR, SK {}       the initiator refused us (section 2.21.2)
 
 #include "ike/ike_engine.hpp"
 
@@ -14,6 +15,14 @@ namespace mesh::ike {
 void IkeEngine::on_informational_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
                                          Clock::time_point now)
 {
+    if (find_notify(inner, NotifyType::authentication_failed) != nullptr) {
+        ++counters_.authentication_failed;
+        report(now, sa.peer->name, "authentication failed: {} refused our AUTH (key, certificate or identity)",
+               sa.remote.to_string());
+        send_response(sa, header, {});
+        fail(sa, now);
+        return;
+    }
     std::vector<Payload> answer;
     for (const auto* del : find_all<DeletePayload>(inner)) {
         if (del->protocol_id == ProtocolId::ike) {

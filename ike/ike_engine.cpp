@@ -92,7 +92,8 @@ void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoin
     auto message = parse(bytes);
     if (!message) {
         ++counters_.malformed;
-        ike_log()->debug("malformed IKE message from {} dropped", remote.to_string());
+        ike_log()->debug("malformed IKE message from {} dropped: {}", remote.to_string(), to_string(message.error().code));
+        answer_unparsable(local, remote, bytes, message.error());
         return;
     }
     const Header& header = message->header;
@@ -125,6 +126,34 @@ void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoin
     on_encrypted(*sa, *message, bytes, local, remote, now);
 }
 
+void IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+                                  std::span<const std::uint8_t> bytes, const ParseError& error)
+{
+    // Section 2.5 and 2.21.1: an IKE_SA_INIT request that cannot be understood
+    // is told why, without keeping state; anything else is dropped.
+    const auto header = parse_header(bytes);
+    if (!header || header->response || header->exchange_type != ExchangeType::ike_sa_init || header->spi_r != 0)
+        return;
+    NotifyPayload n;
+    if (error.code == ParseErrc::unsupported_critical) {
+        n.notify_type = NotifyType::unsupported_critical_payload;
+        n.data = {error.value};
+    } else if (error.code == ParseErrc::bad_version) {
+        n.notify_type = NotifyType::invalid_major_version;
+    } else {
+        return;
+    }
+    Message answer;
+    answer.header = *header;
+    answer.header.major_version = 2;
+    answer.header.minor_version = 0;
+    answer.header.response = true;
+    answer.header.initiator = false;
+    answer.header.version = false;
+    answer.payloads.push_back(std::move(n));
+    host_.send(local, remote, serialize(answer));
+}
+
 void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
                              const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now)
 {
@@ -150,9 +179,17 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
     }
     if (header.message_id != sa.next_peer_request_id)
         return;   // outside the window (section 2.3)
-    auto inner = decrypt(sa, message, datagram);
-    if (!inner)
+    std::optional<ParseError> inner_error;
+    auto inner = decrypt(sa, message, datagram, &inner_error);
+    if (!inner) {
+        if (inner_error && inner_error->code == ParseErrc::unsupported_critical) {
+            NotifyPayload n;
+            n.notify_type = NotifyType::unsupported_critical_payload;
+            n.data = {inner_error->value};
+            send_response(sa, header, {std::move(n)});
+        }
         return;
+    }
     // Section 2.23: an authenticated request from a new address is where the peer now is.
     if (sa.state == IkeState::established && (remote != sa.remote || local != sa.local)) {
         sa.remote = remote;
@@ -197,7 +234,8 @@ std::vector<std::uint8_t> IkeEngine::encrypt(IkeSa& sa, Header header, const std
 }
 
 std::optional<std::vector<Payload>> IkeEngine::decrypt(IkeSa& sa, const Message& message,
-                                                       std::span<const std::uint8_t> datagram)
+                                                       std::span<const std::uint8_t> datagram,
+                                                       std::optional<ParseError>* inner_error)
 {
     const SkPayload* sk = message.find<SkPayload>();
     if (sk == nullptr || !sa.sk) {
@@ -213,6 +251,8 @@ std::optional<std::vector<Payload>> IkeEngine::decrypt(IkeSa& sa, const Message&
     auto inner = parse_payload_chain(sk->first_payload, *plaintext);
     if (!inner) {
         ++counters_.malformed;
+        if (inner_error != nullptr)
+            *inner_error = inner.error();   // authenticated, so worth an answer
         return std::nullopt;
     }
     return std::move(*inner);

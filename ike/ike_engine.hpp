@@ -109,7 +109,10 @@ private:
     void send_datagram(IkeSa& sa, std::vector<std::uint8_t> datagram);
     [[nodiscard]] std::vector<std::uint8_t> encrypt(IkeSa& sa, Header header, const std::vector<Payload>& inner);
     [[nodiscard]] std::optional<std::vector<Payload>> decrypt(IkeSa& sa, const Message& message,
-                                                              std::span<const std::uint8_t> datagram);
+                                                              std::span<const std::uint8_t> datagram,
+                                                              std::optional<ParseError>* inner_error = nullptr);
+    void answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+                           std::span<const std::uint8_t> bytes, const ParseError& error);
     void on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
                       const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
     void fail(IkeSa& sa, Clock::time_point now);
@@ -132,6 +135,7 @@ private:
     void send_auth_request(IkeSa& sa, Clock::time_point now);
     void on_auth_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner, Clock::time_point now);
     void on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
+    void refuse_responder(IkeSa& sa, Clock::time_point now);
     [[nodiscard]] std::vector<std::uint8_t> auth_octets(IkeSa& sa, bool of_initiator, const Identity& id);
     // Our AUTH (and CERTs) for `me`, or why we cannot make one.
     [[nodiscard]] std::expected<std::vector<Payload>, std::string> our_auth(IkeSa& sa, const PeerConfig& peer,

@@ -1025,3 +1025,95 @@ lab_swan_established() {
     sas=$(lab_swan_sas "$1") || return 1
     grep -q 'ESTABLISHED' <<<"$sas" && grep -q 'INSTALLED' <<<"$sas"
 }
+
+# ---------------------------------------------------------------------------
+# Certificates for IKEv2 digital-signature authentication, made at test time
+# with strongSwan's pki (package strongswan-pki). pki's plugin-loading chatter
+# goes to $LAB_DIR/pki.log.
+
+# _lab_pki ARGS... > OUT: pki with its stderr in pki.log; dies on failure.
+_lab_pki() {
+    pretty "" "pki $*"
+    pki "$@" 2>>"$LAB_DIR/pki.log" || lab_die "pki $* failed (see pki.log)"
+}
+
+# lab_pki_ca DIR: an ECDSA P-256 CA, DIR/ca.key and DIR/ca.pem, subject
+# "C=CH, O=mesh-site lab, CN=lab CA", valid 30 days.
+lab_pki_ca() {
+    local dir=$1
+    mkdir -p "$dir"
+    _lab_pki --gen --type ecdsa --size 256 --outform pem >"$dir/ca.key"
+    _lab_pki --self --ca --lifetime 30 --in "$dir/ca.key" --type ecdsa \
+        --dn "C=CH, O=mesh-site lab, CN=lab CA" --outform pem >"$dir/ca.pem"
+}
+
+# lab_pki_issue DIR NAME ecdsa|rsa SIZE SAN [DN]: a key DIR/NAME.key (pki's
+# PEM: SEC1 for ecdsa, PKCS#1 for rsa) and a certificate DIR/NAME.pem signed
+# by DIR's CA, with subjectAltName SAN (a DNS name) and subject DN (default
+# "C=CH, O=mesh-site lab, CN=SAN"), valid 30 days.
+lab_pki_issue() {
+    local dir=$1 name=$2 type=$3 size=$4 san=$5 dn=${6:-"C=CH, O=mesh-site lab, CN=$5"}
+    _lab_pki --gen --type "$type" --size "$size" --outform pem >"$dir/$name.key"
+    _lab_pki --pub --in "$dir/$name.key" --type "$type" --outform pem >"$dir/$name.pub"
+    _lab_pki --issue --cacert "$dir/ca.pem" --cakey "$dir/ca.key" --in "$dir/$name.pub" \
+        --type pub --dn "$dn" --san "$san" --lifetime 30 --outform pem >"$dir/$name.pem"
+}
+
+# lab_pki_crl DIR OUT CERT...: a CRL DIR/OUT signed by DIR's CA revoking
+# the certificates DIR/CERT (reason key-compromise), next update in 15 days.
+lab_pki_crl() {
+    local dir=$1 out=$2 cert; shift 2
+    local args=()
+    for cert in "$@"; do args+=(--reason key-compromise --cert "$dir/$cert"); done
+    _lab_pki --signcrl --cacert "$dir/ca.pem" --cakey "$dir/ca.key" "${args[@]}" --outform pem >"$dir/$out"
+}
+
+# lab_ike_use_certificates a|b SETTING=VALUE...: turns the site's config from
+# lab_write_ike_configs into digital-signature authentication: the secret
+# goes, and these come in (paths as written, so relative ones are taken from
+# $LAB_DIR, the config's folder):
+#   certificate=, private-key=, ca=   (required)
+#   crl=                              (optional)
+#   my-id=ID, remote-id=ID            replace those lines; an empty value
+#                                     removes the line (the daemon's default:
+#                                     the certificate's subject DN, "auto")
+lab_ike_use_certificates() {
+    local site=$1 file arg key; shift
+    file=$LAB_DIR/site-$site.toml
+    [[ -f $file ]] || lab_die "lab_ike_use_certificates: no $file (lab_write_ike_configs first)"
+    local -A c=()
+    for arg in "$@"; do
+        [[ $arg == *=* ]] || lab_die "lab_ike_use_certificates: '$arg' is not SETTING=VALUE"
+        key=${arg%%=*}
+        case $key in
+            certificate | private-key | ca | crl | my-id | remote-id) c[$key]=${arg#*=} ;;
+            *) lab_die "lab_ike_use_certificates: unknown setting '$key'" ;;
+        esac
+    done
+    for key in certificate private-key ca; do
+        [[ -n ${c[$key]:-} ]] || lab_die "lab_ike_use_certificates: $key= is required"
+    done
+    local out='' line
+    while IFS= read -r line; do
+        case $line in
+            '# mesh-site lab:'*) line=${line/IKEv2 PSK/IKEv2 certificates} ;;
+            'auth-method = '*)
+                line='auth-method = "digital-signature"'
+                for key in certificate private-key ca crl; do
+                    [[ -z ${c[$key]:-} ]] || line+=$'\n'"$key = \"${c[$key]}\""
+                done
+                ;;
+            'secret = '* | 'secret-file = '*) continue ;;
+            'my-id = '* | 'remote-id = '*)
+                key=${line%% =*}
+                if [[ -v c[$key] ]]; then
+                    [[ -n ${c[$key]} ]] || continue
+                    line="$key = \"${c[$key]}\""
+                fi
+                ;;
+        esac
+        out+=$line$'\n'
+    done <"$file"
+    printf '%s' "$out" >"$file"
+    pretty "" "site-$site.toml: digital-signature ($*)"
+}

@@ -284,3 +284,40 @@ TEST_CASE("encapsulation udp on one side only: both use ESP-in-UDP on port 4500"
     CHECK(p.b_host.installed.front().udp_encapsulation);
     CHECK(p.b_host.installed.front().remote.port == 4500);
 }
+
+TEST_CASE("an IKE_SA_INIT with an unknown critical payload is answered with UNSUPPORTED_CRITICAL_PAYLOAD")
+{
+    Pair p(a_to_b(), b_to_a());
+    Message request;
+    request.header.spi_i = 0x1122334455667788;
+    request.header.exchange_type = ExchangeType::ike_sa_init;
+    request.header.initiator = true;
+    request.payloads.push_back(UnknownPayload{static_cast<PayloadType>(200), true, {1, 2, 3, 4}});
+    const auto bytes = serialize(request);
+    REQUIRE_FALSE(bytes.empty());
+    p.b->on_datagram(p.b_ike, p.a_ike, bytes, p.now);
+    REQUIRE(p.wire.size() == 1);
+    const auto answer = parse(p.wire.front().bytes);
+    REQUIRE(answer);
+    CHECK(answer->header.response);
+    CHECK(answer->header.spi_i == 0x1122334455667788);
+    const auto* n = answer->find_notify(NotifyType::unsupported_critical_payload);
+    REQUIRE(n != nullptr);
+    CHECK(n->data == std::vector<std::uint8_t>{200});
+    CHECK(p.b->status(p.now).empty());   // no state kept
+}
+
+TEST_CASE("the initiator refusing the responder's identity tells it, and the responder keeps no SA")
+{
+    auto a_side = a_to_b();
+    a_side.remote_id = *parse_identity("fqdn:not-b.lab");
+    Pair p(std::move(a_side), b_to_a());
+    p.tick(std::chrono::milliseconds(1000));
+    p.deliver_all();
+    CHECK(p.a->counters().authentication_failed == 1);
+    CHECK(p.b->counters().authentication_failed == 1);
+    REQUIRE(p.b_host.installed.size() == 1);   // B installed before it heard
+    CHECK(p.b_host.deleted.size() == 1);
+    p.tick(std::chrono::milliseconds(100));
+    CHECK(p.b->status(p.now).empty());
+}
