@@ -10,6 +10,8 @@
 #include <botan/bigint.h>
 #include <botan/dl_group.h>
 
+#include "tests/hex.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -23,29 +25,7 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes hex(std::string_view text)
-{
-    Bytes out;
-    int high = -1;
-    for (const char c : text) {
-        int nibble = -1;
-        if (c >= '0' && c <= '9')
-            nibble = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            nibble = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            nibble = c - 'A' + 10;
-        if (nibble < 0)
-            continue;
-        if (high < 0) {
-            high = nibble;
-        } else {
-            out.push_back(static_cast<std::uint8_t>(high * 16 + nibble));
-            high = -1;
-        }
-    }
-    return out;
-}
+using mesh::test::hex;
 
 Bytes bytes(const Botan::secure_vector<std::uint8_t>& v)
 {

@@ -14,6 +14,8 @@
 #include <botan/auto_rng.h>
 #include <botan/rng.h>
 
+#include "tests/hex.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -27,27 +29,7 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes hex(std::string_view text)
-{
-    Bytes out;
-    int high = -1;
-    for (const char c : text) {
-        int nibble = -1;
-        if (c >= '0' && c <= '9')
-            nibble = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            nibble = c - 'a' + 10;
-        if (nibble < 0)
-            continue;
-        if (high < 0) {
-            high = nibble;
-        } else {
-            out.push_back(static_cast<std::uint8_t>(high * 16 + nibble));
-            high = -1;
-        }
-    }
-    return out;
-}
+using mesh::test::hex;
 
 Bytes range(std::uint8_t first, std::size_t count)
 {
