@@ -3,14 +3,15 @@
 #   1. installs the Debian packages it needs (tools/install-deps.sh)
 #   2. builds and runs every ctest test: unit, netns (root), interop (root)
 #   3. builds the unit tests again under AddressSanitizer + UBSan and runs them
-#   4. builds the libFuzzer targets with clang, replays every kept case and
-#      fuzzes each target for FUZZ_SECONDS (default 60)
+#   4. builds the libFuzzer targets with clang-16, replays every kept case and
+#      fuzzes each target for FUZZ_SECONDS (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-fuzz_seconds=${FUZZ_SECONDS:-60}
+fuzz_seconds=${FUZZ_SECONDS:-30}
+started=$(date +%s)
 
-step() { printf '\n==== %s\n' "$*"; }
+step() { printf '\n==== %s (at %d s)\n' "$*" $(($(date +%s) - started)); }
 
 step "dependencies"
 bash tools/install-deps.sh
