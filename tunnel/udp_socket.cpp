@@ -45,7 +45,7 @@ UdpSocket::UdpSocket(const Endpoint& local) : local_(local)
 
 namespace mesh::tunnel {
 
-PathInfo probe_path(const Endpoint& peer)
+std::optional<PathInfo> probe_path(const Endpoint& peer)
 {
     const bool v4 = peer.address.is_v4();
     FileDescriptor fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -54,7 +54,7 @@ PathInfo probe_path(const Endpoint& peer)
     socklen_t length = 0;
     const auto address = peer.to_sockaddr(length);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
-        throw std::system_error(errno, std::generic_category(), "no route to " + peer.address.to_string());
+        return std::nullopt;
     sockaddr_storage local{};
     socklen_t local_length = sizeof local;
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_length);

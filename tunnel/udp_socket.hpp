@@ -4,8 +4,10 @@
 
 #include "tunnel/file_descriptor.hpp"
 #include "tunnel/ip_address.hpp"
+#include "tunnel/mtu.hpp"
 
 #include <cstdint>
+#include <optional>
 
 namespace mesh::tunnel {
 
@@ -31,9 +33,10 @@ namespace mesh::tunnel {
 // it would pick and the MTU of that path (IP_MTU of a connected socket).
 struct PathInfo {
     IpAddress local;
-    std::uint32_t mtu = 1500;
+    std::uint32_t mtu = default_path_mtu;
 };
-// Throws std::system_error when the peer is unreachable.
-[[nodiscard]] PathInfo probe_path(const Endpoint& peer);
+// nullopt when the kernel has no route to the peer (yet: the WAN may come up
+// after the daemon).
+[[nodiscard]] std::optional<PathInfo> probe_path(const Endpoint& peer);
 
 } // namespace mesh::tunnel

@@ -86,7 +86,11 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     tunnel.config = &config;
     tunnel.id = id;
     tunnel.peer = {peer.address.address(), config_.site.natt_port};
-    const auto path = tunnel::probe_path(tunnel.peer);
+    const auto probed = tunnel::probe_path(tunnel.peer);
+    if (!probed)
+        log::esp()->warn("tunnel {}: no route to {} yet; assuming a {}-byte path MTU", config.name,
+                         tunnel.peer.address.to_string(), tunnel::default_path_mtu);
+    const auto path = probed.value_or(tunnel::PathInfo{});
     tunnel.local = config_.site.listen && !config_.site.listen->is_unspecified() ? *config_.site.listen : path.local;
 
     tunnel.device = std::make_shared<tunnel::TunDevice>(config.interface);

@@ -19,8 +19,10 @@ namespace asio = boost::asio;
 
 void Daemon::start_ike()
 {
-    auto peers = ike_peers(config_, [](const config::Peer& peer) {
-        return tunnel::probe_path({peer.address.address(), 500}).local;
+    // Without a route yet the kernel picks the source when it sends.
+    auto peers = ike_peers(config_, [this](const config::Peer& peer) {
+        const auto path = tunnel::probe_path({peer.address.address(), config_.site.ike_port});
+        return path ? path->local : config_.site.listen.value_or(tunnel::IpAddress{});
     });
     if (peers.empty())
         return;
