@@ -321,3 +321,36 @@ TEST_CASE("the initiator refusing the responder's identity tells it, and the res
     p.tick(std::chrono::milliseconds(100));
     CHECK(p.b->status(p.now).empty());
 }
+
+TEST_CASE("COOKIE: the initiator sends IKE_SA_INIT again with the cookie first, then establishes")
+{
+    Pair p(a_to_b(), b_to_a());
+    p.tick(std::chrono::milliseconds(1000));
+    REQUIRE(p.wire.size() == 1);
+    const auto first = parse(p.wire.front().bytes);
+    REQUIRE(first);
+    p.wire.clear();
+
+    // A responder under load answers statelessly with a cookie (section 2.6).
+    Message answer;
+    answer.header = first->header;
+    answer.header.response = true;
+    answer.header.initiator = false;
+    NotifyPayload cookie;
+    cookie.notify_type = NotifyType::cookie;
+    cookie.data = {0xc0, 0x0c, 0x1e, 0x5e, 1, 2, 3, 4};
+    answer.payloads.push_back(cookie);
+    p.a->on_datagram(p.a_ike, p.b_ike, serialize(answer), p.now);
+
+    REQUIRE(p.wire.size() == 1);
+    const auto again = parse(p.wire.front().bytes);
+    REQUIRE(again);
+    CHECK(again->header.spi_i == first->header.spi_i);
+    REQUIRE_FALSE(again->payloads.empty());
+    const auto* echoed = std::get_if<NotifyPayload>(&again->payloads.front());
+    REQUIRE(echoed != nullptr);
+    CHECK(echoed->notify_type == NotifyType::cookie);
+    CHECK(echoed->data == cookie.data);
+    p.deliver_all();
+    CHECK(p.a_host.installed.size() == 1);
+}
