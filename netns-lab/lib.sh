@@ -1117,3 +1117,32 @@ lab_ike_use_certificates() {
     printf '%s' "$out" >"$file"
     pretty "" "site-$site.toml: digital-signature ($*)"
 }
+
+# lab_stays_up SITE: up now and still up over the next second. A responder
+# installs its CHILD SA when it sends its AUTH, before the initiator can
+# refuse it (RFC 7296 section 2.21.2), so a refused tunnel may be up for one
+# round trip; only one that stays up is half-open.
+lab_stays_up() {
+    local i
+    for i in 1 2 3 4; do
+        lab_tunnel_up $1 || return 1
+        sleep 0.3
+    done
+}
+
+# lab_not_up SECONDS: no tunnel stays up within SECONDS.
+lab_not_up() {
+    local deadline=$((SECONDS + $1)) site
+    while ((SECONDS < deadline)); do
+        for site in a b; do
+            lab_stays_up $site || continue
+            local other=b
+            [[ $site == a ]] || other=a
+            lab_tunnel_up $other ||
+                lab_die "site-$site's tunnel came up ($(lab_tunnel_state $site)) but must not, while site-$other, which refused the authentication, has none ($(lab_tunnel_state $other)): a half-open IKE SA (did site-$other, as initiator, not tell site-$site with AUTHENTICATION_FAILED or a Delete?)"
+            lab_die "site-$site's tunnel came up ($(lab_tunnel_state $site)) but must not"
+        done
+        sleep 0.5
+    done
+    lab_info "no tunnel after $1 s (site-a $(lab_tunnel_state a), site-b $(lab_tunnel_state b))"
+}

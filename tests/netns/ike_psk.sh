@@ -88,18 +88,6 @@ both_alive() {
     done
 }
 
-# not_up SECONDS: neither tunnel comes up within SECONDS.
-not_up() {
-    local deadline=$((SECONDS + $1)) site
-    while ((SECONDS < deadline)); do
-        for site in a b; do
-            lab_tunnel_up $site && lab_die "site-$site's tunnel came up ($(lab_tunnel_state $site)) but must not"
-        done
-        sleep 0.5
-    done
-    lab_info "no tunnel after $1 s (site-a $(lab_tunnel_state a), site-b $(lab_tunnel_state b))"
-}
-
 for c in $cases; do
     case $c in
         a)
@@ -137,7 +125,7 @@ for c in $cases; do
             who=$(lab_wait_log 20 'authentication failed' mesh-site-a mesh-site-b) ||
                 lab_die "(d) no daemon logged \"authentication failed\" within 20 s"
             lab_info "(d) \"authentication failed\" in: $who"
-            not_up 3
+            lab_not_up 3
             both_alive
             ;;
         e)
@@ -151,7 +139,7 @@ for c in $cases; do
                 lab_die "(e) the initiator (site-a) did not log \"no suitable proposal found\" (told NO_PROPOSAL_CHOSEN)"
             lab_info "(e) both logged \"no suitable proposal found\":"
             grep -hi 'no suitable proposal found' "$LAB_DIR/mesh-site-a.log" "$LAB_DIR/mesh-site-b.log" | head -n 4 | sed 's/^/    /' >&2
-            not_up 3
+            lab_not_up 3
             both_alive
             ;;
         f)
