@@ -25,7 +25,7 @@ ctest --test-dir build --output-on-failure
 
 step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_gre test_tunnel test_ike test_tools
+cmake --build build-asan -j"$jobs" --target test_gre test_tunnel test_ike test_routing test_tools
 ctest --test-dir build-asan -L unit --output-on-failure
 
 step "fuzzing (libFuzzer, ${fuzz_seconds}s per target)"
