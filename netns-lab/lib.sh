@@ -1146,3 +1146,24 @@ lab_not_up() {
     done
     lab_info "no tunnel after $1 s (site-a $(lab_tunnel_state a), site-b $(lab_tunnel_state b))"
 }
+
+# lab_ike_sas_mirror: both sites have SAs each way, set up by IKE (not the
+# static 0x1001/0x2001 of lab_write_site_configs, not 0), and each one's
+# outbound SPIs are the other's inbound ones.
+lab_ike_sas_mirror() {
+    local a b
+    a=$(lab_ike_json a '" ".join([s["spi"] for s in sas("out")] + ["/"] + [s["spi"] for s in sas("in")])')
+    b=$(lab_ike_json b '" ".join([s["spi"] for s in sas("out")] + ["/"] + [s["spi"] for s in sas("in")])')
+    lab_info "SPIs (out / in): site-a $a; site-b $b"
+    "$LAB_PYTHON" - "$a" "$b" <<'PY' || lab_die "the SAs' SPIs are not what IKE should have set up (site-a: $a; site-b: $b)"
+import sys
+def parse(text):
+    out, _, inn = text.partition("/")
+    return [int(x, 16) for x in out.split()], [int(x, 16) for x in inn.split()]
+(a_out, a_in), (b_out, b_in) = parse(sys.argv[1]), parse(sys.argv[2])
+ok = a_out and a_in and b_out and b_in
+ok = ok and set(a_out) <= set(b_in) and set(b_out) <= set(a_in)
+ok = ok and not {0, 0x1001, 0x2001} & set(a_out + a_in + b_out + b_in)
+sys.exit(0 if ok else 1)
+PY
+}
