@@ -171,20 +171,30 @@ void EspCrypto::set_aad(std::span<const std::uint8_t> packet, std::uint64_t seq)
 // Botan takes the bulk in place in multiples of update_granularity(); only the
 // remainder (under 64 bytes) goes through tail_, whose capacity was reserved so
 // finish() never reallocates.
-bool EspCrypto::seal_aead(std::span<std::uint8_t> packet, std::uint64_t seq)
+std::uint8_t* EspCrypto::start_aead(std::span<std::uint8_t> packet, std::uint64_t seq, std::size_t& text_bytes,
+                                    std::size_t& bulk)
 {
     const std::size_t front = esp_header_bytes + iv_bytes_;
+    // finish() must see the whole tag, or Botan keeps a state that refuses new AD.
     if (packet.size() < front + icv_bytes_)
-        return false;
-    std::uint8_t* text = packet.data() + front;
-    const std::size_t text_bytes = packet.size() - front - icv_bytes_;
-    const std::size_t bulk = text_bytes - text_bytes % granularity_;
-
+        return nullptr;
+    text_bytes = packet.size() - front - icv_bytes_;
+    bulk = text_bytes - text_bytes % granularity_;
     set_aad(packet, seq);
     std::copy_n(packet.begin() + esp_header_bytes, iv_bytes_, nonce_.begin() + 4);
     aead_->start(nonce_.data(), nonce_.size());
+    std::uint8_t* text = packet.data() + front;
     if (bulk != 0)
         aead_->process(text, bulk);
+    return text;
+}
+
+bool EspCrypto::seal_aead(std::span<std::uint8_t> packet, std::uint64_t seq)
+{
+    std::size_t text_bytes = 0, bulk = 0;
+    std::uint8_t* text = start_aead(packet, seq, text_bytes, bulk);
+    if (text == nullptr)
+        return false;
     tail_.assign(text + bulk, text + text_bytes);
     aead_->finish(tail_);  // encrypts the remainder and appends the tag
     std::copy(tail_.begin(), tail_.end(), text + bulk);
@@ -193,19 +203,10 @@ bool EspCrypto::seal_aead(std::span<std::uint8_t> packet, std::uint64_t seq)
 
 bool EspCrypto::open_aead(std::span<std::uint8_t> packet, std::uint64_t seq)
 {
-    const std::size_t front = esp_header_bytes + iv_bytes_;
-    // finish() must see the whole tag, or Botan keeps a state that refuses new AD.
-    if (packet.size() < front + icv_bytes_)
+    std::size_t text_bytes = 0, bulk = 0;
+    std::uint8_t* text = start_aead(packet, seq, text_bytes, bulk);
+    if (text == nullptr)
         return false;
-    std::uint8_t* text = packet.data() + front;
-    const std::size_t text_bytes = packet.size() - front - icv_bytes_;
-    const std::size_t bulk = text_bytes - text_bytes % granularity_;
-
-    set_aad(packet, seq);
-    std::copy_n(packet.begin() + esp_header_bytes, iv_bytes_, nonce_.begin() + 4);
-    aead_->start(nonce_.data(), nonce_.size());
-    if (bulk != 0)
-        aead_->process(text, bulk);
     tail_.assign(text + bulk, packet.data() + packet.size());
     aead_->finish(tail_);  // verifies the tag in constant time, throws if it is bad, trims it
     std::copy(tail_.begin(), tail_.end(), text + bulk);

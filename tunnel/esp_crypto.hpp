@@ -75,6 +75,10 @@ public:
                      std::span<std::uint8_t> icv);
 
 private:
+    // Shared start of seal and open: AAD, nonce, and the granularity-aligned
+    // bulk processed in place; returns the payload start, nullptr when too short.
+    std::uint8_t* start_aead(std::span<std::uint8_t> packet, std::uint64_t seq, std::size_t& text_bytes,
+                             std::size_t& bulk);
     bool seal_aead(std::span<std::uint8_t> packet, std::uint64_t seq);
     bool open_aead(std::span<std::uint8_t> packet, std::uint64_t seq);
     bool seal_cbc(std::span<std::uint8_t> packet, std::uint64_t seq);
