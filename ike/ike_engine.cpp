@@ -164,6 +164,7 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
         auto inner = decrypt(sa, message, datagram);
         if (!inner)
             return;
+        sa.last_heard = now;
         const ExchangeType exchange = sa.outstanding->exchange;
         sa.outstanding.reset();
         if (exchange == ExchangeType::ike_auth)
@@ -190,6 +191,7 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
         }
         return;
     }
+    sa.last_heard = now;
     // Section 2.23: an authenticated request from a new address is where the peer now is.
     if (sa.state == IkeState::established && (remote != sa.remote || local != sa.local)) {
         sa.remote = remote;
@@ -301,19 +303,10 @@ void IkeEngine::on_tick(Clock::time_point now)
             sa->state = IkeState::dead;
             continue;
         }
-        auto& out = sa->outstanding;
-        if (!out || now < out->next_send)
-            continue;
-        if (out->retransmits >= max_retransmits) {
-            report(now, sa->peer->name, "no answer from {} after {} retransmissions: peer dead",
-                            sa->remote.to_string(), out->retransmits);
-            fail(*sa, now);
-            continue;
-        }
-        ++out->retransmits;
-        ++counters_.retransmits;
-        out->next_send = now + first_retransmit * (1 << out->retransmits);
-        host_.send(sa->local, sa->remote, out->datagram);
+        if (sa->state == IkeState::established)
+            check_liveness(*sa, now);
+        if (sa->outstanding && now >= sa->outstanding->next_send)
+            retransmit(*sa, now);
     }
     std::erase_if(sas_, [](const auto& sa) { return sa->state == IkeState::dead; });
 
@@ -327,12 +320,32 @@ void IkeEngine::on_tick(Clock::time_point now)
     }
 }
 
+void IkeEngine::retransmit(IkeSa& sa, Clock::time_point now)
+{
+    auto& out = *sa.outstanding;
+    if (out.liveness_check) {
+        liveness_check_unanswered(sa, now);
+        return;
+    }
+    if (out.retransmits >= max_retransmits) {
+        ++counters_.peers_dead;
+        report(now, sa.peer->name, "no answer from {} after {} retransmissions: peer dead", sa.remote.to_string(),
+               out.retransmits);
+        fail(sa, now);
+        return;
+    }
+    ++out.retransmits;
+    ++counters_.retransmits;
+    out.next_send = now + first_retransmit * (1 << out.retransmits);
+    host_.send(sa.local, sa.remote, out.datagram);
+}
+
 void IkeEngine::fail(IkeSa& sa, Clock::time_point now)
 {
     remove_children(sa);
     sa.state = IkeState::dead;
-    if (sa.initiator)
-        schedule_retry(*sa.peer, now);
+    // Whichever end started it, a peer that is not passive gets its tunnel back.
+    schedule_retry(*sa.peer, now);
 }
 
 void IkeEngine::schedule_retry(const PeerConfig& peer, Clock::time_point now)
@@ -341,7 +354,11 @@ void IkeEngine::schedule_retry(const PeerConfig& peer, Clock::time_point now)
         return;
     auto& when = schedule_[&peer];
     when.backoff = std::clamp<std::chrono::milliseconds>(when.backoff * 2, first_retry, max_retry);
-    when.next_attempt = now + when.backoff;
+    // Up to a quarter more, at random: two ends that lost each other at the
+    // same moment rarely initiate at the same moment again.
+    std::uint16_t jitter = 0;
+    rng_.randomize(reinterpret_cast<std::uint8_t*>(&jitter), sizeof jitter);
+    when.next_attempt = now + when.backoff + when.backoff * jitter / 4 / 65536;
     ike_log()->info("{}: next attempt in {} ms", peer.name, when.backoff.count());
 }
 

@@ -35,6 +35,8 @@ struct IkeCounters {
     std::uint64_t no_proposal_chosen = 0;
     std::uint64_t authentication_failed = 0;
     std::uint64_t ts_unacceptable = 0;
+    std::uint64_t liveness_checks = 0;   // DPD requests sent (not counting their retransmissions)
+    std::uint64_t peers_dead = 0;        // IKE SAs given up for want of an answer
 };
 
 // A line of `mesh-site status`' peers list (RouterOS active-peers).
@@ -116,6 +118,11 @@ private:
     void on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
                       const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
     void fail(IkeSa& sa, Clock::time_point now);
+    void retransmit(IkeSa& sa, Clock::time_point now);
+    // Dead peer detection (section 2.4), driven by on_tick.
+    void check_liveness(IkeSa& sa, Clock::time_point now);
+    void liveness_check_unanswered(IkeSa& sa, Clock::time_point now);
+    void count_inbound_esp(IkeSa& sa, Clock::time_point now);
     void remove_children(IkeSa& sa);
     void schedule_retry(const PeerConfig& peer, Clock::time_point now);
     [[nodiscard]] std::uint64_t new_spi();

@@ -36,6 +36,10 @@ public:
     virtual bool install_child(const ChildSaInstall& child) = 0;
     // Removes the CHILD SA whose inbound SPI this is (both directions).
     virtual void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) = 0;
+    // Packets authenticated so far on the inbound SA with this SPI (0 when
+    // there is none): inbound ESP proves the peer alive, so a busy tunnel
+    // needs no liveness checks (RFC 7296 section 2.4).
+    [[nodiscard]] virtual std::uint64_t inbound_packets(std::uint32_t inbound_spi) const = 0;
 };
 
 } // namespace mesh::ike

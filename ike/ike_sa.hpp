@@ -44,8 +44,9 @@ struct OutstandingRequest {
     std::uint32_t message_id = 0;
     ExchangeType exchange = ExchangeType::informational;
     std::vector<std::uint8_t> datagram;
-    int retransmits = 0;
+    int retransmits = 0;                          // a liveness check: unanswered intervals in a row
     Clock::time_point next_send{};
+    bool liveness_check = false;                  // resent every dpd-interval, not with backoff
 };
 
 struct IkeSa {
@@ -82,6 +83,10 @@ struct IkeSa {
     std::optional<OutstandingRequest> outstanding;
     std::optional<std::uint32_t> last_response_id;
     std::vector<std::uint8_t> last_response;      // sent again for a retransmitted request
+
+    // Dead peer detection (section 2.4)
+    Clock::time_point last_heard{};               // the last authenticated message or new inbound ESP
+    std::uint64_t inbound_esp = 0;                // the CHILD SAs' inbound packets when last counted
 
     // IKE_AUTH
     std::optional<Identity> remote_identity;

@@ -33,7 +33,10 @@ struct IkePolicy {                                // [profile.NAME]
     std::vector<PrfId> prfs;                      // hash-algorithm; also gives CBC's integrity
     std::vector<DhGroup> dh_groups;               // the first is sent in KE
     std::chrono::seconds lifetime{8 * 3600};
-    std::chrono::seconds dpd_interval{30};
+    // Dead peer detection: a liveness check after this long without a word
+    // or an ESP packet from the peer, sent again every interval; the peer is
+    // dead after dpd_maximum_failures unanswered. Zero: no liveness checks.
+    std::chrono::milliseconds dpd_interval{30'000};
     std::uint32_t dpd_maximum_failures = 3;
     bool nat_traversal = true;
 };

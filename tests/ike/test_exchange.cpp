@@ -14,6 +14,7 @@
 #include <doctest/doctest.h>
 
 #include <deque>
+#include <map>
 
 using namespace mesh::ike;
 using mesh::tunnel::Endpoint;
@@ -44,6 +45,12 @@ struct FakeHost : IkeHost {
         return true;
     }
     void delete_child(const std::string&, std::uint32_t spi) override { deleted.push_back(spi); }
+    std::map<std::uint32_t, std::uint64_t> esp_packets;   // inbound ESP the test pretends arrived
+    std::uint64_t inbound_packets(std::uint32_t spi) const override
+    {
+        const auto it = esp_packets.find(spi);
+        return it == esp_packets.end() ? 0 : it->second;
+    }
 };
 
 PeerConfig peer(const char* name, const char* address, const char* local, const char* my_id, const char* remote_id,
@@ -353,4 +360,87 @@ TEST_CASE("COOKIE: the initiator sends IKE_SA_INIT again with the cookie first, 
     CHECK(echoed->data == cookie.data);
     p.deliver_all();
     CHECK(p.a_host.installed.size() == 1);
+}
+
+namespace {
+PeerConfig with_dpd(PeerConfig p, std::chrono::milliseconds interval, std::uint32_t failures)
+{
+    p.ike.dpd_interval = interval;
+    p.ike.dpd_maximum_failures = failures;
+    return p;
+}
+} // namespace
+
+TEST_CASE("DPD: after a quiet dpd-interval a liveness check goes out, and its answer keeps the SA")
+{
+    Pair p(with_dpd(a_to_b(), std::chrono::seconds(1), 3), with_dpd(b_to_a(), std::chrono::seconds(1), 3));
+    p.tick(std::chrono::milliseconds(1000));
+    p.deliver_all();
+    REQUIRE(p.a_host.installed.size() == 1);
+    for (int i = 0; i < 50; ++i) {
+        p.tick(std::chrono::milliseconds(100));
+        p.deliver_all();
+    }
+    CHECK(p.a->counters().liveness_checks >= 4);
+    CHECK(p.a->counters().peers_dead == 0);
+    CHECK(p.a_host.deleted.empty());
+    CHECK(p.b_host.deleted.empty());
+    CHECK(p.a->status(p.now).front().state == IkeState::established);
+}
+
+TEST_CASE("DPD: a peer that stops answering is dead after dpd-maximum-failures intervals, then re-initiated")
+{
+    Pair p(with_dpd(a_to_b(), std::chrono::milliseconds(200), 3), b_to_a());
+    p.tick(std::chrono::milliseconds(1000));
+    p.deliver_all();
+    REQUIRE(p.a_host.installed.size() == 1);
+    const auto silent_since = p.now;
+    while (p.a_host.deleted.empty() && p.now - silent_since < std::chrono::seconds(5)) {
+        p.wire.clear();   // the path to B is cut
+        p.tick(std::chrono::milliseconds(50));
+    }
+    REQUIRE(p.a_host.deleted.size() == 1);
+    CHECK(p.a_host.deleted.front() == p.a_host.installed.front().inbound.spi);
+    // A check after 200 ms of silence, then three unanswered intervals.
+    const auto detected = p.now - silent_since;
+    CHECK(detected >= std::chrono::milliseconds(800));
+    CHECK(detected <= std::chrono::milliseconds(900));
+    CHECK(p.a->counters().peers_dead == 1);
+    REQUIRE(p.a->failures().contains("b"));
+    CHECK(p.a->failures().at("b").text.find("peer dead") != std::string::npos);
+    // The path is back: A's next attempt (1 s backoff plus jitter) restores the CHILD SA.
+    for (int i = 0; i < 30 && p.a_host.installed.size() < 2; ++i) {
+        p.tick(std::chrono::milliseconds(100));
+        p.deliver_all();
+    }
+    CHECK(p.a_host.installed.size() == 2);
+}
+
+TEST_CASE("DPD: inbound ESP proves the peer alive: a busy tunnel sends no checks and is never declared dead")
+{
+    Pair p(with_dpd(a_to_b(), std::chrono::milliseconds(200), 3), b_to_a());
+    p.tick(std::chrono::milliseconds(1000));
+    p.deliver_all();
+    REQUIRE(p.a_host.installed.size() == 1);
+    const std::uint32_t spi_in = p.a_host.installed.front().inbound.spi;
+    for (int i = 0; i < 200; ++i) {
+        ++p.a_host.esp_packets[spi_in];
+        p.wire.clear();   // IKE is lost (a full socket buffer), ESP flows
+        p.tick(std::chrono::milliseconds(50));
+    }
+    CHECK(p.a->counters().liveness_checks == 0);
+    CHECK(p.a_host.deleted.empty());
+    // A check that went out just before ESP resumed is not counted as a failure either.
+    for (int i = 0; i < 6; ++i) {
+        p.wire.clear();
+        p.tick(std::chrono::milliseconds(50));
+    }
+    REQUIRE(p.a->counters().liveness_checks == 1);
+    for (int i = 0; i < 100; ++i) {
+        ++p.a_host.esp_packets[spi_in];
+        p.wire.clear();
+        p.tick(std::chrono::milliseconds(50));
+    }
+    CHECK(p.a_host.deleted.empty());
+    CHECK(p.a->counters().peers_dead == 0);
 }

@@ -37,6 +37,7 @@ struct Wire : IkeHost {
         return true;
     }
     void delete_child(const std::string&, std::uint32_t) override {}
+    std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }
 };
 
 std::unique_ptr<Botan::Private_Key> copy_key(const Botan::Private_Key& key)

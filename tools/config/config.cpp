@@ -89,6 +89,7 @@ constexpr std::array<std::string_view, 7> dh_group_names{"modp2048", "modp3072",
 constexpr std::array<std::string_view, 5> ike_cipher_names{"aes-256-gcm", "aes-128-gcm", "aes-256", "aes-128",
                                                            "chacha20-poly1305"};
 constexpr std::array<std::string_view, 3> hash_names{"sha256", "sha384", "sha512"};
+constexpr Duration min_dpd_interval = std::chrono::milliseconds(100);
 
 // Every [kind.NAME], in the order the file gives them.
 std::vector<Section> sections(const TableReader& root, std::string_view kind)
@@ -119,7 +120,7 @@ Site read_site(const TableReader& root)
     if (!table)
         root.fail_here("missing [site]");
     const TableReader r(root.source(), *table, "site",
-                        {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket"});
+                        {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket", "link-down"});
     Site site;
     const auto name = r.required_string("name");
     // The name ends up in a file name: the default control socket.
@@ -154,6 +155,9 @@ Site read_site(const TableReader& root)
     if (site.control_socket.native().size() > max_socket_path)
         r.fail(*name.node, "'name' is too long for the default control socket path: set 'control-socket'");
     site.zebra_socket = socket_path("zebra-socket");
+    static constexpr std::array<std::string_view, 2> link_down_names{"admin", "carrier"};
+    if (const auto v = r.choice("link-down", link_down_names))
+        site.link_down = v->value == "admin" ? LinkDown::admin : LinkDown::carrier;
     return site;
 }
 
@@ -172,8 +176,14 @@ Profile read_profile(const Source& source, const Section& s)
         profile.hash_algorithms = std::move(*v);
     if (const auto v = r.duration("lifetime"))
         profile.lifetime = v->value;
-    if (const auto v = r.duration("dpd-interval"))
-        profile.dpd_interval = v->value;
+    if (const auto v = r.string("dpd-interval"); v && v->value == "disable-dpd") {
+        profile.dpd_interval = Duration::zero();
+    } else if (const auto d = r.duration("dpd-interval")) {
+        // The engine looks every 50 ms; a shorter interval would only be rounded up.
+        if (d->value < min_dpd_interval)
+            r.fail(*d->node, "'dpd-interval' must be at least 100ms (or \"disable-dpd\")");
+        profile.dpd_interval = d->value;
+    }
     if (const auto v = r.integer("dpd-maximum-failures", 1, 1000))
         profile.dpd_maximum_failures = static_cast<std::uint32_t>(v->value);
     if (const auto v = r.boolean("nat-traversal"))

@@ -37,6 +37,11 @@ private:
     std::uint32_t column_;
 };
 
+// How a tunnel that is down shows on its interface. admin: administratively
+// down, which routing daemons see at once; carrier: up without carrier, which
+// Linux reports through link-watch up to a second late.
+enum class LinkDown : std::uint8_t { admin, carrier };
+
 struct Site {
     std::string name;
     std::optional<tunnel::IpAddress> listen;     // unset: any
@@ -44,6 +49,7 @@ struct Site {
     std::uint16_t natt_port = 4500;
     std::filesystem::path control_socket;        // default /run/mesh-site/<name>.sock
     std::optional<std::filesystem::path> zebra_socket;
+    LinkDown link_down = LinkDown::admin;
 };
 
 struct Profile {                                 // phase 1, the IKE SA
@@ -52,7 +58,7 @@ struct Profile {                                 // phase 1, the IKE SA
     std::vector<std::string> enc_algorithms{"aes-256-gcm", "aes-128-gcm", "aes-256", "aes-128", "chacha20-poly1305"};
     std::vector<std::string> hash_algorithms{"sha256", "sha384", "sha512"};
     Duration lifetime = std::chrono::hours(8);
-    Duration dpd_interval = std::chrono::seconds(30);
+    Duration dpd_interval = std::chrono::seconds(30);   // zero: "disable-dpd"
     std::uint32_t dpd_maximum_failures = 3;
     bool nat_traversal = true;
 };

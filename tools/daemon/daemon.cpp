@@ -18,7 +18,6 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto reclaim_interval = std::chrono::milliseconds(200);
-constexpr auto ike_tick_interval = std::chrono::milliseconds(100);
 // TUN's default of 500 packets overflows while the outbound thread seals a
 // batch, and every overflow is a TCP loss; a few milliseconds of queue at
 // line rate absorbs it.
@@ -159,8 +158,10 @@ void Daemon::install_static_sas(Tunnel& tunnel)
 
 void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
 {
-    tunnel::set_link_up(netlink_, tunnel.device->ifindex(), true);
-    tunnel.device->set_carrier(up);
+    // Carrier stays on with link-down "admin": the interface's state says it all.
+    const bool admin = config_.site.link_down == config::LinkDown::admin;
+    tunnel.device->set_carrier(up || admin);
+    tunnel::set_link_up(netlink_, tunnel.device->ifindex(), up || !admin);
     tunnel.up = up;
     const auto& config = *tunnel.config;
     for (const auto& route : routed_prefixes(config)) {

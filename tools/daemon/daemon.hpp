@@ -58,6 +58,7 @@ private:
     std::uint32_t allocate_spi() override;
     bool install_child(const ike::ChildSaInstall& child) override;
     void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) override;
+    [[nodiscard]] std::uint64_t inbound_packets(std::uint32_t inbound_spi) const override;
 
     void start_ike();
     void watch_ike_socket();

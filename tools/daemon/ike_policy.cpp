@@ -27,7 +27,7 @@ ike::IkePolicy ike_policy(const config::Profile& profile)
     for (const auto& name : profile.dh_groups)
         policy.dh_groups.push_back(known(ike::parse_dh_group(name), name));
     policy.lifetime = std::chrono::duration_cast<std::chrono::seconds>(profile.lifetime);
-    policy.dpd_interval = std::chrono::duration_cast<std::chrono::seconds>(profile.dpd_interval);
+    policy.dpd_interval = profile.dpd_interval;
     policy.dpd_maximum_failures = profile.dpd_maximum_failures;
     policy.nat_traversal = profile.nat_traversal;
     return policy;

@@ -77,7 +77,9 @@ nlohmann::json Daemon::status() const
                                      {"malformed", c.malformed},
                                      {"no-proposal-chosen", c.no_proposal_chosen},
                                      {"authentication-failed", c.authentication_failed},
-                                     {"ts-unacceptable", c.ts_unacceptable}};
+                                     {"ts-unacceptable", c.ts_unacceptable},
+                                     {"liveness-checks", c.liveness_checks},
+                                     {"peers-dead", c.peers_dead}};
     }
     for (const auto& tunnel : tunnels_) {
         const auto& state = table_.tunnels().at(tunnel.id);
