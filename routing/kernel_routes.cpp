@@ -9,38 +9,70 @@ namespace {
 using RoutePtr = tunnel::NetlinkObject<rtnl_route, rtnl_route_put>::Ptr;
 using AddrPtr = tunnel::NetlinkObject<nl_addr, nl_addr_put>::Ptr;
 
-RoutePtr make_route(const tunnel::IpPrefix& prefix, int ifindex, std::uint32_t metric)
+// Our route to prefix in the main table at `metric`; no nexthops yet. The
+// kernel tells routes of one prefix apart by metric (and, for IPv4, by type
+// and scope), so these fields are what add and delete must agree on.
+RoutePtr make_route(const tunnel::IpPrefix& prefix, bool blackhole, std::uint32_t metric) noexcept
 {
     const int family = prefix.address().is_v4() ? AF_INET : AF_INET6;
     AddrPtr destination(nl_addr_build(family, prefix.address().bytes(), prefix.address().size()));
-    nl_addr_set_prefixlen(destination.get(), prefix.length());
     RoutePtr route(rtnl_route_alloc());
+    if (!destination || !route)
+        return nullptr;
+    nl_addr_set_prefixlen(destination.get(), prefix.length());
     rtnl_route_set_family(route.get(), static_cast<std::uint8_t>(family));
     rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
     rtnl_route_set_protocol(route.get(), route_protocol);
-    rtnl_route_set_scope(route.get(), RT_SCOPE_LINK);
-    rtnl_route_set_type(route.get(), RTN_UNICAST);
+    // `ip route add blackhole` makes a global-scope route; a route out of an
+    // interface without a gateway is link scope.
+    rtnl_route_set_scope(route.get(), blackhole ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+    rtnl_route_set_type(route.get(), blackhole ? RTN_BLACKHOLE : RTN_UNICAST);
     rtnl_route_set_priority(route.get(), metric);
-    tunnel::check_netlink(rtnl_route_set_dst(route.get(), destination.get()), "route " + prefix.to_string());
-    rtnl_nexthop* nexthop = rtnl_route_nh_alloc();
-    rtnl_route_nh_set_ifindex(nexthop, ifindex);
-    rtnl_route_add_nexthop(route.get(), nexthop);   // the route owns it from here
+    if (rtnl_route_set_dst(route.get(), destination.get()) < 0)
+        return nullptr;
     return route;
 }
 } // namespace
 
-void add_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int ifindex, std::uint32_t metric)
+int replace_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
+                  std::uint32_t metric) noexcept
 {
-    const auto route = make_route(prefix, ifindex, metric);
-    tunnel::check_netlink(rtnl_route_add(nl.get(), route.get(), NLM_F_REPLACE), "adding route " + prefix.to_string());
+    const auto route = make_route(prefix, ifindexes.empty(), metric);
+    if (!route)
+        return -NLE_NOMEM;
+    for (const int ifindex : ifindexes) {
+        rtnl_nexthop* nexthop = rtnl_route_nh_alloc();
+        if (!nexthop)
+            return -NLE_NOMEM;
+        rtnl_route_nh_set_ifindex(nexthop, ifindex);
+        rtnl_route_add_nexthop(route.get(), nexthop); // the route owns it from here
+    }
+    return rtnl_route_add(nl.get(), route.get(), NLM_F_REPLACE);
 }
 
-void delete_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int ifindex, std::uint32_t metric)
+int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, bool blackhole,
+                 std::uint32_t metric) noexcept
 {
-    const auto route = make_route(prefix, ifindex, metric);
+    // No nexthops in the request: the kernel then matches on prefix, metric,
+    // protocol and type alone and removes the whole route, even a multipath
+    // one whose interfaces changed under us.
+    const auto route = make_route(prefix, blackhole, metric);
+    if (!route)
+        return -NLE_NOMEM;
     const int result = rtnl_route_delete(nl.get(), route.get(), 0);
-    if (result != -NLE_OBJ_NOTFOUND && result != -NLE_NOADDR)
-        tunnel::check_netlink(result, "deleting route " + prefix.to_string());
+    return result == -NLE_OBJ_NOTFOUND || result == -NLE_NOADDR ? 0 : result;
+}
+
+void add_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int ifindex, std::uint32_t metric)
+{
+    tunnel::check_netlink(replace_route(nl, prefix, std::span(&ifindex, 1), metric),
+                          "adding route " + prefix.to_string());
+}
+
+void delete_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int /*ifindex*/,
+                         std::uint32_t metric)
+{
+    tunnel::check_netlink(remove_route(nl, prefix, false, metric), "deleting route " + prefix.to_string());
 }
 
 } // namespace mesh::routing

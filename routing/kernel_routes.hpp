@@ -1,16 +1,28 @@
 #pragma once
 // The routes a tunnel owns, straight into the kernel's main table through
-// rtnetlink, for sites that run no FRR (no zebra-socket).
+// rtnetlink, for sites that run no FRR (no zebra-socket). KernelRouteSink
+// decides what goes in; these calls only build and send the messages.
 
 #include "tunnel/ip_address.hpp"
 #include "tunnel/netlink_socket.hpp"
 
 #include <cstdint>
+#include <span>
 
 namespace mesh::routing {
 
 // Marks mesh-site's routes in `ip route` output (`proto 0x?`), like zebra's own numbers in rt_protos.
 inline constexpr std::uint8_t route_protocol = 250;
+
+// Add or replace the route to prefix at `metric`: unicast out of the
+// interfaces (a multipath route when more than one), or with no interface a
+// blackhole. Returns libnl's result: 0 or a negative NLE_* code.
+[[nodiscard]] int replace_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix,
+                                std::span<const int> ifindexes, std::uint32_t metric) noexcept;
+// Remove our unicast (blackhole = false) or blackhole route to prefix at
+// `metric`, whatever its interfaces. A route that is already gone is success (0).
+[[nodiscard]] int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, bool blackhole,
+                               std::uint32_t metric) noexcept;
 
 // Add or replace prefix via the interface with the given metric; throws std::runtime_error.
 void add_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int ifindex, std::uint32_t metric);
