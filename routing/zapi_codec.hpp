@@ -4,7 +4,7 @@
 // ROUTE_DELETE) and receives (ROUTE_NOTIFY_OWNER, CAPABILITIES), and the
 // splitter that cuts a unix-stream byte stream into frames.
 //
-// Flow of the client (routing/zapi_client, not here):
+// Flow of the client (routing/zebra_client.hpp, not here):
 //   connect -> encode_hello -> [decode_capabilities] -> encode_route(ADD) per owned route
 //   socket bytes -> FrameSplitter::feed -> next() per frame -> decode_* by command
 //

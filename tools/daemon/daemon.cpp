@@ -1,6 +1,7 @@
 #include "tools/daemon/daemon.hpp"
 
-#include "routing/kernel_routes.hpp"
+#include "routing/kernel_route_sink.hpp"
+#include "routing/zebra_client.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/control_server.hpp"
 #include "tools/log/log.hpp"
@@ -62,6 +63,12 @@ Daemon::Daemon(config::Config config)
     socket_ = std::make_unique<tunnel::UdpSocket>(local);
     pump_->watch_udp(socket_->fd());
     log::esp()->info("listening for ESP-in-UDP and IKE on {}", local.to_string());
+    if (config_.site.zebra_socket) {
+        route_sink_ = std::make_unique<routing::ZebraClient>(io_, *config_.site.zebra_socket);
+        log::routing()->info("routes go to zebra at {}", config_.site.zebra_socket->string());
+    } else {
+        route_sink_ = std::make_unique<routing::KernelRouteSink>(netlink_);
+    }
 
     tunnel::TunnelId next_id = 1;
     for (const auto& [name, tunnel_config] : config_.tunnels)
@@ -163,27 +170,31 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     tunnel.device->set_carrier(up || admin);
     tunnel::set_link_up(netlink_, tunnel.device->ifindex(), up || !admin);
     tunnel.up = up;
-    const auto& config = *tunnel.config;
-    for (const auto& route : routed_prefixes(config)) {
-        if (up)
-            routing::add_kernel_route(netlink_, route, tunnel.device->ifindex(), config.route_distance);
-        else
-            routing::delete_kernel_route(netlink_, route, tunnel.device->ifindex(), config.route_distance);
-    }
-    log::esp()->info("tunnel {}: {}", config.name, up ? "up" : "down");
+    // After the link: the kernel refuses a route through an interface that is down.
+    update_routes(tunnel);
+    log::esp()->info("tunnel {}: {}", tunnel.config->name, up ? "up" : "down");
+}
+
+void Daemon::update_routes(const Tunnel& tunnel)
+{
+    routing::TunnelRoutes owned;
+    owned.prefixes = routed_prefixes(*tunnel.config);
+    owned.ifindex = tunnel.device->ifindex();
+    owned.distance = static_cast<std::uint8_t>(tunnel.config->route_distance);
+    owned.up = tunnel.up;
+    routes_.set(tunnel.config->name, std::move(owned));
+    route_sink_->apply(routes_.selected());
 }
 
 void Daemon::stop_tunnels()
 {
     for (auto& tunnel : tunnels_) {
         pump_->unwatch_tun(tunnel.device->fd());
-        if (tunnel.up) {
-            for (const auto& route : routed_prefixes(*tunnel.config))
-                routing::delete_kernel_route(netlink_, route, tunnel.device->ifindex(), tunnel.config->route_distance);
-            tunnel.up = false;
-        }
+        tunnel.up = false;
+        routes_.remove(tunnel.config->name);
         table_.remove_tunnel(tunnel.id);
     }
+    route_sink_->withdraw_all();
 }
 
 int Daemon::run()

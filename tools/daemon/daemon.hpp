@@ -4,6 +4,8 @@
 // the data plane runs on the PacketPump's own threads.
 
 #include "ike/ike_engine.hpp"
+#include "routing/route_set.hpp"
+#include "routing/route_sink.hpp"
 #include "tools/config/config.hpp"
 #include "tunnel/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
@@ -67,6 +69,8 @@ private:
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);
+    // Tells the route sink what the tunnel owns now and whether it is up.
+    void update_routes(const Tunnel& tunnel);
     void stop_tunnels();
     void watch_pump();
     void drain_pump();
@@ -78,6 +82,8 @@ private:
     boost::asio::signal_set signals_;
     boost::asio::steady_timer reclaim_timer_;
     tunnel::NetlinkSocket netlink_;
+    routing::RouteSet routes_;
+    std::unique_ptr<routing::RouteSink> route_sink_;   // zebra (zebra-socket) or the kernel
     tunnel::SaTable table_;
     std::unique_ptr<tunnel::PacketPump> pump_;
     boost::asio::posix::stream_descriptor pump_notify_;

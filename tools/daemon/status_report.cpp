@@ -112,6 +112,7 @@ nlohmann::json Daemon::status() const
                                        {"inner-drops", c.inner_drops.get()},
                                        {"tun-write-errors", c.tun_write_errors.get()}}}});
     }
+    report["routing"] = route_sink_->status();
     return report;
 }
 

@@ -1,0 +1,134 @@
+// Flow of apply(): prefixes no longer selected lose both routes; then per
+// selected prefix the blackhole goes in (once), and the unicast route is
+// replaced when its interfaces or metric changed: new one in before the old
+// metric is removed, so traffic never meets a gap the blackhole would fill.
+
+#include "routing/kernel_route_sink.hpp"
+
+#include "routing/kernel_routes.hpp"
+#include "routing/routing_log.hpp"
+
+#include <netlink/errno.h>
+
+namespace mesh::routing {
+
+void KernelRouteSink::apply(std::span<const SelectedRoute> routes)
+{
+    std::map<tunnel::IpPrefix, const SelectedRoute*> wanted;
+    for (const SelectedRoute& route : routes)
+        wanted.emplace(route.prefix, &route);
+
+    for (auto it = routes_.begin(); it != routes_.end();)
+        it = !wanted.contains(it->first) && uninstall(it->first, it->second) ? routes_.erase(it) : std::next(it);
+    for (const auto& [prefix, route] : wanted) {
+        Installed& installed = routes_[prefix];
+        installed.wanted = *route;
+        install(installed);
+    }
+}
+
+void KernelRouteSink::install(Installed& route)
+{
+    const SelectedRoute& wanted = route.wanted;
+    const tunnel::IpPrefix& prefix = wanted.prefix;
+    route.error.clear();
+    if (!route.blackhole) {
+        route.blackhole = succeeded(replace_route(nl_, prefix, {}, leak_guard_metric), "add leak-guard blackhole",
+                                    prefix, route);
+        if (route.blackhole && wanted.blackhole())
+            routing_log()->info("kernel route {}: no owning tunnel up, traffic blackholed (leak protection)",
+                                prefix.to_string());
+    }
+
+    std::optional<Unicast> next;
+    if (!wanted.blackhole())
+        next = Unicast{wanted.ifindexes, wanted.distance};
+    // Linux refuses IPv6 multipath routes without gateways ("Device only
+    // routes can not be added for IPv6 using the multipath API"), and a TUN
+    // has none; only nexthop objects (RTA_NH_ID, not in libnl 3.7) could.
+    // IPv6 takes the first interface; the next one takes over when it goes down.
+    const bool v6_single_path = next && !prefix.address().is_v4() && next->ifindexes.size() > 1;
+    if (v6_single_path)
+        next->ifindexes.resize(1);
+    if (next == route.unicast)
+        return;
+    if (v6_single_path)
+        routing_log()->info("kernel route {}: IPv6 without gateways cannot be multipath in the kernel, using "
+                            "ifindex {} only",
+                            prefix.to_string(), next->ifindexes.front());
+    const std::optional<Unicast> previous = route.unicast;
+    if (next) {
+        if (!succeeded(replace_route(nl_, prefix, next->ifindexes, next->metric), "add route", prefix, route))
+            return; // the previous route stays; the next apply() tries again
+        route.unicast = next;
+        ++routes_replaced_;
+        routing_log()->info("kernel route {}", to_string(wanted));
+    }
+    if (previous && (!next || previous->metric != next->metric)) {
+        if (succeeded(remove_route(nl_, prefix, false, previous->metric), "remove route", prefix, route))
+            ++routes_removed_;
+        else
+            routing_log()->warn("netlink: route {} metric {} is left in the kernel", prefix.to_string(),
+                                previous->metric);
+        if (!next) {
+            route.unicast.reset();
+            routing_log()->info("kernel route {}: no owning tunnel up, traffic blackholed (leak protection)",
+                                prefix.to_string());
+        }
+    }
+}
+
+bool KernelRouteSink::uninstall(const tunnel::IpPrefix& prefix, Installed& route)
+{
+    if (route.unicast) {
+        if (!succeeded(remove_route(nl_, prefix, false, route.unicast->metric), "remove route", prefix, route))
+            return false;
+        route.unicast.reset();
+        ++routes_removed_;
+    }
+    if (route.blackhole) {
+        if (!succeeded(remove_route(nl_, prefix, true, leak_guard_metric), "remove leak-guard blackhole", prefix, route))
+            return false;
+        route.blackhole = false;
+    }
+    routing_log()->info("kernel route {} removed", prefix.to_string());
+    return true;
+}
+
+void KernelRouteSink::withdraw_all()
+{
+    for (auto it = routes_.begin(); it != routes_.end();)
+        it = uninstall(it->first, it->second) ? routes_.erase(it) : std::next(it);
+}
+
+bool KernelRouteSink::succeeded(int result, const char* action, const tunnel::IpPrefix& prefix, Installed& route)
+{
+    if (result >= 0)
+        return true;
+    ++netlink_errors_;
+    route.error = std::string(action) + ": " + nl_geterror(result);
+    routing_log()->warn("netlink: cannot {} {}: {}", action, prefix.to_string(), nl_geterror(result));
+    return false;
+}
+
+nlohmann::json KernelRouteSink::status() const
+{
+    auto routes = nlohmann::json::array();
+    for (const auto& [prefix, route] : routes_) {
+        auto entry = route_json(route.wanted);
+        entry["state"] = !route.error.empty() ? "failed" : route.unicast ? "installed" : "blackhole";
+        if (!route.error.empty())
+            entry["error"] = route.error;
+        routes.push_back(std::move(entry));
+    }
+    return {{"backend", "netlink"},
+            {"connected", true},
+            {"leak_guard_metric", leak_guard_metric},
+            {"routes", std::move(routes)},
+            {"counters",
+             {{"routes_replaced", routes_replaced_},
+              {"routes_removed", routes_removed_},
+              {"netlink_errors", netlink_errors_}}}};
+}
+
+} // namespace mesh::routing

@@ -1,0 +1,64 @@
+#pragma once
+// Selected routes straight into the kernel's main table (sites without FRR).
+//
+// Per owned prefix, two kernel routes, told apart by metric:
+//   blackhole  proto 250 metric leak_guard_metric   while any tunnel owns the prefix
+//   unicast    proto 250 metric <distance>          while an owner is up: dev X, or nexthop dev X nexthop dev Y
+// The kernel picks the lowest metric, so the unicast route carries traffic
+// and, when it is withdrawn (every owner down), the blackhole drops it
+// instead of letting it follow the default route out in clear text.
+
+#include "routing/route_sink.hpp"
+#include "tunnel/netlink_socket.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mesh::routing {
+
+// Kernel metric of the leak-guard blackhole. It must lose to every other
+// route of the same prefix: the unicast one (metric = distance <= 255),
+// zebra's (20), IPv6's default (1024), DHCP clients' (100..20000, 200+ifindex)
+// and an operator's own. 2^31 - 1 is far above those and still prints as a
+// positive number in tools that show the metric signed.
+inline constexpr std::uint32_t leak_guard_metric = 2147483647;
+
+class KernelRouteSink : public RouteSink {
+public:
+    explicit KernelRouteSink(tunnel::NetlinkSocket& nl) : nl_(nl) {}
+
+    void apply(std::span<const SelectedRoute> routes) override;
+    void withdraw_all() override;
+    [[nodiscard]] nlohmann::json status() const override;
+
+private:
+    struct Unicast {
+        std::vector<int> ifindexes;
+        std::uint32_t metric = 0;
+        friend bool operator==(const Unicast&, const Unicast&) = default;
+    };
+    // What this sink put in the kernel for one prefix (only changes that succeeded).
+    struct Installed {
+        SelectedRoute wanted;
+        bool blackhole = false;
+        std::optional<Unicast> unicast;
+        std::string error; // the last netlink failure for this prefix; empty once all went in
+    };
+
+    void install(Installed& route);
+    // Both routes of the prefix out; false if one could not be removed.
+    bool uninstall(const tunnel::IpPrefix& prefix, Installed& route);
+    // Logs and counts a failed netlink call; true when it succeeded.
+    bool succeeded(int result, const char* action, const tunnel::IpPrefix& prefix, Installed& route);
+
+    tunnel::NetlinkSocket& nl_;
+    std::map<tunnel::IpPrefix, Installed> routes_;
+    std::uint64_t routes_replaced_ = 0;
+    std::uint64_t routes_removed_ = 0;
+    std::uint64_t netlink_errors_ = 0;
+};
+
+} // namespace mesh::routing
