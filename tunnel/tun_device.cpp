@@ -91,9 +91,9 @@ void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
     AddrPtr addr(rtnl_addr_alloc());
     rtnl_addr_set_ifindex(addr.get(), ifindex);
     check_netlink(rtnl_addr_set_local(addr.get(), local.get()), "address " + address.to_string());
-    const int result = rtnl_addr_add(nl.get(), addr.get(), 0);
-    if (result != -NLE_EXIST)
-        check_netlink(result, "adding address " + address.to_string());
+    // NLM_F_REPLACE: adding it again is not an error and makes the kernel
+    // announce it again, which is what a routing daemon that missed it needs.
+    check_netlink(rtnl_addr_add(nl.get(), addr.get(), NLM_F_REPLACE), "adding address " + address.to_string());
 }
 
 } // namespace mesh::tunnel

@@ -169,6 +169,11 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     const bool admin = config_.site.link_down == config::LinkDown::admin;
     tunnel.device->set_carrier(up || admin);
     tunnel::set_link_up(netlink_, tunnel.device->ifindex(), up || !admin);
+    // zebra 8.4 now and then misses the address of an interface made a moment
+    // before (ospfd then shows "OSPF not enabled on this interface"); the
+    // kernel announces it again when it is added again.
+    if (up && tunnel.config->address)
+        tunnel::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.config->address);
     tunnel.up = up;
     // After the link: the kernel refuses a route through an interface that is down.
     update_routes(tunnel);

@@ -1,0 +1,91 @@
+# shellcheck shell=bash source-path=SCRIPTDIR
+# netns-lab/frr.sh: one FRR (zebra + ospfd or bgpd) per namespace, sourced
+# after lib.sh. FRR's pathspace (-N NS) keeps each namespace's daemons apart:
+# configs in /etc/frr/NS/, pid files, vty sockets and zserv.api in
+# /var/run/frr/NS/ (DESIGN.md "Lab"). Both folders are removed at exit.
+# The daemons log to /var/run/frr/NS/<daemon>.log (they run as frr, which
+# cannot enter $LAB_DIR); lab_die tails them through symlinks in $LAB_DIR.
+
+FRR_BIN=${FRR_BIN:-/usr/lib/frr}
+
+# frr_require: skips (exit 77) when FRR is not installed.
+frr_require() {
+    [[ -x $FRR_BIN/zebra && -x $FRR_BIN/ospfd && -x $FRR_BIN/bgpd ]] || lab_skip "needs FRR ($FRR_BIN/zebra, ospfd, bgpd: apt-get install frr)"
+    command -v vtysh >/dev/null || lab_skip "needs vtysh (FRR)"
+}
+
+frr_conf_dir() { echo "/etc/frr/$1"; }
+frr_run_dir() { echo "/var/run/frr/$1"; }
+frr_zserv() { echo "/var/run/frr/$1/zserv.api"; }
+
+# frr_prepare NS: the namespace's config folder (vtysh refuses to run without
+# a vtysh.conf in it) and run folder, both frr's; removed at exit.
+frr_prepare() {
+    local ns=$1 conf run
+    conf=$(frr_conf_dir "$ns") run=$(frr_run_dir "$ns")
+    mkdir -p "$conf" "$run"
+    : >"$conf/vtysh.conf"
+    lab_defer "frr_stop '$ns'"
+}
+
+# frr_write NS DAEMON < CONFIG: /etc/frr/NS/DAEMON.conf, logging to its run
+# folder.
+frr_write() {
+    local ns=$1 daemon=$2 conf
+    conf=$(frr_conf_dir "$ns")/$daemon.conf
+    {
+        echo "log file $(frr_run_dir "$ns")/$daemon.log"
+        cat
+    } >"$conf"
+    ln -sf "$(frr_run_dir "$ns")/$daemon.log" "$LAB_DIR/frr-$ns-$daemon.log"
+}
+
+# frr_start NS DAEMON...: zebra first (the others connect to it), then each
+# daemon named; waits until each answers on its vty socket.
+frr_start() {
+    local ns=$1 daemon conf run; shift
+    conf=$(frr_conf_dir "$ns") run=$(frr_run_dir "$ns")
+    chown -R frr:frr "$conf" "$run"
+    chmod 0640 "$conf"/*.conf
+    for daemon in zebra "$@"; do
+        # -P 0: no vty TCP port; vtysh -N uses the Unix socket.
+        n "$ns" "$FRR_BIN/$daemon" -N "$ns" -d -P 0 -f "$conf/$daemon.conf" ||
+            lab_die "$daemon did not start in $ns"
+        lab_wait 10 "$daemon in $ns to open its vty socket" test -S "$run/$daemon.vty"
+    done
+    lab_wait 10 "zebra's zserv socket in $ns" test -S "$run/zserv.api"
+}
+
+# frr_stop NS: every FRR daemon of the namespace (by its pid file), then
+# both folders.
+frr_stop() {
+    local ns=$1 run pidfile pid i
+    run=$(frr_run_dir "$ns")
+    for pidfile in "$run"/*.pid; do
+        [[ -f $pidfile ]] || continue
+        pid=$(<"$pidfile")
+        [[ $pid =~ ^[0-9]+$ ]] && kill "$pid" 2>/dev/null
+    done
+    for ((i = 0; i < 30; i++)); do
+        pgrep -f -- "-N $ns " >/dev/null 2>&1 || break
+        sleep 0.1
+    done
+    rm -rf "$(frr_conf_dir "$ns")" "$run"
+}
+
+# vty NS COMMAND...: one vtysh command in that namespace's FRR.
+vty() {
+    local ns=$1; shift
+    vtysh -N "$ns" -c "$*" 2>&1 | grep -v "^% Can't open configuration file"
+}
+
+# frr_ospf_full NS IFNAME: an OSPF neighbor in state Full on IFNAME.
+frr_ospf_full() {
+    vty "$1" "show ip ospf neighbor" | awk -v ifn="$2" '$3 ~ /^Full/ && $0 ~ ifn":" { ok = 1 } END { exit !ok }'
+}
+
+# frr_bgp_established NS PEER_ADDRESS
+frr_bgp_established() {
+    vty "$1" "show bgp ipv4 unicast summary" |
+        awk -v p="$2" '$1 == p && $10 ~ /^[0-9]+$/ { ok = 1 } END { exit !ok }'
+}

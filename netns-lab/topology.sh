@@ -1,0 +1,578 @@
+# shellcheck shell=bash source-path=SCRIPTDIR
+# netns-lab/topology.sh: lab topologies of N sites built from a short
+# description, one mesh-site (IKEv2 PSK) and, if routed dynamically, one FRR
+# per site. Source lib.sh first; this sources frr.sh.
+#
+# Description: words KEY=VALUE, or a preset name.
+#   sites=a,b,c            site names (at most 9 characters: interface names
+#                          are gre-<name>-2 and u-<name>-2, 15 at most)
+#   links=a-b,a-c:2,b-c:nat
+#                          underlay links; ":N" gives N independent paths
+#                          (N tunnels, N IKE SAs); ":nat" puts the second
+#                          site behind a NAT router namespace on that link
+#                          (it initiates, the first one is passive for it)
+#   hub=a                  a passive hub: it never initiates (spokes do)
+#   routing=ospf|bgp|none  ospf: OSPF point-to-point over every tunnel,
+#                          costs 10 x path (path 1 preferred); bgp: iBGP
+#                          with the hub (or the first site) as route
+#                          reflector; none: the tunnels' own static routes
+# Presets:
+#   pair    sites=a,b links=a-b routing=ospf
+#   pair2   sites=a,b links=a-b:2 routing=ospf          (redundant paths)
+#   mesh3   sites=a,b,c links=a-b,a-c,b-c routing=ospf  (full mesh)
+#   hub3    sites=hub,s1,s2,s3 links=hub-s1,hub-s2,hub-s3 hub=hub routing=ospf
+# Later words override a preset's: "hub3 routing=bgp".
+#
+# Addressing (site number i = position in sites, from 1; link number L in
+# the order of links; path p):
+#   LAN          10.i.0.0/24: the site 10.i.0.1 (lan0), its LAN host 10.i.0.2
+#   router id    10.255.0.i
+#   underlay     198.18.(10L+p).0/24: first site .1 (u-<other>[-p]), second
+#                .2; behind a NAT router the second site is 10.200.(10L+p).2
+#                and the router's public side 198.18.(10L+p).2
+#   tunnel       172.16.(tunnel number).1/30 first site (gre-<other>[-p]), .2
+#                second; mesh-site names the peer and tunnel <other>[-p]
+#
+#   e.g. pair2:
+#     lan-a 10.1.0.2 -- a ==u-b   198.18.11.1 ---- 198.18.11.2 u-a  == b -- lan-b 10.2.0.2
+#                          gre-b   172.16.1.1  ==== 172.16.1.2  gre-a
+#                          u-b-2  198.18.12.1 ---- 198.18.12.2 u-a-2
+#                          gre-b-2 172.16.2.1  ==== 172.16.2.2  gre-a-2
+#
+# Knobs (set before topo_write_configs): TOPO_DPD="1s:3" (dpd-interval and
+# dpd-maximum-failures), TOPO_LINK_DOWN=admin|carrier (written only when
+# set), TOPO_ZEBRA=1 (mesh-site talks to zebra), TOPO_OSPF_HELLO/DEAD
+# (default 1/3 s), TOPO_STATIC=1 (routes = [far LAN] on single-link
+# tunnels even with FRR).
+
+# shellcheck source=frr.sh
+source "$(dirname "${BASH_SOURCE[0]}")/frr.sh"
+
+TOPO_DPD=${TOPO_DPD:-1s:3}
+TOPO_LINK_DOWN=${TOPO_LINK_DOWN:-}
+TOPO_ZEBRA=${TOPO_ZEBRA:-0}
+TOPO_OSPF_HELLO=${TOPO_OSPF_HELLO:-1}
+TOPO_OSPF_DEAD=${TOPO_OSPF_DEAD:-3}
+TOPO_STATIC=${TOPO_STATIC:-0}
+
+declare -ga TOPO_SITES=() TOPO_TUNNELS=()
+declare -gA TOPO_IDX=() TOPO_NS=() TOPO_LAN_NS=()
+# Per tunnel number: its two sites, path, link number, NAT, underlay
+# interfaces and addresses, tunnel interfaces and the names each side uses.
+declare -gA T_A=() T_B=() T_PATH=() T_LINK=() T_NAT=() T_UA=() T_UB=() T_UB_PUB=()
+declare -gA T_IFUA=() T_IFUB=() T_IFA=() T_IFB=() T_NAMEA=() T_NAMEB=() T_NATNS=()
+TOPO_HUB='' TOPO_ROUTING=ospf TOPO_SECRET=''
+
+# ---------------------------------------------------------------------------
+# Description
+
+topo_preset() {
+    case $1 in
+        pair) echo "sites=a,b links=a-b routing=ospf" ;;
+        pair2) echo "sites=a,b links=a-b:2 routing=ospf" ;;
+        mesh3) echo "sites=a,b,c links=a-b,a-c,b-c routing=ospf" ;;
+        hub3) echo "sites=hub,s1,s2,s3 links=hub-s1,hub-s2,hub-s3 hub=hub routing=ospf" ;;
+        *) return 1 ;;
+    esac
+}
+
+# topo_parse DESCRIPTION...: fills TOPO_SITES, TOPO_TUNNELS and the T_*
+# tables (no namespace made yet).
+topo_parse() {
+    local words=() w sites='' links='' given
+    read -ra given <<<"$*"
+    for w in "${given[@]}"; do
+        if [[ $w != *=* ]]; then
+            # shellcheck disable=SC2207
+            words+=($(topo_preset "$w")) || lab_die "unknown topology preset '$w' (pair, pair2, mesh3, hub3)"
+        else
+            words+=("$w")
+        fi
+    done
+    for w in "${words[@]}"; do
+        case $w in
+            sites=*) sites=${w#*=} ;;
+            links=*) links=${w#*=} ;;
+            hub=*) TOPO_HUB=${w#*=} ;;
+            routing=*) TOPO_ROUTING=${w#*=} ;;
+            *) lab_die "topology: unknown word '$w'" ;;
+        esac
+    done
+    [[ $TOPO_ROUTING =~ ^(ospf|bgp|none)$ ]] || lab_die "topology: routing must be ospf, bgp or none"
+    local IFS=, s i=0
+    for s in $sites; do
+        [[ $s =~ ^[a-z][a-z0-9]{0,8}$ ]] || lab_die "topology: bad site name '$s'"
+        TOPO_SITES+=("$s")
+        TOPO_IDX[$s]=$((++i))
+        TOPO_NS[$s]=msl-$s-$$ TOPO_LAN_NS[$s]=msl-lan-$s-$$
+    done
+    ((i >= 2)) || lab_die "topology: at least two sites"
+    [[ -z $TOPO_HUB || -n ${TOPO_IDX[$TOPO_HUB]:-} ]] || lab_die "topology: hub '$TOPO_HUB' is not a site"
+    local link l=0
+    for link in $links; do
+        _topo_link "$((++l))" "$link"
+    done
+    ((${#TOPO_TUNNELS[@]})) || lab_die "topology: no links"
+}
+
+# _topo_link L A-B[:N][:nat]: the tunnels of one underlay link.
+_topo_link() {
+    local l=$1 spec=$2 pair paths=1 nat=0 opt a b p t sfx
+    pair=${spec%%:*}
+    a=${pair%-*} b=${pair#*-}
+    local IFS=:
+    for opt in ${spec#"$pair"}; do
+        case $opt in
+            '') ;;
+            nat) nat=1 ;;
+            [1-9]) paths=$opt ;;
+            *) lab_die "topology: bad link option '$opt' in '$spec'" ;;
+        esac
+    done
+    [[ -n ${TOPO_IDX[$a]:-} && -n ${TOPO_IDX[$b]:-} && $a != "$b" ]] || lab_die "topology: bad link '$spec'"
+    for ((p = 1; p <= paths; p++)); do
+        t=$((${#TOPO_TUNNELS[@]} + 1))
+        TOPO_TUNNELS+=("$t")
+        sfx=''
+        ((p == 1)) || sfx=-$p
+        T_A[$t]=$a T_B[$t]=$b T_PATH[$t]=$p T_LINK[$t]=$l T_NAT[$t]=$nat
+        T_UA[$t]=198.18.$((10 * l + p)).1 T_UB_PUB[$t]=198.18.$((10 * l + p)).2
+        T_UB[$t]=${T_UB_PUB[$t]}
+        ((nat)) && T_UB[$t]=10.200.$((10 * l + p)).2 T_NATNS[$t]=msl-nat$l-$p-$$
+        T_IFUA[$t]=u-$b$sfx T_IFUB[$t]=u-$a$sfx T_IFA[$t]=gre-$b$sfx T_IFB[$t]=gre-$a$sfx
+        T_NAMEA[$t]=$b$sfx T_NAMEB[$t]=$a$sfx
+    done
+}
+
+# topo_find A-B[:P]: the tunnel number of that link's path P (default 1).
+topo_find() {
+    local spec=$1 pair p=1 a b t
+    pair=${spec%%:*}
+    [[ $spec == *:* ]] && p=${spec#*:}
+    a=${pair%-*} b=${pair#*-}
+    for t in "${TOPO_TUNNELS[@]}"; do
+        if [[ ${T_PATH[$t]} == "$p" ]] &&
+            { [[ ${T_A[$t]} == "$a" && ${T_B[$t]} == "$b" ]] || [[ ${T_A[$t]} == "$b" && ${T_B[$t]} == "$a" ]]; }; then
+            echo "$t"
+            return 0
+        fi
+    done
+    lab_die "no tunnel for '$spec'"
+}
+
+topo_lan() { echo "10.${TOPO_IDX[$1]}.0.0/24"; }
+topo_host() { echo "10.${TOPO_IDX[$1]}.0.2"; }
+# topo_tun_addr T a|b: the tunnel's address of side a (.1) or b (.2)
+topo_tun_addr() { if [[ $2 == a ]]; then echo "172.16.$1.1"; else echo "172.16.$1.2"; fi; }
+
+# topo_describe: one line per site and per tunnel.
+topo_describe() {
+    local s t via
+    for s in "${TOPO_SITES[@]}"; do
+        echo "  site $s: namespace ${TOPO_NS[$s]}, LAN $(topo_lan "$s") (host $(topo_host "$s") in ${TOPO_LAN_NS[$s]})${TOPO_HUB:+$([[ $s == "$TOPO_HUB" ]] && echo ', passive hub')}"
+    done
+    for t in "${TOPO_TUNNELS[@]}"; do
+        via=''
+        ((T_NAT[$t])) && via=" (${T_B[$t]} behind NAT ${T_NATNS[$t]}: ${T_UB[$t]} -> ${T_UB_PUB[$t]})"
+        echo "  tunnel $t: ${T_A[$t]} ${T_IFA[$t]} $(topo_tun_addr "$t" a) <-> $(topo_tun_addr "$t" b) ${T_IFB[$t]} ${T_B[$t]}, underlay ${T_UA[$t]} <-> ${T_UB_PUB[$t]}$via"
+    done
+}
+
+# ---------------------------------------------------------------------------
+# Namespaces and links
+
+# topo_build: every namespace, LAN and underlay link of the parsed topology.
+topo_build() {
+    local s t
+    for s in "${TOPO_SITES[@]}"; do
+        _topo_site "$s"
+    done
+    for t in "${TOPO_TUNNELS[@]}"; do
+        if ((T_NAT[$t])); then _topo_nat_path "$t"; else _topo_path "$t"; fi
+    done
+}
+
+_topo_ns() { # NS: a namespace without IPv6 (no RS or DAD in the captures)
+    lab_ns_add "$1"
+    ns_exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+_topo_site() {
+    local s=$1 i=${TOPO_IDX[$1]} ns=${TOPO_NS[$1]} lan=${TOPO_LAN_NS[$1]}
+    _topo_ns "$ns"
+    _topo_ns "$lan"
+    lab_veth "$ns" lan0 "$lan" lan0
+    n "$ns" ip addr add "10.$i.0.1/24" dev lan0
+    n "$lan" ip addr add "10.$i.0.2/24" dev lan0
+    n "$ns" ip addr add "10.255.0.$i/32" dev lo
+    ns_exec "$ns" ip link set lan0 up
+    ns_exec "$lan" ip link set lan0 up
+    n "$lan" ip route add default via "10.$i.0.1"
+    n "$ns" sysctl -qw net.ipv4.ip_forward=1
+}
+
+_topo_path() { # T: a veth straight from site A to site B
+    local t=$1 na=${TOPO_NS[${T_A[$1]}]} nb=${TOPO_NS[${T_B[$1]}]}
+    lab_veth "$na" "${T_IFUA[$t]}" "$nb" "${T_IFUB[$t]}"
+    n "$na" ip addr add "${T_UA[$t]}/24" dev "${T_IFUA[$t]}"
+    n "$nb" ip addr add "${T_UB[$t]}/24" dev "${T_IFUB[$t]}"
+    ns_exec "$na" ip link set "${T_IFUA[$t]}" up
+    ns_exec "$nb" ip link set "${T_IFUB[$t]}" up
+}
+
+# _topo_nat_path T: site B behind a router that masquerades it:
+#   A u-B 198.18.x.1 --- pub 198.18.x.2 [NAT] priv 10.200.x.1 --- u-A 10.200.x.2 B
+_topo_nat_path() {
+    local t=$1 na=${TOPO_NS[${T_A[$1]}]} nb=${TOPO_NS[${T_B[$1]}]} nat=${T_NATNS[$1]} x
+    x=$((10 * T_LINK[$t] + T_PATH[$t]))
+    _topo_ns "$nat"
+    lab_veth "$na" "${T_IFUA[$t]}" "$nat" pub
+    lab_veth "$nat" priv "$nb" "${T_IFUB[$t]}"
+    n "$na" ip addr add "${T_UA[$t]}/24" dev "${T_IFUA[$t]}"
+    n "$nat" ip addr add "${T_UB_PUB[$t]}/24" dev pub
+    n "$nat" ip addr add "10.200.$x.1/24" dev priv
+    n "$nb" ip addr add "${T_UB[$t]}/24" dev "${T_IFUB[$t]}"
+    ns_exec "$na" ip link set "${T_IFUA[$t]}" up
+    ns_exec "$nat" ip link set pub up
+    ns_exec "$nat" ip link set priv up
+    ns_exec "$nb" ip link set "${T_IFUB[$t]}" up
+    n "$nat" sysctl -qw net.ipv4.ip_forward=1
+    n "$nat" iptables -t nat -A POSTROUTING -o pub -j MASQUERADE
+    n "$nb" ip route add "${T_UA[$t]}/32" via "10.200.$x.1" dev "${T_IFUB[$t]}"
+}
+
+# topo_cut T [drop|down]: cuts tunnel T's underlay path without telling
+# either end (drop: both ends drop all it receives, as a dead ISP would), or
+# by taking site A's end down (down: both ends lose the link at once).
+topo_cut() {
+    local t=$1 how=${2:-drop}
+    if [[ $how == down ]]; then
+        n "${TOPO_NS[${T_A[$t]}]}" ip link set "${T_IFUA[$t]}" down
+        return
+    fi
+    n "${TOPO_NS[${T_A[$t]}]}" iptables -I INPUT -i "${T_IFUA[$t]}" -j DROP
+    n "${TOPO_NS[${T_B[$t]}]}" iptables -I INPUT -i "${T_IFUB[$t]}" -j DROP
+}
+
+topo_restore() {
+    local t=$1 how=${2:-drop}
+    if [[ $how == down ]]; then
+        n "${TOPO_NS[${T_A[$t]}]}" ip link set "${T_IFUA[$t]}" up
+        return
+    fi
+    n "${TOPO_NS[${T_A[$t]}]}" iptables -D INPUT -i "${T_IFUA[$t]}" -j DROP
+    n "${TOPO_NS[${T_B[$t]}]}" iptables -D INPUT -i "${T_IFUB[$t]}" -j DROP
+}
+
+# ---------------------------------------------------------------------------
+# mesh-site configuration: $LAB_DIR/site-<name>.toml
+
+# topo_write_configs: one config per site, one peer and one tunnel per path
+# it is on, a lab-wide random pre-shared key, ids fqdn:<site>[-p].lab.
+topo_write_configs() {
+    local s
+    TOPO_SECRET=$(lab_hex 16)
+    for s in "${TOPO_SITES[@]}"; do
+        _topo_site_config "$s" >"$LAB_DIR/site-$s.toml"
+    done
+    pretty "" "wrote $LAB_DIR/site-{$(IFS=,; echo "${TOPO_SITES[*]}")}.toml (IKEv2 PSK, DPD $TOPO_DPD${TOPO_LINK_DOWN:+, link-down $TOPO_LINK_DOWN}${TOPO_ZEBRA:+, zebra $TOPO_ZEBRA})"
+}
+
+_topo_site_config() {
+    local s=$1 t
+    cat <<EOF
+# mesh-site lab: site $s of "${TOPO_SITES[*]}" (netns-lab/topology.sh)
+[site]
+name = "$s"
+control-socket = "$LAB_DIR/site-$s.sock"
+EOF
+    ((TOPO_ZEBRA)) && echo "zebra-socket = \"$(frr_zserv "${TOPO_NS[$s]}")\""
+    [[ -z $TOPO_LINK_DOWN ]] || echo "link-down = \"$TOPO_LINK_DOWN\""
+    cat <<EOF
+
+[profile.default]
+dh-group = ["ecp256"]
+enc-algorithm = ["aes-256-gcm"]
+hash-algorithm = ["sha256"]
+dpd-interval = "${TOPO_DPD%%:*}"
+dpd-maximum-failures = ${TOPO_DPD##*:}
+
+[proposal.default]
+enc-algorithms = ["aes-128-gcm"]
+pfs-group = ["none"]
+EOF
+    for t in "${TOPO_TUNNELS[@]}"; do
+        if [[ ${T_A[$t]} == "$s" ]]; then
+            _topo_tunnel_config "$t" a
+        elif [[ ${T_B[$t]} == "$s" ]]; then
+            _topo_tunnel_config "$t" b
+        fi
+    done
+}
+
+# _topo_tunnel_config T a|b: the [peer] and [tunnel] of one side of T.
+_topo_tunnel_config() {
+    local t=$1 side=$2 me other name ifname local_addr remote_addr passive=false sfx=''
+    ((T_PATH[$t] == 1)) || sfx=-${T_PATH[$t]}
+    if [[ $side == a ]]; then
+        me=${T_A[$t]} other=${T_B[$t]} name=${T_NAMEA[$t]} ifname=${T_IFA[$t]}
+        local_addr=${T_UA[$t]} remote_addr=${T_UB_PUB[$t]}
+        # Behind the NAT only B can open the way: A waits for it.
+        ((T_NAT[$t])) && passive=true
+    else
+        me=${T_B[$t]} other=${T_A[$t]} name=${T_NAMEB[$t]} ifname=${T_IFB[$t]}
+        local_addr=${T_UB[$t]} remote_addr=${T_UA[$t]}
+    fi
+    [[ $me == "$TOPO_HUB" ]] && passive=true
+    cat <<EOF
+
+[peer.$name]
+address = "$remote_addr"
+local-address = "$local_addr"
+passive = $passive
+auth-method = "pre-shared-key"
+secret = "$TOPO_SECRET"
+my-id = "fqdn:$me$sfx.lab"
+remote-id = "fqdn:$other$sfx.lab"
+
+[tunnel.$name]
+peer = "$name"
+interface = "$ifname"
+address = "$(topo_tun_addr "$t" "$side")/30"
+mode = "gre"
+EOF
+    if [[ $TOPO_ROUTING == none ]] || ((TOPO_STATIC)); then
+        echo "routes = [\"$(topo_lan "$other")\"]"
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# FRR: OSPF or BGP per site
+
+# topo_write_frr: zebra.conf and ospfd.conf or bgpd.conf for every site.
+topo_write_frr() {
+    local s
+    [[ $TOPO_ROUTING != none ]] || return 0
+    for s in "${TOPO_SITES[@]}"; do
+        frr_prepare "${TOPO_NS[$s]}"
+        echo "hostname $s" | frr_write "${TOPO_NS[$s]}" zebra
+        if [[ $TOPO_ROUTING == ospf ]]; then
+            _topo_ospfd "$s" | frr_write "${TOPO_NS[$s]}" ospfd
+        else
+            _topo_bgpd "$s" | frr_write "${TOPO_NS[$s]}" bgpd
+        fi
+    done
+}
+
+# topo_site_ifaces SITE: "T IFNAME SIDE" for each tunnel end at SITE.
+topo_site_ifaces() {
+    local s=$1 t
+    for t in "${TOPO_TUNNELS[@]}"; do
+        [[ ${T_A[$t]} == "$s" ]] && echo "$t ${T_IFA[$t]} a"
+        [[ ${T_B[$t]} == "$s" ]] && echo "$t ${T_IFB[$t]} b"
+    done
+    return 0
+}
+
+# OSPF point-to-point over every tunnel interface, the LAN announced as a
+# passive interface. The underlay is left out on purpose: were it in OSPF,
+# LAN traffic would take it in clear. The throttle timers bring route
+# installation down from ~10 s to ~1 s after Full (DESIGN.md "Lab"); path p
+# costs 10p so that path 1 carries the traffic while it is up.
+_topo_ospfd() {
+    local s=$1 t ifname side
+    echo "hostname $s"
+    echo "interface lan0"
+    echo " ip ospf area 0"
+    echo " ip ospf passive"
+    while read -r t ifname side; do
+        cat <<EOF
+interface $ifname
+ ip ospf area 0
+ ip ospf network point-to-point
+ ip ospf hello-interval $TOPO_OSPF_HELLO
+ ip ospf dead-interval $TOPO_OSPF_DEAD
+ ip ospf cost $((10 * ${T_PATH[$t]}))
+ ip ospf mtu-ignore
+EOF
+    done < <(topo_site_ifaces "$s")
+    cat <<EOF
+router ospf
+ ospf router-id 10.255.0.${TOPO_IDX[$s]}
+ timers throttle spf 0 50 1000
+ timers throttle lsa all 0
+ timers lsa min-arrival 0
+EOF
+}
+
+# iBGP in AS 65000 over the tunnel addresses: the hub (or the first site)
+# reflects the spokes' LANs to each other with itself as next hop, so a
+# spoke needs no route to another spoke's tunnel address. Keepalive 1 s,
+# hold 3 s, connect retry 1 s: a restored tunnel is used again quickly.
+_topo_bgpd() {
+    local s=$1 rr=${TOPO_HUB:-${TOPO_SITES[0]}} t ifname side peer
+    cat <<EOF
+hostname $s
+router bgp 65000
+ bgp router-id 10.255.0.${TOPO_IDX[$s]}
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ timers bgp 1 3
+EOF
+    while read -r t ifname side; do
+        if [[ $side == a ]]; then peer=$(topo_tun_addr "$t" b); else peer=$(topo_tun_addr "$t" a); fi
+        # A spoke peers with the reflector only; in a full mesh everyone peers.
+        [[ -n $TOPO_HUB && $s != "$rr" && ${T_A[$t]} != "$rr" && ${T_B[$t]} != "$rr" ]] && continue
+        echo " neighbor $peer remote-as 65000"
+        echo " neighbor $peer timers connect 1"
+        echo " neighbor $peer update-source $ifname"
+    done < <(topo_site_ifaces "$s")
+    echo " address-family ipv4 unicast"
+    echo "  network $(topo_lan "$s")"
+    if [[ $s == "$rr" ]]; then
+        while read -r t ifname side; do
+            if [[ $side == a ]]; then peer=$(topo_tun_addr "$t" b); else peer=$(topo_tun_addr "$t" a); fi
+            echo "  neighbor $peer route-reflector-client"
+            echo "  neighbor $peer next-hop-self force"
+        done < <(topo_site_ifaces "$s")
+    fi
+    echo " exit-address-family"
+}
+
+# topo_frr_start: FRR in every site (before mesh-site: with TOPO_ZEBRA the
+# daemon connects to zebra at start).
+topo_frr_start() {
+    local s
+    [[ $TOPO_ROUTING != none ]] || return 0
+    for s in "${TOPO_SITES[@]}"; do
+        if [[ $TOPO_ROUTING == ospf ]]; then frr_start "${TOPO_NS[$s]}" ospfd; else frr_start "${TOPO_NS[$s]}" bgpd; fi
+    done
+}
+
+# ---------------------------------------------------------------------------
+# mesh-site per site
+
+# tmesh SITE CMD ARGS...: the mesh-site CLI against that site's config.
+tmesh() {
+    local s=$1 cmd=$2; shift 2
+    ns_exec "${TOPO_NS[$s]}" "$MESH_SITE" "$cmd" -c "$LAB_DIR/site-$s.toml" "$@"
+}
+
+topo_mesh_start() {
+    local s
+    for s in "${TOPO_SITES[@]}"; do
+        n "${TOPO_NS[$s]}" "$MESH_SITE" check-config -c "$LAB_DIR/site-$s.toml" >&2 ||
+            lab_die "check-config rejected site-$s.toml"
+        lab_bg "mesh-site-$s" "${TOPO_NS[$s]}" "$MESH_SITE" run -c "$LAB_DIR/site-$s.toml"
+    done
+    for s in "${TOPO_SITES[@]}"; do
+        lab_wait 10 "mesh-site ($s) to answer status" tmesh "$s" status --json
+    done
+}
+
+# topo_tunnel_state SITE NAME: that tunnel's "state" in the site's status
+# ("none" when absent, "no-status" when the daemon does not answer).
+topo_tunnel_state() {
+    local json
+    json=$(tmesh "$1" status --json 2>/dev/null) || { echo no-status; return; }
+    "$LAB_PYTHON" -c '
+import json, sys
+d = json.loads(sys.argv[1])
+print(next((t.get("state", "?") for t in d.get("tunnels") or [] if t.get("name") == sys.argv[2]), "none"))' "$json" "$2"
+}
+
+# topo_tunnel_up T: both ends of tunnel T report it "up".
+topo_tunnel_up() {
+    local t=$1
+    [[ $(topo_tunnel_state "${T_A[$t]}" "${T_NAMEA[$t]}") == up &&
+        $(topo_tunnel_state "${T_B[$t]}" "${T_NAMEB[$t]}") == up ]]
+}
+
+# topo_tunnel_down T: both ends report tunnel T as something else than "up".
+topo_tunnel_down() {
+    local t=$1
+    [[ $(topo_tunnel_state "${T_A[$t]}" "${T_NAMEA[$t]}") != up &&
+        $(topo_tunnel_state "${T_B[$t]}" "${T_NAMEB[$t]}") != up ]]
+}
+
+# topo_adjacent T: the routing protocol runs over tunnel T (OSPF Full on
+# both ends, or the BGP session established where one is configured).
+topo_adjacent() {
+    local t=$1
+    case $TOPO_ROUTING in
+        ospf) frr_ospf_full "${TOPO_NS[${T_A[$t]}]}" "${T_IFA[$t]}" && frr_ospf_full "${TOPO_NS[${T_B[$t]}]}" "${T_IFB[$t]}" ;;
+        bgp) _topo_bgp_adjacent "$t" ;;
+        *) return 0 ;;
+    esac
+}
+_topo_bgp_adjacent() {
+    local t=$1 rr=${TOPO_HUB:-${TOPO_SITES[0]}}
+    [[ -n $TOPO_HUB && ${T_A[$t]} != "$rr" && ${T_B[$t]} != "$rr" ]] && return 0
+    frr_bgp_established "${TOPO_NS[${T_A[$t]}]}" "$(topo_tun_addr "$t" b)"
+}
+
+# topo_routes_complete: every site has a route to every other site's LAN.
+topo_routes_complete() {
+    local s o
+    for s in "${TOPO_SITES[@]}"; do
+        for o in "${TOPO_SITES[@]}"; do
+            [[ $s == "$o" ]] && continue
+            ip -n "${TOPO_NS[$s]}" -4 route show "$(topo_lan "$o")" | grep -q . || return 1
+        done
+    done
+}
+
+# topo_route_dev SITE OTHER: the interface(s) the site routes OTHER's LAN out of.
+topo_route_dev() {
+    ip -n "${TOPO_NS[$1]}" -4 route show "$(topo_lan "$2")" |
+        grep -o 'dev [^ ]*' | awk '{ print $2 }' | sort -u | paste -sd,
+}
+
+# topo_wait_up [SECONDS]: every tunnel up, every adjacency formed, every
+# LAN routed everywhere; dies with the states when SECONDS (default 40) pass.
+topo_wait_up() {
+    local timeout=${1:-40} t deadline
+    deadline=$((SECONDS + timeout))
+    for t in "${TOPO_TUNNELS[@]}"; do
+        until topo_tunnel_up "$t" && topo_adjacent "$t"; do
+            ((SECONDS < deadline)) || lab_die "tunnel $t (${T_A[$t]} ${T_IFA[$t]} - ${T_B[$t]} ${T_IFB[$t]}) not up/adjacent after ${timeout}s: ${T_A[$t]} $(topo_tunnel_state "${T_A[$t]}" "${T_NAMEA[$t]}"), ${T_B[$t]} $(topo_tunnel_state "${T_B[$t]}" "${T_NAMEB[$t]}")"
+            sleep 0.2
+        done
+    done
+    until topo_routes_complete; do
+        ((SECONDS < deadline)) || lab_die "not every LAN is routed everywhere after ${timeout}s"
+        sleep 0.2
+    done
+}
+
+# topo_up DESCRIPTION...: parse, build, configure, start FRR and mesh-site,
+# wait until everything is up and routed.
+topo_up() {
+    topo_parse "$@"
+    [[ $TOPO_ROUTING == none ]] || frr_require
+    lab_info "topology: $*"
+    topo_describe >&2
+    topo_build
+    topo_write_configs
+    topo_write_frr
+    topo_frr_start
+    topo_mesh_start
+    lab_info "waiting for every tunnel, adjacency and route"
+    local t0=$SECONDS
+    topo_wait_up 60
+    lab_info "all up in $((SECONDS - t0)) s"
+}
+
+# topo_show_routing: adjacencies and routes of every site, as an operator
+# would look at them.
+topo_show_routing() {
+    local s
+    for s in "${TOPO_SITES[@]}"; do
+        case $TOPO_ROUTING in
+            ospf) pretty "${TOPO_NS[$s]}" "vtysh -c 'show ip ospf neighbor'"; vty "${TOPO_NS[$s]}" "show ip ospf neighbor" >&2 ;;
+            bgp) pretty "${TOPO_NS[$s]}" "vtysh -c 'show bgp ipv4 unicast summary'"; vty "${TOPO_NS[$s]}" "show bgp ipv4 unicast summary" | sed -n '/^Neighbor/,$p' >&2 ;;
+        esac
+        pretty "${TOPO_NS[$s]}" "ip route show (the LANs)"
+        ip -n "${TOPO_NS[$s]}" -4 route show | grep '^10\.[0-9]*\.0\.0/24' | sed 's/^/    /' >&2
+    done
+}
