@@ -788,3 +788,32 @@ address = "192.0.2.2"
 secret = 12345
 )") == "a.toml:5:10: expected a string for 'secret', not an integer");
 }
+
+TEST_CASE("dpd-interval: milliseconds, at least 100ms, or disable-dpd")
+{
+    using namespace std::chrono_literals;
+    const auto profile_of = [](std::string_view dpd) {
+        return parse(std::string("[site]\nname = \"a\"\n[profile.default]\ndpd-interval = \"") + std::string(dpd) +
+                         "\"\n",
+                     "a.toml")
+            .profiles.at("default");
+    };
+    CHECK(profile_of("200ms").dpd_interval == 200ms);
+    CHECK(profile_of("disable-dpd").dpd_interval == 0ms);
+    CHECK(error_of(R"([site]
+name = "a"
+[profile.default]
+dpd-interval = "50ms"
+)") == "a.toml:4:16: 'dpd-interval' must be at least 100ms (or \"disable-dpd\")");
+}
+
+TEST_CASE("link-down: admin by default, or carrier")
+{
+    CHECK(parse("[site]\nname = \"a\"\n", "a.toml").site.link_down == mesh::config::LinkDown::admin);
+    CHECK(parse("[site]\nname = \"a\"\nlink-down = \"carrier\"\n", "a.toml").site.link_down ==
+          mesh::config::LinkDown::carrier);
+    CHECK(error_of(R"([site]
+name = "a"
+link-down = "carier"
+)") == "a.toml:3:13: 'carier' is not a valid 'link-down' (did you mean 'carrier'?)");
+}

@@ -4,6 +4,36 @@
 
 namespace mesh::cli {
 
+namespace {
+
+// Routes like RouterOS' /ip route print: where each owned prefix goes now.
+std::string render_routes(const nlohmann::json& routing, const nlohmann::json& tunnels)
+{
+    const auto interface_of = [&](int ifindex) {
+        for (const auto& tunnel : tunnels)
+            if (tunnel.value("ifindex", 0) == ifindex)
+                return tunnel.value("interface", std::to_string(ifindex));
+        return std::to_string(ifindex);
+    };
+    std::string out = fmt::format("\nroutes ({}{})\n", routing.value("backend", "?"),
+                                  routing.value("connected", true) ? "" : ", not connected");
+    out += fmt::format(" {:>2} {:<20} {:<24} {:>8} {:<16}\n", "#", "PREFIX", "VIA", "DISTANCE", "STATE");
+    int index = 0;
+    for (const auto& route : routing.value("routes", nlohmann::json::array())) {
+        std::string via;
+        for (const auto& ifindex : route.value("ifindexes", nlohmann::json::array()))
+            via += (via.empty() ? "" : ",") + interface_of(ifindex.get<int>());
+        out += fmt::format(" {:>2} {:<20} {:<24} {:>8} {:<16}\n", index++, route.value("prefix", ""),
+                           via.empty() ? "blackhole (tunnel down)" : via, route.value("distance", 0),
+                           route.value("state", ""));
+    }
+    if (index == 0)
+        out += "    (no routes)\n";
+    return out;
+}
+
+} // namespace
+
 std::string render_status(const nlohmann::json& status)
 {
     std::string out = fmt::format("site {}, up {} s\n", status.value("site", ""), status.value("uptime-s", 0));
@@ -47,6 +77,9 @@ std::string render_status(const nlohmann::json& status)
                                sa.value("packets", 0), sa.value("bytes", 0), sa.value("auth-drops", 0),
                                sa.value("replay-drops", 0), sa.value("malformed-drops", 0), sa.value("age-s", 0));
         }
+
+    if (status.contains("routing"))
+        out += render_routes(status["routing"], status["tunnels"]);
 
     const auto& counters = status["counters"];
     out += fmt::format("\nunknown-SPI drops {}, runt drops {}, NAT keepalives {}, IKE datagrams {}\n",

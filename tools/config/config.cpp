@@ -176,7 +176,7 @@ Profile read_profile(const Source& source, const Section& s)
         profile.hash_algorithms = std::move(*v);
     if (const auto v = r.duration("lifetime"))
         profile.lifetime = v->value;
-    if (const auto v = r.string("dpd-interval"); v && v->value == "disable-dpd") {
+    if (const toml::node* n = r.node("dpd-interval"); n && n->value<std::string_view>() == "disable-dpd") {
         profile.dpd_interval = Duration::zero();
     } else if (const auto d = r.duration("dpd-interval")) {
         // The engine looks every 50 ms; a shorter interval would only be rounded up.

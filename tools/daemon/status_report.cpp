@@ -95,6 +95,7 @@ nlohmann::json Daemon::status() const
         report["tunnels"].push_back({{"name", tunnel.config->name},
                                      {"peer", tunnel.config->peer},
                                      {"interface", tunnel.config->interface},
+                                     {"ifindex", tunnel.device->ifindex()},
                                      {"mode", tunnel.config->mode == config::TunnelMode::gre ? "gre" : "ip"},
                                      {"state", tunnel.up ? "up" : "down"},
                                      {"mtu", tunnel.mtu},
