@@ -43,19 +43,8 @@ void KernelRouteSink::install(Installed& route)
     std::optional<Unicast> next;
     if (!wanted.blackhole())
         next = Unicast{wanted.ifindexes, wanted.distance};
-    // Linux refuses IPv6 multipath routes without gateways ("Device only
-    // routes can not be added for IPv6 using the multipath API"), and a TUN
-    // has none; only nexthop objects (RTA_NH_ID, not in libnl 3.7) could.
-    // IPv6 takes the first interface; the next one takes over when it goes down.
-    const bool v6_single_path = next && !prefix.address().is_v4() && next->ifindexes.size() > 1;
-    if (v6_single_path)
-        next->ifindexes.resize(1);
     if (next == route.unicast)
         return;
-    if (v6_single_path)
-        routing_log()->info("kernel route {}: IPv6 without gateways cannot be multipath in the kernel, using "
-                            "ifindex {} only",
-                            prefix.to_string(), next->ifindexes.front());
     const std::optional<Unicast> previous = route.unicast;
     if (next) {
         if (!succeeded(replace_route(nl_, prefix, next->ifindexes, next->metric), "add route", prefix, route))
@@ -123,12 +112,12 @@ nlohmann::json KernelRouteSink::status() const
     }
     return {{"backend", "netlink"},
             {"connected", true},
-            {"leak_guard_metric", leak_guard_metric},
+            {"leak-guard-metric", leak_guard_metric},
             {"routes", std::move(routes)},
             {"counters",
-             {{"routes_replaced", routes_replaced_},
-              {"routes_removed", routes_removed_},
-              {"netlink_errors", netlink_errors_}}}};
+             {{"routes-replaced", routes_replaced_},
+              {"routes-removed", routes_removed_},
+              {"netlink-errors", netlink_errors_}}}};
 }
 
 } // namespace mesh::routing

@@ -63,16 +63,4 @@ int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, bool
     return result == -NLE_OBJ_NOTFOUND || result == -NLE_NOADDR ? 0 : result;
 }
 
-void add_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int ifindex, std::uint32_t metric)
-{
-    tunnel::check_netlink(replace_route(nl, prefix, std::span(&ifindex, 1), metric),
-                          "adding route " + prefix.to_string());
-}
-
-void delete_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int /*ifindex*/,
-                         std::uint32_t metric)
-{
-    tunnel::check_netlink(remove_route(nl, prefix, false, metric), "deleting route " + prefix.to_string());
-}
-
 } // namespace mesh::routing

@@ -24,9 +24,4 @@ inline constexpr std::uint8_t route_protocol = 250;
 [[nodiscard]] int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, bool blackhole,
                                std::uint32_t metric) noexcept;
 
-// Add or replace prefix via the interface with the given metric; throws std::runtime_error.
-void add_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int ifindex, std::uint32_t metric);
-// Remove it; a route that is already gone is not an error.
-void delete_kernel_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, int ifindex, std::uint32_t metric);
-
 } // namespace mesh::routing

@@ -53,6 +53,14 @@ std::vector<SelectedRoute> RouteSet::selected() const
         std::ranges::sort(route.ifindexes);
         const auto repeats = std::ranges::unique(route.ifindexes);
         route.ifindexes.erase(repeats.begin(), repeats.end());
+        // Linux has no IPv6 multipath route through interfaces without a
+        // gateway, and a TUN has none: the kernel refuses it ("Device only
+        // routes can not be added for IPv6 using the multipath API"), and
+        // zebra 8.4 reports install-failed and leaves the prefix with no route
+        // at all (both checked here). So an IPv6 prefix goes through its
+        // first up owner alone; the next takes over when that one goes down.
+        if (!prefix.address().is_v4() && route.ifindexes.size() > 1)
+            route.ifindexes.resize(1);
         result.push_back(std::move(route));
     }
     return result;

@@ -5,8 +5,9 @@
 //
 // Per prefix, among the tunnels that own it:
 //   - some owner up: the up owners with the lowest (distance, metric) are the
-//     nexthops (several: ECMP); worse ones wait as the routing protocols'
-//     would, and take over when the better go down;
+//     nexthops (several: ECMP, IPv4 only: Linux has no IPv6 multipath through
+//     interfaces without a gateway); worse ones wait as the routing
+//     protocols' would, and take over when the better go down;
 //   - no owner up: a blackhole at leak_guard_distance, so that traffic for the
 //     remote site is dropped instead of leaking to the default route in clear
 //     text (any real route, OSPF's or BGP's, still wins over it).
@@ -33,7 +34,7 @@ struct TunnelRoutes { // what one tunnel owns
 
 struct SelectedRoute { // the one answer per prefix that a sink installs
     tunnel::IpPrefix prefix;
-    std::vector<int> ifindexes; // sorted; empty = blackhole (no owning tunnel is up: leak protection)
+    std::vector<int> ifindexes; // sorted; empty = blackhole (no owning tunnel is up: leak protection); IPv6: at most one
     std::uint8_t distance = 0;  // best distance among the up owners; leak_guard_distance for a blackhole
     std::uint32_t metric = 0;
 
@@ -51,7 +52,7 @@ public:
     // Forgets the tunnel; prefixes no other tunnel owns drop out of selected().
     void remove(const std::string& tunnel);
     // Sorted by prefix, one entry per owned prefix; up owners with the best
-    // (distance, metric) become ECMP nexthops.
+    // (distance, metric) become ECMP nexthops (IPv6: the first of them).
     [[nodiscard]] std::vector<SelectedRoute> selected() const;
 
 private:

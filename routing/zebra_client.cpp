@@ -9,6 +9,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace mesh::routing {
@@ -17,14 +18,18 @@ namespace asio = boost::asio;
 
 namespace {
 
-const char* name(zapi::RouteNote note) noexcept
+// A route's state as status() shows it and log lines name it: zebra's last
+// ROUTE_NOTIFY_OWNER about it, "sent" before the first.
+const char* state_name(std::optional<zapi::RouteNote> note) noexcept
 {
-    switch (note) {
-    case zapi::RouteNote::fail_install: return "failed to install";
-    case zapi::RouteNote::better_admin_won: return "better admin distance won";
+    if (!note)
+        return "sent";
+    switch (*note) {
+    case zapi::RouteNote::fail_install: return "install-failed";
+    case zapi::RouteNote::better_admin_won: return "better-admin-won";
     case zapi::RouteNote::installed: return "installed";
     case zapi::RouteNote::removed: return "removed";
-    case zapi::RouteNote::remove_fail: return "failed to remove";
+    case zapi::RouteNote::remove_fail: return "remove-failed";
     }
     return "unknown";
 }
@@ -61,9 +66,12 @@ void ZebraClient::connect()
         ++counters_.connect_failures;
         last_error_ = "cannot connect: " + error.message();
         // zebra often starts after us: say so once, not every few seconds.
-        const auto level = failed_connects_in_a_row_++ == 0 ? spdlog::level::warn : spdlog::level::debug;
-        routing_log()->log(level, "zebra at {}: cannot connect: {}; retrying in {} ms (and quietly from now on)",
-                           path_.string(), error.message(), backoff_.count());
+        if (failed_connects_in_a_row_++ == 0)
+            routing_log()->warn("zebra at {}: cannot connect: {}; retrying quietly every {} s at most until it answers",
+                                path_.string(), error.message(), zebra_backoff_most.count() / 1000);
+        else
+            routing_log()->debug("zebra at {}: cannot connect: {}; retrying in {} ms", path_.string(),
+                                 error.message(), backoff_.count());
         boost::system::error_code ignored;
         socket_.close(ignored);
         ++session_;
@@ -84,11 +92,12 @@ void ZebraClient::on_connected()
         return;
     }
     routing_log()->info("zebra at {}: connected, saying HELLO as route type nhrp instance 0", path_.string());
-    queue(*encode_hello(zapi::our_route_type, 0, 0, true));
+    out_.push_back(*encode_hello(zapi::our_route_type, 0, 0, true));
     timer_.expires_after(zebra_capabilities_timeout);
     timer_.async_wait(guarded([this](const boost::system::error_code& timer_error) {
         if (!timer_error)
-            drop("no CAPABILITIES within 5 s of HELLO: is this zebra of FRR 8.4?");
+            drop(fmt::format("no CAPABILITIES within {} ms of HELLO: is this zebra of FRR 8.4?",
+                             zebra_capabilities_timeout.count()));
     }));
     read();
     flush();
@@ -178,36 +187,29 @@ void ZebraClient::on_route_notify(const RouteNotify& notify)
 {
     const auto it = announced_.find(notify.prefix);
     if (it == announced_.end()) {
-        // Typically REMOVED for a route we just deleted.
-        routing_log()->debug("zebra at {}: route {} {}", path_.string(), notify.prefix.to_string(), name(notify.note));
+        // Typically "removed" for a route we just deleted.
+        routing_log()->debug("zebra at {}: route {}: {}", path_.string(), notify.prefix.to_string(),
+                             state_name(notify.note));
         return;
     }
+    it->second.note = notify.note;
+    const std::string route = to_string(it->second.route);
     switch (notify.note) {
     case zapi::RouteNote::fail_install:
-        it->second.state = RouteState::failed;
-        break;
-    case zapi::RouteNote::better_admin_won:
-        it->second.state = RouteState::better_admin_won;
-        break;
-    case zapi::RouteNote::installed:
-        it->second.state = RouteState::installed;
-        break;
-    case zapi::RouteNote::removed:
-        it->second.state = RouteState::removed;
-        break;
     case zapi::RouteNote::remove_fail:
-        it->second.state = RouteState::remove_failed;
-        break;
-    }
-    const std::string route = to_string(it->second.route);
-    if (notify.note == zapi::RouteNote::fail_install || notify.note == zapi::RouteNote::remove_fail) {
         ++counters_.notify_failures;
-        routing_log()->warn("zebra at {}: route {} {} (see zebra's log)", path_.string(), route, name(notify.note));
-    } else if (notify.note == zapi::RouteNote::better_admin_won) {
-        routing_log()->info("zebra at {}: route {} not used: another protocol has a better distance", path_.string(),
-                            route);
-    } else {
-        routing_log()->info("zebra at {}: route {} {}", path_.string(), route, name(notify.note));
+        routing_log()->warn("zebra at {}: route {}: {} (zebra's log says why)", path_.string(), route,
+                            state_name(notify.note));
+        return;
+    case zapi::RouteNote::better_admin_won:
+        routing_log()->info("zebra at {}: route {}: better-admin-won: another protocol's route is preferred, "
+                            "ours waits as a backup",
+                            path_.string(), route);
+        return;
+    case zapi::RouteNote::installed:
+    case zapi::RouteNote::removed:
+        routing_log()->info("zebra at {}: route {}: {}", path_.string(), route, state_name(notify.note));
+        return;
     }
 }
 
@@ -312,8 +314,8 @@ void ZebraClient::announce(const SelectedRoute& selected)
                              describe(frame.error()));
         return;
     }
-    queue(std::move(*frame));
-    announced_.insert_or_assign(selected.prefix, Announced{selected, RouteState::sent});
+    out_.push_back(std::move(*frame));
+    announced_.insert_or_assign(selected.prefix, Announced{selected, std::nullopt});
     routing_log()->info("zebra at {}: announcing route {}", path_.string(), to_string(selected));
 }
 
@@ -328,18 +330,13 @@ void ZebraClient::withdraw(const SelectedRoute& selected)
     route.distance = selected.distance;
     route.metric = selected.metric;
     if (auto frame = encode_route(zapi::Command::route_delete, route)) {
-        queue(std::move(*frame));
+        out_.push_back(std::move(*frame));
         routing_log()->info("zebra at {}: withdrawing route {}", path_.string(), selected.prefix.to_string());
     }
 }
 
 // --- Write queue: non-blocking writes; a full socket waits for writability
 // (async_wait moves no bytes, so out_offset_ always says what was written).
-
-void ZebraClient::queue(std::vector<std::uint8_t> frame)
-{
-    out_.push_back(std::move(frame));
-}
 
 ZebraClient::WriteResult ZebraClient::write_queued(boost::system::error_code& error)
 {
@@ -414,13 +411,11 @@ void ZebraClient::withdraw_all()
 nlohmann::json ZebraClient::status() const
 {
     static constexpr const char* phases[] = {"waiting", "connecting", "hello-sent", "ready"};
-    static constexpr const char* states[] = {"sent", "installed", "failed", "better-admin-won", "removed",
-                                             "remove-failed"};
     auto routes = nlohmann::json::array();
     for (const auto& [prefix, route] : wanted_) {
         auto entry = route_json(route);
         const auto it = announced_.find(prefix);
-        entry["state"] = it == announced_.end() ? "not-announced" : states[static_cast<int>(it->second.state)];
+        entry["state"] = it == announced_.end() ? "not-announced" : state_name(it->second.note);
         routes.push_back(std::move(entry));
     }
     return {{"backend", "zebra"},
@@ -428,16 +423,16 @@ nlohmann::json ZebraClient::status() const
             {"connected", phase_ == Phase::hello_sent || phase_ == Phase::ready},
             {"session", phases[static_cast<int>(phase_)]},
             {"ecmp", ecmp_},
-            {"last_error", last_error_},
+            {"last-error", last_error_},
             {"routes", std::move(routes)},
             {"counters",
              {{"connects", counters_.connects},
-              {"connect_failures", counters_.connect_failures},
+              {"connect-failures", counters_.connect_failures},
               {"disconnects", counters_.disconnects},
-              {"frames_in", counters_.frames_in},
-              {"frames_out", counters_.frames_out},
-              {"notify_failures", counters_.notify_failures},
-              {"protocol_errors", counters_.protocol_errors}}}};
+              {"frames-in", counters_.frames_in},
+              {"frames-out", counters_.frames_out},
+              {"notify-failures", counters_.notify_failures},
+              {"protocol-errors", counters_.protocol_errors}}}};
 }
 
 } // namespace mesh::routing

@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,11 +63,9 @@ private:
     using Socket = boost::asio::local::stream_protocol::socket;
 
     enum class Phase : std::uint8_t { waiting, connecting, hello_sent, ready };
-    // Where zebra says one announced route is (ROUTE_NOTIFY_OWNER), "sent" until it says.
-    enum class RouteState : std::uint8_t { sent, installed, failed, better_admin_won, removed, remove_failed };
     struct Announced {
         SelectedRoute route;
-        RouteState state = RouteState::sent;
+        std::optional<zapi::RouteNote> note; // zebra's last ROUTE_NOTIFY_OWNER about it; none yet: "sent"
     };
     enum class WriteResult : std::uint8_t { done, would_block, failed };
 
@@ -83,10 +82,9 @@ private:
     void drop(const std::string& reason);
     void reconnect_later();
 
-    // --- routes: queue frames, then flush() once
+    // --- routes: queue frames in out_, then flush() once
     void announce(const SelectedRoute& route);
     void withdraw(const SelectedRoute& route);
-    void queue(std::vector<std::uint8_t> frame);
     void flush();
     WriteResult write_queued(boost::system::error_code& error);
 

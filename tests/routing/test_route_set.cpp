@@ -1,22 +1,16 @@
 // RouteSet: which route each owned prefix gets, from the tunnels that own it.
 
 #include "routing/route_set.hpp"
+#include "tests/routing/route_helpers.hpp"
 
 #include <doctest/doctest.h>
 
 #include <vector>
 
 using namespace mesh::routing;
-using mesh::tunnel::IpPrefix;
+using namespace mesh::test;
 
 namespace {
-
-IpPrefix prefix(const char* text)
-{
-    const auto p = IpPrefix::parse(text);
-    REQUIRE(p.has_value());
-    return *p;
-}
 
 TunnelRoutes owning(std::vector<const char*> prefixes, int ifindex, bool up, std::uint8_t distance = 10,
                     std::uint32_t metric = 0)
@@ -29,16 +23,6 @@ TunnelRoutes owning(std::vector<const char*> prefixes, int ifindex, bool up, std
     t.metric = metric;
     t.up = up;
     return t;
-}
-
-SelectedRoute via(const char* p, std::vector<int> ifindexes, std::uint8_t distance, std::uint32_t metric = 0)
-{
-    return SelectedRoute{prefix(p), std::move(ifindexes), distance, metric};
-}
-
-SelectedRoute blackhole(const char* p)
-{
-    return SelectedRoute{prefix(p), {}, leak_guard_distance, 0};
 }
 
 } // namespace
@@ -72,6 +56,16 @@ TEST_CASE("two up tunnels at the same distance are ECMP nexthops, ifindexes sort
     set.set("b2", owning({"10.2.0.0/24"}, 9, true));
     set.set("b1", owning({"10.2.0.0/24"}, 7, true));
     CHECK(set.selected() == std::vector{via("10.2.0.0/24", {7, 9}, 10)});
+}
+
+TEST_CASE("IPv6 has no ECMP through interfaces without a gateway: the first up owner alone")
+{
+    RouteSet set;
+    set.set("b2", owning({"2001:db8:2::/48"}, 9, true));
+    set.set("b1", owning({"2001:db8:2::/48"}, 7, true));
+    CHECK(set.selected() == std::vector{via("2001:db8:2::/48", {7}, 10)});
+    set.set("b1", owning({"2001:db8:2::/48"}, 7, false));
+    CHECK(set.selected() == std::vector{via("2001:db8:2::/48", {9}, 10)});
 }
 
 TEST_CASE("the best distance wins; the backup takes over when it goes down")

@@ -6,6 +6,7 @@
 
 #include "routing/zapi_codec.hpp"
 #include "tests/hex.hpp"
+#include "tests/routing/route_helpers.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,17 +16,10 @@
 
 using namespace mesh::routing;
 using mesh::test::hex;
-using mesh::tunnel::IpPrefix;
+using mesh::test::prefix;
 namespace z = mesh::routing::zapi;
 
 namespace {
-
-IpPrefix prefix(const char* text)
-{
-    const auto p = IpPrefix::parse(text);
-    REQUIRE(p.has_value());
-    return *p;
-}
 
 // The tunnel route of the examples: 10.2.0.0/24 via ifindex 7, distance 10, metric 20.
 Route tunnel_route()
@@ -424,6 +418,16 @@ TEST_CASE("splitter: garbage is a sticky error until reset")
     s.reset();
     s.feed(frame);
     CHECK(s.next().has_value());
+}
+
+TEST_CASE("splitter: a length above ZEBRA_MAX_PACKET_SIZ fails at once instead of waiting for the bytes")
+{
+    FrameSplitter s;
+    s.feed(hex("4001fe06000000000008")); // 16385: one byte too long, only the header here
+    CHECK(s.next().error() == ZapiError::length_too_long);
+    FrameSplitter t;
+    t.feed(hex("0009fe06000000000008")); // 9: shorter than its own header
+    CHECK(t.next().error() == ZapiError::length_too_short);
 }
 
 TEST_CASE("splitter: zebra closing mid-frame leaves bytes pending")

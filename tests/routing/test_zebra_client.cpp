@@ -5,6 +5,7 @@
 #include "routing/zebra_client.hpp"
 #include "tests/hex.hpp"
 #include "tests/routing/fake_zebra.hpp"
+#include "tests/routing/route_helpers.hpp"
 
 #include <doctest/doctest.h>
 
@@ -13,21 +14,8 @@
 
 using namespace mesh::routing;
 using namespace mesh::test;
-using mesh::tunnel::IpPrefix;
 
 namespace {
-
-IpPrefix prefix(const char* text)
-{
-    const auto p = IpPrefix::parse(text);
-    REQUIRE(p.has_value());
-    return *p;
-}
-
-SelectedRoute via(const char* p, std::vector<int> ifindexes, std::uint8_t distance = 10, std::uint32_t metric = 0)
-{
-    return SelectedRoute{prefix(p), std::move(ifindexes), distance, metric};
-}
 
 // A client and a zebra in a fresh folder; ready() runs until the client has
 // said HELLO and had CAPABILITIES back.
@@ -43,9 +31,9 @@ struct Fixture {
         return run_until(io, [&] { return client.status()["session"] == "ready" && zebra->sessions.size() == session; });
     }
     // Runs until the current session has `n` frames.
-    bool frames(std::size_t n)
+    bool frames(std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(5))
     {
-        return run_until(io, [&] { return !zebra->sessions.empty() && zebra->current().size() >= n; });
+        return run_until(io, [&] { return !zebra->sessions.empty() && zebra->current().size() >= n; }, limit);
     }
     std::int64_t counter(const char* name) { return client.status()["counters"][name].get<std::int64_t>(); }
 };
@@ -72,7 +60,7 @@ TEST_CASE("HELLO first: type nhrp, instance 0, notifications on")
 TEST_CASE("routes wanted before zebra is ready are announced once CAPABILITIES arrives")
 {
     Fixture f;
-    const std::vector routes{via("10.2.0.0/24", {7, 9}, 10, 5), SelectedRoute{prefix("10.3.0.0/24"), {}, 254, 0}};
+    const std::vector routes{via("10.2.0.0/24", {7, 9}, 10, 5), blackhole("10.3.0.0/24")};
     f.client.apply(routes);
     CHECK(f.client.status()["routes"][0]["state"] == "not-announced");
     REQUIRE(f.ready());
@@ -112,7 +100,7 @@ TEST_CASE("apply() sends only the difference: ROUTE_ADD for new and changed, ROU
     CHECK(diff[2].prefix == prefix("10.5.0.0/24"));
 
     f.client.apply(std::vector{via("10.2.0.0/24", {7}), via("10.3.0.0/24", {8}), via("10.5.0.0/24", {7})});
-    CHECK_FALSE(f.frames(8)); // nothing changed, nothing sent
+    CHECK_FALSE(f.frames(8, std::chrono::milliseconds(300))); // nothing changed, nothing sent
 }
 
 TEST_CASE("nexthops are clamped to CAPABILITIES' ECMP")
@@ -134,15 +122,15 @@ TEST_CASE("ROUTE_NOTIFY_OWNER sets each route's state; failures are counted")
     f.zebra->send(notify_frame(zapi::RouteNote::installed, prefix("10.2.0.0/24")));
     f.zebra->send(notify_frame(zapi::RouteNote::fail_install, prefix("10.3.0.0/24")));
     f.zebra->send(notify_frame(zapi::RouteNote::removed, prefix("10.9.0.0/24"))); // not ours: ignored
-    REQUIRE(run_until(f.io, [&] { return f.counter("frames_in") == 4; }));
+    REQUIRE(run_until(f.io, [&] { return f.counter("frames-in") == 4; }));
     const auto routes = f.client.status()["routes"];
     CHECK(routes[0]["state"] == "installed");
-    CHECK(routes[1]["state"] == "failed");
-    CHECK(f.counter("notify_failures") == 1);
-    CHECK(f.counter("protocol_errors") == 0);
+    CHECK(routes[1]["state"] == "install-failed");
+    CHECK(f.counter("notify-failures") == 1);
+    CHECK(f.counter("protocol-errors") == 0);
 
     f.zebra->send(notify_frame(zapi::RouteNote::better_admin_won, prefix("10.2.0.0/24")));
-    REQUIRE(run_until(f.io, [&] { return f.counter("frames_in") == 5; }));
+    REQUIRE(run_until(f.io, [&] { return f.counter("frames-in") == 5; }));
     CHECK(f.client.status()["routes"][0]["state"] == "better-admin-won");
 }
 
@@ -164,7 +152,7 @@ TEST_CASE("zebra closing mid-frame: reconnect, HELLO again and replay every rout
     CHECK(replay[2].prefix == prefix("10.3.0.0/24"));
     CHECK(replay[2].ifindexes == std::vector{8});
     CHECK(f.counter("disconnects") == 1);
-    CHECK(f.counter("protocol_errors") == 1);
+    CHECK(f.counter("protocol-errors") == 1);
     CHECK(f.counter("connects") == 2);
 }
 
@@ -190,8 +178,19 @@ TEST_CASE("garbage from zebra: drop, reconnect, replay")
     REQUIRE(f.ready(2));
     REQUIRE(f.frames(2));
     CHECK(f.zebra->current()[1].prefix == prefix("10.2.0.0/24"));
-    CHECK(f.counter("protocol_errors") == 1);
-    CHECK(f.client.status()["last_error"] == "");   // cleared once the new session is ready
+    CHECK(f.counter("protocol-errors") == 1);
+    CHECK(f.client.status()["last-error"] == "");   // cleared once the new session is ready
+}
+
+TEST_CASE("a peer that never answers HELLO with CAPABILITIES is dropped after 5 s, then tried again")
+{
+    Fixture f;
+    f.zebra->answer_hello = false;
+    f.client.apply(std::vector{via("10.2.0.0/24", {7})});
+    REQUIRE(run_until(f.io, [&] { return f.zebra->sessions.size() == 2; }, zebra_capabilities_timeout + std::chrono::seconds(2)));
+    CHECK(f.zebra->sessions[0].size() == 1); // HELLO only: no route goes to a peer that is not ready
+    CHECK(f.counter("disconnects") == 1);
+    CHECK(f.client.status()["last-error"].get<std::string>().starts_with("no CAPABILITIES"));
 }
 
 TEST_CASE("an unreadable ROUTE_NOTIFY_OWNER is counted, the session stays")
@@ -199,7 +198,7 @@ TEST_CASE("an unreadable ROUTE_NOTIFY_OWNER is counted, the session stays")
     Fixture f;
     REQUIRE(f.ready());
     f.zebra->send(zapi_frame(zapi::Command::route_notify_owner, {0x02, 0x00}));
-    REQUIRE(run_until(f.io, [&] { return f.counter("protocol_errors") == 1; }));
+    REQUIRE(run_until(f.io, [&] { return f.counter("protocol-errors") == 1; }));
     CHECK(f.counter("disconnects") == 0);
     CHECK(f.client.status()["session"] == "ready");
 }
@@ -214,7 +213,7 @@ TEST_CASE("zebra restarting: routes changed while it was away are what gets repl
     std::filesystem::remove(f.socket);
     REQUIRE(run_until(f.io, [&] { return f.client.status()["connected"] == false; }));
     f.client.apply(std::vector{via("10.3.0.0/24", {8})});
-    REQUIRE(run_until(f.io, [&] { return f.counter("connect_failures") >= 1; }));
+    REQUIRE(run_until(f.io, [&] { return f.counter("connect-failures") >= 1; }));
 
     f.zebra.emplace(f.io, f.socket);
     REQUIRE(f.ready(1));
@@ -230,7 +229,7 @@ TEST_CASE("a zebra that is not there yet: the client keeps trying")
     const auto socket = dir.path() / "zserv.api";
     ZebraClient client{io, socket};
     client.apply(std::vector{via("10.2.0.0/24", {7})});
-    REQUIRE(run_until(io, [&] { return client.status()["counters"]["connect_failures"] >= 2; }));
+    REQUIRE(run_until(io, [&] { return client.status()["counters"]["connect-failures"] >= 2; }));
     CHECK(client.status()["connected"] == false);
 
     FakeZebra zebra(io, socket);
@@ -242,7 +241,7 @@ TEST_CASE("withdraw_all() writes a ROUTE_DELETE per route with the io_context st
 {
     Fixture f;
     REQUIRE(f.ready());
-    f.client.apply(std::vector{via("10.2.0.0/24", {7}), SelectedRoute{prefix("10.3.0.0/24"), {}, 254, 0}});
+    f.client.apply(std::vector{via("10.2.0.0/24", {7}), blackhole("10.3.0.0/24")});
     REQUIRE(f.frames(3));
 
     f.io.stop();

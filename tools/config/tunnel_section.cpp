@@ -111,7 +111,7 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
             r.fail(*v->node, "'mtu' must be at least 1280 on a tunnel that carries IPv6 (RFC 8200 section 5)");
         t.mtu = static_cast<std::uint32_t>(v->value);
     }
-    if (const auto v = r.integer("route-distance", 1, 255))
+    if (const auto v = r.integer("route-distance", 1, 253))
         t.route_distance = static_cast<std::uint32_t>(v->value);
     if (const auto v = r.boolean("mss-clamp"))
         t.mss_clamp = v->value;
