@@ -9,6 +9,7 @@
 #include "ike/ike_engine.hpp"
 
 #include "ike/certificates.hpp"
+#include "ike/child_negotiation.hpp"
 #include "ike/identity.hpp"
 #include "ike/ike_log.hpp"
 #include "ike/proposal.hpp"
@@ -35,14 +36,6 @@ Identity local_identity(const PeerConfig& peer, const tunnel::Endpoint& local)
     if (peer.auth == PeerAuth::digital_signature)
         return identity_of(peer.credentials->certificate);
     return identity_of(local.address);
-}
-
-const NotifyPayload* first_error(const std::vector<Payload>& inner)
-{
-    for (const auto* n : find_all<NotifyPayload>(inner))
-        if (is_error(n->notify_type))
-            return n;
-    return nullptr;
 }
 } // namespace
 
@@ -124,12 +117,7 @@ void IkeEngine::send_auth_request(IkeSa& sa, Clock::time_point now)
     if (peer.remote_id)
         inner.push_back(to_payload<IdrPayload>(*peer.remote_id));
     inner.push_back(auth->back());
-    inner.push_back(child_proposals(child.policy, sa.pending_child_spi, false));
-    auto [tsi, tsr] = traffic_selectors(child, sa.local.address, sa.remote.address);
-    inner.push_back(std::move(tsi));
-    inner.push_back(std::move(tsr));
-    if (child.mode == ChildMode::transport_gre)
-        inner.push_back(notify(NotifyType::use_transport_mode));
+    append_child_offer(inner, child, sa.pending_child_spi, false, sa.local.address, sa.remote.address);
     sa.state = IkeState::auth_sent;
     send_request(sa, ExchangeType::ike_auth, std::move(inner), now);
 }
@@ -187,57 +175,42 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
                     to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
 
     // The CHILD SA: the first tunnel of this peer whose mode, proposal and selectors fit.
-    const auto* offered = find<SaPayload>(inner);
-    const auto* tsi = find<TsiPayload>(inner);
-    const auto* tsr = find<TsrPayload>(inner);
-    const bool transport = find_notify(inner, NotifyType::use_transport_mode) != nullptr;
-    if (offered == nullptr || tsi == nullptr || tsr == nullptr) {
-        send_response(sa, header, std::move(answer));
+    if (find<SaPayload>(inner) == nullptr || find<TsiPayload>(inner) == nullptr || find<TsrPayload>(inner) == nullptr) {
+        send_response(sa, header, std::move(answer));   // no CHILD SA asked for
         return;
     }
-    std::string refusal;
-    NotifyType error = NotifyType::no_proposal_chosen;
+    ChildRefusal refusal;
     for (const ChildConfig& child : peer->children) {
-        if ((child.mode == ChildMode::transport_gre) != transport) {
-            refusal = "mode (transport or tunnel) differs";
-            error = NotifyType::no_proposal_chosen;
-            continue;
-        }
         const std::uint32_t spi_in = host_.allocate_spi();
-        auto chosen = choose_child(*offered, child.policy, false, spi_in);
-        if (!chosen) {
-            refusal = chosen.error().message();
-            error = NotifyType::no_proposal_chosen;
+        auto choice = choose_child_sa(inner, child, false, spi_in, DhGroup::none, sa.local.address, sa.remote.address);
+        if (!choice) {
+            refusal = std::move(choice.error());
             continue;
         }
-        auto narrowed = narrow(child, *tsi, *tsr, sa.local.address, sa.remote.address);
-        if (!narrowed) {
-            refusal = narrowed.error().message();
-            error = NotifyType::ts_unacceptable;
+        const ChildKeySource source{false, {}, sa.nonce_i, sa.nonce_r};
+        if (install(sa, child, choice->chosen.suite, spi_in, choice->chosen.peer_spi, source, true, now) == nullptr) {
+            refusal = {NotifyType::temporary_failure, "the data plane refused the SA"};
             continue;
         }
-        if (!install(sa, child, chosen->suite, spi_in, chosen->peer_spi, now)) {
-            refusal = "the data plane refused the SA";
-            error = NotifyType::temporary_failure;
-            continue;
-        }
-        answer.push_back(chosen->reply);
-        answer.push_back(std::move(narrowed->first));
-        answer.push_back(std::move(narrowed->second));
-        if (transport)
-            answer.push_back(notify(NotifyType::use_transport_mode));
+        append_child_answer(answer, child, std::move(*choice));
         send_response(sa, header, std::move(answer));
         return;
     }
-    if (error == NotifyType::ts_unacceptable) {
+    count_child_refusal(sa, now, refusal);
+    answer.push_back(notify(refusal.error));
+    send_response(sa, header, std::move(answer));
+}
+
+void IkeEngine::count_child_refusal(IkeSa& sa, Clock::time_point now, const ChildRefusal& refusal)
+{
+    if (refusal.error == NotifyType::ts_unacceptable) {
         ++counters_.ts_unacceptable;
-        report(now, peer->name, "TS_UNACCEPTABLE for the CHILD SA from {} ({})", sa.remote.to_string(), refusal);
+        report(now, sa.peer->name, "TS_UNACCEPTABLE for the CHILD SA from {} ({})", sa.remote.to_string(),
+               refusal.reason);
     } else {
         ++counters_.no_proposal_chosen;
-        report(now, peer->name, "CHILD SA from {} refused: {}", sa.remote.to_string(), refusal);
+        report(now, sa.peer->name, "CHILD SA from {} refused: {}", sa.remote.to_string(), refusal.reason);
     }
-    answer.push_back(notify(error));
-    send_response(sa, header, std::move(answer));
 }
 
 void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now)
@@ -296,21 +269,13 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         }
         return;
     }
-    const auto* reply = find<SaPayload>(inner);
-    const auto* tsi = find<TsiPayload>(inner);
-    const auto* tsr = find<TsrPayload>(inner);
-    const bool transport = find_notify(inner, NotifyType::use_transport_mode) != nullptr;
-    if (reply == nullptr || tsi == nullptr || tsr == nullptr) {
-        report(now, peer.name, "IKE_AUTH answer without a CHILD SA");
+    const auto accepted = check_child_answer(inner, child, false, sa.local.address, sa.remote.address);
+    if (!accepted) {
+        report(now, peer.name, "IKE_AUTH: {}", accepted.error());
         return;
     }
-    auto chosen = accept_child_reply(*reply, child.policy, false);
-    if (!chosen || transport != (child.mode == ChildMode::transport_gre) ||
-        !accept_ts_reply(child, *tsi, *tsr, sa.local.address, sa.remote.address)) {
-        report(now, peer.name, "the CHILD SA {} the peer chose is not one we offered", child.name);
-        return;
-    }
-    install(sa, child, chosen->suite, sa.pending_child_spi, chosen->peer_spi, now);
+    const ChildKeySource source{true, {}, sa.nonce_i, sa.nonce_r};
+    install(sa, child, accepted->suite, sa.pending_child_spi, accepted->peer_spi, source, true, now);
 }
 
 void IkeEngine::refuse_responder(IkeSa& sa, Clock::time_point now)
@@ -321,32 +286,54 @@ void IkeEngine::refuse_responder(IkeSa& sa, Clock::time_point now)
     fail(sa, now);
 }
 
-bool IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
-                        std::uint32_t spi_out, Clock::time_point now)
+ChildSa* IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
+                           std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound,
+                           Clock::time_point now)
 {
-    auto keys = derive_child_sa_keys(*sa.prf, sa.keys.sk_d, suite.cipher, suite.integrity, {}, sa.nonce_i, sa.nonce_r);
+    auto keys = derive_child_sa_keys(*sa.prf, sa.keys.sk_d, suite.cipher, suite.integrity, source.g_ir,
+                                     source.nonce_i, source.nonce_r);
     if (!keys)
-        return false;
-    const auto in_direction = sa.initiator ? ChildSaDirection::responder_to_initiator
-                                           : ChildSaDirection::initiator_to_responder;
-    const auto out_direction = sa.initiator ? ChildSaDirection::initiator_to_responder
-                                            : ChildSaDirection::responder_to_initiator;
+        return nullptr;
+    // Section 2.17: the "_i" keys protect what the initiator of this exchange
+    // sends, who may be the original responder when it rekeys.
+    const auto in_direction = source.we_initiated ? ChildSaDirection::responder_to_initiator
+                                                  : ChildSaDirection::initiator_to_responder;
+    const auto out_direction = source.we_initiated ? ChildSaDirection::initiator_to_responder
+                                                   : ChildSaDirection::responder_to_initiator;
     ChildSaInstall request;
     request.tunnel = child.name;
     request.peer = sa.peer->name;
     request.inbound = child_sa_params(*keys, in_direction, spi_in, suite.esn);
     request.outbound = child_sa_params(*keys, out_direction, spi_out, suite.esn);
     request.remote = sa.remote;
+    request.udp_encapsulation = udp_encapsulation(sa);
+    request.use_outbound = use_outbound;
+    if (!host_.install_child(request))
+        return nullptr;
+    ChildSa installed;
+    installed.config = &child;
+    installed.suite = suite;
+    installed.spi_in = spi_in;
+    installed.spi_out = spi_out;
+    installed.installed_at = now;
+    schedule_lifetime(installed, now);
+    if (!use_outbound) {
+        installed.state = ChildState::inbound_only;
+        installed.pending_outbound = request.outbound;
+    }
+    sa.children.push_back(std::move(installed));
+    ike_log()->info("{}: CHILD SA {} installed: in 0x{:08x} out 0x{:08x} {}{}{}", sa.peer->name, child.name, spi_in,
+                    spi_out, tunnel::info(suite.cipher).name,
+                    child.mode == ChildMode::transport_gre ? " transport mode (gre)" : " tunnel mode",
+                    use_outbound ? "" : ", outbound waits for the old SA's Delete");
+    return &sa.children.back();
+}
+
+bool IkeEngine::udp_encapsulation(const IkeSa& sa) noexcept
+{
     // RFC 7296 section 2.23: UDP encapsulation when a NAT is in the way (or
     // we pretend one, encapsulation = "udp"); plain ESP otherwise.
-    request.udp_encapsulation = sa.nat_local || sa.nat_remote || sa.peer->always_encapsulate;
-    if (!host_.install_child(request))
-        return false;
-    sa.children.push_back({&child, suite, spi_in, spi_out, now});
-    ike_log()->info("{}: CHILD SA {} installed: in 0x{:08x} out 0x{:08x} {}{}", sa.peer->name, child.name, spi_in,
-                    spi_out, tunnel::info(suite.cipher).name,
-                    child.mode == ChildMode::transport_gre ? " transport mode (gre)" : " tunnel mode");
-    return true;
+    return sa.nat_local || sa.nat_remote || sa.peer->always_encapsulate;
 }
 
 } // namespace mesh::ike

@@ -1,6 +1,7 @@
 // INFORMATIONAL (RFC 7296 section 1.4):
 //   HDR, SK {D(IKE)}              -->  <--  HDR, SK {}          the IKE SA and its children go
 //   HDR, SK {D(ESP, SPIs)}        -->  <--  HDR, SK {D(ESP, our SPIs)}
+//                                       the old SA of a rekey, a redundant one (section 2.8.1), an expired one
 //   HDR, SK {}                    -->  <--  HDR, SK {}          liveness (section 2.4)
 //   HDR, SK {N(AUTHENTICATION_FAILED)} --> <-- HDR, SK {}       the initiator refused us (section 2.21.2)
 
@@ -36,15 +37,18 @@ void IkeEngine::on_informational_request(IkeSa& sa, const Header& header, const 
             continue;
         DeletePayload ours{ProtocolId::esp, {}};
         for (const std::uint32_t spi : del->spis) {
-            const auto child = std::find_if(sa.children.begin(), sa.children.end(),
-                                            [&](const ChildSa& c) { return c.spi_out == spi; });
-            if (child == sa.children.end())
+            const ChildSa* child = sa.child_out(spi);
+            if (child == nullptr)
                 continue;
-            host_.delete_child(child->config->name, child->spi_in);
-            ike_log()->info("{}: peer deleted CHILD SA {} (in 0x{:08x}, out 0x{:08x})", sa.peer->name,
-                            child->config->name, child->spi_in, child->spi_out);
-            ours.spis.push_back(child->spi_in);
-            sa.children.erase(child);
+            const std::uint32_t spi_in = child->spi_in;
+            ike_log()->info("{}: peer deletes CHILD SA {} (in 0x{:08x}, out 0x{:08x})", sa.peer->name,
+                            child->config->name, spi_in, spi);
+            // Section 1.4.1: when both ends delete it at once, neither answer
+            // names it again (our own request is then answered with nothing).
+            if (child->state != ChildState::deleting)
+                ours.spis.push_back(spi_in);
+            std::erase(sa.queued_deletes, spi_in);
+            remove_child(sa, spi_in);
         }
         if (!ours.spis.empty())
             answer.push_back(std::move(ours));
@@ -52,9 +56,14 @@ void IkeEngine::on_informational_request(IkeSa& sa, const Header& header, const 
     send_response(sa, header, std::move(answer));
 }
 
-void IkeEngine::on_informational_response(IkeSa&, const std::vector<Payload>&, Clock::time_point)
+void IkeEngine::on_informational_response(IkeSa& sa, const OutstandingRequest& request, const std::vector<Payload>&,
+                                          Clock::time_point now)
 {
-    // An answer is all a liveness check or our Delete needs; its arrival already cleared the request.
+    // An answer is all a liveness check needs. Our Delete was answered: the
+    // peer no longer sends on those SAs, so their inbound halves go now.
+    for (const std::uint32_t spi : request.deleting)
+        remove_child(sa, spi);
+    send_queued_deletes(sa, now);
 }
 
 } // namespace mesh::ike

@@ -17,7 +17,6 @@
 namespace mesh::ike {
 
 namespace {
-constexpr std::size_t nonce_bytes = 32;
 constexpr std::uint16_t ike_port = 500;
 
 NotifyPayload notify(NotifyType type, std::vector<std::uint8_t> data = {})
@@ -27,13 +26,6 @@ NotifyPayload notify(NotifyType type, std::vector<std::uint8_t> data = {})
     n.notify_type = type;
     n.data = std::move(data);
     return n;
-}
-
-std::vector<std::uint8_t> random_bytes(Botan::RandomNumberGenerator& rng, std::size_t n)
-{
-    std::vector<std::uint8_t> bytes(n);
-    rng.randomize(bytes.data(), bytes.size());
-    return bytes;
 }
 
 // An unencrypted IKE_SA_INIT answer that only reports an error.
@@ -58,7 +50,7 @@ void IkeEngine::initiate(const PeerConfig& peer, Clock::time_point now)
     sa->local = {peer.local_address.value_or(ike_local_.address), ike_local_.port};
     sa->remote = {peer.address.address(), ike_port};
     sa->created_at = now;
-    sa->nonce_i = random_bytes(rng_, nonce_bytes);
+    sa->nonce_i = new_nonce();
     auto dh = DhKeyExchange::generate(peer.ike.dh_groups.front(), rng_);
     if (!dh) {
         ike_log()->error("{}: cannot create a {} key", peer.name, transform_name(TransformType::dh,
@@ -87,8 +79,10 @@ void IkeEngine::send_init_request(IkeSa& sa, Clock::time_point now)
     sa.init_request = serialize(request);
     sa.state = IkeState::init_sent;
     sa.next_request_id = 1;
-    sa.outstanding = OutstandingRequest{0, ExchangeType::ike_sa_init, sa.init_request, 0,
-                                        now + std::chrono::milliseconds(500)};
+    sa.outstanding.emplace();
+    sa.outstanding->exchange = ExchangeType::ike_sa_init;
+    sa.outstanding->datagram = sa.init_request;
+    sa.outstanding->next_send = now + std::chrono::milliseconds(500);
     send_datagram(sa, sa.init_request);
 }
 
@@ -122,6 +116,36 @@ void IkeEngine::check_nat(IkeSa& sa, const Message& message, const tunnel::Endpo
     sa.nat_remote = remote_seen && !remote_match;
 }
 
+bool IkeEngine::admit_init_request(const Message& request, std::span<const std::uint8_t> nonce_i,
+                                   const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now)
+{
+    std::size_t half_open = 0, from_address = 0;
+    for (const auto& sa : sas_) {
+        half_open += sa->state == IkeState::init_done ? 1 : 0;
+        from_address += sa->remote.address == remote.address ? 1 : 0;
+    }
+    if (half_open >= limits_.max_half_open || sas_.size() >= limits_.max_ike_sas ||
+        from_address >= limits_.max_ike_sas_per_address) {
+        ++counters_.init_refused;
+        ike_log()->debug("IKE_SA_INIT from {} dropped: {} half open, {} IKE SAs, {} with this address",
+                         remote.to_string(), half_open, sas_.size(), from_address);
+        return false;
+    }
+    if (half_open < limits_.cookie_threshold)
+        return true;
+    // Section 2.6: the cookie, when there is one, is the first payload.
+    const auto* cookie = request.payloads.empty() ? nullptr : std::get_if<NotifyPayload>(&request.payloads.front());
+    if (cookie != nullptr && cookie->notify_type == NotifyType::cookie &&
+        cookies_.check(cookie->data, nonce_i, remote.address, request.header.spi_i, now))
+        return true;
+    ++counters_.cookies_sent;
+    ike_log()->debug("IKE_SA_INIT from {}: {} half open, answering with a COOKIE", remote.to_string(), half_open);
+    host_.send(local, remote,
+               init_error(request.header, 0,
+                          notify(NotifyType::cookie, cookies_.make(nonce_i, remote.address, request.header.spi_i, now))));
+    return false;
+}
+
 void IkeEngine::on_init_request(const Message& request, std::span<const std::uint8_t> datagram,
                                 const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now)
 {
@@ -139,6 +163,8 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
         host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::invalid_syntax)));
         return;
     }
+    if (!admit_init_request(request, nonce->data, local, remote, now))
+        return;
     auto chosen = choose_ike(*offered, peer.ike, ke->dh_group);
     if (!chosen) {
         ++counters_.no_proposal_chosen;
@@ -168,7 +194,7 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     sa->created_at = now;
     sa->suite = chosen->suite;
     sa->nonce_i = nonce->data;
-    sa->nonce_r = random_bytes(rng_, nonce_bytes);
+    sa->nonce_r = new_nonce();
     sa->init_request.assign(datagram.begin(), datagram.end());
     if (const auto* hashes = request.find_notify(NotifyType::signature_hash_algorithms))
         sa->peer_hash_algorithms = hashes->data;

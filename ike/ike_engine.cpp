@@ -23,6 +23,15 @@ constexpr auto first_retry = std::chrono::seconds(1);
 constexpr auto max_retry = std::chrono::seconds(60);
 // A responder's half-open SA is dropped when IKE_AUTH does not follow.
 constexpr auto half_open_timeout = std::chrono::seconds(30);
+// Ni and Nr: twice the 128 bits section 2.10 asks for at least.
+constexpr std::size_t nonce_bytes = 32;
+
+std::optional<std::int64_t> seconds_until(Clock::time_point when, Clock::time_point now)
+{
+    if (when == Clock::time_point::max())
+        return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::seconds>(when - now).count();
+}
 } // namespace
 
 const char* to_string(IkeState state) noexcept
@@ -38,9 +47,21 @@ const char* to_string(IkeState state) noexcept
     return "unknown";
 }
 
+const char* to_string(ChildState state) noexcept
+{
+    switch (state) {
+    case ChildState::active: return "active";
+    case ChildState::inbound_only: return "inbound-only";
+    case ChildState::superseded: return "superseded";
+    case ChildState::deleting: return "deleting";
+    }
+    return "unknown";
+}
+
 IkeEngine::IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, tunnel::Endpoint ike_local,
-                     tunnel::Endpoint natt_local, Botan::RandomNumberGenerator& rng)
-    : host_(host), peers_(std::move(peers)), ike_local_(ike_local), natt_local_(natt_local), rng_(rng)
+                     tunnel::Endpoint natt_local, Botan::RandomNumberGenerator& rng, IkeLimits limits)
+    : host_(host), peers_(std::move(peers)), ike_local_(ike_local), natt_local_(natt_local), rng_(rng),
+      limits_(limits), cookies_(rng)
 {
 }
 
@@ -70,6 +91,13 @@ std::uint64_t IkeEngine::new_spi()
     while (spi == 0)
         rng_.randomize(reinterpret_cast<std::uint8_t*>(&spi), sizeof spi);
     return spi;
+}
+
+std::vector<std::uint8_t> IkeEngine::new_nonce()
+{
+    std::vector<std::uint8_t> nonce(nonce_bytes);
+    rng_.randomize(nonce.data(), nonce.size());
+    return nonce;
 }
 
 IkeSa* IkeEngine::find_sa(std::uint64_t spi_i, std::uint64_t spi_r)
@@ -165,12 +193,14 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
         if (!inner)
             return;
         sa.last_heard = now;
-        const ExchangeType exchange = sa.outstanding->exchange;
+        const OutstandingRequest answered = std::move(*sa.outstanding);
         sa.outstanding.reset();
-        if (exchange == ExchangeType::ike_auth)
+        if (answered.exchange == ExchangeType::ike_auth)
             on_auth_response(sa, *inner, now);
-        else if (exchange == ExchangeType::informational)
-            on_informational_response(sa, *inner, now);
+        else if (answered.exchange == ExchangeType::informational)
+            on_informational_response(sa, answered, *inner, now);
+        else if (answered.exchange == ExchangeType::create_child_sa)
+            on_create_child_response(sa, *inner, now);
         return;
     }
     if (sa.last_response_id && header.message_id == *sa.last_response_id) {
@@ -209,8 +239,8 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
         on_informational_request(sa, header, *inner, now);
         break;
     case ExchangeType::create_child_sa:
-        // Rekeying comes with its own issue; until then the peer is told to wait.
-        send_response(sa, header, {NotifyPayload{ProtocolId::none, NotifyType::no_additional_sas, {}, {}}});
+        if (sa.state == IkeState::established)
+            on_create_child_request(sa, header, *inner, now);
         break;
     default:
         break;
@@ -269,7 +299,11 @@ void IkeEngine::send_request(IkeSa& sa, ExchangeType exchange, std::vector<Paylo
     header.initiator = sa.initiator;
     header.message_id = sa.next_request_id++;
     auto datagram = encrypt(sa, header, inner);
-    sa.outstanding = OutstandingRequest{header.message_id, exchange, datagram, 0, now + first_retransmit};
+    sa.outstanding.emplace();
+    sa.outstanding->message_id = header.message_id;
+    sa.outstanding->exchange = exchange;
+    sa.outstanding->datagram = datagram;
+    sa.outstanding->next_send = now + first_retransmit;
     send_datagram(sa, std::move(datagram));
 }
 
@@ -304,6 +338,8 @@ void IkeEngine::on_tick(Clock::time_point now)
             continue;
         }
         if (sa->state == IkeState::established)
+            check_child_lifetimes(*sa, now);
+        if (sa->state == IkeState::established)   // again: the last CHILD SA expiring starts the IKE SA over
             check_liveness(*sa, now);
         if (sa->outstanding && now >= sa->outstanding->next_send)
             retransmit(*sa, now);
@@ -377,18 +413,24 @@ void IkeEngine::shutdown()
     for (auto& sa : sas_) {
         if (sa->state != IkeState::established)
             continue;
-        // Section 1.4.1: deleting the IKE SA deletes its CHILD SAs at the peer too.
-        Header header;
-        header.spi_i = sa->spi_i;
-        header.spi_r = sa->spi_r;
-        header.exchange_type = ExchangeType::informational;
-        header.initiator = sa->initiator;
-        header.message_id = sa->next_request_id++;
-        send_datagram(*sa, encrypt(*sa, header, {DeletePayload{ProtocolId::ike, {}}}));
-        ike_log()->info("{}: deleting IKE SA {:016x}/{:016x}", sa->peer->name, sa->spi_i, sa->spi_r);
+        send_ike_delete(*sa);
         remove_children(*sa);
         sa->state = IkeState::dead;
     }
+}
+
+void IkeEngine::send_ike_delete(IkeSa& sa)
+{
+    // Section 1.4.1: deleting the IKE SA deletes its CHILD SAs at the peer
+    // too. Best effort, one datagram: nothing waits for the answer.
+    Header header;
+    header.spi_i = sa.spi_i;
+    header.spi_r = sa.spi_r;
+    header.exchange_type = ExchangeType::informational;
+    header.initiator = sa.initiator;
+    header.message_id = sa.next_request_id++;
+    send_datagram(sa, encrypt(sa, header, {DeletePayload{ProtocolId::ike, {}}}));
+    ike_log()->info("{}: deleting IKE SA {:016x}/{:016x}", sa.peer->name, sa.spi_i, sa.spi_r);
 }
 
 std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const
@@ -398,9 +440,17 @@ std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const
         if (sa->state == IkeState::dead)
             continue;
         const auto since = sa->state == IkeState::established ? sa->established_at : sa->created_at;
+        std::vector<ChildSaStatus> children;
+        for (const auto& child : sa->children) {
+            const bool ours_to_rekey = child.state == ChildState::active && child.successor == 0;
+            children.push_back({child.config->name, child.spi_in, child.spi_out, child.state,
+                                std::chrono::duration_cast<std::chrono::seconds>(now - child.installed_at).count(),
+                                ours_to_rekey ? seconds_until(std::max(child.rekey_at, now), now) : std::nullopt,
+                                seconds_until(child.expires_at, now), describe_suite(child.suite)});
+        }
         lines.push_back({sa->peer->name, sa->remote, sa->state, sa->initiator, sa->spi_i, sa->spi_r,
                          std::chrono::duration_cast<std::chrono::seconds>(now - since).count(), sa->children.size(),
-                         sa->nat_local || sa->nat_remote, describe_suite(sa->suite)});
+                         sa->nat_local || sa->nat_remote, describe_suite(sa->suite), std::move(children)});
     }
     return lines;
 }

@@ -8,10 +8,12 @@
 //   responder:  IKE_SA_INIT req -> proposal, KE -> resp
 //               -> IKE_AUTH req -> identity, AUTH, CHILD SA -> resp
 //   either:     INFORMATIONAL {D} / {} (liveness), answered from the cache when retransmitted
+//               CREATE_CHILD_SA {N(REKEY_SA) ...} at a CHILD SA's soft lifetime, make-before-break
 //
 // Time is passed in (on_tick(now)) and randomness injected, so exchanges run
 // deterministically in tests.
 
+#include "ike/cookie.hpp"
 #include "ike/ike_host.hpp"
 #include "ike/ike_sa.hpp"
 
@@ -37,6 +39,33 @@ struct IkeCounters {
     std::uint64_t ts_unacceptable = 0;
     std::uint64_t liveness_checks = 0;   // DPD requests sent (not counting their retransmissions)
     std::uint64_t peers_dead = 0;        // IKE SAs given up for want of an answer
+    std::uint64_t cookies_sent = 0;      // IKE_SA_INIT answered with N(COOKIE) while many were half open
+    std::uint64_t init_refused = 0;      // IKE_SA_INIT dropped: over the half-open or IKE SA bounds
+    std::uint64_t child_rekeys = 0;          // CHILD SAs we rekeyed (answered with a new SA)
+    std::uint64_t child_rekeys_answered = 0; // the peer's rekeys we answered with a new SA
+    std::uint64_t rekey_collisions = 0;      // both ends rekeyed one SA (section 2.8.1), counted by each initiator
+    std::uint64_t rekey_failures = 0;        // our rekeys refused or unusable (retried until the hard lifetime)
+    std::uint64_t child_sas_expired = 0;     // CHILD SAs deleted at their hard lifetime, not replaced in time
+};
+
+// A CHILD SA in `mesh-site status`.
+struct ChildSaStatus {
+    std::string tunnel;
+    std::uint32_t spi_in, spi_out;
+    ChildState state;
+    std::int64_t age_s;
+    std::optional<std::int64_t> rekey_in_s;   // none: not to be rekeyed by us (being replaced or deleted)
+    std::optional<std::int64_t> expires_in_s; // none: no lifetime
+    std::string suite;                        // "aes-128-gcm/ecp256/esn": with the PFS group of its rekey
+};
+
+// Bounds that keep a flood of IKE_SA_INIT from costing more than a fixed
+// amount of memory and DH computations (RFC 7296 section 2.6).
+struct IkeLimits {
+    std::size_t cookie_threshold = 10;   // half-open IKE SAs from which an IKE_SA_INIT must bring a cookie
+    std::size_t max_half_open = 1000;    // half-open IKE SAs beyond which IKE_SA_INIT is dropped
+    std::size_t max_ike_sas = 10000;     // IKE SAs in all
+    std::size_t max_ike_sas_per_address = 8;   // IKE SAs with one remote address (a rekey briefly holds two)
 };
 
 // A line of `mesh-site status`' peers list (RouterOS active-peers).
@@ -50,6 +79,7 @@ struct IkeSaStatus {
     std::size_t children;
     bool nat_detected;
     std::string suite;
+    std::vector<ChildSaStatus> child_sas;
 };
 
 // The last thing that went wrong with a peer, in the words of the log.
@@ -59,6 +89,16 @@ struct PeerFailure {
 };
 
 // Keys of an established IKE SA, for Wireshark's ikev2_decryption_table.
+// What the keys of a new CHILD SA come from (RFC 7296 section 2.17).
+struct ChildKeySource {
+    bool we_initiated;                     // the exchange's initiator: its traffic uses the "_i" keys
+    std::span<const std::uint8_t> g_ir;    // the new DH secret with PFS; empty without
+    std::span<const std::uint8_t> nonce_i; // the exchange's Ni and Nr
+    std::span<const std::uint8_t> nonce_r;
+};
+
+struct ChildRefusal;   // child_negotiation.hpp
+
 struct IkeSaKeysExport {
     std::uint64_t spi_i, spi_r;
     IkeSuite suite;
@@ -68,7 +108,7 @@ struct IkeSaKeysExport {
 class IkeEngine {
 public:
     IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, tunnel::Endpoint ike_local, tunnel::Endpoint natt_local,
-              Botan::RandomNumberGenerator& rng);
+              Botan::RandomNumberGenerator& rng, IkeLimits limits = {});
     ~IkeEngine();
 
     // Starts IKE SAs to every peer that is not passive.
@@ -80,6 +120,10 @@ public:
     void on_tick(Clock::time_point now);
     // Deletes every IKE SA at its peer (best effort: one datagram each).
     void shutdown();
+    // Rekeys the CHILD SA with this inbound or outbound SPI at the next tick,
+    // ahead of its lifetime: its outbound sequence numbers ran out (or a byte
+    // limit was reached). Unknown SPIs are ignored.
+    void rekey_child(std::uint32_t spi, Clock::time_point now);
 
     [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
     [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;
@@ -124,12 +168,18 @@ private:
     void liveness_check_unanswered(IkeSa& sa, Clock::time_point now);
     void count_inbound_esp(IkeSa& sa, Clock::time_point now);
     void remove_children(IkeSa& sa);
+    void send_ike_delete(IkeSa& sa);
     void schedule_retry(const PeerConfig& peer, Clock::time_point now);
     [[nodiscard]] std::uint64_t new_spi();
+    [[nodiscard]] std::vector<std::uint8_t> new_nonce();
 
     // exchange_init.cpp
     void initiate(const PeerConfig& peer, Clock::time_point now);
     void send_init_request(IkeSa& sa, Clock::time_point now);
+    // Section 2.6: whether an IKE_SA_INIT request may have state and a DH;
+    // answers N(COOKIE) or drops it when not.
+    bool admit_init_request(const Message& request, std::span<const std::uint8_t> nonce_i,
+                            const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
     void on_init_request(const Message& request, std::span<const std::uint8_t> datagram, const tunnel::Endpoint& local,
                          const tunnel::Endpoint& remote, Clock::time_point now);
     void on_init_response(IkeSa& sa, const Message& response, std::span<const std::uint8_t> datagram,
@@ -151,13 +201,38 @@ private:
     [[nodiscard]] std::expected<void, std::string> check_peer_auth(IkeSa& sa, const PeerConfig& peer,
                                                                    const Identity& their,
                                                                    const std::vector<Payload>& inner);
-    bool install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
-                 std::uint32_t spi_out, Clock::time_point now);
+    void count_child_refusal(IkeSa& sa, Clock::time_point now, const ChildRefusal& refusal);
+    // Derives the CHILD SA's keys and installs it; nullptr if the data plane
+    // refused. The pointer is valid until sa.children next changes.
+    ChildSa* install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
+                     std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound, Clock::time_point now);
+    [[nodiscard]] static bool udp_encapsulation(const IkeSa& sa) noexcept;
+
+    // exchange_create_child.cpp
+    void start_rekey(IkeSa& sa, ChildSa& child, Clock::time_point now);
+    void send_rekey_request(IkeSa& sa, Clock::time_point now);
+    void on_create_child_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                                 Clock::time_point now);
+    void on_create_child_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
+    void rekey_failed(IkeSa& sa, const ChildRekey& rekey, Clock::time_point now, const std::string& why);
+
+    // child_lifetime.cpp
+    void schedule_lifetime(ChildSa& child, Clock::time_point now);
+    void check_child_lifetimes(IkeSa& sa, Clock::time_point now);
+    // Starts sending on `successor`, installed inbound-only when the peer rekeyed `old`.
+    void activate(IkeSa& sa, ChildSa& successor, const ChildSa& old);
+    static void log_rekeyed(const IkeSa& sa, const ChildSa& fresh, const ChildSa& old);
+    // Removes the CHILD SA with this inbound SPI, its successor sending first.
+    void remove_child(IkeSa& sa, std::uint32_t spi_in);
+    // Our Delete for the CHILD SA, sent when the window is free.
+    void queue_delete(IkeSa& sa, ChildSa& child, Clock::time_point now);
+    void send_queued_deletes(IkeSa& sa, Clock::time_point now);
 
     // exchange_informational.cpp
     void on_informational_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
                                   Clock::time_point now);
-    void on_informational_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
+    void on_informational_response(IkeSa& sa, const OutstandingRequest& request, const std::vector<Payload>& inner,
+                                   Clock::time_point now);
 
     IkeHost& host_;
     std::vector<PeerConfig> peers_;
@@ -168,6 +243,8 @@ private:
     std::map<const PeerConfig*, PeerSchedule> schedule_;
     IkeCounters counters_;
     std::map<std::string, PeerFailure> failures_;
+    IkeLimits limits_;
+    CookieSecrets cookies_;
 };
 
 } // namespace mesh::ike

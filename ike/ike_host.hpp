@@ -20,6 +20,11 @@ struct ChildSaInstall {
     tunnel::SaParams outbound;
     tunnel::Endpoint remote;       // where the ESP goes (the port only matters with UDP)
     bool udp_encapsulation = true; // ESP-in-UDP (RFC 3948); false: plain ESP, IP protocol 50
+    // false: the inbound SA only, the outbound follows with use_outbound. The
+    // responder of a rekey decrypts on the new SA at once but keeps sending on
+    // the old one until the initiator deletes it (RFC 7296 section 2.8), so
+    // no packet reaches the peer on an SA it does not have yet.
+    bool use_outbound = true;
 };
 
 class IkeHost {
@@ -34,7 +39,14 @@ public:
     virtual std::uint32_t allocate_spi() = 0;
     // Installs both directions of a CHILD SA; false if the data plane refused.
     virtual bool install_child(const ChildSaInstall& child) = 0;
-    // Removes the CHILD SA whose inbound SPI this is (both directions).
+    // Starts sending the tunnel's ESP on `outbound` (of a CHILD SA installed
+    // with use_outbound = false), in place of the SA used so far.
+    virtual void use_outbound(const std::string& tunnel, const tunnel::SaParams& outbound,
+                              const tunnel::Endpoint& remote, bool udp_encapsulation) = 0;
+    // Removes the inbound SA with this SPI; the tunnel's outbound SA goes too
+    // when no inbound SA of the tunnel remains (the last CHILD SA is gone).
+    // During a rekey the old inbound SA is removed after the new outbound SA
+    // took over, and the tunnel stays up.
     virtual void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) = 0;
     // Packets authenticated so far on the inbound SA with this SPI (0 when
     // there is none): inbound ESP proves the peer alive, so a busy tunnel

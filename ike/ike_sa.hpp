@@ -31,12 +31,38 @@ enum class IkeState : std::uint8_t {
 
 [[nodiscard]] const char* to_string(IkeState state) noexcept;
 
+enum class ChildState : std::uint8_t {
+    active,         // both directions in use
+    inbound_only,   // made by the peer's rekey: decrypting, our outbound waits for the old SA's Delete
+    superseded,     // a newer SA carries the traffic (or will): decrypts until deleted
+    deleting,       // our Delete for it is out, or queued
+};
+
+[[nodiscard]] const char* to_string(ChildState state) noexcept;
+
 struct ChildSa {
     const ChildConfig* config = nullptr;
     ChildSuite suite;
     std::uint32_t spi_in = 0;
     std::uint32_t spi_out = 0;
     Clock::time_point installed_at{};
+    Clock::time_point rekey_at = Clock::time_point::max();     // soft lifetime, jittered (section 2.8)
+    Clock::time_point expires_at = Clock::time_point::max();   // hard lifetime
+    ChildState state = ChildState::active;
+    std::optional<tunnel::SaParams> pending_outbound;          // inbound_only: what use_outbound will send on
+    // Rekeyed by the peer (we answered): the new SA's inbound SPI, and the
+    // lowest nonce of that exchange for the collision rule of section 2.8.1.
+    std::uint32_t successor = 0;
+    std::vector<std::uint8_t> successor_lowest_nonce;
+};
+
+// Our CREATE_CHILD_SA rekeying a CHILD SA (section 2.8), from request to answer.
+struct ChildRekey {
+    const ChildConfig* config = nullptr;
+    std::uint32_t old_spi_in = 0;                 // the SA being replaced, by the SPI we receive on
+    std::uint32_t spi_in = 0;                     // the new SA's inbound SPI, in our proposal
+    std::vector<std::uint8_t> nonce_i;
+    std::optional<DhKeyExchange> dh;              // with PFS
 };
 
 // A request this end sent and waits to have answered (RFC 7296 section 2.1).
@@ -47,6 +73,7 @@ struct OutstandingRequest {
     int retransmits = 0;                          // a liveness check: unanswered intervals in a row
     Clock::time_point next_send{};
     bool liveness_check = false;                  // resent every dpd-interval, not with backoff
+    std::vector<std::uint32_t> deleting;          // INFORMATIONAL {D(ESP)}: our inbound SPIs it names
 };
 
 struct IkeSa {
@@ -94,7 +121,26 @@ struct IkeSa {
     std::uint32_t pending_child_spi = 0;          // initiator: our SPI offered in IKE_AUTH
     const ChildConfig* pending_child = nullptr;
 
+    // CREATE_CHILD_SA and Delete of CHILD SAs (sections 1.3.3, 1.4.1)
+    std::optional<ChildRekey> rekey;              // ours, in flight
+    std::vector<std::uint32_t> queued_deletes;    // our inbound SPIs to delete at the peer when the window is free
+
     [[nodiscard]] std::uint64_t local_spi() const noexcept { return initiator ? spi_i : spi_r; }
+    // The CHILD SA by the SPI we receive on, or by the one the peer receives on.
+    [[nodiscard]] ChildSa* child_in(std::uint32_t spi) noexcept
+    {
+        for (auto& child : children)
+            if (child.spi_in == spi)
+                return &child;
+        return nullptr;
+    }
+    [[nodiscard]] ChildSa* child_out(std::uint32_t spi) noexcept
+    {
+        for (auto& child : children)
+            if (child.spi_out == spi)
+                return &child;
+        return nullptr;
+    }
 };
 
 } // namespace mesh::ike

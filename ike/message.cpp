@@ -201,6 +201,14 @@ const NotifyPayload* find_notify(std::span<const Payload> payloads, NotifyType t
     return nullptr;
 }
 
+const NotifyPayload* first_error(std::span<const Payload> payloads) noexcept
+{
+    for (const Payload& p : payloads)
+        if (const auto* notify = std::get_if<NotifyPayload>(&p); notify && is_error(notify->notify_type))
+            return notify;
+    return nullptr;
+}
+
 std::expected<Header, ParseError> parse_header(std::span<const std::uint8_t> datagram) noexcept
 {
     if (datagram.size() < limits::header_length)

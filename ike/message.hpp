@@ -105,6 +105,8 @@ template <class T>
     return all;
 }
 [[nodiscard]] const NotifyPayload* find_notify(std::span<const Payload> payloads, NotifyType type) noexcept;
+// The first Notify of an error type (below 16384, section 3.10.1), the one that refuses a request.
+[[nodiscard]] const NotifyPayload* first_error(std::span<const Payload> payloads) noexcept;
 
 struct Message {
     Header header;

@@ -95,12 +95,6 @@ struct ByType {
     }
 };
 
-std::vector<std::uint8_t> spi_bytes(std::uint32_t spi)
-{
-    return {static_cast<std::uint8_t>(spi >> 24), static_cast<std::uint8_t>(spi >> 16),
-            static_cast<std::uint8_t>(spi >> 8), static_cast<std::uint8_t>(spi)};
-}
-
 void add_unique(std::vector<Transform>& list, Transform t)
 {
     if (std::find(list.begin(), list.end(), t) == list.end())
@@ -587,6 +581,12 @@ std::expected<Accepted<ChildSuite>, ReplyErrc> accept_child_reply(const SaPayloa
         suite.pfs = *group;
     }
     return Accepted<ChildSuite>{suite, static_cast<std::uint32_t>(spi_value(p.spi))};
+}
+
+std::vector<std::uint8_t> spi_bytes(std::uint32_t spi)
+{
+    return {static_cast<std::uint8_t>(spi >> 24), static_cast<std::uint8_t>(spi >> 16),
+            static_cast<std::uint8_t>(spi >> 8), static_cast<std::uint8_t>(spi)};
 }
 
 std::uint64_t spi_value(std::span<const std::uint8_t> spi) noexcept

@@ -143,6 +143,8 @@ struct Accepted {
                                                                                bool with_pfs);
 // An SPI field as a number (network order on the wire); 0 when empty.
 [[nodiscard]] std::uint64_t spi_value(std::span<const std::uint8_t> spi) noexcept;
+// An ESP SPI as the 4 bytes of the wire.
+[[nodiscard]] std::vector<std::uint8_t> spi_bytes(std::uint32_t spi);
 
 // ---------------------------------------------------------------------------
 // INVALID_KE_PAYLOAD (sections 1.2, 1.3 and 3.10.1)

@@ -7,127 +7,11 @@
 //   IKE_AUTH     HDR, SK{IDi, AUTH, SAi2, TSi, TSr, N(USE_TRANSPORT_MODE)}  -->
 //                                              <--  HDR, SK{IDr, AUTH, SAr2, TSi, TSr, N(USE_TRANSPORT_MODE)}
 
-#include "ike/identity.hpp"
-#include "ike/ike_engine.hpp"
+#include "exchange_pair.hpp"
 
-#include <botan/auto_rng.h>
 #include <doctest/doctest.h>
 
-#include <deque>
-#include <map>
-
-using namespace mesh::ike;
-using mesh::tunnel::Endpoint;
-using mesh::tunnel::IpAddress;
-using mesh::tunnel::IpPrefix;
-
-namespace {
-
-struct Datagram {
-    Endpoint from, to;
-    std::vector<std::uint8_t> bytes;
-};
-
-struct FakeHost : IkeHost {
-    std::deque<Datagram>* wire = nullptr;
-    std::vector<ChildSaInstall> installed;
-    std::vector<std::uint32_t> deleted;
-    std::uint32_t next_spi = 0x1000;
-
-    void send(const Endpoint& local, const Endpoint& remote, std::span<const std::uint8_t> message) override
-    {
-        wire->push_back({local, remote, {message.begin(), message.end()}});
-    }
-    std::uint32_t allocate_spi() override { return next_spi++; }
-    bool install_child(const ChildSaInstall& child) override
-    {
-        installed.push_back(child);
-        return true;
-    }
-    void delete_child(const std::string&, std::uint32_t spi) override { deleted.push_back(spi); }
-    std::map<std::uint32_t, std::uint64_t> esp_packets;   // inbound ESP the test pretends arrived
-    std::uint64_t inbound_packets(std::uint32_t spi) const override
-    {
-        const auto it = esp_packets.find(spi);
-        return it == esp_packets.end() ? 0 : it->second;
-    }
-};
-
-PeerConfig peer(const char* name, const char* address, const char* local, const char* my_id, const char* remote_id,
-                const char* secret)
-{
-    PeerConfig p;
-    p.name = name;
-    p.address = *IpPrefix::parse(address);
-    p.local_address = IpAddress::parse(local);
-    p.ike.ciphers = {IkeCipher::aes256_gcm};
-    p.ike.prfs = {PrfId::hmac_sha2_256};
-    p.ike.dh_groups = {DhGroup::ecp256};
-    const std::string s(secret);
-    p.psk.assign(s.begin(), s.end());
-    p.my_id = *parse_identity(my_id);
-    p.remote_id = *parse_identity(remote_id);
-    ChildConfig child;
-    child.name = std::string("to-") + name;
-    child.mode = ChildMode::transport_gre;
-    child.policy.ciphers = {mesh::tunnel::EspCipher::aes128_gcm};
-    child.policy.integrities = {mesh::tunnel::EspIntegrity::hmac_sha256_128};
-    p.children.push_back(child);
-    return p;
-}
-
-struct Pair {
-    explicit Pair(PeerConfig a_side, PeerConfig b_side)
-    {
-        a_host.wire = &wire;
-        b_host.wire = &wire;
-        b_host.next_spi = 0x2000;
-        a = std::make_unique<IkeEngine>(a_host, std::vector{std::move(a_side)}, a_ike, a_natt, rng);
-        b_side.passive = true;
-        b = std::make_unique<IkeEngine>(b_host, std::vector{std::move(b_side)}, b_ike, b_natt, rng);
-        a->start(now);
-        b->start(now);
-    }
-    // Delivers every datagram in flight (and those they cause) to its engine.
-    void deliver_all()
-    {
-        for (int guard = 0; !wire.empty() && guard < 100; ++guard) {
-            Datagram d = std::move(wire.front());
-            wire.pop_front();
-            deliver(d);
-        }
-    }
-    void deliver(const Datagram& d)
-    {
-        IkeEngine& to = d.to.address == a_ike.address ? *a : *b;
-        to.on_datagram(d.to, d.from, d.bytes, now);
-    }
-    void tick(std::chrono::milliseconds step)
-    {
-        now += step;
-        a->on_tick(now);
-        b->on_tick(now);
-    }
-
-    Botan::AutoSeeded_RNG rng;
-    std::deque<Datagram> wire;
-    FakeHost a_host, b_host;
-    Endpoint a_ike{*IpAddress::parse("192.0.2.1"), 500}, a_natt{*IpAddress::parse("192.0.2.1"), 4500};
-    Endpoint b_ike{*IpAddress::parse("192.0.2.2"), 500}, b_natt{*IpAddress::parse("192.0.2.2"), 4500};
-    Clock::time_point now{};
-    std::unique_ptr<IkeEngine> a, b;
-};
-
-PeerConfig a_to_b(const char* secret = "lab-secret")
-{
-    return peer("b", "192.0.2.2", "192.0.2.1", "fqdn:a.lab", "fqdn:b.lab", secret);
-}
-PeerConfig b_to_a(const char* secret = "lab-secret")
-{
-    return peer("a", "192.0.2.1", "192.0.2.2", "fqdn:b.lab", "fqdn:a.lab", secret);
-}
-
-} // namespace
+using namespace exchange_pair;
 
 TEST_CASE("PSK: IKE_SA_INIT and IKE_AUTH establish the IKE SA and one CHILD SA with mirrored keys")
 {
@@ -443,4 +327,55 @@ TEST_CASE("DPD: inbound ESP proves the peer alive: a busy tunnel sends no checks
     }
     CHECK(p.a_host.deleted.empty());
     CHECK(p.a->counters().peers_dead == 0);
+}
+
+TEST_CASE("cookies: with enough IKE SAs half open the responder answers statelessly, and the cookie gets through")
+{
+    IkeLimits limits;
+    limits.cookie_threshold = 0;   // every IKE_SA_INIT must bring a cookie
+    Pair p(a_to_b(), b_to_a(), limits);
+    p.tick(std::chrono::milliseconds(1000));
+    REQUIRE(p.wire.size() == 1);
+    p.deliver(p.wire.front());     // the first IKE_SA_INIT: B answers N(COOKIE) and keeps nothing
+    p.wire.pop_front();
+    CHECK(p.b->counters().cookies_sent == 1);
+    CHECK(p.b->status(p.now).empty());
+    p.deliver_all();               // A sends it again with the cookie first
+    CHECK(p.a_host.installed.size() == 1);
+    CHECK(p.b_host.installed.size() == 1);
+    CHECK(p.b->counters().cookies_sent == 1);
+}
+
+TEST_CASE("cookies: a forged cookie gets a fresh one; beyond the bound per address IKE_SA_INIT is dropped")
+{
+    IkeLimits limits;
+    limits.cookie_threshold = 0;
+    limits.max_ike_sas_per_address = 1;
+    Pair p(a_to_b(), b_to_a(), limits);
+    p.tick(std::chrono::milliseconds(1000));
+    p.deliver(p.wire.front());
+    p.wire.pop_front();
+    REQUIRE(p.wire.size() == 1);
+    const auto answer = parse(p.wire.front().bytes);
+    REQUIRE(answer);
+    const auto* cookie = answer->find_notify(NotifyType::cookie);
+    REQUIRE(cookie != nullptr);
+    CHECK(cookie->data.size() == CookieSecrets::cookie_size);
+    auto forged = p.wire.front();
+    p.deliver_all();
+    REQUIRE(p.b_host.installed.size() == 1);
+
+    // A second initiator at the same address: B holds one IKE SA with it already.
+    FakeHost other_host;
+    other_host.wire = &p.wire;
+    IkeEngine other(other_host, std::vector{a_to_b()}, p.a_ike, p.a_natt, p.rng);
+    other.start(p.now);
+    p.now += std::chrono::milliseconds(1000);
+    other.on_tick(p.now);
+    REQUIRE(p.wire.size() == 1);
+    p.deliver(p.wire.front());
+    p.wire.pop_front();
+    CHECK(p.wire.empty());
+    CHECK(p.b->counters().init_refused == 1);
+    (void)forged;
 }

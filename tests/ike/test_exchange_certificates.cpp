@@ -3,6 +3,7 @@
 //   IKE_AUTH  HDR, SK{IDi, CERT, CERTREQ, IDr, AUTH, SAi2, TSi, TSr}  -->
 //                           <--  HDR, SK{IDr, CERT, AUTH, SAr2, TSi, TSr}
 
+#include "exchange_pair.hpp"
 #include "ike/certificates.hpp"
 #include "ike/identity.hpp"
 #include "ike/ike_engine.hpp"
@@ -36,6 +37,7 @@ struct Wire : IkeHost {
         installed.push_back(child);
         return true;
     }
+    void use_outbound(const std::string&, const mesh::tunnel::SaParams&, const Endpoint&, bool) override {}
     void delete_child(const std::string&, std::uint32_t) override {}
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }
 };
@@ -49,23 +51,12 @@ std::unique_ptr<Botan::Private_Key> copy_key(const Botan::Private_Key& key)
 PeerConfig signing_peer(const char* name, const char* address, const char* local, const test_pki::Issued& ours,
                         const char* my_id, const char* remote_id)
 {
-    PeerConfig p;
-    p.name = name;
-    p.address = *IpPrefix::parse(address);
-    p.local_address = IpAddress::parse(local);
-    p.ike.ciphers = {IkeCipher::aes256_gcm};
-    p.ike.prfs = {PrfId::hmac_sha2_256};
-    p.ike.dh_groups = {DhGroup::ecp256};
+    PeerConfig p = exchange_pair::peer(name, address, local, my_id, remote_id, "");
+    p.psk.clear();
     p.auth = PeerAuth::digital_signature;
     p.credentials = std::make_shared<const LocalCredentials>(LocalCredentials{ours.cert, copy_key(*ours.key), {}});
     const auto& lab = test_pki::lab();
     p.trust = std::make_shared<const TrustAnchor>(std::vector{lab.root.cert}, lab.crl);
-    p.my_id = *parse_identity(my_id);
-    p.remote_id = *parse_identity(remote_id);
-    ChildConfig child;
-    child.name = std::string("to-") + name;
-    child.policy.ciphers = {mesh::tunnel::EspCipher::aes128_gcm};
-    p.children.push_back(child);
     return p;
 }
 

@@ -67,3 +67,21 @@ TEST_CASE("inbound lookup by SPI finds each SA and its tunnel; a duplicate SPI i
     CHECK(s->inbound(0x4000) == nullptr);
     CHECK_THROWS_AS(table.install_inbound(2, std::make_shared<InboundSa>(params(0x1000))), std::invalid_argument);
 }
+
+TEST_CASE("a rekey in the daemon's order: the old inbound SA goes after the new outbound one took over, the tunnel keeps it")
+{
+    SaTable table;
+    table.add_tunnel(1, {});
+    table.install_inbound(1, std::make_shared<InboundSa>(params(0x1000)));
+    table.install_outbound(1, std::make_shared<OutboundSa>(params(0x2000)));
+    table.install_inbound(1, std::make_shared<InboundSa>(params(0x1001)));   // decrypts before the peer sends on it
+    CHECK(table.snapshot()->tunnel(1)->outbound->spi() == 0x2000);           // still sending on the old SA
+    table.install_outbound(1, std::make_shared<OutboundSa>(params(0x2001)));
+    table.delete_inbound(0x1000);
+    const Snapshot* s = table.snapshot();
+    CHECK(s->inbound(0x1000) == nullptr);
+    CHECK(s->inbound(0x1001) != nullptr);
+    REQUIRE(s->tunnel(1)->outbound != nullptr);
+    CHECK(s->tunnel(1)->outbound->spi() == 0x2001);
+    CHECK(table.tunnels().at(1).inbound.size() == 1);
+}

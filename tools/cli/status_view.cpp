@@ -42,10 +42,20 @@ std::string render_status(const nlohmann::json& status)
     out += fmt::format(" {:>2} {:<16} {:<40} {:<12} {:>8} {:>8}\n", "#", "PEER", "REMOTE-ADDRESS", "STATE", "UPTIME",
                        "CHILDREN");
     int index = 0;
-    for (const auto& peer : status["peers"])
+    for (const auto& peer : status["peers"]) {
         out += fmt::format(" {:>2} {:<16} {:<40} {:<12} {:>7}s {:>8}\n", index++, peer.value("name", ""),
                            peer.value("remote-address", ""), peer.value("state", ""), peer.value("uptime-s", 0),
                            peer.value("children", 0));
+        // Each CHILD SA with its age and when this end rekeys it.
+        if (peer.contains("child-sas"))
+            for (const auto& child : peer["child-sas"])
+                out += fmt::format("    child {} in {} out {} {}, age {} s{}\n", child.value("tunnel", ""),
+                                   child.value("spi-in", ""), child.value("spi-out", ""), child.value("state", ""),
+                                   child.value("age-s", 0),
+                                   child.contains("rekey-in-s")
+                                       ? fmt::format(", rekey in {} s", child["rekey-in-s"].get<std::int64_t>())
+                                       : std::string());
+    }
     if (index == 0)
         out += "    (no IKE SA)\n";
 

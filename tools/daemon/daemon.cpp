@@ -242,9 +242,11 @@ void Daemon::drain_pump()
         while (const tunnel::DataplaneEvent* event = ring->front()) {
             switch (event->kind) {
             case tunnel::DataplaneEvent::Kind::sequence_exhausted:
-                log::esp()->warn("sequence number exhausted on outbound SA 0x{:08x}: the SA must be rekeyed, "
+                log::esp()->warn("sequence number exhausted on outbound SA 0x{:08x}: rekeying it, "
                                  "packets are dropped until then",
                                  event->spi);
+                if (ike_)
+                    ike_->rekey_child(event->spi, std::chrono::steady_clock::now());
                 break;
             case tunnel::DataplaneEvent::Kind::unknown_spi:
                 log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped", event->spi, event->from.to_string());

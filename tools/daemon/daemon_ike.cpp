@@ -115,25 +115,51 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     if (tunnel == nullptr)
         return false;
     try {
+        table_.install_inbound(tunnel->id, std::make_shared<tunnel::InboundSa>(child.inbound));
+    } catch (const std::exception& error) {
+        log::esp()->error("tunnel {}: installing the inbound SA failed: {}", child.tunnel, error.what());
+        return false;
+    }
+    // The responder of a rekey sends on the new SA only once the old one is deleted (use_outbound).
+    if (!child.use_outbound)
+        return true;
+    if (!start_sending(*tunnel, child.outbound, child.remote, child.udp_encapsulation)) {
+        table_.delete_inbound(child.inbound.spi);
+        return false;
+    }
+    return true;
+}
+
+void Daemon::use_outbound(const std::string& name, const tunnel::SaParams& outbound, const tunnel::Endpoint& remote,
+                          bool udp_encapsulation)
+{
+    if (Tunnel* tunnel = find_tunnel(name))
+        start_sending(*tunnel, outbound, remote, udp_encapsulation);
+}
+
+bool Daemon::start_sending(Tunnel& tunnel, const tunnel::SaParams& outbound, const tunnel::Endpoint& remote,
+                           bool udp_encapsulation)
+{
+    try {
         int send_fd = socket_->fd();
-        if (!child.udp_encapsulation) {
+        if (!udp_encapsulation) {
             if (!raw_esp_) {
-                raw_esp_ = std::make_unique<tunnel::RawEspSocket>(tunnel->local);
+                raw_esp_ = std::make_unique<tunnel::RawEspSocket>(tunnel.local);
                 pump_->watch_raw_esp(raw_esp_->fd());
             }
             send_fd = raw_esp_->fd();
         }
-        table_.set_peer(tunnel->id, child.remote, send_fd);
-        table_.install_inbound(tunnel->id, std::make_shared<tunnel::InboundSa>(child.inbound));
-        table_.install_outbound(tunnel->id, std::make_shared<tunnel::OutboundSa>(child.outbound));
+        table_.set_peer(tunnel.id, remote, send_fd);
+        // Replaces the tunnel's outbound SA in one snapshot: the next packet is sealed with the new one.
+        table_.install_outbound(tunnel.id, std::make_shared<tunnel::OutboundSa>(outbound));
     } catch (const std::exception& error) {
-        log::esp()->error("tunnel {}: installing the SAs failed: {}", child.tunnel, error.what());
+        log::esp()->error("tunnel {}: installing the outbound SA failed: {}", tunnel.config->name, error.what());
         return false;
     }
-    tunnel->peer = child.remote;
-    tunnel->udp_encapsulation = child.udp_encapsulation;
-    if (!tunnel->up)
-        set_tunnel_up(*tunnel, true);
+    tunnel.peer = remote;
+    tunnel.udp_encapsulation = udp_encapsulation;
+    if (!tunnel.up)
+        set_tunnel_up(tunnel, true);
     return true;
 }
 
@@ -143,6 +169,8 @@ void Daemon::delete_child(const std::string& name, std::uint32_t inbound_spi)
     if (tunnel == nullptr)
         return;
     table_.delete_inbound(inbound_spi);
+    // The old SA of a rekey goes after its successor took over the outbound
+    // direction: the tunnel keeps that and stays up. Only the last SA takes it down.
     const auto& state = table_.tunnels().at(tunnel->id);
     if (state.inbound.empty()) {
         table_.delete_outbound(tunnel->id);

@@ -54,7 +54,20 @@ nlohmann::json Daemon::status() const
                             {"ike-queue-drops", pump.ike_queue_drops.get()},
                             {"receive-errors", pump.receive_errors.get()}}}};
     if (ike_) {
-        for (const auto& sa : ike_->status(std::chrono::steady_clock::now()))
+        for (const auto& sa : ike_->status(std::chrono::steady_clock::now())) {
+            nlohmann::json children = nlohmann::json::array();
+            for (const auto& child : sa.child_sas) {
+                children.push_back({{"tunnel", child.tunnel},
+                                    {"spi-in", fmt::format("0x{:08x}", child.spi_in)},
+                                    {"spi-out", fmt::format("0x{:08x}", child.spi_out)},
+                                    {"state", ike::to_string(child.state)},
+                                    {"age-s", child.age_s},
+                                    {"suite", child.suite}});
+                if (child.rekey_in_s)
+                    children.back()["rekey-in-s"] = *child.rekey_in_s;
+                if (child.expires_in_s)
+                    children.back()["expires-in-s"] = *child.expires_in_s;
+            }
             report["peers"].push_back({{"name", sa.peer},
                                        {"remote-address", sa.remote.address.to_string()},
                                        {"remote-port", sa.remote.port},
@@ -65,7 +78,9 @@ nlohmann::json Daemon::status() const
                                        {"children", sa.children},
                                        {"nat-detected", sa.nat_detected},
                                        {"initiator", sa.initiator},
-                                       {"suite", sa.suite}});
+                                       {"suite", sa.suite},
+                                       {"child-sas", std::move(children)}});
+        }
         report["peer-errors"] = nlohmann::json::array();
         for (const auto& [peer, failure] : ike_->failures())
             report["peer-errors"].push_back(
@@ -79,7 +94,12 @@ nlohmann::json Daemon::status() const
                                      {"authentication-failed", c.authentication_failed},
                                      {"ts-unacceptable", c.ts_unacceptable},
                                      {"liveness-checks", c.liveness_checks},
-                                     {"peers-dead", c.peers_dead}};
+                                     {"peers-dead", c.peers_dead},
+                                     {"child-rekeys", c.child_rekeys},
+                                     {"child-rekeys-answered", c.child_rekeys_answered},
+                                     {"rekey-collisions", c.rekey_collisions},
+                                     {"rekey-failures", c.rekey_failures},
+                                     {"child-sas-expired", c.child_sas_expired}};
     }
     for (const auto& tunnel : tunnels_) {
         const auto& state = table_.tunnels().at(tunnel.id);

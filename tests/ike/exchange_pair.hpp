@@ -1,0 +1,192 @@
+#pragma once
+// Two IKE engines in one process, their datagrams carried by fake hosts, so
+// each exchange can be stepped, dropped or repeated deterministically. A is
+// 192.0.2.1 and initiates; B is 192.0.2.2 and passive.
+//
+// The hosts also keep what a data plane would: the inbound SAs and the one
+// outbound SA of each end. `lost` counts the moments a packet could be lost:
+// an end starting to send on an SA the other has no inbound SA for (once the
+// other has a tunnel at all), or an end removing an inbound SA the other
+// still sends on (make-before-break).
+
+#include "ike/identity.hpp"
+#include "ike/ike_engine.hpp"
+
+#include <botan/auto_rng.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace exchange_pair {
+
+using namespace mesh::ike;
+using mesh::tunnel::Endpoint;
+using mesh::tunnel::IpAddress;
+using mesh::tunnel::IpPrefix;
+
+struct Datagram {
+    Endpoint from, to;
+    std::vector<std::uint8_t> bytes;
+};
+
+// One host call, in the order both hosts saw them.
+struct HostEvent {
+    enum Kind { install_inbound, use_outbound, delete_inbound } kind;
+    char host;            // 'a' or 'b'
+    std::uint32_t spi;
+};
+
+struct FakeHost : IkeHost {
+    std::deque<Datagram>* wire = nullptr;
+    std::vector<HostEvent>* events = nullptr;
+    FakeHost* other = nullptr;
+    char name = 'a';
+    std::vector<ChildSaInstall> installed;
+    std::vector<std::uint32_t> deleted;
+    std::vector<mesh::tunnel::SaParams> outbound_used;   // by use_outbound
+    std::set<std::uint32_t> inbound;                      // the data plane's inbound SAs
+    std::uint32_t outbound = 0;                           // the SA we send on (0: none)
+    int* lost = nullptr;
+    std::uint32_t next_spi = 0x1000;
+    std::map<std::uint32_t, std::uint64_t> esp_packets;   // inbound ESP the test pretends arrived
+
+    void send(const Endpoint& local, const Endpoint& remote, std::span<const std::uint8_t> message) override
+    {
+        wire->push_back({local, remote, {message.begin(), message.end()}});
+    }
+    std::uint32_t allocate_spi() override { return next_spi++; }
+    bool install_child(const ChildSaInstall& child) override
+    {
+        installed.push_back(child);
+        inbound.insert(child.inbound.spi);
+        record(HostEvent::install_inbound, child.inbound.spi);
+        if (child.use_outbound)
+            start_sending(child.outbound.spi);
+        return true;
+    }
+    void use_outbound(const std::string&, const mesh::tunnel::SaParams& params, const Endpoint&, bool) override
+    {
+        outbound_used.push_back(params);
+        start_sending(params.spi);
+    }
+    void delete_child(const std::string&, std::uint32_t spi) override
+    {
+        deleted.push_back(spi);
+        record(HostEvent::delete_inbound, spi);
+        if (other != nullptr && lost != nullptr && other->outbound == spi)
+            ++*lost;
+        inbound.erase(spi);
+        if (inbound.empty())
+            outbound = 0;
+    }
+    std::uint64_t inbound_packets(std::uint32_t spi) const override
+    {
+        const auto it = esp_packets.find(spi);
+        return it == esp_packets.end() ? 0 : it->second;
+    }
+
+private:
+    void start_sending(std::uint32_t spi)
+    {
+        record(HostEvent::use_outbound, spi);
+        // The first SA of IKE_AUTH is the responder's to send on first: the
+        // initiator has no tunnel yet, so only a tunnel that is up can lose.
+        if (other != nullptr && lost != nullptr && !other->inbound.empty() && !other->inbound.contains(spi))
+            ++*lost;
+        outbound = spi;
+    }
+    void record(HostEvent::Kind kind, std::uint32_t spi)
+    {
+        if (events != nullptr)
+            events->push_back({kind, name, spi});
+    }
+};
+
+inline PeerConfig peer(const char* name, const char* address, const char* local, const char* my_id,
+                       const char* remote_id, const char* secret)
+{
+    PeerConfig p;
+    p.name = name;
+    p.address = *IpPrefix::parse(address);
+    p.local_address = IpAddress::parse(local);
+    p.ike.ciphers = {IkeCipher::aes256_gcm};
+    p.ike.prfs = {PrfId::hmac_sha2_256};
+    p.ike.dh_groups = {DhGroup::ecp256};
+    const std::string s(secret);
+    p.psk.assign(s.begin(), s.end());
+    p.my_id = *parse_identity(my_id);
+    p.remote_id = *parse_identity(remote_id);
+    ChildConfig child;
+    child.name = std::string("to-") + name;
+    child.mode = ChildMode::transport_gre;
+    child.policy.ciphers = {mesh::tunnel::EspCipher::aes128_gcm};
+    child.policy.integrities = {mesh::tunnel::EspIntegrity::hmac_sha256_128};
+    p.children.push_back(child);
+    return p;
+}
+
+struct Pair {
+    explicit Pair(PeerConfig a_side, PeerConfig b_side, IkeLimits b_limits = {})
+    {
+        a_host.wire = &wire;
+        b_host.wire = &wire;
+        a_host.events = &events;
+        b_host.events = &events;
+        a_host.other = &b_host;
+        b_host.other = &a_host;
+        a_host.lost = &lost;
+        b_host.lost = &lost;
+        b_host.name = 'b';
+        b_host.next_spi = 0x2000;
+        a = std::make_unique<IkeEngine>(a_host, std::vector{std::move(a_side)}, a_ike, a_natt, rng);
+        b_side.passive = true;
+        b = std::make_unique<IkeEngine>(b_host, std::vector{std::move(b_side)}, b_ike, b_natt, rng, b_limits);
+        a->start(now);
+        b->start(now);
+    }
+    // Delivers every datagram in flight (and those they cause) to its engine.
+    void deliver_all()
+    {
+        for (int guard = 0; !wire.empty() && guard < 100; ++guard) {
+            Datagram d = std::move(wire.front());
+            wire.pop_front();
+            deliver(d);
+        }
+    }
+    void deliver(const Datagram& d)
+    {
+        IkeEngine& to = d.to.address == a_ike.address ? *a : *b;
+        to.on_datagram(d.to, d.from, d.bytes, now);
+    }
+    void tick(std::chrono::milliseconds step)
+    {
+        now += step;
+        a->on_tick(now);
+        b->on_tick(now);
+    }
+
+    Botan::AutoSeeded_RNG rng;
+    std::deque<Datagram> wire;
+    std::vector<HostEvent> events;
+    int lost = 0;
+    FakeHost a_host, b_host;
+    Endpoint a_ike{*IpAddress::parse("192.0.2.1"), 500}, a_natt{*IpAddress::parse("192.0.2.1"), 4500};
+    Endpoint b_ike{*IpAddress::parse("192.0.2.2"), 500}, b_natt{*IpAddress::parse("192.0.2.2"), 4500};
+    Clock::time_point now{};
+    std::unique_ptr<IkeEngine> a, b;
+};
+
+inline PeerConfig a_to_b(const char* secret = "lab-secret")
+{
+    return peer("b", "192.0.2.2", "192.0.2.1", "fqdn:a.lab", "fqdn:b.lab", secret);
+}
+inline PeerConfig b_to_a(const char* secret = "lab-secret")
+{
+    return peer("a", "192.0.2.1", "192.0.2.2", "fqdn:b.lab", "fqdn:a.lab", secret);
+}
+
+} // namespace exchange_pair
