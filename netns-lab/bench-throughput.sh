@@ -18,7 +18,9 @@
 # usage: netns-lab/bench-throughput.sh [--time SECONDS] [--binary PATH]
 #            [--algorithms aes-128-gcm,chacha20-poly1305,...] [--no-mesh-site]
 #            [--no-strongswan]
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 seconds=10 binary='' algorithms=aes-128-gcm mesh_site=1 strongswan=1
@@ -45,9 +47,9 @@ rows=()
 # measure NAME: one single-stream and one 4-stream run; appends to rows.
 measure() {
     local name=$1 one four
-    lab_ping_expect "$LAN_A" $HOST_B 5
-    one=$(lab_iperf "$LAN_A" $HOST_B "$seconds")
-    four=$(lab_iperf "$LAN_A" $HOST_B "$seconds" -P 4)
+    lab_ping_expect "$LAN_A" "$HOST_B" 5
+    one=$(lab_iperf "$LAN_A" "$HOST_B" "$seconds")
+    four=$(lab_iperf "$LAN_A" "$HOST_B" "$seconds" -P 4)
     lab_info "$name: $one Gbit/s (1 stream), $four Gbit/s (4 streams)"
     rows+=("$name $one $four")
 }

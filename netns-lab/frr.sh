@@ -49,7 +49,8 @@ frr_start() {
     chmod 0640 "$conf"/*.conf
     for daemon in zebra "$@"; do
         # -P 0: no vty TCP port; vtysh -N uses the Unix socket.
-        n "$ns" "$FRR_BIN/$daemon" -N "$ns" -d -P 0 -f "$conf/$daemon.conf" ||
+        # Its start-up chatter ("Disabling MPLS support") goes to a log, not the screen.
+        n "$ns" "$FRR_BIN/$daemon" -N "$ns" -d -P 0 -f "$conf/$daemon.conf" 2>>"$LAB_DIR/frr-$ns-start.log" ||
             lab_die "$daemon did not start in $ns"
         lab_wait 10 "$daemon in $ns to open its vty socket" test -S "$run/$daemon.vty"
     done
@@ -70,6 +71,13 @@ frr_stop() {
         pgrep -f -- "-N $ns " >/dev/null 2>&1 || break
         sleep 0.1
     done
+    # A failed run keeps $LAB_DIR for a post-mortem: the logs go with it.
+    if [[ ${LAB_KEEP_DIR:-0} == 1 ]]; then
+        local log
+        for log in "$run"/*.log; do
+            [[ -f $log ]] && cp --remove-destination "$log" "$LAB_DIR/frr-$ns-$(basename "$log")"
+        done
+    fi
     rm -rf "$(frr_conf_dir "$ns")" "$run"
 }
 

@@ -62,6 +62,7 @@ lab_die() {
         tail -n 25 "$log" >&2
     done
     if [[ -n ${LAB_DIR:-} ]]; then
+        # shellcheck disable=SC2034 # read by the cleanup lab_init registers
         LAB_KEEP_DIR=1
         echo "(configs, logs and captures kept in $LAB_DIR)" >&2
     fi
@@ -119,9 +120,11 @@ lab_ns_del() {
     local ns=$1 pids
     pids=$(ip netns pids "$ns" 2>/dev/null) || true
     if [[ -n $pids ]]; then
+        # shellcheck disable=SC2086 # one pid a word
         kill $pids 2>/dev/null
         sleep 0.2
         pids=$(ip netns pids "$ns" 2>/dev/null) || true
+        # shellcheck disable=SC2086 # one pid a word
         [[ -z $pids ]] || kill -9 $pids 2>/dev/null
     fi
     ip netns del "$ns" 2>/dev/null
@@ -149,14 +152,16 @@ lab_kill() {
     local name=$1 pid=${LAB_PID[$1]:-} i
     [[ -n $pid ]] || return 0
     unset "LAB_PID[$name]"
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    # `wait` returns the process's status (143 for a ping killed by TERM):
+    # under `set -e` that must not end the caller.
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
     kill -TERM "$pid" 2>/dev/null
     for ((i = 0; i < 30; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || true
     return 0
 }
 
@@ -233,8 +238,8 @@ lab_two_site_topology() {
 # lab_underlay_routes add|del: route the LANs over the bare underlay (no
 # tunnel): the reference path and the topology's self-check.
 lab_underlay_routes() {
-    n "$SITE_A" ip route "$1" 10.2.0.0/24 via $UNDERLAY_B dev wan0
-    n "$SITE_B" ip route "$1" 10.1.0.0/24 via $UNDERLAY_A dev wan0
+    n "$SITE_A" ip route "$1" 10.2.0.0/24 via "$UNDERLAY_B" dev wan0
+    n "$SITE_B" ip route "$1" 10.1.0.0/24 via "$UNDERLAY_A" dev wan0
 }
 
 # ---------------------------------------------------------------------------
@@ -269,9 +274,9 @@ lab_write_site_configs() {
     if lab_is_cbc "$alg"; then
         LAB_AUTH_AB=$(lab_hex 32) LAB_AUTH_BA=$(lab_hex 32)
     fi
-    _lab_site_config a b 172.16.1.1/30 10.2.0.0/24 $UNDERLAY_A $UNDERLAY_B 0x00001001 0x00002001 \
+    _lab_site_config a b 172.16.1.1/30 10.2.0.0/24 "$UNDERLAY_A" "$UNDERLAY_B" 0x00001001 0x00002001 \
         "$LAB_KEY_BA" "$LAB_KEY_AB" "$LAB_AUTH_BA" "$LAB_AUTH_AB" >"$LAB_DIR/site-a.toml"
-    _lab_site_config b a 172.16.1.2/30 10.1.0.0/24 $UNDERLAY_B $UNDERLAY_A 0x00002001 0x00001001 \
+    _lab_site_config b a 172.16.1.2/30 10.1.0.0/24 "$UNDERLAY_B" "$UNDERLAY_A" 0x00002001 0x00001001 \
         "${LAB_B_KEY_IN:-$LAB_KEY_AB}" "$LAB_KEY_BA" "${LAB_B_AUTH_KEY_IN:-$LAB_AUTH_AB}" "$LAB_AUTH_BA" \
         >"$LAB_DIR/site-b.toml"
     pretty "" "wrote $LAB_DIR/site-a.toml and site-b.toml ($alg, SPIs 0x00002001 a->b, 0x00001001 b->a)"
@@ -439,9 +444,9 @@ lab_wireguard_up() {
     lab_wait 5 "wireguard-go's $WG_A" test -S "/var/run/wireguard/$WG_A.sock"
     lab_wait 5 "wireguard-go's $WG_B" test -S "/var/run/wireguard/$WG_B.sock"
     n "$SITE_A" wg set "$WG_A" private-key "$LAB_DIR/wg-a.key" listen-port 51820 \
-        peer "$(wg pubkey <<<"$key_b")" endpoint $UNDERLAY_B:51820 allowed-ips 10.2.0.0/24,172.16.2.2/32
+        peer "$(wg pubkey <<<"$key_b")" endpoint "$UNDERLAY_B:51820" allowed-ips 10.2.0.0/24,172.16.2.2/32
     n "$SITE_B" wg set "$WG_B" private-key "$LAB_DIR/wg-b.key" listen-port 51820 \
-        peer "$(wg pubkey <<<"$key_a")" endpoint $UNDERLAY_A:51820 allowed-ips 10.1.0.0/24,172.16.2.1/32
+        peer "$(wg pubkey <<<"$key_a")" endpoint "$UNDERLAY_A:51820" allowed-ips 10.1.0.0/24,172.16.2.1/32
     n "$SITE_A" ip addr add 172.16.2.1/30 dev "$WG_A"
     n "$SITE_B" ip addr add 172.16.2.2/30 dev "$WG_B"
     n "$SITE_A" ip link set "$WG_A" up
@@ -606,7 +611,7 @@ lab_strongswan_up() {
         fi
         mkdir -p "$dir/run" "$dir/swanctl/conf.d"
         _lab_swan_conf "$dir" >"$dir/strongswan.conf"
-        _lab_swanctl_conf $here $there $lts $rts "$esp" "$psk" >"$dir/swanctl/swanctl.conf"
+        _lab_swanctl_conf "$here" "$there" "$lts" "$rts" "$esp" "$psk" >"$dir/swanctl/swanctl.conf"
         lab_bg charon-$site "$ns" env STRONGSWAN_CONF="$dir/strongswan.conf" \
             sh -c "mount --bind '$dir/run' /run && exec /usr/lib/ipsec/charon --debug-lib 0"
         lab_wait 10 "charon (site-$site) vici socket" test -S "$dir/charon.vici"
@@ -616,7 +621,7 @@ lab_strongswan_up() {
     n "$SITE_A" env STRONGSWAN_CONF="$LAB_DIR/swan-a/strongswan.conf" SWANCTL_DIR="$LAB_DIR/swan-a/swanctl" \
         swanctl --initiate --child lab --timeout 10 >"$LAB_DIR/swanctl-initiate.log" 2>&1 ||
         lab_die "strongSwan did not establish (see $LAB_DIR/swan-*/charon.log)"
-    lab_wait 10 "LAN-to-LAN over strongSwan" _lab_ping_once "$LAN_A" $HOST_B
+    lab_wait 10 "LAN-to-LAN over strongSwan" _lab_ping_once "$LAN_A" "$HOST_B"
 }
 _lab_ping_once() { ip netns exec "$1" ping -n -q -c 1 -W 1 "$2"; }
 
@@ -1125,7 +1130,7 @@ lab_ike_use_certificates() {
 lab_stays_up() {
     local i
     for i in 1 2 3 4; do
-        lab_tunnel_up $1 || return 1
+        lab_tunnel_up "$1" || return 1
         sleep 0.3
     done
 }

@@ -42,8 +42,13 @@
 # Knobs (set before topo_write_configs): TOPO_DPD="1s:3" (dpd-interval and
 # dpd-maximum-failures), TOPO_LINK_DOWN=admin|carrier (written only when
 # set), TOPO_ZEBRA=1 (mesh-site talks to zebra), TOPO_OSPF_HELLO/DEAD
-# (default 1/3 s), TOPO_STATIC=1 (routes = [far LAN] on single-link
-# tunnels even with FRR).
+# (default 1/3 s), TOPO_STATIC=1 (routes = [far LAN] on every tunnel, even
+# with FRR).
+#
+# Entry points: topo_up DESCRIPTION (everything, waits until routed),
+# topo_find a-b[:p] (a tunnel's number), topo_cut/topo_restore T,
+# topo_tunnel_up/down T, topo_adjacent T, topo_route_dev SITE OTHER,
+# topo_show_routing, tmesh SITE CMD (the mesh-site CLI), vty NS CMD (vtysh).
 
 # shellcheck source=frr.sh
 source "$(dirname "${BASH_SOURCE[0]}")/frr.sh"
@@ -429,6 +434,10 @@ EOF
     done < <(topo_site_ifaces "$s")
     echo " address-family ipv4 unicast"
     echo "  network $(topo_lan "$s")"
+    # One best path, not ECMP over redundant tunnels: the lower neighbor
+    # address (path 1) carries the traffic while it is up, as with OSPF's
+    # costs, and failover is a change of route, not of a nexthop group.
+    echo "  maximum-paths ibgp 1"
     if [[ $s == "$rr" ]]; then
         while read -r t ifname side; do
             if [[ $side == a ]]; then peer=$(topo_tun_addr "$t" b); else peer=$(topo_tun_addr "$t" a); fi
@@ -439,8 +448,7 @@ EOF
     echo " exit-address-family"
 }
 
-# topo_frr_start: FRR in every site (before mesh-site: with TOPO_ZEBRA the
-# daemon connects to zebra at start).
+# topo_frr_start: FRR in every site.
 topo_frr_start() {
     local s
     [[ $TOPO_ROUTING != none ]] || return 0
@@ -535,7 +543,7 @@ topo_wait_up() {
     deadline=$((SECONDS + timeout))
     for t in "${TOPO_TUNNELS[@]}"; do
         until topo_tunnel_up "$t" && topo_adjacent "$t"; do
-            ((SECONDS < deadline)) || lab_die "tunnel $t (${T_A[$t]} ${T_IFA[$t]} - ${T_B[$t]} ${T_IFB[$t]}) not up/adjacent after ${timeout}s: ${T_A[$t]} $(topo_tunnel_state "${T_A[$t]}" "${T_NAMEA[$t]}"), ${T_B[$t]} $(topo_tunnel_state "${T_B[$t]}" "${T_NAMEB[$t]}")"
+            ((SECONDS < deadline)) || _topo_not_up "$t" "$timeout"
             sleep 0.2
         done
     done
@@ -543,6 +551,17 @@ topo_wait_up() {
         ((SECONDS < deadline)) || lab_die "not every LAN is routed everywhere after ${timeout}s"
         sleep 0.2
     done
+}
+
+# _topo_not_up T SECONDS: dies saying what is missing on tunnel T: its
+# state at both ends, whether a ping crosses it, the routing adjacency.
+_topo_not_up() {
+    local t=$1 na=${TOPO_NS[${T_A[$1]}]} across=no
+    ns_exec "$na" ping -n -q -c 3 -i 0.2 -W 1 "$(topo_tun_addr "$t" b)" >/dev/null 2>&1 && across=yes
+    echo "status --json of ${T_A[$t]}:" >&2
+    tmesh "${T_A[$t]}" status --json >&2 2>&1 || true
+    [[ $TOPO_ROUTING != ospf ]] || vty "$na" "show ip ospf neighbor" >&2
+    lab_die "tunnel $t (${T_A[$t]} ${T_IFA[$t]} - ${T_B[$t]} ${T_IFB[$t]}) not up and adjacent after ${2}s: ${T_A[$t]} $(topo_tunnel_state "${T_A[$t]}" "${T_NAMEA[$t]}"), ${T_B[$t]} $(topo_tunnel_state "${T_B[$t]}" "${T_NAMEB[$t]}"), ping across the tunnel: $across"
 }
 
 # topo_up DESCRIPTION...: parse, build, configure, start FRR and mesh-site,
@@ -555,8 +574,18 @@ topo_up() {
     topo_build
     topo_write_configs
     topo_write_frr
-    topo_frr_start
-    topo_mesh_start
+    if ((TOPO_ZEBRA)); then
+        topo_frr_start
+        topo_mesh_start
+    else
+        # mesh-site first, so that zebra finds the tunnel interfaces in its
+        # start-up dump: zebra 8.4 now and then misses the address of an
+        # interface created a moment after it started (`show interface`
+        # without its "inet" line, so ospfd never runs on it; 1 run in 4
+        # here before mesh-site began re-adding the address at tunnel up).
+        topo_mesh_start
+        topo_frr_start
+    fi
     lab_info "waiting for every tunnel, adjacency and route"
     local t0=$SECONDS
     topo_wait_up 60
@@ -568,6 +597,7 @@ topo_up() {
 topo_show_routing() {
     local s
     for s in "${TOPO_SITES[@]}"; do
+        lab_info "site $s (${TOPO_NS[$s]}): adjacencies and routes to the LANs"
         case $TOPO_ROUTING in
             ospf) pretty "${TOPO_NS[$s]}" "vtysh -c 'show ip ospf neighbor'"; vty "${TOPO_NS[$s]}" "show ip ospf neighbor" >&2 ;;
             bgp) pretty "${TOPO_NS[$s]}" "vtysh -c 'show bgp ipv4 unicast summary'"; vty "${TOPO_NS[$s]}" "show bgp ipv4 unicast summary" | sed -n '/^Neighbor/,$p' >&2 ;;

@@ -17,7 +17,9 @@
 #            (re)build build/tools/mesh-site; done anyway when no binary is given
 #            and build/tools/mesh-site does not exist (a fresh checkout)
 #   --keep: leave everything running until Ctrl-C, printing how to get in
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 algorithm=aes-128-gcm binary='' seconds=5 keep=0 build=0
@@ -44,7 +46,7 @@ lab_info "building the two-site topology (namespaces end in -$$)"
 lab_two_site_topology
 
 lab_info "checking the underlay: site-a -> site-b"
-lab_ping_expect "$SITE_A" $UNDERLAY_B 3
+lab_ping_expect "$SITE_A" "$UNDERLAY_B" 3
 
 lab_info "starting mesh-site in both sites ($algorithm, static SAs)"
 lab_write_site_configs "$algorithm"
@@ -52,12 +54,12 @@ lab_site_start a
 lab_site_start b
 
 lab_info "LAN to LAN through the tunnel"
-lab_ping_expect "$LAN_A" $HOST_B 10
-lab_ping_expect "$LAN_B" $HOST_A 10
+lab_ping_expect "$LAN_A" "$HOST_B" 10
+lab_ping_expect "$LAN_B" "$HOST_A" 10
 
 lab_info "iperf3 ${seconds}s, lan-a -> lan-b"
 lab_iperf_server "$LAN_B"
-gbps=$(lab_iperf "$LAN_A" $HOST_B "$seconds")
+gbps=$(lab_iperf "$LAN_A" "$HOST_B" "$seconds")
 lab_info "throughput: $gbps Gbit/s"
 
 lab_info "mesh-site status, site-a"
