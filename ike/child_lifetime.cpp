@@ -18,13 +18,9 @@ namespace mesh::ike {
 
 void IkeEngine::schedule_lifetime(ChildSa& child, Clock::time_point now)
 {
-    const auto lifetime = std::chrono::duration<double>(child.config->policy.lifetime);
-    if (lifetime.count() <= 0)
-        return;   // no lifetime: kept until deleted
-    std::uint16_t jitter = 0;
-    rng_.randomize(reinterpret_cast<std::uint8_t*>(&jitter), sizeof jitter);
-    child.expires_at = now + std::chrono::duration_cast<Clock::duration>(lifetime);
-    child.rekey_at = now + std::chrono::duration_cast<Clock::duration>(lifetime * (0.8 + 0.1 * jitter / 65536.0));
+    const auto [rekey_at, expires_at] = lifetime_from(child.config->policy.lifetime, now);
+    child.rekey_at = rekey_at;
+    child.expires_at = expires_at;
 }
 
 void IkeEngine::check_child_lifetimes(IkeSa& sa, Clock::time_point now)

@@ -112,6 +112,13 @@ void IkeEngine::send_auth_request(IkeSa& sa, Clock::time_point now)
     inner.push_back(to_payload<IdiPayload>(me));
     // RFC 7296 section 3.8: IDi, [CERT+], [CERTREQ+], [IDr], AUTH.
     inner.insert(inner.end(), auth->begin(), auth->end() - 1);
+    // Section 2.4: we hold no other IKE SA with this peer (we started, or
+    // gave up on the last one), so any the peer still holds with us is stale.
+    if (std::none_of(sas_.begin(), sas_.end(), [&](const auto& other) {
+            return other.get() != &sa && other->peer == &peer && other->state != IkeState::dead &&
+                   other->state != IkeState::rekeyed;
+        }))
+        inner.push_back(notify(NotifyType::initial_contact));
     if (peer.auth == PeerAuth::digital_signature)
         inner.push_back(certreq_payload(*peer.trust));
     if (peer.remote_id)
@@ -170,17 +177,25 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     answer.insert(answer.end(), our->begin(), our->end());
     sa.state = IkeState::established;
     sa.established_at = now;
+    schedule_ike_lifetime(sa, now);
     failures_.erase(peer->name);
     ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer->name, sa.spi_i, sa.spi_r,
                     to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
+    answer_first_child(sa, inner, answer, now);
+    send_response(sa, header, std::move(answer));
+    // After the new CHILD SA is installed: the tunnel keeps an inbound SA while the stale ones go.
+    if (find_notify(inner, NotifyType::initial_contact) != nullptr)
+        replace_stale_sas(sa);
+}
 
-    // The CHILD SA: the first tunnel of this peer whose mode, proposal and selectors fit.
-    if (find<SaPayload>(inner) == nullptr || find<TsiPayload>(inner) == nullptr || find<TsrPayload>(inner) == nullptr) {
-        send_response(sa, header, std::move(answer));   // no CHILD SA asked for
-        return;
-    }
+void IkeEngine::answer_first_child(IkeSa& sa, const std::vector<Payload>& inner, std::vector<Payload>& answer,
+                                   Clock::time_point now)
+{
+    // The first tunnel of this peer whose mode, proposal and selectors fit.
+    if (find<SaPayload>(inner) == nullptr || find<TsiPayload>(inner) == nullptr || find<TsrPayload>(inner) == nullptr)
+        return;   // no CHILD SA asked for
     ChildRefusal refusal;
-    for (const ChildConfig& child : peer->children) {
+    for (const ChildConfig& child : sa.peer->children) {
         const std::uint32_t spi_in = host_.allocate_spi();
         auto choice = choose_child_sa(inner, child, false, spi_in, DhGroup::none, sa.local.address, sa.remote.address);
         if (!choice) {
@@ -193,12 +208,10 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
             continue;
         }
         append_child_answer(answer, child, std::move(*choice));
-        send_response(sa, header, std::move(answer));
         return;
     }
     count_child_refusal(sa, now, refusal);
     answer.push_back(notify(refusal.error));
-    send_response(sa, header, std::move(answer));
 }
 
 void IkeEngine::count_child_refusal(IkeSa& sa, Clock::time_point now, const ChildRefusal& refusal)
@@ -248,11 +261,20 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
     sa.remote_identity = their;
     sa.state = IkeState::established;
     sa.established_at = now;
+    schedule_ike_lifetime(sa, now);
     failures_.erase(peer.name);
     schedule_[&peer].backoff = std::chrono::milliseconds(0);
     ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer.name, sa.spi_i, sa.spi_r,
                     to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
+    accept_first_child(sa, inner, now);
+    // After the new CHILD SA is installed: the tunnel keeps an inbound SA while the stale ones go.
+    if (find_notify(inner, NotifyType::initial_contact) != nullptr)
+        replace_stale_sas(sa);
+}
 
+void IkeEngine::accept_first_child(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now)
+{
+    const PeerConfig& peer = *sa.peer;
     const ChildConfig& child = *sa.pending_child;
     if (const auto* error = first_error(inner)) {
         if (error->notify_type == NotifyType::ts_unacceptable) {

@@ -24,15 +24,13 @@
 
 #include "ike/child_negotiation.hpp"
 #include "ike/ike_log.hpp"
+#include "ike/rekey_rules.hpp"
 
 #include <algorithm>
 
 namespace mesh::ike {
 
 namespace {
-// Trying again after a refused or unusable answer: soon, but not in a loop.
-constexpr auto rekey_retry = std::chrono::seconds(10);
-
 NotifyPayload notify(NotifyType type, ProtocolId protocol = ProtocolId::none, std::vector<std::uint8_t> spi = {})
 {
     NotifyPayload n;
@@ -40,12 +38,6 @@ NotifyPayload notify(NotifyType type, ProtocolId protocol = ProtocolId::none, st
     n.notify_type = type;
     n.spi = std::move(spi);
     return n;
-}
-
-// Section 2.8.1: octet by octet, a nonce that ends first being the lower.
-std::vector<std::uint8_t> lower(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b)
-{
-    return std::ranges::lexicographical_compare(a, b) ? a : b;
 }
 
 // Our SA payload first, then Nonce and KE, then the rest of the offer or answer (section 1.3).
@@ -58,18 +50,6 @@ void insert_nonce_and_ke(std::vector<Payload>& payloads, std::size_t after, std:
     payloads.insert(payloads.begin() + static_cast<std::ptrdiff_t>(after), middle.begin(), middle.end());
 }
 
-std::string notify_name(NotifyType type)
-{
-    switch (type) {
-    case NotifyType::no_proposal_chosen: return "NO_PROPOSAL_CHOSEN";
-    case NotifyType::invalid_ke_payload: return "INVALID_KE_PAYLOAD";
-    case NotifyType::ts_unacceptable: return "TS_UNACCEPTABLE";
-    case NotifyType::child_sa_not_found: return "CHILD_SA_NOT_FOUND";
-    case NotifyType::temporary_failure: return "TEMPORARY_FAILURE";
-    case NotifyType::no_additional_sas: return "NO_ADDITIONAL_SAS";
-    default: return "notify " + std::to_string(static_cast<int>(type));
-    }
-}
 } // namespace
 
 void IkeEngine::start_rekey(IkeSa& sa, ChildSa& child, Clock::time_point now)
@@ -110,7 +90,18 @@ void IkeEngine::send_rekey_request(IkeSa& sa, Clock::time_point now)
 void IkeEngine::on_create_child_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
                                         Clock::time_point now)
 {
+    if (sa.state == IkeState::rekeyed) {
+        // Section 2.25.2: the IKE SA is replaced and its Delete is coming or going.
+        send_response(sa, header, {notify(NotifyType::temporary_failure)});
+        return;
+    }
     const auto* rekey_sa = find_notify(inner, NotifyType::rekey_sa);
+    const auto* offer = find<SaPayload>(inner);
+    if (rekey_sa == nullptr && offer != nullptr && !offer->proposals.empty() &&
+        offer->proposals.front().protocol_id == ProtocolId::ike) {
+        on_ike_rekey_request(sa, header, inner, now);   // section 1.3.2: no REKEY_SA, an IKE proposal
+        return;
+    }
     if (rekey_sa == nullptr) {
         // Only rekeying is spoken; more CHILD SAs on one IKE SA are not (section 1.3.1).
         send_response(sa, header, {notify(NotifyType::no_additional_sas)});
@@ -180,7 +171,7 @@ void IkeEngine::on_create_child_request(IkeSa& sa, const Header& header, const s
     }
     old = sa.child_in(old_spi_in);
     old->successor = spi_in;
-    old->successor_lowest_nonce = lower(nonce->data, nonce_r);
+    old->successor_lowest_nonce = lowest_nonce(nonce->data, nonce_r);
     ++counters_.child_rekeys_answered;
     std::vector<Payload> answer;
     append_child_answer(answer, config, std::move(*choice));
@@ -190,6 +181,10 @@ void IkeEngine::on_create_child_request(IkeSa& sa, const Header& header, const s
 
 void IkeEngine::on_create_child_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now)
 {
+    if (sa.ike_rekey) {
+        on_ike_rekey_response(sa, inner, now);
+        return;
+    }
     if (!sa.rekey)
         return;
     ChildRekey rekey = std::move(*sa.rekey);
@@ -258,7 +253,7 @@ void IkeEngine::on_create_child_response(IkeSa& sa, const std::vector<Payload>& 
     // exchange with the lowest of the four nonces made the redundant SA.
     const bool collision = old->successor != 0;
     const bool redundant =
-        collision && std::ranges::lexicographical_compare(lower(rekey.nonce_i, nonce->data), old->successor_lowest_nonce);
+        collision && holds_lowest_nonce(lowest_nonce(rekey.nonce_i, nonce->data), old->successor_lowest_nonce);
     const ChildKeySource source{true, g_ir, rekey.nonce_i, nonce->data};
     if (install(sa, config, accepted->suite, rekey.spi_in, accepted->peer_spi, source, !redundant, now) == nullptr) {
         refuse_answer("the data plane refused the new SA");

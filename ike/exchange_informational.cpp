@@ -1,5 +1,6 @@
 // INFORMATIONAL (RFC 7296 section 1.4):
 //   HDR, SK {D(IKE)}              -->  <--  HDR, SK {}          the IKE SA and its children go
+//                                       (a rekeyed IKE SA has none left: it goes alone)
 //   HDR, SK {D(ESP, SPIs)}        -->  <--  HDR, SK {D(ESP, our SPIs)}
 //                                       the old SA of a rekey, a redundant one (section 2.8.1), an expired one
 //   HDR, SK {}                    -->  <--  HDR, SK {}          liveness (section 2.4)
@@ -26,6 +27,13 @@ void IkeEngine::on_informational_request(IkeSa& sa, const Header& header, const 
     }
     std::vector<Payload> answer;
     for (const auto* del : find_all<DeletePayload>(inner)) {
+        if (del->protocol_id == ProtocolId::ike && sa.state == IkeState::rekeyed) {
+            ike_log()->info("{}: peer {} deleted the rekeyed IKE SA {:016x}/{:016x}", sa.peer->name,
+                            sa.remote.to_string(), sa.spi_i, sa.spi_r);
+            send_response(sa, header, {});
+            sa.state = IkeState::dead;   // its successor carries on: no re-initiation
+            return;
+        }
         if (del->protocol_id == ProtocolId::ike) {
             ike_log()->info("{}: peer {} deleted the IKE SA {:016x}/{:016x}", sa.peer->name, sa.remote.to_string(),
                             sa.spi_i, sa.spi_r);
@@ -59,6 +67,10 @@ void IkeEngine::on_informational_request(IkeSa& sa, const Header& header, const 
 void IkeEngine::on_informational_response(IkeSa& sa, const OutstandingRequest& request, const std::vector<Payload>&,
                                           Clock::time_point now)
 {
+    if (request.deletes_ike) {
+        sa.state = IkeState::dead;   // a rekeyed IKE SA, deleted at the peer
+        return;
+    }
     // An answer is all a liveness check needs. Our Delete was answered: the
     // peer no longer sends on those SAs, so their inbound halves go now.
     for (const std::uint32_t spi : request.deleting)

@@ -310,8 +310,16 @@ bool IkeEngine::derive_keys(IkeSa& sa, std::span<const std::uint8_t> peer_ke)
     auto prf = Prf::create(sa.suite.prf);
     if (!shared || !prf)
         return false;
+    return key_ike_sa(sa, skeyseed(*prf, sa.nonce_i, sa.nonce_r, *shared));
+}
+
+bool IkeEngine::key_ike_sa(IkeSa& sa, std::span<const std::uint8_t> seed)
+{
+    // Section 2.14 (and 2.18 for a rekey): prf+ of the new SA's own PRF over Ni | Nr | SPIi | SPIr.
+    auto prf = Prf::create(sa.suite.prf);
+    if (!prf)
+        return false;
     sa.prf = std::move(*prf);
-    const auto seed = skeyseed(*sa.prf, sa.nonce_i, sa.nonce_r, *shared);
     auto keys = derive_ike_sa_keys(*sa.prf, sa.suite, seed, sa.nonce_i, sa.nonce_r, sa.spi_i, sa.spi_r);
     if (!keys)
         return false;

@@ -41,6 +41,7 @@ const char* to_string(IkeState state) noexcept
     case IkeState::init_done: return "init-done";
     case IkeState::auth_sent: return "auth-sent";
     case IkeState::established: return "established";
+    case IkeState::rekeyed: return "rekeyed";
     case IkeState::deleting: return "deleting";
     case IkeState::dead: return "dead";
     }
@@ -223,10 +224,8 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
     }
     sa.last_heard = now;
     // Section 2.23: an authenticated request from a new address is where the peer now is.
-    if (sa.state == IkeState::established && (remote != sa.remote || local != sa.local)) {
-        sa.remote = remote;
-        sa.local = local;
-    }
+    if (sa.state == IkeState::established && (remote != sa.remote || local != sa.local))
+        move_peer(sa, local, remote);
     switch (header.exchange_type) {
     case ExchangeType::ike_auth:
         if (sa.state == IkeState::init_done) {
@@ -239,7 +238,7 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
         on_informational_request(sa, header, *inner, now);
         break;
     case ExchangeType::create_child_sa:
-        if (sa.state == IkeState::established)
+        if (sa.state == IkeState::established || sa.state == IkeState::rekeyed)   // rekeyed: refused
             on_create_child_request(sa, header, *inner, now);
         break;
     default:
@@ -337,6 +336,7 @@ void IkeEngine::on_tick(Clock::time_point now)
             sa->state = IkeState::dead;
             continue;
         }
+        check_ike_lifetime(*sa, now);
         if (sa->state == IkeState::established)
             check_child_lifetimes(*sa, now);
         if (sa->state == IkeState::established)   // again: the last CHILD SA expiring starts the IKE SA over
@@ -349,7 +349,10 @@ void IkeEngine::on_tick(Clock::time_point now)
     for (auto& [peer, when] : schedule_) {
         if (when.next_attempt == Clock::time_point::max() || now < when.next_attempt)
             continue;
-        const bool active = std::any_of(sas_.begin(), sas_.end(), [&](const auto& sa) { return sa->peer == peer; });
+        // A rekeyed IKE SA waiting for its Delete carries nothing: it does not keep the peer up.
+        const bool active = std::any_of(sas_.begin(), sas_.end(), [&](const auto& sa) {
+            return sa->peer == peer && sa->state != IkeState::rekeyed;
+        });
         when.next_attempt = Clock::time_point::max();
         if (!active)
             initiate(*peer, now);
@@ -361,6 +364,10 @@ void IkeEngine::retransmit(IkeSa& sa, Clock::time_point now)
     auto& out = *sa.outstanding;
     if (out.liveness_check) {
         liveness_check_unanswered(sa, now);
+        return;
+    }
+    if (out.retransmits >= max_retransmits && sa.state == IkeState::rekeyed) {
+        sa.state = IkeState::dead;   // its Delete unanswered: the successor carries on, its DPD judges the peer
         return;
     }
     if (out.retransmits >= max_retransmits) {
@@ -448,9 +455,12 @@ std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const
                                 ours_to_rekey ? seconds_until(std::max(child.rekey_at, now), now) : std::nullopt,
                                 seconds_until(child.expires_at, now), describe_suite(child.suite)});
         }
+        const bool ours_to_rekey = sa->state == IkeState::established && !sa->ike_rekey && !sa->successor;
         lines.push_back({sa->peer->name, sa->remote, sa->state, sa->initiator, sa->spi_i, sa->spi_r,
                          std::chrono::duration_cast<std::chrono::seconds>(now - since).count(), sa->children.size(),
-                         sa->nat_local || sa->nat_remote, describe_suite(sa->suite), std::move(children)});
+                         sa->nat_local || sa->nat_remote, sa->nat_local, describe_suite(sa->suite),
+                         ours_to_rekey ? seconds_until(std::max(sa->rekey_at, now), now) : std::nullopt,
+                         std::move(children)});
     }
     return lines;
 }

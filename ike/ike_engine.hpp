@@ -9,6 +9,9 @@
 //               -> IKE_AUTH req -> identity, AUTH, CHILD SA -> resp
 //   either:     INFORMATIONAL {D} / {} (liveness), answered from the cache when retransmitted
 //               CREATE_CHILD_SA {N(REKEY_SA) ...} at a CHILD SA's soft lifetime, make-before-break
+//               CREATE_CHILD_SA {SA(IKE), Ni, KEi} at the IKE SA's soft lifetime: its CHILD SAs move
+//               to the new IKE SA, the old one is deleted
+//   IKE_AUTH with N(INITIAL_CONTACT): the peer restarted, its stale IKE SAs here go at once
 //
 // Time is passed in (on_tick(now)) and randomness injected, so exchanges run
 // deterministically in tests.
@@ -41,11 +44,15 @@ struct IkeCounters {
     std::uint64_t peers_dead = 0;        // IKE SAs given up for want of an answer
     std::uint64_t cookies_sent = 0;      // IKE_SA_INIT answered with N(COOKIE) while many were half open
     std::uint64_t init_refused = 0;      // IKE_SA_INIT dropped: over the half-open or IKE SA bounds
+    std::uint64_t peers_moved = 0;       // IKE SAs that followed their peer to a new address or port
     std::uint64_t child_rekeys = 0;          // CHILD SAs we rekeyed (answered with a new SA)
     std::uint64_t child_rekeys_answered = 0; // the peer's rekeys we answered with a new SA
     std::uint64_t rekey_collisions = 0;      // both ends rekeyed one SA (section 2.8.1), counted by each initiator
     std::uint64_t rekey_failures = 0;        // our rekeys refused or unusable (retried until the hard lifetime)
     std::uint64_t child_sas_expired = 0;     // CHILD SAs deleted at their hard lifetime, not replaced in time
+    std::uint64_t ike_rekeys = 0;            // IKE SAs replaced by a rekey, whichever end started it
+    std::uint64_t ike_rekey_collisions = 0;  // both ends rekeyed one IKE SA (sections 2.8.1, 2.18)
+    std::uint64_t initial_contacts = 0;      // INITIAL_CONTACT from a restarted peer replaced its stale IKE SAs
 };
 
 // A CHILD SA in `mesh-site status`.
@@ -78,7 +85,9 @@ struct IkeSaStatus {
     std::int64_t uptime_s;
     std::size_t children;
     bool nat_detected;
+    bool behind_nat;       // a NAT rewrote our address: we send NAT keepalives (RFC 3948 section 2.3)
     std::string suite;
+    std::optional<std::int64_t> rekey_in_s;   // none: not to be rekeyed by us (being rekeyed, replaced, not up)
     std::vector<ChildSaStatus> child_sas;
 };
 
@@ -124,6 +133,13 @@ public:
     // ahead of its lifetime: its outbound sequence numbers ran out (or a byte
     // limit was reached). Unknown SPIs are ignored.
     void rekey_child(std::uint32_t spi, Clock::time_point now);
+    // Rekeys the peer's established IKE SAs at the next tick, ahead of their
+    // lifetime (an operator's request; tests make both ends collide with it).
+    void rekey_ike(const std::string& peer, Clock::time_point now);
+    // Authenticated ESP for `tunnel` came from `remote`, not from where the
+    // IKE SA thinks the peer is: its NAT mapping moved (section 2.23). The
+    // IKE SA follows, as it would for an IKE request from there.
+    void follow_peer(const std::string& tunnel, const tunnel::Endpoint& remote);
 
     [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
     [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;
@@ -162,6 +178,8 @@ private:
     void on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
                       const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
     void fail(IkeSa& sa, Clock::time_point now);
+    // nat_rebinding.cpp: the IKE SA's peer is now at remote; its CHILD SAs' ESP goes there too.
+    void move_peer(IkeSa& sa, const tunnel::Endpoint& local, const tunnel::Endpoint& remote);
     void retransmit(IkeSa& sa, Clock::time_point now);
     // Dead peer detection (section 2.4), driven by on_tick.
     void check_liveness(IkeSa& sa, Clock::time_point now);
@@ -185,6 +203,8 @@ private:
     void on_init_response(IkeSa& sa, const Message& response, std::span<const std::uint8_t> datagram,
                           Clock::time_point now);
     bool derive_keys(IkeSa& sa, std::span<const std::uint8_t> peer_ke);
+    // The PRF, SK_ keys and SK cipher of `sa` from its SKEYSEED (suite, nonces, SPIs and role set).
+    bool key_ike_sa(IkeSa& sa, std::span<const std::uint8_t> seed);
     void check_nat(IkeSa& sa, const Message& message, const tunnel::Endpoint& local, const tunnel::Endpoint& remote);
     void add_nat_detection(const IkeSa& sa, std::vector<Payload>& payloads) const;
 
@@ -192,6 +212,11 @@ private:
     void send_auth_request(IkeSa& sa, Clock::time_point now);
     void on_auth_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner, Clock::time_point now);
     void on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
+    // Initiator: the CHILD SA of IKE_AUTH installed from the answer, or its refusal reported.
+    void accept_first_child(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
+    // Responder: the CHILD SA the request asks for installed, our answer (or the refusal) added to `answer`.
+    void answer_first_child(IkeSa& sa, const std::vector<Payload>& inner, std::vector<Payload>& answer,
+                            Clock::time_point now);
     void refuse_responder(IkeSa& sa, Clock::time_point now);
     [[nodiscard]] std::vector<std::uint8_t> auth_octets(IkeSa& sa, bool of_initiator, const Identity& id);
     // Our AUTH (and CERTs) for `me`, or why we cannot make one.
@@ -215,6 +240,37 @@ private:
                                  Clock::time_point now);
     void on_create_child_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
     void rekey_failed(IkeSa& sa, const ChildRekey& rekey, Clock::time_point now, const std::string& why);
+
+    // exchange_rekey_ike.cpp
+    void start_ike_rekey(IkeSa& sa, Clock::time_point now);
+    void send_ike_rekey_request(IkeSa& sa, Clock::time_point now);
+    void on_ike_rekey_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                              Clock::time_point now);
+    void on_ike_rekey_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
+    // The new IKE SA of a rekey of `old`, keyed (section 2.18); nullptr if the keys cannot be made.
+    IkeSa* add_rekeyed_sa(IkeSa& old, bool we_initiated, std::uint64_t spi_i, std::uint64_t spi_r,
+                          const IkeSuite& suite, std::span<const std::uint8_t> nonce_i,
+                          std::span<const std::uint8_t> nonce_r, std::span<const std::uint8_t> g_ir,
+                          Clock::time_point now);
+    // Moves the CHILD SAs (and what goes with them) from `from` to `to`;
+    // `from` then carries nothing and waits for its Delete.
+    void hand_over(IkeSa& from, IkeSa& to, Clock::time_point now);
+    // Our Delete of a rekeyed IKE SA, retransmitted until answered.
+    void delete_rekeyed(IkeSa& sa, Clock::time_point now);
+
+    // ike_lifetime.cpp
+    struct Lifetime {
+        Clock::time_point rekey_at, expires_at;
+    };
+    // Section 2.8: the soft lifetime at 80 to 90 % of `lifetime`, at random,
+    // so the two ends rarely rekey together; no lifetime: never.
+    [[nodiscard]] Lifetime lifetime_from(std::chrono::seconds lifetime, Clock::time_point now);
+    void schedule_ike_lifetime(IkeSa& sa, Clock::time_point now);
+    void check_ike_lifetime(IkeSa& sa, Clock::time_point now);
+
+    // initial_contact.cpp
+    // Section 2.4: `fresh` authenticated with N(INITIAL_CONTACT); the peer lost every other IKE SA with us.
+    void replace_stale_sas(IkeSa& fresh);
 
     // child_lifetime.cpp
     void schedule_lifetime(ChildSa& child, Clock::time_point now);

@@ -48,6 +48,9 @@ public:
     // During a rekey the old inbound SA is removed after the new outbound SA
     // took over, and the tunnel stays up.
     virtual void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) = 0;
+    // The peer of the tunnel's CHILD SA is now at remote (its NAT mapping
+    // moved, RFC 7296 section 2.23): ESP goes there from now on.
+    virtual void move_child(const std::string& tunnel, const tunnel::Endpoint& remote) = 0;
     // Packets authenticated so far on the inbound SA with this SPI (0 when
     // there is none): inbound ESP proves the peer alive, so a busy tunnel
     // needs no liveness checks (RFC 7296 section 2.4).

@@ -25,6 +25,8 @@ enum class IkeState : std::uint8_t {
     init_done,       // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
     auth_sent,       // initiator: IKE_AUTH request out
     established,
+    rekeyed,         // replaced by a rekey (section 2.18), or the redundant new SA of a collision:
+                     // no CHILD SAs, waits for its Delete (ours or the peer's)
     deleting,        // our Delete is out
     dead,            // to be removed
 };
@@ -65,6 +67,22 @@ struct ChildRekey {
     std::optional<DhKeyExchange> dh;              // with PFS
 };
 
+// Our CREATE_CHILD_SA rekeying the IKE SA (section 1.3.2), from request to answer.
+struct IkeRekey {
+    std::uint64_t spi = 0;                        // our SPI of the new IKE SA, in our proposal
+    std::vector<std::uint8_t> nonce_i;
+    std::optional<DhKeyExchange> dh;
+};
+
+// The IKE SA the peer's rekey made of this one (we answered it), by its
+// SPIs, and the lowest nonce of that exchange for the collision rule of
+// section 2.8.1.
+struct IkeSuccessor {
+    std::uint64_t spi_i = 0;
+    std::uint64_t spi_r = 0;
+    std::vector<std::uint8_t> lowest_nonce;
+};
+
 // A request this end sent and waits to have answered (RFC 7296 section 2.1).
 struct OutstandingRequest {
     std::uint32_t message_id = 0;
@@ -74,6 +92,7 @@ struct OutstandingRequest {
     Clock::time_point next_send{};
     bool liveness_check = false;                  // resent every dpd-interval, not with backoff
     std::vector<std::uint32_t> deleting;          // INFORMATIONAL {D(ESP)}: our inbound SPIs it names
+    bool deletes_ike = false;                     // INFORMATIONAL {D(IKE)} of a rekeyed SA: answered, it is gone
 };
 
 struct IkeSa {
@@ -124,6 +143,12 @@ struct IkeSa {
     // CREATE_CHILD_SA and Delete of CHILD SAs (sections 1.3.3, 1.4.1)
     std::optional<ChildRekey> rekey;              // ours, in flight
     std::vector<std::uint32_t> queued_deletes;    // our inbound SPIs to delete at the peer when the window is free
+
+    // Lifetime and rekeying of the IKE SA itself (sections 1.3.2, 2.18)
+    Clock::time_point rekey_at = Clock::time_point::max();     // soft lifetime, jittered
+    Clock::time_point expires_at = Clock::time_point::max();   // hard lifetime; rekeyed: dropped then if not deleted
+    std::optional<IkeRekey> ike_rekey;            // ours, in flight
+    std::optional<IkeSuccessor> successor;        // the peer rekeyed it (we answered)
 
     [[nodiscard]] std::uint64_t local_spi() const noexcept { return initiator ? spi_i : spi_r; }
     // The CHILD SA by the SPI we receive on, or by the one the peer receives on.

@@ -461,6 +461,18 @@ SaPayload ike_proposals(const IkePolicy& policy, std::span<const std::uint8_t> s
     return aead_first ? numbered({std::move(aead), std::move(cbc)}) : numbered({std::move(cbc), std::move(aead)});
 }
 
+IkePolicy preferring(IkePolicy policy, const IkeSuite& current)
+{
+    const auto to_front = [](auto& list, auto value) {
+        if (const auto it = std::find(list.begin(), list.end(), value); it != list.end())
+            std::rotate(list.begin(), it, it + 1);
+    };
+    to_front(policy.ciphers, current.cipher);
+    to_front(policy.prfs, current.prf);
+    to_front(policy.dh_groups, current.dh);
+    return policy;
+}
+
 SaPayload child_proposals(const ChildPolicy& policy, std::uint32_t spi, bool with_pfs)
 {
     Proposal aead{0, ProtocolId::esp, spi_bytes(spi), {}};
@@ -587,6 +599,14 @@ std::vector<std::uint8_t> spi_bytes(std::uint32_t spi)
 {
     return {static_cast<std::uint8_t>(spi >> 24), static_cast<std::uint8_t>(spi >> 16),
             static_cast<std::uint8_t>(spi >> 8), static_cast<std::uint8_t>(spi)};
+}
+
+std::vector<std::uint8_t> ike_spi_bytes(std::uint64_t spi)
+{
+    std::vector<std::uint8_t> bytes(8);
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<std::uint8_t>(spi >> (56 - 8 * i));
+    return bytes;
 }
 
 std::uint64_t spi_value(std::span<const std::uint8_t> spi) noexcept

@@ -42,6 +42,12 @@ namespace mesh::ike {
 // 8-byte SPI when rekeying the IKE SA (section 1.3.2).
 [[nodiscard]] SaPayload ike_proposals(const IkePolicy& policy, std::span<const std::uint8_t> spi = {});
 
+// The policy with the current IKE SA's cipher, PRF and DH group first in
+// their lists, when it has them: a rekey offers the suite in use first and
+// sends its group's KE (section 2.18), so that a responder keeping the
+// offer's order keeps the suite and no INVALID_KE_PAYLOAD round trip follows.
+[[nodiscard]] IkePolicy preferring(IkePolicy policy, const IkeSuite& current);
+
 // ESP proposals for a CHILD SA with our inbound SPI: the AEAD ciphers with
 // ESN (1, then 0) in one proposal, the CBC ciphers with the integrity
 // algorithms and ESN in the other. DH transforms (the PFS groups) only when
@@ -145,6 +151,8 @@ struct Accepted {
 [[nodiscard]] std::uint64_t spi_value(std::span<const std::uint8_t> spi) noexcept;
 // An ESP SPI as the 4 bytes of the wire.
 [[nodiscard]] std::vector<std::uint8_t> spi_bytes(std::uint32_t spi);
+// An IKE SPI as the 8 bytes of a rekey's proposal (section 1.3.2).
+[[nodiscard]] std::vector<std::uint8_t> ike_spi_bytes(std::uint64_t spi);
 
 // ---------------------------------------------------------------------------
 // INVALID_KE_PAYLOAD (sections 1.2, 1.3 and 3.10.1)

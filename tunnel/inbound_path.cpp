@@ -8,6 +8,7 @@
 #include "gre/gre.hpp"
 #include "tunnel/packet_pump.hpp"
 
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +22,24 @@ constexpr std::uint8_t next_header_ipv6 = 41;
 constexpr std::uint8_t next_header_gre = 47;
 constexpr std::size_t esp_header_bytes = 8;
 constexpr auto unknown_spi_report_interval = std::chrono::seconds(1);
+// Until the control thread has moved the tunnel, every packet from the new
+// mapping would report it again: once per interval is enough.
+constexpr auto peer_moved_report_interval = std::chrono::milliseconds(100);
+
+bool same_endpoint(const sockaddr_storage& a, socklen_t a_length, const sockaddr_storage& b, socklen_t b_length) noexcept
+{
+    if (a.ss_family != b.ss_family)
+        return false;
+    if (a.ss_family == AF_INET) {
+        const auto& x = reinterpret_cast<const sockaddr_in&>(a);
+        const auto& y = reinterpret_cast<const sockaddr_in&>(b);
+        return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
+    }
+    const auto& x = reinterpret_cast<const sockaddr_in6&>(a);
+    const auto& y = reinterpret_cast<const sockaddr_in6&>(b);
+    return a_length == b_length && x.sin6_port == y.sin6_port &&
+           std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
+}
 
 std::uint32_t load_be32(const std::uint8_t* p) noexcept
 {
@@ -65,7 +84,7 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
             }
             packet.pull_front(header);
         }
-        handle_esp(snapshot, packet, batch.names[i], from_length);
+        handle_esp(snapshot, packet, batch.names[i], from_length, false);
     }
 }
 
@@ -81,11 +100,11 @@ void PacketPump::handle_datagram(const Snapshot& snapshot, PacketBuffer& packet,
         queue_ike(bytes.subspan(4), from, from_length, udp_fd);
         return;
     }
-    handle_esp(snapshot, packet, from, from_length);
+    handle_esp(snapshot, packet, from, from_length, true);
 }
 
 void PacketPump::handle_esp(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
-                            socklen_t from_length)
+                            socklen_t from_length, bool udp)
 {
     const auto bytes = packet.data();
     if (bytes.size() < esp_header_bytes) [[unlikely]] {
@@ -110,6 +129,17 @@ void PacketPump::handle_esp(const Snapshot& snapshot, PacketBuffer& packet, cons
 
     const TunnelPath& path = *entry->tunnel;
     TunnelCounters& counters = *path.counters;
+    // Authenticated and not a replay, so from the peer itself: follow it when
+    // its NAT gave it another mapping, or our ESP goes where nobody listens.
+    if (udp && !same_endpoint(from, from_length, path.peer, path.peer_length)) [[unlikely]] {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_peer_moved_report_ >= peer_moved_report_interval) {
+            last_peer_moved_report_ = now;
+            const auto source = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+            if (source)
+                post(inbound_events_, {DataplaneEvent::Kind::peer_moved, path.id, entry->sa->spi(), *source});
+        }
+    }
     if (path.mode == TunnelMode::gre) {
         if (*next_header != next_header_gre) [[unlikely]] {
             counters.inner_drops.add(1);

@@ -34,6 +34,8 @@ struct DataplaneEvent {
     enum class Kind : std::uint8_t {
         sequence_exhausted,  // an outbound SA can send no more: rekey it
         unknown_spi,         // ESP arrived for an SPI with no inbound SA (reported at most once a second)
+        peer_moved,          // authenticated ESP-in-UDP came from another address or port than the
+                             // tunnel sends to: the peer's NAT mapping changed (RFC 7296 section 2.23)
     };
     Kind kind = Kind::unknown_spi;
     TunnelId tunnel = 0;
@@ -100,7 +102,7 @@ private:
     void handle_datagram(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
                          socklen_t from_length, int udp_fd);
     void handle_esp(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
-                    socklen_t from_length);
+                    socklen_t from_length, bool udp);
     void queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from, socklen_t from_length,
                    int udp_fd);
     void post(SpscRing<DataplaneEvent, 64>& ring, const DataplaneEvent& event) noexcept;
@@ -124,6 +126,7 @@ private:
     QuiescentState::Reader& inbound_reader_;
     std::unique_ptr<Batch> inbound_batch_;
     std::chrono::steady_clock::time_point last_unknown_spi_report_{};
+    std::chrono::steady_clock::time_point last_peer_moved_report_{};
     PumpCounters counters_;
 
     SpscRing<DataplaneEvent, 64> outbound_events_;

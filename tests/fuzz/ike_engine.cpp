@@ -28,6 +28,7 @@ struct Host : IkeHost {
     bool install_child(const ChildSaInstall&) override { return true; }
     void use_outbound(const std::string&, const mesh::tunnel::SaParams&, const Endpoint&, bool) override {}
     void delete_child(const std::string&, std::uint32_t) override {}
+    void move_child(const std::string&, const mesh::tunnel::Endpoint&) override {}
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }
     std::uint32_t spi = 0x1000;
 };

@@ -47,6 +47,7 @@ struct FakeHost : IkeHost {
     char name = 'a';
     std::vector<ChildSaInstall> installed;
     std::vector<std::uint32_t> deleted;
+    std::vector<Endpoint> moved_to;                  // move_child calls: where the peer went
     std::vector<mesh::tunnel::SaParams> outbound_used;   // by use_outbound
     std::set<std::uint32_t> inbound;                      // the data plane's inbound SAs
     std::uint32_t outbound = 0;                           // the SA we send on (0: none)
@@ -83,6 +84,7 @@ struct FakeHost : IkeHost {
         if (inbound.empty())
             outbound = 0;
     }
+    void move_child(const std::string&, const Endpoint& remote) override { moved_to.push_back(remote); }
     std::uint64_t inbound_packets(std::uint32_t spi) const override
     {
         const auto it = esp_packets.find(spi);

@@ -11,9 +11,8 @@
 //   X removes the old SA
 
 #include "exchange_pair.hpp"
-#include "ike/child_negotiation.hpp"
-#include "ike/proposal.hpp"
-#include "ike/sk_cipher.hpp"
+#include "pair_steps.hpp"
+#include "speaking_for_a.hpp"
 
 #include <doctest/doctest.h>
 
@@ -35,72 +34,12 @@ PeerConfig child_lifetime(PeerConfig p, std::chrono::seconds lifetime, std::vect
     return p;
 }
 
-void establish(Pair& p)
-{
-    p.tick(1000ms);
-    p.deliver_all();
-    REQUIRE(p.a_host.installed.size() == 1);
-    REQUIRE(p.b_host.installed.size() == 1);
-}
-
-using Drop = std::function<bool(const Datagram&)>;
-
-// Every datagram in flight, except those `drop` says are lost.
-void deliver_all_except(Pair& p, const Drop& drop)
-{
-    for (int guard = 0; !p.wire.empty() && guard < 100; ++guard) {
-        Datagram d = std::move(p.wire.front());
-        p.wire.pop_front();
-        if (!drop(d))
-            p.deliver(d);
-    }
-}
-
-// Ticks of 100 ms, what is in flight delivered (but what `drop` loses), until `done` or `limit` passed.
-void run_until(Pair& p, const std::function<bool()>& done, std::chrono::seconds limit,
-               const Drop& drop = [](const Datagram&) { return false; })
-{
-    const auto until = p.now + limit;
-    while (!done() && p.now < until) {
-        p.tick(100ms);
-        deliver_all_except(p, drop);
-    }
-}
-
-bool from_b(const Datagram& d, const Pair& p)
-{
-    return d.from.address == p.b_ike.address;
-}
-
-
 std::size_t position(const Pair& p, HostEvent::Kind kind, char host, std::uint32_t spi)
 {
     const auto it = std::find_if(p.events.begin(), p.events.end(), [&](const HostEvent& e) {
         return e.kind == kind && e.host == host && e.spi == spi;
     });
     return static_cast<std::size_t>(it - p.events.begin());   // events.size() when it never happened
-}
-
-// Both ends hold exactly one CHILD SA, active, and the same one.
-void check_one_sa_each(const Pair& p)
-{
-    const auto a = p.a->status(p.now);
-    const auto b = p.b->status(p.now);
-    REQUIRE(a.size() == 1);
-    REQUIRE(b.size() == 1);
-    REQUIRE(a.front().child_sas.size() == 1);
-    REQUIRE(b.front().child_sas.size() == 1);
-    const auto& a_child = a.front().child_sas.front();
-    const auto& b_child = b.front().child_sas.front();
-    CHECK(a_child.state == ChildState::active);
-    CHECK(b_child.state == ChildState::active);
-    CHECK(a_child.spi_in == b_child.spi_out);
-    CHECK(a_child.spi_out == b_child.spi_in);
-    // What the data planes do: each sends on the SA the other receives on.
-    CHECK(p.a_host.outbound == b_child.spi_in);
-    CHECK(p.b_host.outbound == a_child.spi_in);
-    CHECK(p.a_host.inbound == std::set<std::uint32_t>{a_child.spi_in});
-    CHECK(p.b_host.inbound == std::set<std::uint32_t>{b_child.spi_in});
 }
 
 // The keys of the SA `x` installed last mirror what `y` sends and receives
@@ -138,75 +77,6 @@ void check_rekeyed_by(Pair& p, const FakeHost& x, const FakeHost& y)
     check_one_sa_each(p);
     CHECK(p.lost == 0);
 }
-
-// Sends requests on A's IKE SA with the keys A exports, as A's engine never
-// would, and reads B's answers.
-class SpeakingForA {
-public:
-    explicit SpeakingForA(Pair& p) : p_(p)
-    {
-        const auto keys = p.a->keys();
-        REQUIRE(keys.size() == 1);
-        spi_i_ = keys.front().spi_i;
-        spi_r_ = keys.front().spi_r;
-        auto sk = SkCipher::create(keys.front().suite, *keys.front().keys, SkSide::original_initiator, p.rng);
-        REQUIRE(sk);
-        sk_.emplace(std::move(*sk));
-    }
-    // A CREATE_CHILD_SA offering A's CHILD SA, rekeying `rekey_spi` when
-    // there is one: the one Notify B answers with.
-    NotifyPayload offer_child(std::optional<std::uint32_t> rekey_spi)
-    {
-        std::vector<Payload> inner;
-        if (rekey_spi)
-            inner.push_back(NotifyPayload{ProtocolId::esp, NotifyType::rekey_sa, spi_bytes(*rekey_spi), {}});
-        append_child_offer(inner, p_.a->peers().front().children.front(), 0x7777, true, p_.a_ike.address,
-                           p_.b_ike.address);
-        inner.push_back(NoncePayload{std::vector<std::uint8_t>(32, 0x5a)});
-        const auto answer = ask(std::move(inner));
-        REQUIRE(answer.size() == 1);
-        const auto* n = std::get_if<NotifyPayload>(&answer.front());
-        REQUIRE(n != nullptr);
-        return *n;
-    }
-
-    // One CREATE_CHILD_SA request with these payloads; B's answer, decrypted.
-    std::vector<Payload> ask(std::vector<Payload> inner)
-    {
-        Message request;
-        request.header.spi_i = spi_i_;
-        request.header.spi_r = spi_r_;
-        request.header.exchange_type = ExchangeType::create_child_sa;
-        request.header.initiator = true;
-        request.header.message_id = 2;   // after IKE_SA_INIT (0) and IKE_AUTH (1)
-        const auto plaintext = serialize_payload_chain(inner);
-        request.payloads.push_back(SkPayload{payload_type(inner.front()), {}});
-        const auto aad = associated_data(request, sk_->sealed_size(plaintext.size()));
-        auto body = sk_->seal(aad, plaintext);
-        REQUIRE(body);
-        std::vector<std::uint8_t> datagram = aad;
-        datagram.insert(datagram.end(), body->begin(), body->end());
-        p_.wire.clear();
-        p_.deliver({p_.a_natt, p_.b_natt, datagram});
-        REQUIRE(p_.wire.size() == 1);
-        const auto answer = parse(p_.wire.front().bytes);
-        REQUIRE(answer);
-        CHECK(answer->header.response);
-        const auto* sk = answer->find<SkPayload>();
-        REQUIRE(sk != nullptr);
-        const auto opened = sk_->open(associated_data(p_.wire.front().bytes, sk->body.size()), sk->body);
-        REQUIRE(opened);
-        auto payloads = parse_payload_chain(sk->first_payload, *opened);
-        REQUIRE(payloads);
-        p_.wire.clear();
-        return std::move(*payloads);
-    }
-
-private:
-    Pair& p_;
-    std::uint64_t spi_i_ = 0, spi_r_ = 0;
-    std::optional<SkCipher> sk_;
-};
 
 } // namespace
 
@@ -331,15 +201,7 @@ TEST_CASE("rekey by both ends, one answer arriving before the other request: TEM
     p.b->rekey_child(p.b_host.installed.front().inbound.spi, p.now);
     p.tick(100ms);
     REQUIRE(p.wire.size() == 2);
-    const Datagram a_request = p.wire.front(), b_request = p.wire.back();
-    p.wire.clear();
-    p.deliver(a_request);                       // B answers A's rekey while its own is out
-    REQUIRE(p.wire.size() == 1);
-    const Datagram b_answer = p.wire.front();
-    p.wire.clear();
-    p.deliver(b_answer);                        // A completes first and deletes the old SA
-    p.deliver(b_request);                       // then hears B's: TEMPORARY_FAILURE
-    p.deliver_all();
+    deliver_a_answer_first(p);
     run_until(p, [&] { return p.b->status(p.now).front().child_sas.size() == 1; }, 10s);
     check_one_sa_each(p);
     CHECK(p.a_host.installed.size() == 2);
@@ -352,22 +214,8 @@ TEST_CASE("rekey: with no answer the CHILD SA is deleted at its hard lifetime")
 {
     Pair p(child_lifetime(a_to_b(), 10s), child_lifetime(b_to_a(), 1000s));
     establish(p);
-    const auto installed_at = p.now;
-    run_until(p, [&] { return !p.a_host.deleted.empty(); }, 20s,
-              [&](const Datagram& d) { return from_b(d, p); });   // B has gone silent
-    REQUIRE(p.a_host.deleted.size() == 1);
-    CHECK(p.now - installed_at >= 10s);
-    CHECK(p.now - installed_at < 10s + 200ms);
+    expire_while_b_silent(p, "CHILD SA");
     CHECK(p.a->counters().child_sas_expired == 1);
-    REQUIRE(p.a->failures().contains("b"));
-    CHECK(p.a->failures().at("b").text.find("hard lifetime") != std::string::npos);
-    CHECK(p.a_host.inbound.empty());
-    CHECK(p.a_host.outbound == 0);              // the tunnel is down
-    // Without a CHILD SA the IKE SA is started over, and with B back so is the tunnel.
-    p.wire.clear();
-    run_until(p, [&] { return p.a_host.installed.size() == 2; }, 10s);
-    REQUIRE(p.a_host.installed.size() == 2);
-    p.tick(100ms);                              // the old IKE SAs are gone at both ends
     check_one_sa_each(p);
 }
 

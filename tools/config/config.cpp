@@ -120,7 +120,8 @@ Site read_site(const TableReader& root)
     if (!table)
         root.fail_here("missing [site]");
     const TableReader r(root.source(), *table, "site",
-                        {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket", "link-down"});
+                        {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket", "link-down",
+                         "nat-keepalive"});
     Site site;
     const auto name = r.required_string("name");
     // The name ends up in a file name: the default control socket.
@@ -158,6 +159,11 @@ Site read_site(const TableReader& root)
     static constexpr std::array<std::string_view, 2> link_down_names{"admin", "carrier"};
     if (const auto v = r.choice("link-down", link_down_names))
         site.link_down = v->value == "admin" ? LinkDown::admin : LinkDown::carrier;
+    if (const auto v = r.duration("nat-keepalive")) {
+        if (v->value < std::chrono::seconds(1))
+            r.fail(*v->node, "'nat-keepalive' must be at least 1s");
+        site.nat_keepalive = v->value;
+    }
     return site;
 }
 

@@ -50,6 +50,7 @@ struct Site {
     std::filesystem::path control_socket;        // default /run/mesh-site/<name>.sock
     std::optional<std::filesystem::path> zebra_socket;
     LinkDown link_down = LinkDown::admin;
+    Duration nat_keepalive = std::chrono::seconds(20);   // RFC 3948 keepalives while behind a NAT
 };
 
 struct Profile {                                 // phase 1, the IKE SA

@@ -55,7 +55,8 @@ Daemon::Daemon(config::Config config)
       reclaim_timer_(io_),
       pump_(std::make_unique<tunnel::PacketPump>(table_)),
       pump_notify_(io_, ::dup(pump_->notify_fd())),
-      ike_timer_(io_)
+      ike_timer_(io_),
+      keepalive_timer_(io_)
 {
     // A write to a peer that closed the control socket must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
@@ -247,6 +248,9 @@ void Daemon::drain_pump()
                                  event->spi);
                 if (ike_)
                     ike_->rekey_child(event->spi, std::chrono::steady_clock::now());
+                break;
+            case tunnel::DataplaneEvent::Kind::peer_moved:
+                follow_peer(event->tunnel, event->from);
                 break;
             case tunnel::DataplaneEvent::Kind::unknown_spi:
                 log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped", event->spi, event->from.to_string());

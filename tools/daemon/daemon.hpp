@@ -63,6 +63,13 @@ private:
                       bool udp_encapsulation) override;
     void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) override;
     [[nodiscard]] std::uint64_t inbound_packets(std::uint32_t inbound_spi) const override;
+    void move_child(const std::string& tunnel, const tunnel::Endpoint& remote) override;
+
+    // daemon_nat.cpp: NAT keepalives and following a peer whose NAT mapping moved.
+    void follow_peer(tunnel::TunnelId id, const tunnel::Endpoint& from);
+    void move_tunnel(Tunnel& tunnel, const tunnel::Endpoint& remote);
+    void schedule_keepalives();
+    void send_keepalives();
 
     void start_ike();
     void watch_ike_socket();
@@ -99,6 +106,8 @@ private:
     std::unique_ptr<tunnel::UdpSocket> ike_socket_;    // port 500; IKE on 4500 arrives through the pump
     std::unique_ptr<boost::asio::posix::stream_descriptor> ike_readable_;
     boost::asio::steady_timer ike_timer_;
+    boost::asio::steady_timer keepalive_timer_;
+    std::uint64_t keepalives_sent_ = 0;
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -35,6 +35,7 @@ void Daemon::start_ike()
     ike_->start(std::chrono::steady_clock::now());
     watch_ike_socket();
     schedule_ike_tick();
+    schedule_keepalives();
 }
 
 void Daemon::watch_ike_socket()

@@ -50,6 +50,7 @@ nlohmann::json Daemon::status() const
                            {{"unknown-spi-drops", pump.unknown_spi_drops.get()},
                             {"runt-drops", pump.runt_drops.get()},
                             {"keepalives", pump.keepalives.get()},
+                            {"keepalives-sent", keepalives_sent_},
                             {"ike-datagrams", pump.ike_datagrams.get()},
                             {"ike-queue-drops", pump.ike_queue_drops.get()},
                             {"receive-errors", pump.receive_errors.get()}}}};
@@ -77,9 +78,12 @@ nlohmann::json Daemon::status() const
                                        {"ike-spi-r", fmt::format("0x{:016x}", sa.spi_r)},
                                        {"children", sa.children},
                                        {"nat-detected", sa.nat_detected},
+                                       {"behind-nat", sa.behind_nat},
                                        {"initiator", sa.initiator},
                                        {"suite", sa.suite},
                                        {"child-sas", std::move(children)}});
+            if (sa.rekey_in_s)
+                report["peers"].back()["rekey-in-s"] = *sa.rekey_in_s;
         }
         report["peer-errors"] = nlohmann::json::array();
         for (const auto& [peer, failure] : ike_->failures())
@@ -95,6 +99,9 @@ nlohmann::json Daemon::status() const
                                      {"ts-unacceptable", c.ts_unacceptable},
                                      {"liveness-checks", c.liveness_checks},
                                      {"peers-dead", c.peers_dead},
+                                     {"peers-moved", c.peers_moved},
+                                     {"cookies-sent", c.cookies_sent},
+                                     {"init-refused", c.init_refused},
                                      {"child-rekeys", c.child_rekeys},
                                      {"child-rekeys-answered", c.child_rekeys_answered},
                                      {"rekey-collisions", c.rekey_collisions},

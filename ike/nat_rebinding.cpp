@@ -1,0 +1,41 @@
+// NAT rebinding (RFC 7296 section 2.23): a NAT in front of the peer may give
+// it a new address or port at any time (a flushed mapping, a new public
+// address). Whatever authenticated arrives from the new place — an IKE
+// request, or ESP the data plane has authenticated and found no replay —
+// moves the IKE SA and the ESP of its CHILD SAs there, without a new
+// IKE_SA_INIT.
+
+#include "ike/ike_engine.hpp"
+
+#include "ike/ike_log.hpp"
+
+namespace mesh::ike {
+
+void IkeEngine::move_peer(IkeSa& sa, const tunnel::Endpoint& local, const tunnel::Endpoint& remote)
+{
+    ike_log()->info("{}: peer moved from {} to {} (NAT mapping changed): following", sa.peer->name,
+                    sa.remote.to_string(), remote.to_string());
+    sa.remote = remote;
+    sa.local = local;
+    ++counters_.peers_moved;
+    for (const auto& child : sa.children)
+        host_.move_child(child.config->name, remote);
+}
+
+void IkeEngine::follow_peer(const std::string& tunnel, const tunnel::Endpoint& remote)
+{
+    for (auto& sa : sas_) {
+        if (sa->state != IkeState::established || sa->remote == remote)
+            continue;
+        for (const auto& child : sa->children) {
+            if (child.config->name != tunnel)
+                continue;
+            // ESP and IKE share the NAT-T port and so the NAT's mapping.
+            if (sa->local.port == natt_local_.port)
+                move_peer(*sa, sa->local, remote);
+            break;
+        }
+    }
+}
+
+} // namespace mesh::ike

@@ -1,0 +1,53 @@
+#pragma once
+// What rekeying a CHILD SA (exchange_create_child.cpp) and rekeying the IKE
+// SA (exchange_rekey_ike.cpp) share: the collision rule of RFC 7296 section
+// 2.8.1, which section 2.18 applies to IKE SAs too, and the words the log
+// uses for the peer's refusals.
+
+#include "ike/constants.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace mesh::ike {
+
+// Trying again after a refused or unusable answer: soon, but not in a loop
+// (section 2.25: not at once after TEMPORARY_FAILURE).
+inline constexpr auto rekey_retry = std::chrono::seconds(10);
+
+// The lower of an exchange's two nonces, octet by octet, a nonce that ends
+// first being the lower.
+[[nodiscard]] inline std::vector<std::uint8_t> lowest_nonce(std::span<const std::uint8_t> a,
+                                                            std::span<const std::uint8_t> b)
+{
+    const auto low = std::ranges::lexicographical_compare(a, b) ? a : b;
+    return {low.begin(), low.end()};
+}
+
+// Of two exchanges that rekeyed one SA at once, the one holding the lowest
+// of the four nonces made the redundant SA, and its initiator deletes it.
+[[nodiscard]] inline bool holds_lowest_nonce(std::span<const std::uint8_t> ours_lowest,
+                                             std::span<const std::uint8_t> theirs_lowest)
+{
+    return std::ranges::lexicographical_compare(ours_lowest, theirs_lowest);
+}
+
+[[nodiscard]] inline std::string notify_name(NotifyType type)
+{
+    switch (type) {
+    case NotifyType::no_proposal_chosen: return "NO_PROPOSAL_CHOSEN";
+    case NotifyType::invalid_ke_payload: return "INVALID_KE_PAYLOAD";
+    case NotifyType::invalid_syntax: return "INVALID_SYNTAX";
+    case NotifyType::ts_unacceptable: return "TS_UNACCEPTABLE";
+    case NotifyType::child_sa_not_found: return "CHILD_SA_NOT_FOUND";
+    case NotifyType::temporary_failure: return "TEMPORARY_FAILURE";
+    case NotifyType::no_additional_sas: return "NO_ADDITIONAL_SAS";
+    default: return "notify " + std::to_string(static_cast<int>(type));
+    }
+}
+
+} // namespace mesh::ike
