@@ -235,6 +235,8 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
                                  Clock::time_point now)
 {
     if (const auto* cookie = response.find_notify(NotifyType::cookie)) {
+        ike_log()->info("{}: {} asks for a COOKIE (it is busy): sending IKE_SA_INIT again with it", sa.peer->name,
+                        sa.remote.to_string());
         sa.cookie = cookie->data;
         send_init_request(sa, now);
         return;
