@@ -75,14 +75,14 @@ void IkeEngine::spdlog_warn(const std::string& peer, const std::string& text)
 
 void IkeEngine::start(Clock::time_point now)
 {
-    // Up to a second of jitter: two sites started together rarely both
+    // Up to half a second of jitter: two sites started together rarely both
     // initiate, which would leave two IKE SAs until rekeying sorts them out.
     for (const auto& peer : peers_) {
         if (peer.passive || peer.children.empty())
             continue;
         std::uint16_t jitter = 0;
         rng_.randomize(reinterpret_cast<std::uint8_t*>(&jitter), sizeof jitter);
-        schedule_[&peer] = {now + std::chrono::milliseconds(jitter % 1000), std::chrono::milliseconds(0)};
+        schedule_[&peer] = {now + std::chrono::milliseconds(jitter % 500), std::chrono::milliseconds(0)};
     }
 }
 

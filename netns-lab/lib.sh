@@ -971,6 +971,8 @@ lab_swanctl() {
 # connection "lan" (child "lan") of that site toward the other, IKEv2, PSK
 # with fqdn ids site-<me>.lab / site-<other>.lab (as lab_write_ike_configs),
 # tunnel mode between the two LANs, no automatic start; loads it.
+# LAB_SWAN_CHILD_REKEY / LAB_SWAN_IKE_REKEY: its rekey_time (default 1h / 4h);
+# LAB_SWAN_CHILD_LIFE: the CHILD SA's life_time (default 2h).
 lab_swanctl_psk_conf() {
     local site=$1 secret=$2 ike=${3:-aes256gcm16-prfsha256-ecp256} esp=${4:-aes128gcm16}
     local here there other lts rts
@@ -987,6 +989,7 @@ connections {
         local_addrs = $here
         remote_addrs = $there
         proposals = $ike
+        rekey_time = ${LAB_SWAN_IKE_REKEY:-4h}
         local {
             auth = psk
             id = fqdn:site-$site.lab
@@ -1002,6 +1005,9 @@ connections {
                 esp_proposals = $esp
                 mode = tunnel
                 start_action = none
+                rekey_time = ${LAB_SWAN_CHILD_REKEY:-1h}
+                life_time = ${LAB_SWAN_CHILD_LIFE:-2h}
+                rand_time = 0
             }
         }
     }
