@@ -103,8 +103,7 @@ void IkeEngine::on_create_child_request(IkeSa& sa, const Header& header, const s
         return;
     }
     if (rekey_sa == nullptr) {
-        // Only rekeying is spoken; more CHILD SAs on one IKE SA are not (section 1.3.1).
-        send_response(sa, header, {notify(NotifyType::no_additional_sas)});
+        on_new_child_request(sa, header, inner, now);
         return;
     }
     ChildSa* old = rekey_sa->protocol_id == ProtocolId::esp && rekey_sa->spi.size() == 4
@@ -140,43 +139,93 @@ void IkeEngine::on_create_child_request(IkeSa& sa, const Header& header, const s
         send_response(sa, header, {notify(choice.error().error)});
         return;
     }
-    const ChildSuite suite = choice->chosen.suite;
+    const auto nonce_r = answer_child_sa(sa, header, inner, config, std::move(*choice), spi_in, false, now);
+    if (!nonce_r)
+        return;
+    old = sa.child_in(old_spi_in);
+    old->successor = spi_in;
+    old->successor_lowest_nonce = lowest_nonce(nonce->data, *nonce_r);
+    ++counters_.child_rekeys_answered;
+}
+
+std::optional<std::vector<std::uint8_t>> IkeEngine::answer_child_sa(IkeSa& sa, const Header& header,
+                                                                    const std::vector<Payload>& inner,
+                                                                    const ChildConfig& config, ChildChoice choice,
+                                                                    std::uint32_t spi_in, bool use_outbound,
+                                                                    Clock::time_point now)
+{
+    const auto* nonce = find<NoncePayload>(inner);
+    const auto* ke = find<KePayload>(inner);
+    const ChildSuite suite = choice.chosen.suite;
     std::optional<DhKeyExchange> dh;
     Botan::secure_vector<std::uint8_t> g_ir;
     if (suite.pfs != DhGroup::none) {
         if (ke == nullptr || ke->dh_group != suite.pfs) {
             // Section 1.3: the initiator tries again with the group we name.
-            ike_log()->info("{}: asking {} for PFS group {} to rekey {} (INVALID_KE_PAYLOAD)", sa.peer->name,
+            ike_log()->info("{}: asking {} for PFS group {} for CHILD SA {} (INVALID_KE_PAYLOAD)", sa.peer->name,
                             sa.remote.to_string(), static_cast<int>(suite.pfs), config.name);
             send_response(sa, header, {invalid_ke_payload(suite.pfs)});
-            return;
+            return std::nullopt;
         }
         auto ours = DhKeyExchange::generate(suite.pfs, rng_);
         auto shared = ours ? ours->shared_secret(ke->data) : std::unexpected(ours.error());
         if (!shared) {
-            report(now, sa.peer->name, "rekey of CHILD SA {}: KE payload from {} refused", config.name,
-                   sa.remote.to_string());
+            report(now, sa.peer->name, "CHILD SA {}: KE payload from {} refused", config.name, sa.remote.to_string());
             send_response(sa, header, {notify(NotifyType::invalid_syntax)});
-            return;
+            return std::nullopt;
         }
         dh = std::move(*ours);
         g_ir = std::move(*shared);
     }
-    const auto nonce_r = new_nonce();
+    auto nonce_r = new_nonce();
     const ChildKeySource source{false, g_ir, nonce->data, nonce_r};
-    // The new SA decrypts from now on; we send on it once the old one is deleted.
-    if (install(sa, config, suite, spi_in, choice->chosen.peer_spi, source, false, now) == nullptr) {
+    if (install(sa, config, suite, spi_in, choice.chosen.peer_spi, source, use_outbound, now) == nullptr) {
         send_response(sa, header, {notify(NotifyType::temporary_failure)});
-        return;
+        return std::nullopt;
     }
-    old = sa.child_in(old_spi_in);
-    old->successor = spi_in;
-    old->successor_lowest_nonce = lowest_nonce(nonce->data, nonce_r);
-    ++counters_.child_rekeys_answered;
     std::vector<Payload> answer;
-    append_child_answer(answer, config, std::move(*choice));
+    append_child_answer(answer, config, std::move(choice));
     insert_nonce_and_ke(answer, 1, nonce_r, dh);
     send_response(sa, header, std::move(answer));
+    return nonce_r;
+}
+
+void IkeEngine::on_new_child_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                                     Clock::time_point now)
+{
+    // Section 1.3.1: a further CHILD SA. One per tunnel: the tunnels of this
+    // peer that have none (the peer deleted it, or it expired) may get one.
+    const auto* nonce = find<NoncePayload>(inner);
+    if (nonce == nullptr || !is_valid(*nonce)) {
+        send_response(sa, header, {notify(NotifyType::invalid_syntax)});
+        return;
+    }
+    const auto* ke = find<KePayload>(inner);
+    ChildRefusal refusal{NotifyType::no_additional_sas, "every tunnel of this peer has its CHILD SA"};
+    for (const ChildConfig& config : sa.peer->children) {
+        const bool has_one = std::any_of(sa.children.begin(), sa.children.end(),
+                                         [&](const ChildSa& child) { return child.config == &config; });
+        if (has_one)
+            continue;
+        const std::uint32_t spi_in = host_.allocate_spi();
+        auto choice = choose_child_sa(inner, config, true, spi_in, ke != nullptr ? ke->dh_group : DhGroup::none,
+                                      sa.local.address, sa.remote.address);
+        if (!choice) {
+            refusal = std::move(choice.error());
+            continue;
+        }
+        if (answer_child_sa(sa, header, inner, config, std::move(*choice), spi_in, true, now))
+            ++counters_.child_sas_created;
+        return;
+    }
+    if (refusal.error == NotifyType::no_additional_sas) {
+        ike_log()->info("{}: {} asks for another CHILD SA: NO_ADDITIONAL_SAS ({})", sa.peer->name,
+                        sa.remote.to_string(), refusal.reason);
+        send_response(sa, header, {notify(NotifyType::no_additional_sas)});
+        return;
+    }
+    count_child_refusal(sa, now, refusal);
+    send_response(sa, header, {notify(refusal.error)});
 }
 
 void IkeEngine::on_create_child_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now)

@@ -50,6 +50,7 @@ struct IkeCounters {
     std::uint64_t rekey_collisions = 0;      // both ends rekeyed one SA (section 2.8.1), counted by each initiator
     std::uint64_t rekey_failures = 0;        // our rekeys refused or unusable (retried until the hard lifetime)
     std::uint64_t child_sas_expired = 0;     // CHILD SAs deleted at their hard lifetime, not replaced in time
+    std::uint64_t child_sas_created = 0;     // further CHILD SAs the peer asked for (CREATE_CHILD_SA without REKEY_SA)
     std::uint64_t ike_rekeys = 0;            // IKE SAs replaced by a rekey, whichever end started it
     std::uint64_t ike_rekey_collisions = 0;  // both ends rekeyed one IKE SA (sections 2.8.1, 2.18)
     std::uint64_t initial_contacts = 0;      // INITIAL_CONTACT from a restarted peer replaced its stale IKE SAs
@@ -107,6 +108,7 @@ struct ChildKeySource {
 };
 
 struct ChildRefusal;   // child_negotiation.hpp
+struct ChildChoice;
 
 struct IkeSaKeysExport {
     std::uint64_t spi_i, spi_r;
@@ -238,6 +240,17 @@ private:
     void send_rekey_request(IkeSa& sa, Clock::time_point now);
     void on_create_child_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
                                  Clock::time_point now);
+    // A CREATE_CHILD_SA without REKEY_SA: a CHILD SA for a tunnel of the peer that has none.
+    void on_new_child_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                              Clock::time_point now);
+    // The responder's half of a CREATE_CHILD_SA once the proposal is chosen: PFS, Nr, the SA
+    // installed (sending on it at once or after the old one's Delete), the answer sent.
+    // Nr, or nothing when the request was refused (and answered so).
+    std::optional<std::vector<std::uint8_t>> answer_child_sa(IkeSa& sa, const Header& header,
+                                                             const std::vector<Payload>& inner,
+                                                             const ChildConfig& config, ChildChoice choice,
+                                                             std::uint32_t spi_in, bool use_outbound,
+                                                             Clock::time_point now);
     void on_create_child_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
     void rekey_failed(IkeSa& sa, const ChildRekey& rekey, Clock::time_point now, const std::string& why);
 

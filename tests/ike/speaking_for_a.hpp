@@ -45,13 +45,13 @@ public:
         return *n;
     }
 
-    // One CREATE_CHILD_SA request with these payloads (A sent nothing since IKE_AUTH); B's answer, decrypted.
-    std::vector<Payload> ask(std::vector<Payload> inner)
+    // One request (CREATE_CHILD_SA unless told otherwise) with these payloads (A sent nothing since IKE_AUTH); B's answer, decrypted.
+    std::vector<Payload> ask(std::vector<Payload> inner, ExchangeType exchange = ExchangeType::create_child_sa)
     {
         Message request;
         request.header.spi_i = spi_i_;
         request.header.spi_r = spi_r_;
-        request.header.exchange_type = ExchangeType::create_child_sa;
+        request.header.exchange_type = exchange;
         request.header.initiator = true;
         request.header.message_id = next_message_id_++;
         const auto plaintext = serialize_payload_chain(inner);

@@ -237,3 +237,26 @@ TEST_CASE("a CREATE_CHILD_SA for another CHILD SA (no REKEY_SA) is answered NO_A
     CHECK(SpeakingForA(p).offer_child(std::nullopt).notify_type == NotifyType::no_additional_sas);
     CHECK(p.b_host.installed.size() == 1);
 }
+
+TEST_CASE("a CREATE_CHILD_SA without REKEY_SA gets a CHILD SA for a tunnel whose CHILD SA is gone")
+{
+    // strongSwan does this after a CHILD SA expired hard instead of being rekeyed.
+    Pair p(child_lifetime(a_to_b(), 1000s), child_lifetime(b_to_a(), 1000s));
+    establish(p);
+    SpeakingForA a(p);
+    a.ask({DeletePayload{ProtocolId::esp, {p.b_host.installed.front().outbound.spi}}}, ExchangeType::informational);
+    REQUIRE(p.b_host.deleted.size() == 1);
+    std::vector<Payload> inner;
+    append_child_offer(inner, p.a->peers().front().children.front(), 0x7777, true, p.a_ike.address,
+                       p.b_ike.address);
+    inner.push_back(NoncePayload{std::vector<std::uint8_t>(32, 0x5a)});
+    const auto answer = a.ask(std::move(inner));
+    CHECK(find<SaPayload>(answer) != nullptr);
+    CHECK(find<NoncePayload>(answer) != nullptr);
+    REQUIRE(p.b_host.installed.size() == 2);
+    CHECK(p.b_host.installed.back().outbound.spi == 0x7777);
+    CHECK(p.b_host.installed.back().use_outbound);
+    CHECK(p.b->counters().child_sas_created == 1);
+    // With its CHILD SA back, a second one for the same tunnel is refused.
+    CHECK(a.offer_child(std::nullopt).notify_type == NotifyType::no_additional_sas);
+}

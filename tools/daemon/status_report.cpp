@@ -105,6 +105,7 @@ nlohmann::json Daemon::status() const
                                      {"ike-rekeys", c.ike_rekeys},
                                      {"ike-rekey-collisions", c.ike_rekey_collisions},
                                      {"initial-contacts", c.initial_contacts},
+                                     {"child-sas-created", c.child_sas_created},
                                      {"child-rekeys", c.child_rekeys},
                                      {"child-rekeys-answered", c.child_rekeys_answered},
                                      {"rekey-collisions", c.rekey_collisions},
