@@ -990,6 +990,9 @@ connections {
         remote_addrs = $there
         proposals = $ike
         rekey_time = ${LAB_SWAN_IKE_REKEY:-4h}
+        # Its default, 10% of rekey_time, is 0 s for a rekey_time of seconds:
+        # charon would then delete the IKE SA while rekeying it.
+        over_time = 1h
         local {
             auth = psk
             id = fqdn:site-$site.lab
