@@ -42,13 +42,13 @@ kill -KILL "${LAB_PID[mesh-site-b]}"
 wait "${LAB_PID[mesh-site-b]}" 2>/dev/null || true
 unset "LAB_PID[mesh-site-b]"
 lab_wait 5 "site b's tunnel interface to go away" _lab_no_link "$SITE_B" "${LAB_IKE_IF[b]}"
-start=$(date +%s.%N)
+start=$(date +%s%N)
 lab_ike_site_start b
 one_clean_sa() { [[ $(a_view) == "1 1 1 1" ]] && lab_tunnel_up b && lab_tunnel_up a; }
 lab_wait 5 "site a to hold one fresh IKE SA and site b's tunnel to be up" one_clean_sa
-took=$(echo "$(date +%s.%N) - $start" | bc)
-lab_info "(3) back $took s after the restart; site a: $(a_view) (IKE SAs, SAs in, out, INITIAL_CONTACTs)"
-(($(echo "$took < 2" | bc))) || lab_die "(3) the tunnel took $took s to come back (bound: 2 s)"
+took_ms=$((($(date +%s%N) - start) / 1000000))
+lab_info "(3) back ${took_ms} ms after the restart; site a: $(a_view) (IKE SAs, SAs in, out, INITIAL_CONTACTs)"
+((took_ms < 2000)) || lab_die "(3) the tunnel took ${took_ms} ms to come back (bound: 2 s)"
 lab_ping_expect "$LAN_A" 10.2.0.2 5
 lab_log_has mesh-site-a "INITIAL_CONTACT" || lab_die "(3) site a did not log the INITIAL_CONTACT"
 lab_info "PASS: peer_restart"
