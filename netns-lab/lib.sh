@@ -903,6 +903,15 @@ lab_wait_log() {
 # $LAB_DIR/swan-<site>/; its log, with ike and cfg at level 2, in
 # $LAB_DIR/strongswan-<site>.log (tailed by lab_die).
 
+# lab_require_strongswan: skips (exit 77) without charon, swanctl and the
+# kernel-libipsec plugin the interop tests run strongSwan with.
+lab_require_strongswan() {
+    [[ -x /usr/lib/ipsec/charon ]] && command -v swanctl >/dev/null ||
+        lab_skip "needs strongSwan (strongswan-charon, strongswan-swanctl, libcharon-extra-plugins, libstrongswan-standard-plugins)"
+    [[ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ]] ||
+        lab_skip "needs strongSwan's kernel-libipsec plugin (libcharon-extra-plugins)"
+}
+
 # lab_charon_start a|b: strongswan.conf for PSK with ECP/MODP/X25519
 # (openssl does the key exchanges, AES, GCM and the SHA-2 PRFs), then charon
 # under a private /run; waits for its vici socket.

@@ -29,10 +29,7 @@ set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../../netns-lab/lib.sh"
 
 lab_init ping
-[[ -x /usr/lib/ipsec/charon ]] && command -v swanctl >/dev/null ||
-    lab_skip "needs strongSwan (strongswan-charon, strongswan-swanctl, libcharon-extra-plugins, libstrongswan-standard-plugins)"
-[[ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ]] ||
-    lab_skip "needs strongSwan's kernel-libipsec plugin (libcharon-extra-plugins)"
+lab_require_strongswan
 lab_find_binary "${1:-}"
 lab_two_site_topology
 secret=$(lab_hex 16)

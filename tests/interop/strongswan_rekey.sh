@@ -23,10 +23,7 @@ set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../../netns-lab/lib.sh"
 
 lab_init ping
-[[ -x /usr/lib/ipsec/charon ]] && command -v swanctl >/dev/null ||
-    lab_skip "needs strongSwan (strongswan-charon, strongswan-swanctl, libcharon-extra-plugins, libstrongswan-standard-plugins)"
-[[ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ]] ||
-    lab_skip "needs strongSwan's kernel-libipsec plugin (libcharon-extra-plugins)"
+lab_require_strongswan
 lab_find_binary "${1:-}"
 lab_two_site_topology
 secret=$(lab_hex 16)
@@ -41,18 +38,32 @@ mesh_spis() { lab_ike_json a '" ".join(sorted(s["spi"][2:] for s in sas("in") + 
 # The rekeys go on while we look: the two ends agree at some moment between them.
 spis_agree() { [[ $(swan_spis) == "$(mesh_spis)" ]]; }
 
-# run CASE COUNTER [MIN_PINGS]: establish (mesh-site initiates), ping 1000 at 100/s, check.
-run() {
-    local c=$1 counter=$2 min_pings=${3:-998} before_swan got rekeys after_swan
+# establish: charon in site b, mesh-site in site a (it initiates), both up.
+establish() {
     lab_charon_start b
     lab_swanctl_psk_conf b "$secret"
     lab_ike_site_start a
     lab_wait_tunnel_up a 20
     lab_wait 5 "strongSwan to show the SAs ESTABLISHED and INSTALLED" lab_swan_established b
-    before_swan=$(swan_spis)
+}
+# ping_1000: how many of 1000 pings at 100/s from lan-a to lan-b came back.
+ping_1000() {
     pretty "$LAN_A" "ping -c 1000 -i 0.01 $HOST_B"
-    got=$(ip netns exec "$LAN_A" ping -n -q -c 1000 -i 0.01 -W 1 "$HOST_B" | sed -n 's/.* \([0-9]\+\) received.*/\1/p')
+    ip netns exec "$LAN_A" ping -n -q -c 1000 -i 0.01 -W 1 "$HOST_B" | sed -n 's/.* \([0-9]\+\) received.*/\1/p'
     sleep 1
+}
+stop_both() {
+    lab_ike_site_stop a
+    lab_charon_stop b
+    lab_wait 5 "tun-b in site-a to go away" _lab_no_link "$SITE_A" tun-b
+}
+
+# run CASE COUNTER [MIN_PINGS]: establish (mesh-site initiates), ping 1000 at 100/s, check.
+run() {
+    local c=$1 counter=$2 min_pings=${3:-998} before_swan got rekeys after_swan
+    establish
+    before_swan=$(swan_spis)
+    got=$(ping_1000)
     rekeys=$(mesh_counter "$counter")
     after_swan=$(swan_spis)
     lab_info "($c) $counter $rekeys; strongSwan SPIs $before_swan -> $after_swan; mesh-site $(mesh_spis); ping $got/1000"
@@ -62,9 +73,7 @@ run() {
     (($(lab_swan_sas b | grep -c 'ESTABLISHED, IKEv2') == 1)) || lab_die "($c) strongSwan holds more than one IKE SA"
     lab_wait 5 "the SPIs of strongSwan's CHILD SA and mesh-site's to agree ($(swan_spis) / $(mesh_spis))" spis_agree
     ((got >= min_pings)) || lab_die "($c) $((1000 - got)) of 1000 pings lost during the rekeys"
-    lab_ike_site_stop a
-    lab_charon_stop b
-    lab_wait 5 "tun-b in site-a to go away" _lab_no_link "$SITE_A" tun-b
+    stop_both
 }
 
 lab_info "(a) strongSwan rekeys the CHILD SA every 4 s, mesh-site answers"
@@ -83,15 +92,9 @@ LAB_SWAN_CHILD_REKEY=4s LAB_SWAN_CHILD_LIFE=4s run c child-sas-created 990
 ike_spis() { lab_swan_sas b | grep -o '[0-9a-f]\{16\}_i\*\? [0-9a-f]\{16\}_r\*\?' | head -n1; }
 ike_run() {
     local c=$1 counter=$2 before got rekeys after
-    lab_charon_start b
-    lab_swanctl_psk_conf b "$secret"
-    lab_ike_site_start a
-    lab_wait_tunnel_up a 20
-    lab_wait 5 "strongSwan to show the SAs ESTABLISHED and INSTALLED" lab_swan_established b
+    establish
     before=$(ike_spis)
-    pretty "$LAN_A" "ping -c 1000 -i 0.01 $HOST_B"
-    got=$(ip netns exec "$LAN_A" ping -n -q -c 1000 -i 0.01 -W 1 "$HOST_B" | sed -n 's/.* \([0-9]\+\) received.*/\1/p')
-    sleep 1
+    got=$(ping_1000)
     rekeys=$(mesh_counter "$counter")
     after=$(ike_spis)
     lab_info "($c) $counter $rekeys; strongSwan IKE SA $before -> $after; mesh-site peers $(lab_ike_json a 'len(peers())'); ping $got/1000"
@@ -101,9 +104,7 @@ ike_run() {
     [[ $(lab_ike_json a 'len(peers())') == 1 ]] || lab_die "($c) mesh-site holds $(lab_ike_json a 'len(peers())') IKE SAs"
     lab_wait 5 "the SPIs of strongSwan's CHILD SA and mesh-site's to agree ($(swan_spis) / $(mesh_spis))" spis_agree
     ((got >= 998)) || lab_die "($c) $((1000 - got)) of 1000 pings lost during the IKE SA rekeys"
-    lab_ike_site_stop a
-    lab_charon_stop b
-    lab_wait 5 "tun-b in site-a to go away" _lab_no_link "$SITE_A" tun-b
+    stop_both
 }
 
 lab_info "(d) strongSwan rekeys the IKE SA every 4 s, mesh-site answers"
