@@ -74,8 +74,7 @@ void IkeEngine::rekey_child(std::uint32_t spi, Clock::time_point now)
 
 void IkeEngine::activate(IkeSa& sa, ChildSa& successor, const ChildSa& old)
 {
-    host_.use_outbound(successor.config->name, *successor.pending_outbound, sa.remote, udp_encapsulation(sa));
-    successor.pending_outbound.reset();
+    host_.use_outbound(successor.config->name, successor.spi_in, sa.remote, udp_encapsulation(sa));
     successor.state = ChildState::active;
     log_rekeyed(sa, successor, old);
 }
@@ -112,7 +111,6 @@ void IkeEngine::remove_child(IkeSa& sa, std::uint32_t spi_in)
 void IkeEngine::queue_delete(IkeSa& sa, ChildSa& child, Clock::time_point now)
 {
     child.state = ChildState::deleting;
-    child.pending_outbound.reset();
     sa.queued_deletes.push_back(child.spi_in);
     send_queued_deletes(sa, now);
 }

@@ -186,6 +186,7 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     // After the new CHILD SA is installed: the tunnel keeps an inbound SA while the stale ones go.
     if (find_notify(inner, NotifyType::initial_contact) != nullptr)
         replace_stale_sas(sa);
+    resolve_duplicates(sa, now);
 }
 
 void IkeEngine::answer_first_child(IkeSa& sa, const std::vector<Payload>& inner, std::vector<Payload>& answer,
@@ -203,7 +204,13 @@ void IkeEngine::answer_first_child(IkeSa& sa, const std::vector<Payload>& inner,
             continue;
         }
         const ChildKeySource source{false, {}, sa.nonce_i, sa.nonce_r};
-        if (install(sa, child, choice->chosen.suite, spi_in, choice->chosen.peer_spi, source, true, now) == nullptr) {
+        // While another IKE SA carries the tunnel (both ends started at once,
+        // or the peer restarted), the initiator may not hold this SA yet:
+        // it takes the traffic once that is sure (duplicate_sas.cpp,
+        // initial_contact.cpp).
+        const bool send_now = !tunnel_carried(sa, child);
+        if (install(sa, child, choice->chosen.suite, spi_in, choice->chosen.peer_spi, source, send_now, now) ==
+            nullptr) {
             refusal = {NotifyType::temporary_failure, "the data plane refused the SA"};
             continue;
         }
@@ -270,6 +277,7 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
     // After the new CHILD SA is installed: the tunnel keeps an inbound SA while the stale ones go.
     if (find_notify(inner, NotifyType::initial_contact) != nullptr)
         replace_stale_sas(sa);
+    resolve_duplicates(sa, now);
 }
 
 void IkeEngine::accept_first_child(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now)
@@ -339,10 +347,8 @@ ChildSa* IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuit
     installed.spi_out = spi_out;
     installed.installed_at = now;
     schedule_lifetime(installed, now);
-    if (!use_outbound) {
+    if (!use_outbound)
         installed.state = ChildState::inbound_only;
-        installed.pending_outbound = request.outbound;
-    }
     sa.children.push_back(std::move(installed));
     ike_log()->info("{}: CHILD SA {} installed: in 0x{:08x} out 0x{:08x} {}{}{}", sa.peer->name, child.name, spi_in,
                     spi_out, tunnel::info(suite.cipher).name,

@@ -326,7 +326,6 @@ void IkeEngine::on_create_child_response(IkeSa& sa, const std::vector<Payload>& 
                         "nonce and is deleted by it, ours (in 0x{:08x}) stays",
                         sa.peer->name, config.name, theirs->spi_in, fresh.spi_in);
         theirs->state = ChildState::superseded;
-        theirs->pending_outbound.reset();
     }
     old->successor = 0;
     log_rekeyed(sa, fresh, *old);

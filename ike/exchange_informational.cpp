@@ -68,7 +68,10 @@ void IkeEngine::on_informational_response(IkeSa& sa, const OutstandingRequest& r
                                           Clock::time_point now)
 {
     if (request.deletes_ike) {
-        sa.state = IkeState::dead;   // a rekeyed IKE SA, deleted at the peer
+        // A rekeyed IKE SA (no CHILD SAs left), or the redundant one of two
+        // started at once, whose CHILD SAs decrypted until now.
+        remove_children(sa);
+        sa.state = IkeState::dead;
         return;
     }
     // An answer is all a liveness check needs. Our Delete was answered: the

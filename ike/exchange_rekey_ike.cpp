@@ -29,7 +29,6 @@ namespace mesh::ike {
 namespace {
 // How long a replaced IKE SA waits for the peer's Delete: longer than the
 // peer's retransmissions of its rekey request and of the Delete (~15 s).
-constexpr auto rekeyed_linger = std::chrono::seconds(60);
 
 NotifyPayload notify(NotifyType type)
 {

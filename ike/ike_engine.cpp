@@ -367,7 +367,9 @@ void IkeEngine::retransmit(IkeSa& sa, Clock::time_point now)
         return;
     }
     if (out.retransmits >= max_retransmits && sa.state == IkeState::rekeyed) {
-        sa.state = IkeState::dead;   // its Delete unanswered: the successor carries on, its DPD judges the peer
+        // Its Delete unanswered: the successor (or the kept duplicate) carries on, its DPD judges the peer.
+        remove_children(sa);
+        sa.state = IkeState::dead;
         return;
     }
     if (out.retransmits >= max_retransmits) {
@@ -385,10 +387,16 @@ void IkeEngine::retransmit(IkeSa& sa, Clock::time_point now)
 
 void IkeEngine::fail(IkeSa& sa, Clock::time_point now)
 {
+    // Another IKE SA with the peer carries on (this one was a duplicate the
+    // peer deleted): its CHILD SAs take the traffic before these go.
+    IkeSa* other = other_established(sa);
+    if (other != nullptr)
+        send_on_children(*other);
     remove_children(sa);
     sa.state = IkeState::dead;
     // Whichever end started it, a peer that is not passive gets its tunnel back.
-    schedule_retry(*sa.peer, now);
+    if (other == nullptr)
+        schedule_retry(*sa.peer, now);
 }
 
 void IkeEngine::schedule_retry(const PeerConfig& peer, Clock::time_point now)

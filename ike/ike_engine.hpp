@@ -12,6 +12,7 @@
 //               CREATE_CHILD_SA {SA(IKE), Ni, KEi} at the IKE SA's soft lifetime: its CHILD SAs move
 //               to the new IKE SA, the old one is deleted
 //   IKE_AUTH with N(INITIAL_CONTACT): the peer restarted, its stale IKE SAs here go at once
+//   two IKE SAs with one peer (both ends started at once): the nonce rule keeps one
 //
 // Time is passed in (on_tick(now)) and randomness injected, so exchanges run
 // deterministically in tests.
@@ -54,6 +55,7 @@ struct IkeCounters {
     std::uint64_t ike_rekeys = 0;            // IKE SAs replaced by a rekey, whichever end started it
     std::uint64_t ike_rekey_collisions = 0;  // both ends rekeyed one IKE SA (sections 2.8.1, 2.18)
     std::uint64_t initial_contacts = 0;      // INITIAL_CONTACT from a restarted peer replaced its stale IKE SAs
+    std::uint64_t duplicate_ike_sas = 0;     // two IKE SAs with one peer (both ends started at once): one deleted
 };
 
 // A CHILD SA in `mesh-site status`.
@@ -284,6 +286,16 @@ private:
     // initial_contact.cpp
     // Section 2.4: `fresh` authenticated with N(INITIAL_CONTACT); the peer lost every other IKE SA with us.
     void replace_stale_sas(IkeSa& fresh);
+
+    // duplicate_sas.cpp
+    // `fresh` was just established: another IKE SA with the same peer and identity is a duplicate.
+    void resolve_duplicates(IkeSa& fresh, Clock::time_point now);
+    // Another established IKE SA with the same peer and identity as `sa`, if any.
+    [[nodiscard]] IkeSa* other_established(const IkeSa& sa);
+    // Whether another IKE SA with the peer sends the tunnel's traffic already.
+    [[nodiscard]] bool tunnel_carried(const IkeSa& sa, const ChildConfig& config);
+    // The tunnels' traffic goes on the CHILD SAs of `sa` from now on.
+    void send_on_children(IkeSa& sa);
 
     // child_lifetime.cpp
     void schedule_lifetime(ChildSa& child, Clock::time_point now);

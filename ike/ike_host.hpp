@@ -20,7 +20,7 @@ struct ChildSaInstall {
     tunnel::SaParams outbound;
     tunnel::Endpoint remote;       // where the ESP goes (the port only matters with UDP)
     bool udp_encapsulation = true; // ESP-in-UDP (RFC 3948); false: plain ESP, IP protocol 50
-    // false: the inbound SA only, the outbound follows with use_outbound. The
+    // false: installed, but the tunnel sends on it only after use_outbound. The
     // responder of a rekey decrypts on the new SA at once but keeps sending on
     // the old one until the initiator deletes it (RFC 7296 section 2.8), so
     // no packet reaches the peer on an SA it does not have yet.
@@ -39,14 +39,17 @@ public:
     virtual std::uint32_t allocate_spi() = 0;
     // Installs both directions of a CHILD SA; false if the data plane refused.
     virtual bool install_child(const ChildSaInstall& child) = 0;
-    // Starts sending the tunnel's ESP on `outbound` (of a CHILD SA installed
-    // with use_outbound = false), in place of the SA used so far.
-    virtual void use_outbound(const std::string& tunnel, const tunnel::SaParams& outbound,
-                              const tunnel::Endpoint& remote, bool udp_encapsulation) = 0;
-    // Removes the inbound SA with this SPI; the tunnel's outbound SA goes too
-    // when no inbound SA of the tunnel remains (the last CHILD SA is gone).
-    // During a rekey the old inbound SA is removed after the new outbound SA
-    // took over, and the tunnel stays up.
+    // Starts sending the tunnel's ESP on the outbound half of the CHILD SA
+    // with this inbound SPI (one installed with use_outbound = false, or one
+    // that stopped sending), in place of the SA used so far. The host keeps
+    // each SA's outbound half until the SA is deleted, so its sequence
+    // numbers carry on.
+    virtual void use_outbound(const std::string& tunnel, std::uint32_t inbound_spi, const tunnel::Endpoint& remote,
+                              bool udp_encapsulation) = 0;
+    // Removes the CHILD SA with this inbound SPI, both directions. If the
+    // tunnel sent on it, its newest other CHILD SA takes over; the tunnel goes
+    // down with its last one. During a rekey the old SA is removed after the
+    // new one took over, and the tunnel stays up.
     virtual void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) = 0;
     // The peer of the tunnel's CHILD SA is now at remote (its NAT mapping
     // moved, RFC 7296 section 2.23): ESP goes there from now on.

@@ -35,6 +35,7 @@ void IkeEngine::check_ike_lifetime(IkeSa& sa, Clock::time_point now)
         if (now >= sa.expires_at) {
             ike_log()->debug("{}: rekeyed IKE SA {:016x}/{:016x} dropped: its Delete never came", sa.peer->name,
                              sa.spi_i, sa.spi_r);
+            remove_children(sa);
             sa.state = IkeState::dead;
         }
         return;

@@ -26,7 +26,8 @@ enum class IkeState : std::uint8_t {
     auth_sent,       // initiator: IKE_AUTH request out
     established,
     rekeyed,         // replaced by a rekey (section 2.18), or the redundant new SA of a collision:
-                     // no CHILD SAs, waits for its Delete (ours or the peer's)
+                     // no CHILD SAs, waits for its Delete (ours or the peer's); or the redundant
+                     // one of two started at once: its CHILD SAs decrypt until our Delete is answered
     deleting,        // our Delete is out
     dead,            // to be removed
 };
@@ -51,7 +52,6 @@ struct ChildSa {
     Clock::time_point rekey_at = Clock::time_point::max();     // soft lifetime, jittered (section 2.8)
     Clock::time_point expires_at = Clock::time_point::max();   // hard lifetime
     ChildState state = ChildState::active;
-    std::optional<tunnel::SaParams> pending_outbound;          // inbound_only: what use_outbound will send on
     // Rekeyed by the peer (we answered): the new SA's inbound SPI, and the
     // lowest nonce of that exchange for the collision rule of section 2.8.1.
     std::uint32_t successor = 0;

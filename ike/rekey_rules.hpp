@@ -19,6 +19,10 @@ namespace mesh::ike {
 // (section 2.25: not at once after TEMPORARY_FAILURE).
 inline constexpr auto rekey_retry = std::chrono::seconds(10);
 
+// How long an IKE SA that waits for its Delete (rekeyed, or redundant) is
+// kept when no Delete comes.
+inline constexpr auto rekeyed_linger = std::chrono::seconds(60);
+
 // The lower of an exchange's two nonces, octet by octet, a nonce that ends
 // first being the lower.
 [[nodiscard]] inline std::vector<std::uint8_t> lowest_nonce(std::span<const std::uint8_t> a,

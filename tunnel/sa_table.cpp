@@ -49,32 +49,45 @@ void SaTable::set_peer(TunnelId id, const Endpoint& peer, int send_fd)
     publish();
 }
 
-void SaTable::install_inbound(TunnelId id, std::shared_ptr<InboundSa> sa)
+const SaTable::InstalledSa* SaTable::TunnelState::sending_sa() const noexcept
+{
+    const auto it = std::find_if(sas.begin(), sas.end(), [&](const InstalledSa& s) { return s.inbound->spi() == sending; });
+    return it == sas.end() ? nullptr : &*it;
+}
+
+void SaTable::install(TunnelId id, InstalledSa sa, bool send)
 {
     for (const auto& [other_id, state] : tunnels_)
-        for (const auto& installed : state.inbound)
-            if (installed.inbound->spi() == sa->spi())
+        for (const auto& installed : state.sas)
+            if (installed.inbound->spi() == sa.inbound->spi())
                 throw std::invalid_argument("inbound SPI already installed");
-    tunnels_.at(id).inbound.push_back({std::move(sa), nullptr, std::chrono::steady_clock::now()});
+    TunnelState& state = tunnels_.at(id);
+    sa.installed_at = std::chrono::steady_clock::now();
+    if (send)
+        state.sending = sa.inbound->spi();
+    state.sas.push_back(std::move(sa));
     publish();
 }
 
-void SaTable::install_outbound(TunnelId id, std::shared_ptr<OutboundSa> sa)
+void SaTable::send_on(TunnelId id, std::uint32_t inbound_spi)
 {
-    tunnels_.at(id).outbound = {nullptr, std::move(sa), std::chrono::steady_clock::now()};
+    TunnelState& state = tunnels_.at(id);
+    if (std::none_of(state.sas.begin(), state.sas.end(),
+                     [&](const InstalledSa& s) { return s.inbound->spi() == inbound_spi; }))
+        throw std::invalid_argument("tunnel " + std::to_string(id) + " has no SA with inbound SPI " +
+                                    std::to_string(inbound_spi));
+    state.sending = inbound_spi;
     publish();
 }
 
-void SaTable::delete_inbound(std::uint32_t spi)
+void SaTable::remove(std::uint32_t inbound_spi)
 {
-    for (auto& [id, state] : tunnels_)
-        std::erase_if(state.inbound, [&](const InstalledSa& s) { return s.inbound->spi() == spi; });
-    publish();
-}
-
-void SaTable::delete_outbound(TunnelId id)
-{
-    tunnels_.at(id).outbound = {};
+    for (auto& [id, state] : tunnels_) {
+        if (std::erase_if(state.sas, [&](const InstalledSa& s) { return s.inbound->spi() == inbound_spi; }) == 0)
+            continue;
+        if (state.sending == inbound_spi)
+            state.sending = state.sas.empty() ? 0 : state.sas.back().inbound->spi();
+    }
     publish();
 }
 
@@ -91,20 +104,21 @@ void SaTable::publish()
         path.mtu = state.settings.mtu;
         path.mss_clamp = state.settings.mss_clamp;
         path.peer = state.settings.peer.to_sockaddr(path.peer_length);
-        path.outbound = state.outbound.outbound.get();
+        const InstalledSa* sending = state.sending_sa();
+        path.outbound = sending != nullptr ? sending->outbound.get() : nullptr;
         path.counters = state.counters.get();
         next->tunnels_.push_back(path);
         next->owned_.push_back(state.counters);
         if (state.settings.fd_owner)
             next->owned_.push_back(state.settings.fd_owner);
-        if (state.outbound.outbound)
-            next->owned_.push_back(state.outbound.outbound);
+        if (sending != nullptr)
+            next->owned_.push_back(sending->outbound);
     }
     // tunnels_ is a std::map, so the paths are already sorted by id, and the
     // vector no longer grows: pointers into it stay valid.
     for (std::size_t i = 0; i < next->tunnels_.size(); ++i) {
         const auto& state = tunnels_.at(next->tunnels_[i].id);
-        for (const auto& installed : state.inbound) {
+        for (const auto& installed : state.sas) {
             next->inbound_.push_back({installed.inbound->spi(), installed.inbound.get(), &next->tunnels_[i]});
             next->owned_.push_back(installed.inbound);
         }

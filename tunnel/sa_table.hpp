@@ -87,6 +87,11 @@ public:
         // Keeps the TUN and socket behind the fds open while a snapshot may name them.
         std::shared_ptr<const void> fd_owner;
     };
+    // One CHILD SA, both directions: they are installed and removed
+    // together, so the outbound half of an SA that stops sending (a duplicate
+    // of the peer's, or one waiting for its Delete) is kept and can carry on
+    // with its own sequence numbers. A new object for the same SA would start
+    // them over, and with them the AEAD nonces.
     struct InstalledSa {
         std::shared_ptr<InboundSa> inbound;
         std::shared_ptr<OutboundSa> outbound;
@@ -95,8 +100,9 @@ public:
     struct TunnelState {
         TunnelSettings settings;
         std::shared_ptr<TunnelCounters> counters = std::make_shared<TunnelCounters>();
-        std::vector<InstalledSa> inbound;   // several while a rekey overlaps
-        InstalledSa outbound;
+        std::vector<InstalledSa> sas;       // oldest first; several while a rekey overlaps
+        std::uint32_t sending = 0;          // inbound SPI of the SA whose outbound half is in use; 0: none
+        [[nodiscard]] const InstalledSa* sending_sa() const noexcept;
     };
 
     SaTable();
@@ -107,11 +113,15 @@ public:
     void remove_tunnel(TunnelId id);
     // Where the tunnel's ESP goes and through which socket (UDP or raw ESP).
     void set_peer(TunnelId id, const Endpoint& peer, int send_fd);
-    // Throws std::invalid_argument if the SPI is already installed inbound.
-    void install_inbound(TunnelId id, std::shared_ptr<InboundSa> sa);
-    void install_outbound(TunnelId id, std::shared_ptr<OutboundSa> sa);
-    void delete_inbound(std::uint32_t spi);
-    void delete_outbound(TunnelId id);
+    // Throws std::invalid_argument if the inbound SPI is installed already.
+    // send: the tunnel's ESP leaves on this SA's outbound half from now on.
+    void install(TunnelId id, InstalledSa sa, bool send);
+    // The tunnel's ESP leaves on the outbound half of the SA with this inbound
+    // SPI; throws std::invalid_argument if the tunnel has no such SA.
+    void send_on(TunnelId id, std::uint32_t inbound_spi);
+    // Removes the SA with this inbound SPI. When it was the one sending, the
+    // newest SA left takes over, so the tunnel sends as long as it has one.
+    void remove(std::uint32_t inbound_spi);
     [[nodiscard]] const std::map<TunnelId, TunnelState>& tunnels() const noexcept { return tunnels_; }
     QuiescentState& quiescent_state() noexcept { return quiescent_; }
     // Frees retired snapshots no reader can hold; call now and then.

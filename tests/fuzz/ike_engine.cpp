@@ -26,7 +26,7 @@ struct Host : IkeHost {
     }
     std::uint32_t allocate_spi() override { return ++spi; }
     bool install_child(const ChildSaInstall&) override { return true; }
-    void use_outbound(const std::string&, const mesh::tunnel::SaParams&, const Endpoint&, bool) override {}
+    void use_outbound(const std::string&, std::uint32_t, const Endpoint&, bool) override {}
     void delete_child(const std::string&, std::uint32_t) override {}
     void move_child(const std::string&, const mesh::tunnel::Endpoint&) override {}
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }

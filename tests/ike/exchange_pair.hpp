@@ -1,10 +1,10 @@
 #pragma once
 // Two IKE engines in one process, their datagrams carried by fake hosts, so
 // each exchange can be stepped, dropped or repeated deterministically. A is
-// 192.0.2.1 and initiates; B is 192.0.2.2 and passive.
+// 192.0.2.1 and initiates; B is 192.0.2.2 and passive unless it initiates too.
 //
-// The hosts also keep what a data plane would: the inbound SAs and the one
-// outbound SA of each end. `lost` counts the moments a packet could be lost:
+// The hosts also keep what a data plane would: the CHILD SAs of each end and
+// the one it sends on, the newest taking over when that one is deleted. `lost` counts the moments a packet could be lost:
 // an end starting to send on an SA the other has no inbound SA for (once the
 // other has a tunnel at all), or an end removing an inbound SA the other
 // still sends on (make-before-break).
@@ -14,11 +14,14 @@
 
 #include <botan/auto_rng.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace exchange_pair {
@@ -50,6 +53,7 @@ struct FakeHost : IkeHost {
     std::vector<Endpoint> moved_to;                  // move_child calls: where the peer went
     std::vector<mesh::tunnel::SaParams> outbound_used;   // by use_outbound
     std::set<std::uint32_t> inbound;                      // the data plane's inbound SAs
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sas;   // inbound and outbound SPI, oldest first
     std::uint32_t outbound = 0;                           // the SA we send on (0: none)
     int* lost = nullptr;
     std::uint32_t next_spi = 0x1000;
@@ -64,15 +68,20 @@ struct FakeHost : IkeHost {
     {
         installed.push_back(child);
         inbound.insert(child.inbound.spi);
+        sas.emplace_back(child.inbound.spi, child.outbound.spi);
         record(HostEvent::install_inbound, child.inbound.spi);
         if (child.use_outbound)
             start_sending(child.outbound.spi);
         return true;
     }
-    void use_outbound(const std::string&, const mesh::tunnel::SaParams& params, const Endpoint&, bool) override
+    void use_outbound(const std::string&, std::uint32_t inbound_spi, const Endpoint&, bool) override
     {
-        outbound_used.push_back(params);
-        start_sending(params.spi);
+        const auto it = std::find_if(installed.begin(), installed.end(),
+                                     [&](const ChildSaInstall& c) { return c.inbound.spi == inbound_spi; });
+        if (it == installed.end())
+            throw std::logic_error("use_outbound of an SA never installed");
+        outbound_used.push_back(it->outbound);
+        start_sending(it->outbound.spi);
     }
     void delete_child(const std::string&, std::uint32_t spi) override
     {
@@ -81,8 +90,13 @@ struct FakeHost : IkeHost {
         if (other != nullptr && lost != nullptr && other->outbound == spi)
             ++*lost;
         inbound.erase(spi);
-        if (inbound.empty())
-            outbound = 0;
+        const auto it = std::find_if(sas.begin(), sas.end(), [&](const auto& sa) { return sa.first == spi; });
+        if (it == sas.end())
+            return;
+        const bool was_sending = it->second == outbound;
+        sas.erase(it);
+        if (was_sending)
+            outbound = sas.empty() ? 0 : sas.back().second;
     }
     void move_child(const std::string&, const Endpoint& remote) override { moved_to.push_back(remote); }
     std::uint64_t inbound_packets(std::uint32_t spi) const override
@@ -132,7 +146,7 @@ inline PeerConfig peer(const char* name, const char* address, const char* local,
 }
 
 struct Pair {
-    explicit Pair(PeerConfig a_side, PeerConfig b_side, IkeLimits b_limits = {})
+    explicit Pair(PeerConfig a_side, PeerConfig b_side, IkeLimits b_limits = {}, bool b_initiates = false)
     {
         a_host.wire = &wire;
         b_host.wire = &wire;
@@ -145,7 +159,7 @@ struct Pair {
         b_host.name = 'b';
         b_host.next_spi = 0x2000;
         a = std::make_unique<IkeEngine>(a_host, std::vector{std::move(a_side)}, a_ike, a_natt, rng);
-        b_side.passive = true;
+        b_side.passive = !b_initiates;
         b = std::make_unique<IkeEngine>(b_host, std::vector{std::move(b_side)}, b_ike, b_natt, rng, b_limits);
         a->start(now);
         b->start(now);

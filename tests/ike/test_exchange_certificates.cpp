@@ -37,7 +37,7 @@ struct Wire : IkeHost {
         installed.push_back(child);
         return true;
     }
-    void use_outbound(const std::string&, const mesh::tunnel::SaParams&, const Endpoint&, bool) override {}
+    void use_outbound(const std::string&, std::uint32_t, const Endpoint&, bool) override {}
     void delete_child(const std::string&, std::uint32_t) override {}
     void move_child(const std::string&, const mesh::tunnel::Endpoint&) override {}
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }

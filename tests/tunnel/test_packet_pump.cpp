@@ -61,8 +61,10 @@ struct Site {
         settings.mode = mode;
         settings.peer = peer.socket.local();
         table.add_tunnel(1, settings);
-        table.install_outbound(1, std::make_shared<OutboundSa>(params(spi_out, key_out)));
-        table.install_inbound(1, std::make_shared<InboundSa>(params(spi_in, key_in)));
+        table.install(1,
+                      {std::make_shared<InboundSa>(params(spi_in, key_in)),
+                       std::make_shared<OutboundSa>(params(spi_out, key_out)), {}},
+                      true);
         pump.watch_udp(socket.fd());
         pump.watch_tun(1, tun_side.get());
         pump.start();
@@ -108,8 +110,8 @@ TEST_CASE("packets cross a GRE-over-ESP tunnel both ways and are counted")
         REQUIRE(back);
         CHECK(*back == packet);
     }
-    const auto& out = *a.table.tunnels().at(1).outbound.outbound;
-    const auto& in = *b.table.tunnels().at(1).inbound.front().inbound;
+    const auto& out = *a.table.tunnels().at(1).sas.front().outbound;
+    const auto& in = *b.table.tunnels().at(1).sas.front().inbound;
     CHECK(out.counters().packets.get() == 4);
     CHECK(in.counters().packets.get() == 4);
     CHECK(in.counters().bytes.get() == 20 + 64 + 1400 + 9000 + 4 * gre::header_length({}));   // ESP payload: GRE included
@@ -135,7 +137,7 @@ TEST_CASE("a wrong key is counted as auth drops and nothing reaches the TUN")
     for (int i = 0; i < 5; ++i)
         a.send(ipv4_packet(100, 1));
     CHECK_FALSE(b.receive(300));
-    const auto& in = *b.table.tunnels().at(1).inbound.front().inbound;
+    const auto& in = *b.table.tunnels().at(1).sas.front().inbound;
     CHECK(in.counters().auth_drops.get() == 5);
     CHECK(in.counters().packets.get() == 0);
 }
@@ -145,7 +147,7 @@ TEST_CASE("a packet with no outbound SA is counted, not sent")
     Site a(TunnelMode::gre), b(TunnelMode::gre);
     a.connect(b, 0x2001, 0x1001, 7, 9);
     b.connect(a, 0x1001, 0x2001, 9, 7);
-    a.table.delete_outbound(1);
+    a.table.remove(0x1001);
     a.send(ipv4_packet(100, 1));
     CHECK_FALSE(b.receive(300));
     CHECK(a.table.tunnels().at(1).counters->no_sa_drops.get() == 1);

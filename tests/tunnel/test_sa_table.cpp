@@ -13,6 +13,18 @@ SaParams params(std::uint32_t spi)
     p.cipher_key.assign(info(p.cipher).key_bytes, 1);
     return p;
 }
+
+// A CHILD SA receiving on spi_in and sending on spi_in + 0x1000.
+SaTable::InstalledSa child(std::uint32_t spi_in)
+{
+    return {std::make_shared<InboundSa>(params(spi_in)), std::make_shared<OutboundSa>(params(spi_in + 0x1000)), {}};
+}
+
+std::uint32_t sending(const SaTable& table, TunnelId id)
+{
+    const OutboundSa* out = table.snapshot()->tunnel(id)->outbound;
+    return out == nullptr ? 0 : out->spi();
+}
 } // namespace
 
 TEST_CASE("a snapshot a reader holds outlives its replacement until the reader is quiescent")
@@ -21,13 +33,13 @@ TEST_CASE("a snapshot a reader holds outlives its replacement until the reader i
     auto& reader = table.quiescent_state().add_reader();
     reader.online();
     table.add_tunnel(1, {});
-    auto sa = std::make_shared<InboundSa>(params(0x1001));
-    const std::weak_ptr<InboundSa> watch = sa;
-    table.install_inbound(1, std::move(sa));
+    auto sa = child(0x1001);
+    const std::weak_ptr<InboundSa> watch = sa.inbound;
+    table.install(1, std::move(sa), true);
 
     const Snapshot* held = table.snapshot();
     REQUIRE(held->inbound(0x1001) != nullptr);
-    table.delete_inbound(0x1001);
+    table.remove(0x1001);
     table.reclaim();
     CHECK_FALSE(watch.expired());                      // the reader may still use it
     CHECK(held->inbound(0x1001)->sa->spi() == 0x1001);
@@ -44,10 +56,10 @@ TEST_CASE("an offline reader holds nothing")
     auto& reader = table.quiescent_state().add_reader();
     reader.offline();
     table.add_tunnel(1, {});
-    auto sa = std::make_shared<InboundSa>(params(0x1001));
-    const std::weak_ptr<InboundSa> watch = sa;
-    table.install_inbound(1, std::move(sa));
-    table.delete_inbound(0x1001);
+    auto sa = child(0x1001);
+    const std::weak_ptr<InboundSa> watch = sa.inbound;
+    table.install(1, std::move(sa), true);
+    table.remove(0x1001);
     table.reclaim();
     CHECK(watch.expired());
 }
@@ -57,31 +69,56 @@ TEST_CASE("inbound lookup by SPI finds each SA and its tunnel; a duplicate SPI i
     SaTable table;
     table.add_tunnel(1, {});
     table.add_tunnel(2, {});
-    table.install_inbound(2, std::make_shared<InboundSa>(params(0x3000)));
-    table.install_inbound(1, std::make_shared<InboundSa>(params(0x1000)));
-    table.install_inbound(1, std::make_shared<InboundSa>(params(0x2000)));   // a rekey overlap
+    table.install(2, child(0x3000), true);
+    table.install(1, child(0x1000), true);
+    table.install(1, child(0x2000), false);   // a rekey overlap
     const Snapshot* s = table.snapshot();
     CHECK(s->inbound(0x1000)->tunnel->id == 1);
     CHECK(s->inbound(0x2000)->tunnel->id == 1);
     CHECK(s->inbound(0x3000)->tunnel->id == 2);
     CHECK(s->inbound(0x4000) == nullptr);
-    CHECK_THROWS_AS(table.install_inbound(2, std::make_shared<InboundSa>(params(0x1000))), std::invalid_argument);
+    CHECK_THROWS_AS(table.install(2, child(0x1000), false), std::invalid_argument);
+    CHECK_THROWS_AS(table.send_on(2, 0x1000), std::invalid_argument);   // another tunnel's SA
 }
 
-TEST_CASE("a rekey in the daemon's order: the old inbound SA goes after the new outbound one took over, the tunnel keeps it")
+TEST_CASE("a rekey in the daemon's order: the old SA goes after the new one took over, the tunnel keeps sending")
 {
     SaTable table;
     table.add_tunnel(1, {});
-    table.install_inbound(1, std::make_shared<InboundSa>(params(0x1000)));
-    table.install_outbound(1, std::make_shared<OutboundSa>(params(0x2000)));
-    table.install_inbound(1, std::make_shared<InboundSa>(params(0x1001)));   // decrypts before the peer sends on it
-    CHECK(table.snapshot()->tunnel(1)->outbound->spi() == 0x2000);           // still sending on the old SA
-    table.install_outbound(1, std::make_shared<OutboundSa>(params(0x2001)));
-    table.delete_inbound(0x1000);
+    table.install(1, child(0x1000), true);
+    table.install(1, child(0x1001), false);   // decrypts before the peer sends on it
+    CHECK(sending(table, 1) == 0x2000);       // still sending on the old SA
+    table.send_on(1, 0x1001);
+    table.remove(0x1000);
     const Snapshot* s = table.snapshot();
     CHECK(s->inbound(0x1000) == nullptr);
     CHECK(s->inbound(0x1001) != nullptr);
-    REQUIRE(s->tunnel(1)->outbound != nullptr);
-    CHECK(s->tunnel(1)->outbound->spi() == 0x2001);
-    CHECK(table.tunnels().at(1).inbound.size() == 1);
+    CHECK(sending(table, 1) == 0x2001);
+    CHECK(table.tunnels().at(1).sas.size() == 1);
+}
+
+TEST_CASE("the SA that sent goes: the newest other one takes over with its own sequence numbers; the last takes all")
+{
+    SaTable table;
+    table.add_tunnel(1, {});
+    table.install(1, child(0x1000), true);
+    table.install(1, child(0x1001), true);    // a duplicate of a simultaneous start, sending now
+    OutboundSa& first = *table.tunnels().at(1).sas.front().outbound;
+    auto packet = std::make_unique<PacketBuffer>();
+    packet->reset();
+    packet->set_size(64);
+    REQUIRE(first.seal(*packet, 4).has_value());   // the first SA sent a packet before it stopped
+    CHECK(sending(table, 1) == 0x2001);
+
+    table.remove(0x1001);
+    CHECK(sending(table, 1) == 0x2000);
+    CHECK(table.snapshot()->tunnel(1)->outbound == &first);   // the same object: no sequence number again
+    CHECK(first.next_sequence() == 2);
+
+    table.install(1, child(0x1002), false);
+    table.remove(0x1002);                     // a non-sending SA goes: nothing changes
+    CHECK(sending(table, 1) == 0x2000);
+    table.remove(0x1000);
+    CHECK(sending(table, 1) == 0);
+    CHECK(table.tunnels().at(1).sas.empty());
 }

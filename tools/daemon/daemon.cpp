@@ -152,8 +152,10 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
 void Daemon::install_static_sas(Tunnel& tunnel)
 {
     const config::StaticSa& sa = *tunnel.config->static_sa;
-    table_.install_inbound(tunnel.id, std::make_shared<tunnel::InboundSa>(sa_params(sa, true)));
-    table_.install_outbound(tunnel.id, std::make_shared<tunnel::OutboundSa>(sa_params(sa, false)));
+    table_.install(tunnel.id,
+                   {std::make_shared<tunnel::InboundSa>(sa_params(sa, true)),
+                    std::make_shared<tunnel::OutboundSa>(sa_params(sa, false)), {}},
+                   true);
     log::esp()->info("tunnel {}: static SAs installed, in 0x{:08x} out 0x{:08x} {}", tunnel.config->name, sa.spi_in,
                      sa.spi_out, tunnel::info(sa.enc_algorithm).name);
     // Like `ip xfrm state`, manual keys carry no state across restarts: the

@@ -59,7 +59,7 @@ private:
               std::span<const std::uint8_t> message) override;
     std::uint32_t allocate_spi() override;
     bool install_child(const ike::ChildSaInstall& child) override;
-    void use_outbound(const std::string& tunnel, const tunnel::SaParams& outbound, const tunnel::Endpoint& remote,
+    void use_outbound(const std::string& tunnel, std::uint32_t inbound_spi, const tunnel::Endpoint& remote,
                       bool udp_encapsulation) override;
     void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) override;
     [[nodiscard]] std::uint64_t inbound_packets(std::uint32_t inbound_spi) const override;
@@ -75,9 +75,8 @@ private:
     void watch_ike_socket();
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
-    // Sends the tunnel's ESP on `outbound` from now on, to `remote`.
-    bool start_sending(Tunnel& tunnel, const tunnel::SaParams& outbound, const tunnel::Endpoint& remote,
-                       bool udp_encapsulation);
+    // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
+    void direct_esp(Tunnel& tunnel, const tunnel::Endpoint& remote, bool udp_encapsulation);
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);

@@ -116,52 +116,53 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     if (tunnel == nullptr)
         return false;
     try {
-        table_.install_inbound(tunnel->id, std::make_shared<tunnel::InboundSa>(child.inbound));
+        // The responder of a rekey sends on the new SA only once the old one is deleted (use_outbound).
+        if (child.use_outbound)
+            direct_esp(*tunnel, child.remote, child.udp_encapsulation);
+        table_.install(tunnel->id,
+                       {std::make_shared<tunnel::InboundSa>(child.inbound),
+                        std::make_shared<tunnel::OutboundSa>(child.outbound), {}},
+                       child.use_outbound);
     } catch (const std::exception& error) {
-        log::esp()->error("tunnel {}: installing the inbound SA failed: {}", child.tunnel, error.what());
+        log::esp()->error("tunnel {}: installing the CHILD SA failed: {}", child.tunnel, error.what());
         return false;
     }
-    // The responder of a rekey sends on the new SA only once the old one is deleted (use_outbound).
-    if (!child.use_outbound)
-        return true;
-    if (!start_sending(*tunnel, child.outbound, child.remote, child.udp_encapsulation)) {
-        table_.delete_inbound(child.inbound.spi);
-        return false;
-    }
+    if (child.use_outbound && !tunnel->up)
+        set_tunnel_up(*tunnel, true);
     return true;
 }
 
-void Daemon::use_outbound(const std::string& name, const tunnel::SaParams& outbound, const tunnel::Endpoint& remote,
+void Daemon::use_outbound(const std::string& name, std::uint32_t inbound_spi, const tunnel::Endpoint& remote,
                           bool udp_encapsulation)
 {
-    if (Tunnel* tunnel = find_tunnel(name))
-        start_sending(*tunnel, outbound, remote, udp_encapsulation);
+    Tunnel* tunnel = find_tunnel(name);
+    if (tunnel == nullptr)
+        return;
+    try {
+        direct_esp(*tunnel, remote, udp_encapsulation);
+        table_.send_on(tunnel->id, inbound_spi);
+    } catch (const std::exception& error) {
+        log::esp()->error("tunnel {}: sending on the SA with inbound SPI 0x{:08x} failed: {}", name, inbound_spi,
+                          error.what());
+        return;
+    }
+    if (!tunnel->up)
+        set_tunnel_up(*tunnel, true);
 }
 
-bool Daemon::start_sending(Tunnel& tunnel, const tunnel::SaParams& outbound, const tunnel::Endpoint& remote,
-                           bool udp_encapsulation)
+void Daemon::direct_esp(Tunnel& tunnel, const tunnel::Endpoint& remote, bool udp_encapsulation)
 {
-    try {
-        int send_fd = socket_->fd();
-        if (!udp_encapsulation) {
-            if (!raw_esp_) {
-                raw_esp_ = std::make_unique<tunnel::RawEspSocket>(tunnel.local);
-                pump_->watch_raw_esp(raw_esp_->fd());
-            }
-            send_fd = raw_esp_->fd();
+    int send_fd = socket_->fd();
+    if (!udp_encapsulation) {
+        if (!raw_esp_) {
+            raw_esp_ = std::make_unique<tunnel::RawEspSocket>(tunnel.local);
+            pump_->watch_raw_esp(raw_esp_->fd());
         }
-        table_.set_peer(tunnel.id, remote, send_fd);
-        // Replaces the tunnel's outbound SA in one snapshot: the next packet is sealed with the new one.
-        table_.install_outbound(tunnel.id, std::make_shared<tunnel::OutboundSa>(outbound));
-    } catch (const std::exception& error) {
-        log::esp()->error("tunnel {}: installing the outbound SA failed: {}", tunnel.config->name, error.what());
-        return false;
+        send_fd = raw_esp_->fd();
     }
+    table_.set_peer(tunnel.id, remote, send_fd);
     tunnel.peer = remote;
     tunnel.udp_encapsulation = udp_encapsulation;
-    if (!tunnel.up)
-        set_tunnel_up(tunnel, true);
-    return true;
 }
 
 void Daemon::delete_child(const std::string& name, std::uint32_t inbound_spi)
@@ -169,15 +170,12 @@ void Daemon::delete_child(const std::string& name, std::uint32_t inbound_spi)
     Tunnel* tunnel = find_tunnel(name);
     if (tunnel == nullptr)
         return;
-    table_.delete_inbound(inbound_spi);
-    // The old SA of a rekey goes after its successor took over the outbound
-    // direction: the tunnel keeps that and stays up. Only the last SA takes it down.
-    const auto& state = table_.tunnels().at(tunnel->id);
-    if (state.inbound.empty()) {
-        table_.delete_outbound(tunnel->id);
-        if (tunnel->up)
-            set_tunnel_up(*tunnel, false);
-    }
+    // The old SA of a rekey, or the duplicate of a simultaneous start, goes
+    // while another SA of the tunnel sends: the tunnel stays up. Only the
+    // last SA takes it down.
+    table_.remove(inbound_spi);
+    if (table_.tunnels().at(tunnel->id).sas.empty() && tunnel->up)
+        set_tunnel_up(*tunnel, false);
 }
 
 std::uint64_t Daemon::inbound_packets(std::uint32_t inbound_spi) const

@@ -105,6 +105,7 @@ nlohmann::json Daemon::status() const
                                      {"ike-rekeys", c.ike_rekeys},
                                      {"ike-rekey-collisions", c.ike_rekey_collisions},
                                      {"initial-contacts", c.initial_contacts},
+                                     {"duplicate-ike-sas", c.duplicate_ike_sas},
                                      {"child-sas-created", c.child_sas_created},
                                      {"child-rekeys", c.child_rekeys},
                                      {"child-rekeys-answered", c.child_rekeys_answered},
@@ -116,13 +117,15 @@ nlohmann::json Daemon::status() const
         const auto& state = table_.tunnels().at(tunnel.id);
         const auto& c = *state.counters;
         nlohmann::json sas = nlohmann::json::array();
-        for (const auto& installed : state.inbound)
+        for (const auto& installed : state.sas)
             sas.push_back(sa_entry("in", installed.inbound->spi(), installed.inbound->params(),
                                    installed.inbound->counters(), installed.installed_at,
                                    installed.inbound->highest_sequence()));
-        if (const auto& out = state.outbound.outbound)
-            sas.push_back(sa_entry("out", out->spi(), out->params(), out->counters(), state.outbound.installed_at,
-                                   out->next_sequence()));
+        if (const auto* sending = state.sending_sa()) {
+            const auto& out = *sending->outbound;
+            sas.push_back(sa_entry("out", out.spi(), out.params(), out.counters(), sending->installed_at,
+                                   out.next_sequence()));
+        }
         report["tunnels"].push_back({{"name", tunnel.config->name},
                                      {"peer", tunnel.config->peer},
                                      {"interface", tunnel.config->interface},
@@ -183,10 +186,11 @@ nlohmann::json Daemon::keys() const
     }
     for (const auto& tunnel : tunnels_) {
         const auto& state = table_.tunnels().at(tunnel.id);
-        for (const auto& installed : state.inbound)
+        // Every outbound half: one that stopped sending may still have packets in flight.
+        for (const auto& installed : state.sas) {
             add(tunnel, installed.inbound->params(), true);
-        if (state.outbound.outbound)
-            add(tunnel, state.outbound.outbound->params(), false);
+            add(tunnel, installed.outbound->params(), false);
+        }
     }
     return report;
 }
