@@ -59,7 +59,7 @@ void IkeEngine::liveness_check_unanswered(IkeSa& sa, Clock::time_point now)
     }
     ++counters_.retransmits;
     check.next_send = now + interval;
-    host_.send(sa.local, sa.remote, check.datagram);
+    resend(sa, check.datagrams);
 }
 
 } // namespace mesh::ike

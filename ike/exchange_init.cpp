@@ -76,14 +76,15 @@ void IkeEngine::send_init_request(IkeSa& sa, Clock::time_point now)
     request.payloads.push_back(NoncePayload{sa.nonce_i});
     add_nat_detection(sa, request.payloads);
     request.payloads.push_back(notify(NotifyType::signature_hash_algorithms, signature_hash_algorithms_data()));
+    request.payloads.push_back(notify(NotifyType::ikev2_fragmentation_supported));
     sa.init_request = serialize(request);
     sa.state = IkeState::init_sent;
     sa.next_request_id = 1;
     sa.outstanding.emplace();
     sa.outstanding->exchange = ExchangeType::ike_sa_init;
-    sa.outstanding->datagram = sa.init_request;
+    sa.outstanding->datagrams = {sa.init_request};
     sa.outstanding->next_send = now + std::chrono::milliseconds(500);
-    send_datagram(sa, sa.init_request);
+    send_datagram(sa, {sa.init_request});
 }
 
 void IkeEngine::add_nat_detection(const IkeSa& sa, std::vector<Payload>& payloads) const
@@ -219,13 +220,17 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     response.payloads.push_back(NoncePayload{sa->nonce_r});
     add_nat_detection(*sa, response.payloads);
     response.payloads.push_back(notify(NotifyType::signature_hash_algorithms, signature_hash_algorithms_data()));
+    // RFC 7383 section 2.3: announced back only to an initiator that announced it.
+    sa->fragmentation = request.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
+    if (sa->fragmentation)
+        response.payloads.push_back(notify(NotifyType::ikev2_fragmentation_supported));
     if (peer.auth == PeerAuth::digital_signature)
         response.payloads.push_back(certreq_payload(*peer.trust));
     sa->init_response = serialize(response);
     sa->dh.reset();   // the private value is not needed any more
     sa->state = IkeState::init_done;
     sa->next_peer_request_id = 1;
-    send_datagram(*sa, sa->init_response);
+    send_datagram(*sa, {sa->init_response});
     ike_log()->info("{}: IKE_SA_INIT from {} answered with {}{}", peer.name, remote.to_string(),
                     describe_suite(sa->suite), sa->nat_remote ? ", peer behind NAT" : "");
     sas_.push_back(std::move(sa));
@@ -292,6 +297,7 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
     sa.init_response.assign(datagram.begin(), datagram.end());
     if (const auto* hashes = response.find_notify(NotifyType::signature_hash_algorithms))
         sa.peer_hash_algorithms = hashes->data;
+    sa.fragmentation = response.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
     if (!derive_keys(sa, ke->data)) {
         report(now, sa.peer->name, "KE payload from {} refused", sa.remote.to_string());
         fail(sa, now);

@@ -239,6 +239,7 @@ IkeSa* IkeEngine::add_rekeyed_sa(IkeSa& old, bool we_initiated, std::uint64_t sp
     sa->peer_hash_algorithms = old.peer_hash_algorithms;
     sa->nat_local = old.nat_local;
     sa->nat_remote = old.nat_remote;
+    sa->fragmentation = old.fragmentation;
     sa->last_heard = old.last_heard;
     sa->remote_identity = old.remote_identity;
     if (!key_ike_sa(*sa, rekey_skeyseed(*old.prf, old.keys.sk_d, g_ir, nonce_i, nonce_r)))

@@ -205,8 +205,14 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
         return;
     }
     if (sa.last_response_id && header.message_id == *sa.last_response_id) {
-        host_.send(sa.local, sa.remote, sa.last_response);   // retransmitted request: answer from the cache
-        ++counters_.retransmits;
+        // A retransmitted request: the answer from the cache. Of a fragmented
+        // request only the first fragment asks for it (RFC 7383 section 2.6.1),
+        // or each of its fragments would bring the whole answer again.
+        const auto* fragment = message.find<SkfPayload>();
+        if (fragment == nullptr || fragment->fragment_number == 1) {
+            resend(sa, sa.last_response);
+            ++counters_.retransmits;
+        }
         return;
     }
     if (header.message_id != sa.next_peer_request_id)
@@ -246,14 +252,57 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
     }
 }
 
-std::vector<std::uint8_t> IkeEngine::encrypt(IkeSa& sa, Header header, const std::vector<Payload>& inner)
+Datagrams IkeEngine::encrypt(IkeSa& sa, Header header, const std::vector<Payload>& inner)
 {
     const auto plaintext = serialize_payload_chain(inner);
+    const PayloadType first = inner.empty() ? PayloadType::none : payload_type(inner.front());
+    SkPayload whole;
+    whole.first_payload = first;
+    auto datagram = seal_message(sa, header, std::move(whole), plaintext);
+    if (datagram.empty())
+        return {};
+    // Probing the path costs a socket: a message that fits the smallest MTU
+    // IP promises (RFC 791, RFC 8200) needs none. The non-ESP marker is
+    // counted whichever port: four bytes are not worth a case.
+    const bool v6 = !sa.remote.address.is_v4();
+    if (!sa.fragmentation || datagram.size() <= ike_message_limit(v6 ? 1280 : 576, v6, true))
+        return {std::move(datagram)};
+    const std::size_t limit = ike_message_limit(host_.path_mtu(sa.remote), v6, true);
+    if (datagram.size() <= limit)
+        return {std::move(datagram)};
+    // Section 2.5.1: the content of each fragment as large as fits; an SKF
+    // message is the whole SK one plus four bytes, IV, padding and ICV alike.
+    const std::size_t envelope = datagram.size() - plaintext.size() + 4;
+    const std::size_t cipher_block = 16;   // the padding may take up to a block more than in the whole
+    if (limit <= envelope + cipher_block)
+        return {std::move(datagram)};      // nothing fits: the path is broken, IP fragments may still pass
+    const std::size_t chunk = limit - envelope - cipher_block;
+    const std::size_t total = (plaintext.size() + chunk - 1) / chunk;
+    if (total > max_fragments)
+        return {std::move(datagram)};
+    Datagrams fragments;
+    for (std::size_t i = 0; i < total; ++i) {
+        SkfPayload fragment;
+        fragment.first_payload = i == 0 ? first : PayloadType::none;
+        fragment.fragment_number = static_cast<std::uint16_t>(i + 1);
+        fragment.total_fragments = static_cast<std::uint16_t>(total);
+        const auto content = std::span(plaintext).subspan(i * chunk, std::min(chunk, plaintext.size() - i * chunk));
+        fragments.push_back(seal_message(sa, header, std::move(fragment), content));
+        if (fragments.back().empty())
+            return {};
+    }
+    ++counters_.messages_fragmented;
+    ike_log()->debug("{}: message {} (exchange {}) sent in {} fragments of at most {} bytes", sa.peer->name,
+                     header.message_id, static_cast<int>(header.exchange_type), total, limit);
+    return fragments;
+}
+
+std::vector<std::uint8_t> IkeEngine::seal_message(IkeSa& sa, const Header& header, Payload envelope,
+                                                  std::span<const std::uint8_t> plaintext)
+{
     Message message;
     message.header = header;
-    SkPayload sk;
-    sk.first_payload = inner.empty() ? PayloadType::none : payload_type(inner.front());
-    message.payloads.push_back(std::move(sk));
+    message.payloads.push_back(std::move(envelope));
     const std::size_t body_length = sa.sk->sealed_size(plaintext.size());
     const auto aad = associated_data(message, body_length);
     auto body = sa.sk->seal(aad, plaintext);
@@ -268,18 +317,26 @@ std::optional<std::vector<Payload>> IkeEngine::decrypt(IkeSa& sa, const Message&
                                                        std::span<const std::uint8_t> datagram,
                                                        std::optional<ParseError>* inner_error)
 {
-    const SkPayload* sk = message.find<SkPayload>();
-    if (sk == nullptr || !sa.sk) {
+    PayloadType first_payload = PayloadType::none;
+    std::optional<std::vector<std::uint8_t>> plaintext;
+    if (const SkfPayload* fragment = message.find<SkfPayload>(); fragment != nullptr && sa.sk) {
+        plaintext = reassemble(sa, message, *fragment, datagram, first_payload);
+        if (!plaintext)
+            return std::nullopt;   // more to come, or refused (counted)
+    } else if (const SkPayload* sk = message.find<SkPayload>(); sk != nullptr && sa.sk) {
+        auto opened = sa.sk->open(associated_data(datagram, sk->body.size()), sk->body);
+        if (!opened) {
+            ++counters_.malformed;
+            ike_log()->debug("IKE message from {} failed decryption", sa.remote.to_string());
+            return std::nullopt;
+        }
+        first_payload = sk->first_payload;
+        plaintext.emplace(opened->begin(), opened->end());
+    } else {
         ++counters_.malformed;
         return std::nullopt;
     }
-    const auto plaintext = sa.sk->open(associated_data(datagram, sk->body.size()), sk->body);
-    if (!plaintext) {
-        ++counters_.malformed;
-        ike_log()->debug("IKE message from {} failed decryption", sa.remote.to_string());
-        return std::nullopt;
-    }
-    auto inner = parse_payload_chain(sk->first_payload, *plaintext);
+    auto inner = parse_payload_chain(first_payload, *plaintext);
     if (!inner) {
         ++counters_.malformed;
         if (inner_error != nullptr)
@@ -287,6 +344,40 @@ std::optional<std::vector<Payload>> IkeEngine::decrypt(IkeSa& sa, const Message&
         return std::nullopt;
     }
     return std::move(*inner);
+}
+
+std::optional<std::vector<std::uint8_t>> IkeEngine::reassemble(IkeSa& sa, const Message& message,
+                                                               const SkfPayload& fragment,
+                                                               std::span<const std::uint8_t> datagram,
+                                                               PayloadType& first_payload)
+{
+    // RFC 7383 section 2.5: only where announced; section 2.6.2: each fragment
+    // authenticated before it is kept, so no forged one displaces a real one.
+    if (!sa.fragmentation) {
+        ++counters_.fragments_refused;
+        return std::nullopt;
+    }
+    auto content = sa.sk->open(associated_data(datagram, fragment.body.size()), fragment.body);
+    if (!content) {
+        ++counters_.fragments_refused;
+        ike_log()->debug("IKE fragment from {} failed decryption", sa.remote.to_string());
+        return std::nullopt;
+    }
+    const Header& header = message.header;
+    switch (sa.reassembly.add(header.message_id, header.response, fragment.fragment_number, fragment.total_fragments,
+                              fragment.first_payload, *content)) {
+    case FragmentReassembly::Outcome::incomplete:
+        return std::nullopt;
+    case FragmentReassembly::Outcome::refused:
+        ++counters_.fragments_refused;
+        ike_log()->debug("IKE fragment {}/{} of message {} from {} refused", fragment.fragment_number,
+                         fragment.total_fragments, header.message_id, sa.remote.to_string());
+        return std::nullopt;
+    case FragmentReassembly::Outcome::complete:
+        break;
+    }
+    ++counters_.messages_reassembled;
+    return sa.reassembly.take(first_payload);
 }
 
 void IkeEngine::send_request(IkeSa& sa, ExchangeType exchange, std::vector<Payload> inner, Clock::time_point now)
@@ -297,13 +388,12 @@ void IkeEngine::send_request(IkeSa& sa, ExchangeType exchange, std::vector<Paylo
     header.exchange_type = exchange;
     header.initiator = sa.initiator;
     header.message_id = sa.next_request_id++;
-    auto datagram = encrypt(sa, header, inner);
     sa.outstanding.emplace();
     sa.outstanding->message_id = header.message_id;
     sa.outstanding->exchange = exchange;
-    sa.outstanding->datagram = datagram;
+    sa.outstanding->datagrams = encrypt(sa, header, inner);
     sa.outstanding->next_send = now + first_retransmit;
-    send_datagram(sa, std::move(datagram));
+    send_datagram(sa, sa.outstanding->datagrams);
 }
 
 void IkeEngine::send_response(IkeSa& sa, const Header& request, std::vector<Payload> inner)
@@ -318,12 +408,19 @@ void IkeEngine::send_response(IkeSa& sa, const Header& request, std::vector<Payl
     send_datagram(sa, sa.last_response);
 }
 
-void IkeEngine::send_datagram(IkeSa& sa, std::vector<std::uint8_t> datagram)
+void IkeEngine::send_datagram(IkeSa& sa, const Datagrams& datagrams)
 {
-    if (datagram.empty())
+    if (datagrams.empty())
         return;
     ++counters_.messages_out;
-    host_.send(sa.local, sa.remote, datagram);
+    for (const auto& datagram : datagrams)
+        host_.send(sa.local, sa.remote, datagram);
+}
+
+void IkeEngine::resend(IkeSa& sa, const Datagrams& datagrams)
+{
+    for (const auto& datagram : datagrams)
+        host_.send(sa.local, sa.remote, datagram);
 }
 
 void IkeEngine::on_tick(Clock::time_point now)
@@ -382,7 +479,7 @@ void IkeEngine::retransmit(IkeSa& sa, Clock::time_point now)
     ++out.retransmits;
     ++counters_.retransmits;
     out.next_send = now + first_retransmit * (1 << out.retransmits);
-    host_.send(sa.local, sa.remote, out.datagram);
+    resend(sa, out.datagrams);
 }
 
 void IkeEngine::fail(IkeSa& sa, Clock::time_point now)
@@ -466,7 +563,7 @@ std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const
         const bool ours_to_rekey = sa->state == IkeState::established && !sa->ike_rekey && !sa->successor;
         lines.push_back({sa->peer->name, sa->remote, sa->state, sa->initiator, sa->spi_i, sa->spi_r,
                          std::chrono::duration_cast<std::chrono::seconds>(now - since).count(), sa->children.size(),
-                         sa->nat_local || sa->nat_remote, sa->nat_local, describe_suite(sa->suite),
+                         sa->nat_local || sa->nat_remote, sa->nat_local, sa->fragmentation, describe_suite(sa->suite),
                          ours_to_rekey ? seconds_until(std::max(sa->rekey_at, now), now) : std::nullopt,
                          std::move(children)});
     }

@@ -56,6 +56,9 @@ struct IkeCounters {
     std::uint64_t ike_rekey_collisions = 0;  // both ends rekeyed one IKE SA (sections 2.8.1, 2.18)
     std::uint64_t initial_contacts = 0;      // INITIAL_CONTACT from a restarted peer replaced its stale IKE SAs
     std::uint64_t duplicate_ike_sas = 0;     // two IKE SAs with one peer (both ends started at once): one deleted
+    std::uint64_t messages_fragmented = 0;   // our messages sent as IKE fragments (RFC 7383), not counting resends
+    std::uint64_t messages_reassembled = 0;  // the peer's messages put together from IKE fragments
+    std::uint64_t fragments_refused = 0;     // IKE fragments dropped: failed decryption, over the bounds, inconsistent
 };
 
 // A CHILD SA in `mesh-site status`.
@@ -89,6 +92,7 @@ struct IkeSaStatus {
     std::size_t children;
     bool nat_detected;
     bool behind_nat;       // a NAT rewrote our address: we send NAT keepalives (RFC 3948 section 2.3)
+    bool fragmentation;    // IKE fragmentation negotiated (RFC 7383)
     std::string suite;
     std::optional<std::int64_t> rekey_in_s;   // none: not to be rekeyed by us (being rekeyed, replaced, not up)
     std::vector<ChildSaStatus> child_sas;
@@ -172,11 +176,25 @@ private:
     IkeSa* find_sa(std::uint64_t spi_i, std::uint64_t spi_r);
     void send_request(IkeSa& sa, ExchangeType exchange, std::vector<Payload> inner, Clock::time_point now);
     void send_response(IkeSa& sa, const Header& request, std::vector<Payload> inner);
-    void send_datagram(IkeSa& sa, std::vector<std::uint8_t> datagram);
-    [[nodiscard]] std::vector<std::uint8_t> encrypt(IkeSa& sa, Header header, const std::vector<Payload>& inner);
+    void send_datagram(IkeSa& sa, const Datagrams& datagrams);
+    // Sent again: a retransmission, or the answer to a retransmitted request.
+    void resend(IkeSa& sa, const Datagrams& datagrams);
+    // The message sealed in SK, or in SKF fragments when fragmentation was
+    // negotiated and the whole would not fit the path MTU (fragmentation.hpp).
+    [[nodiscard]] Datagrams encrypt(IkeSa& sa, Header header, const std::vector<Payload>& inner);
+    // One datagram: `envelope` (SK or SKF) carrying plaintext, sealed.
+    [[nodiscard]] std::vector<std::uint8_t> seal_message(IkeSa& sa, const Header& header, Payload envelope,
+                                                         std::span<const std::uint8_t> plaintext);
+    // The inner payloads of an SK message, or of an SKF message's completed
+    // reassembly; nothing while fragments are missing or when refused.
     [[nodiscard]] std::optional<std::vector<Payload>> decrypt(IkeSa& sa, const Message& message,
                                                               std::span<const std::uint8_t> datagram,
                                                               std::optional<ParseError>* inner_error = nullptr);
+    // A fragment decrypted and kept; the whole inner chain once all are in.
+    [[nodiscard]] std::optional<std::vector<std::uint8_t>> reassemble(IkeSa& sa, const Message& message,
+                                                                      const SkfPayload& fragment,
+                                                                      std::span<const std::uint8_t> datagram,
+                                                                      PayloadType& first_payload);
     void answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
                            std::span<const std::uint8_t> bytes, const ParseError& error);
     void on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,

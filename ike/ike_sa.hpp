@@ -4,6 +4,7 @@
 // its CHILD SAs. Owned by IkeEngine on the control thread.
 
 #include "ike/dh_group.hpp"
+#include "ike/fragmentation.hpp"
 #include "ike/key_material.hpp"
 #include "ike/message.hpp"
 #include "ike/policy.hpp"
@@ -83,11 +84,14 @@ struct IkeSuccessor {
     std::vector<std::uint8_t> lowest_nonce;
 };
 
+// The datagrams of one IKE message: one, or its fragments (RFC 7383).
+using Datagrams = std::vector<std::vector<std::uint8_t>>;
+
 // A request this end sent and waits to have answered (RFC 7296 section 2.1).
 struct OutstandingRequest {
     std::uint32_t message_id = 0;
     ExchangeType exchange = ExchangeType::informational;
-    std::vector<std::uint8_t> datagram;
+    Datagrams datagrams;
     int retransmits = 0;                          // a liveness check: unanswered intervals in a row
     Clock::time_point next_send{};
     bool liveness_check = false;                  // resent every dpd-interval, not with backoff
@@ -117,6 +121,8 @@ struct IkeSa {
     std::optional<std::vector<std::uint8_t>> peer_hash_algorithms;   // its SIGNATURE_HASH_ALGORITHMS (RFC 7427)
     bool nat_local = false;                       // a NAT rewrote our address (or we fake one to force UDP)
     bool nat_remote = false;                      // a NAT is in front of the peer
+    bool fragmentation = false;                   // both ends announced IKE fragmentation (RFC 7383)
+    FragmentReassembly reassembly;                // the fragments of the message coming in
 
     // Keys, once IKE_SA_INIT completed.
     std::optional<Prf> prf;
@@ -128,7 +134,7 @@ struct IkeSa {
     std::uint32_t next_peer_request_id = 0;       // the peer's next request we expect
     std::optional<OutstandingRequest> outstanding;
     std::optional<std::uint32_t> last_response_id;
-    std::vector<std::uint8_t> last_response;      // sent again for a retransmitted request
+    Datagrams last_response;                      // sent again for a retransmitted request
 
     // Dead peer detection (section 2.4)
     Clock::time_point last_heard{};               // the last authenticated message or new inbound ESP

@@ -58,6 +58,7 @@ struct FakeHost : IkeHost {
     int* lost = nullptr;
     std::uint32_t next_spi = 0x1000;
     std::map<std::uint32_t, std::uint64_t> esp_packets;   // inbound ESP the test pretends arrived
+    std::uint32_t mtu = 1500;                             // of the path to the other end
 
     void send(const Endpoint& local, const Endpoint& remote, std::span<const std::uint8_t> message) override
     {
@@ -104,6 +105,7 @@ struct FakeHost : IkeHost {
         const auto it = esp_packets.find(spi);
         return it == esp_packets.end() ? 0 : it->second;
     }
+    std::uint32_t path_mtu(const Endpoint&) const override { return mtu; }
 
 private:
     void start_sending(std::uint32_t spi)

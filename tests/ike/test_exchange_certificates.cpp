@@ -41,6 +41,8 @@ struct Wire : IkeHost {
     void delete_child(const std::string&, std::uint32_t) override {}
     void move_child(const std::string&, const mesh::tunnel::Endpoint&) override {}
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }
+    std::uint32_t path_mtu(const Endpoint&) const override { return mtu; }
+    std::uint32_t mtu = 1500;
 };
 
 std::unique_ptr<Botan::Private_Key> copy_key(const Botan::Private_Key& key)
@@ -62,10 +64,15 @@ PeerConfig signing_peer(const char* name, const char* address, const char* local
 }
 
 struct CertPair {
-    CertPair(PeerConfig a_side, PeerConfig b_side)
+    // path_mtu: both hosts report it, and the wire drops every datagram
+    // whose IPv4 packet (with the non-ESP marker) would not fit it, as a
+    // path that loses IP fragments does.
+    CertPair(PeerConfig a_side, PeerConfig b_side, std::uint32_t path_mtu = 1500)
     {
         a_host.queue = &queue;
         b_host.queue = &queue;
+        a_host.mtu = path_mtu;
+        b_host.mtu = path_mtu;
         b_side.passive = true;
         a = std::make_unique<IkeEngine>(a_host, std::vector{std::move(a_side)}, a_ike, a_natt, rng);
         b = std::make_unique<IkeEngine>(b_host, std::vector{std::move(b_side)}, b_ike, b_natt, rng);
@@ -76,6 +83,11 @@ struct CertPair {
         for (int guard = 0; !queue.empty() && guard < 50; ++guard) {
             auto [from, to, bytes] = std::move(queue.front());
             queue.pop_front();
+            largest = std::max(largest, bytes.size());
+            if (bytes.size() + 20 + 8 + 4 > path_mtu) {
+                ++dropped;
+                continue;
+            }
             (to.address == a_ike.address ? *a : *b).on_datagram(to, from, bytes, now);
         }
     }
@@ -86,6 +98,8 @@ struct CertPair {
     Endpoint b_ike{*IpAddress::parse("192.0.2.2"), 500}, b_natt{*IpAddress::parse("192.0.2.2"), 4500};
     Clock::time_point now{};
     std::unique_ptr<IkeEngine> a, b;
+    std::size_t largest = 0;   // the largest datagram either end sent
+    int dropped = 0;           // datagrams too large for the path
 };
 
 } // namespace
@@ -126,4 +140,26 @@ TEST_CASE("certificates: a valid certificate that does not name the ID sent is r
                signing_peer("a", "192.0.2.1", "192.0.2.2", lab.rsa_leaf, "fqdn:site-b.lab", "fqdn:not-site-a.lab"));
     CHECK(p.b_host.installed.empty());
     CHECK(p.b->counters().authentication_failed == 1);
+}
+
+TEST_CASE("certificates over a 576-byte path: IKE_AUTH goes in fragments (RFC 7383), each one fitting the path")
+{
+    const auto& lab = test_pki::lab();
+    CertPair whole(signing_peer("b", "192.0.2.2", "192.0.2.1", lab.ecdsa_leaf, "fqdn:site-a.lab", "fqdn:site-b.lab"),
+                   signing_peer("a", "192.0.2.1", "192.0.2.2", lab.rsa_leaf, "fqdn:site-b.lab", "fqdn:site-a.lab"));
+    REQUIRE(whole.largest > 576);   // the certificates make IKE_AUTH too big for the path below
+    CHECK(whole.a->counters().messages_fragmented == 0);   // fragments only where the message does not fit
+
+    CertPair p(signing_peer("b", "192.0.2.2", "192.0.2.1", lab.ecdsa_leaf, "fqdn:site-a.lab", "fqdn:site-b.lab"),
+               signing_peer("a", "192.0.2.1", "192.0.2.2", lab.rsa_leaf, "fqdn:site-b.lab", "fqdn:site-a.lab"), 576);
+    CHECK(p.dropped == 0);
+    CHECK(p.largest <= 576 - 20 - 8 - 4);
+    REQUIRE(p.a_host.installed.size() == 1);
+    REQUIRE(p.b_host.installed.size() == 1);
+    CHECK(p.a_host.installed.front().inbound.spi == p.b_host.installed.front().outbound.spi);
+    CHECK(p.a->counters().messages_fragmented == 1);    // the request
+    CHECK(p.b->counters().messages_reassembled == 1);
+    CHECK(p.b->counters().messages_fragmented == 1);    // the answer
+    CHECK(p.a->counters().messages_reassembled == 1);
+    CHECK(p.a->status(p.now).front().fragmentation);
 }

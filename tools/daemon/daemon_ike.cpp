@@ -6,6 +6,8 @@
 
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/log/log.hpp"
+#include "tunnel/mtu.hpp"
+#include "tunnel/udp_socket.hpp"
 
 #include <sys/socket.h>
 
@@ -182,6 +184,12 @@ std::uint64_t Daemon::inbound_packets(std::uint32_t inbound_spi) const
 {
     const tunnel::InboundEntry* entry = table_.snapshot()->inbound(inbound_spi);
     return entry == nullptr ? 0 : entry->sa->counters().packets.get();
+}
+
+std::uint32_t Daemon::path_mtu(const tunnel::Endpoint& remote) const
+{
+    const auto path = tunnel::probe_path(remote);
+    return path ? path->mtu : tunnel::default_path_mtu;
 }
 
 } // namespace mesh::daemon

@@ -79,6 +79,7 @@ nlohmann::json Daemon::status() const
                                        {"children", sa.children},
                                        {"nat-detected", sa.nat_detected},
                                        {"behind-nat", sa.behind_nat},
+                                       {"fragmentation", sa.fragmentation},
                                        {"initiator", sa.initiator},
                                        {"suite", sa.suite},
                                        {"child-sas", std::move(children)}});
