@@ -31,6 +31,10 @@
 #      name, and site-b's remote-id is fqdn:site-c.lab: the ids agree but the
 #      certificate does not back them: no tunnel, "authentication failed" in
 #      site-b's log, daemons alive
+#   g  the underlay's MTU is 576 and what would leave in IP fragments is
+#      dropped (a control ping of 1000 bytes gets no answer): IKE_AUTH with the certificates
+#      does not fit, so it goes in IKE fragments (RFC 7383): up, pings both
+#      ways, each site sent and reassembled a fragmented message
 #
 # In every failure case both sites initiate, so each is also the responder
 # of the other's IKE_AUTH: when site-b, as initiator, refuses site-a's
@@ -43,9 +47,9 @@
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../../netns-lab/lib.sh"
 
-lab_init ping pki openssl
+lab_init ping pki openssl iptables
 lab_find_binary "${1:-}"
-cases=${IKE_CASES:-a b c d e f}
+cases=${IKE_CASES:-a b c d e f g}
 
 # The PKI, before the topology (RSA key generation takes a moment).
 lab_info "making the lab PKI in $LAB_DIR/pki"
@@ -107,6 +111,19 @@ no_key_in_logs() {
             [[ $line == -----* || ${#line} -lt 16 ]] && continue
             ! grep -qF -- "$line" "$LAB_DIR"/mesh-site-*.log || lab_die "a line of $(basename "$key") appears in a daemon log"
         done <"$key"
+    done
+}
+
+# small_path on|off: the underlay's MTU 576 at both sites, and what would
+# leave in IP fragments dropped, as by a firewall that drops them (netfilter
+# sees a local packet whole, before it is cut: a length match finds it); or
+# back to 1500, passed.
+small_path() {
+    local ns action=-I mtu=576
+    [[ $1 == off ]] && action=-D mtu=1500
+    for ns in "$SITE_A" "$SITE_B"; do
+        n "$ns" ip link set wan0 mtu $mtu
+        n "$ns" iptables "$action" OUTPUT -o wan0 -m length --length 577:65535 -j DROP
     done
 }
 
@@ -188,6 +205,31 @@ for c in $cases; do
             grep -hi 'authentication failed' "$LAB_DIR/mesh-site-b.log" | head -n 2 | sed 's/^/    /' >&2
             lab_not_up 3
             both_alive
+            ;;
+        g)
+            lab_info "(g) a 576-byte underlay that drops IP fragments: IKE_AUTH in IKE fragments"
+            small_path on
+            lab_ping_expect "$SITE_A" "$UNDERLAY_B" 3                 # the path itself works
+            got=$(lab_ping "$SITE_A" "$UNDERLAY_B" 3 -s 1000)           # the control: IP fragments are lost
+            ((got == 0)) || lab_die "(g) a 1000-byte ping crossed the 576-byte path in IP fragments ($got replies)"
+            lab_write_ike_configs mode=gre
+            certs a
+            certs b
+            both_up
+            pings_both_ways
+            for site in a b; do
+                fragments=$(mesh $site status --json | "$LAB_PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+c = d["counters"]["ike"]
+print(c["messages-fragmented"], c["messages-reassembled"], c["fragments-refused"], d["peers"][0]["fragmentation"])')
+                lab_info "(g) site-$site: $fragments (messages fragmented, reassembled, fragments refused, negotiated)"
+                read -r sent put_together refused negotiated <<<"$fragments"
+                ((sent >= 1 && put_together >= 1 && refused == 0)) && [[ $negotiated == True ]] ||
+                    lab_die "(g) site-$site did not both send and reassemble IKE fragments: $fragments"
+            done
+            lab_ike_sites_stop
+            small_path off
             ;;
         *) lab_die "unknown case '$c' in IKE_CASES" ;;
     esac
