@@ -27,11 +27,16 @@ void IkeEngine::on_informational_request(IkeSa& sa, const Header& header, const 
     }
     std::vector<Payload> answer;
     for (const auto* del : find_all<DeletePayload>(inner)) {
-        if (del->protocol_id == ProtocolId::ike && sa.state == IkeState::rekeyed) {
+        if (del->protocol_id == ProtocolId::ike && (sa.state == IkeState::rekeyed || sa.successor)) {
+            // Rekeyed by the peer: when both ends rekeyed it at once and the
+            // answer to ours is lost, the CHILD SAs are still here (they wait
+            // for the outcome); the peer's Delete says its new SA stays.
+            hand_over_to_successor(sa, now);
             ike_log()->info("{}: peer {} deleted the rekeyed IKE SA {:016x}/{:016x}", sa.peer->name,
                             sa.remote.to_string(), sa.spi_i, sa.spi_r);
             send_response(sa, header, {});
-            sa.state = IkeState::dead;   // its successor carries on: no re-initiation
+            remove_children(sa);          // none, unless the peer's new SA is gone too
+            sa.state = IkeState::dead;    // its successor carries on: no re-initiation
             return;
         }
         if (del->protocol_id == ProtocolId::ike) {

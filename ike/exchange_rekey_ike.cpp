@@ -119,6 +119,11 @@ void IkeEngine::on_ike_rekey_request(IkeSa& sa, const Header& header, const std:
     ++counters_.ike_rekeys;
     ike_log()->info("{}: IKE SA {:016x}/{:016x} rekeyed by {}: now {:016x}/{:016x}, {}", sa.peer->name, sa.spi_i,
                     sa.spi_r, sa.remote.to_string(), fresh->spi_i, fresh->spi_r, describe_suite(fresh->suite));
+    // Our own rekey of this SA is out too: which new SA stays is known only
+    // with its answer (section 2.8.1), or with the peer's Delete of the old
+    // SA should that answer be lost. The CHILD SAs wait on the old one.
+    if (sa.ike_rekey)
+        return;
     hand_over(sa, *fresh, now);
 }
 
@@ -146,6 +151,7 @@ void IkeEngine::on_ike_rekey_response(IkeSa& sa, const std::vector<Payload>& inn
             ++counters_.ike_rekey_collisions;
             ike_log()->info("{}: IKE SA {:016x}/{:016x} rekeyed by both ends at once: the peer's rekey went first ({})",
                             sa.peer->name, sa.spi_i, sa.spi_r, notify_name(error->notify_type));
+            hand_over_to_successor(sa, now);
             return;
         }
         ++counters_.rekey_failures;
@@ -182,6 +188,7 @@ void IkeEngine::on_ike_rekey_response(IkeSa& sa, const std::vector<Payload>& inn
         if (peer_went_first) {
             report(now, sa.peer->name, "rekeying IKE SA {:016x}/{:016x} failed: {}; the peer's rekey stays",
                    sa.spi_i, sa.spi_r, unusable.empty() ? "no keys" : unusable);
+            hand_over_to_successor(sa, now);
             return;
         }
         // The peer moved its CHILD SAs to a new IKE SA we cannot have: start over.
@@ -201,18 +208,24 @@ void IkeEngine::on_ike_rekey_response(IkeSa& sa, const std::vector<Payload>& inn
                         sa.peer->name, sa.spi_i, sa.spi_r, fresh->spi_i, fresh->spi_r, sa.successor->spi_i,
                         sa.successor->spi_r);
         delete_rekeyed(*fresh, now);
+        hand_over_to_successor(sa, now);
         return;   // the peer deletes the old SA
     }
-    IkeSa* theirs = collision ? find_sa(sa.successor->spi_i, sa.successor->spi_r) : nullptr;
-    if (theirs != nullptr) {
+    if (collision) {
         ike_log()->info("{}: IKE SA {:016x}/{:016x} rekeyed by both ends at once: the peer's ({:016x}/{:016x}) holds "
-                        "the lowest nonce and is deleted by it, ours ({:016x}/{:016x}) stays",
-                        sa.peer->name, sa.spi_i, sa.spi_r, theirs->spi_i, theirs->spi_r, fresh->spi_i, fresh->spi_r);
-        hand_over(*theirs, *fresh, now);
+                        "the lowest nonce and is deleted, ours ({:016x}/{:016x}) stays",
+                        sa.peer->name, sa.spi_i, sa.spi_r, sa.successor->spi_i, sa.successor->spi_r, fresh->spi_i,
+                        fresh->spi_r);
+        // Its initiator deletes it, and so do we: the answer that tells the
+        // peer so may be lost, and the peer's Delete of the old SA may then
+        // end its rekey before it ever learns of the redundant one.
+        if (IkeSa* theirs = find_sa(sa.successor->spi_i, sa.successor->spi_r);
+            theirs != nullptr && theirs->state == IkeState::established && theirs->children.empty())
+            delete_rekeyed(*theirs, now);
     } else {
         ++counters_.ike_rekeys;
-        hand_over(sa, *fresh, now);
     }
+    hand_over(sa, *fresh, now);
     ike_log()->info("{}: IKE SA {:016x}/{:016x} rekeyed: now {:016x}/{:016x}, {}", sa.peer->name, sa.spi_i, sa.spi_r,
                     fresh->spi_i, fresh->spi_r, describe_suite(fresh->suite));
     delete_rekeyed(sa, now);
@@ -264,6 +277,15 @@ void IkeEngine::hand_over(IkeSa& from, IkeSa& to, Clock::time_point now)
         from.outstanding.reset();   // the new SA checks from now on
     from.state = IkeState::rekeyed;
     from.expires_at = now + rekeyed_linger;
+}
+
+void IkeEngine::hand_over_to_successor(IkeSa& sa, Clock::time_point now)
+{
+    if (sa.state != IkeState::established || !sa.successor)
+        return;
+    if (IkeSa* theirs = find_sa(sa.successor->spi_i, sa.successor->spi_r);
+        theirs != nullptr && theirs->state == IkeState::established)
+        hand_over(sa, *theirs, now);
 }
 
 void IkeEngine::delete_rekeyed(IkeSa& sa, Clock::time_point now)

@@ -288,6 +288,9 @@ private:
     // Moves the CHILD SAs (and what goes with them) from `from` to `to`;
     // `from` then carries nothing and waits for its Delete.
     void hand_over(IkeSa& from, IkeSa& to, Clock::time_point now);
+    // The CHILD SAs of `sa`, held back while both ends rekeyed it, go to the
+    // new IKE SA of the peer's rekey (that one stays).
+    void hand_over_to_successor(IkeSa& sa, Clock::time_point now);
     // Our Delete of a rekeyed IKE SA, retransmitted until answered.
     void delete_rekeyed(IkeSa& sa, Clock::time_point now);
 

@@ -2,6 +2,7 @@
 //   run            the daemon, in the foreground, logging to stderr
 //   check-config   validate a configuration file
 //   status         peers, tunnels and SAs of a running daemon
+//   rekey          a peer's IKE SA or CHILD SAs rekeyed now
 //   keys           the running daemon's SAs for Wireshark
 
 #include "tools/cli/control_client.hpp"
@@ -59,7 +60,12 @@ int main(int argc, char** argv)
 
     auto* status = app.add_subcommand("status", "peers, tunnels and their SAs");
     auto* keys = app.add_subcommand("keys", "the current SAs with their keys");
-    for (auto* sub : {status, keys}) {
+    auto* rekey = app.add_subcommand("rekey", "rekey a peer's IKE SA, or its CHILD SAs, now");
+    std::string peer;
+    bool child = false;
+    rekey->add_option("peer", peer, "the peer's name in the configuration")->required();
+    rekey->add_flag("--child", child, "the CHILD SAs instead of the IKE SA");
+    for (auto* sub : {status, keys, rekey}) {
         auto* by_config = sub->add_option("-c,--config", config_file, "configuration of the daemon to ask");
         sub->add_option("-s,--socket", socket, "control socket of the daemon to ask")->excludes(by_config);
     }
@@ -81,6 +87,17 @@ int main(int argc, char** argv)
         if (*status) {
             const auto answer = mesh::cli::request(control_socket(config_file, socket), "status");
             std::cout << (json ? answer.dump() + "\n" : mesh::cli::render_status(answer));
+            return 0;
+        }
+        if (*rekey) {
+            const auto answer =
+                mesh::cli::request(control_socket(config_file, socket), (child ? "rekey child " : "rekey ike ") + peer);
+            if (answer.contains("error")) {
+                std::cerr << "mesh-site: " << answer["error"].get<std::string>() << "\n";
+                return 1;
+            }
+            std::cout << "rekeying " << answer["count"] << (child ? " CHILD SA(s)" : " IKE SA(s)") << " with " << peer
+                      << "\n";
             return 0;
         }
         if (*keys) {

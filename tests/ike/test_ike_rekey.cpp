@@ -227,6 +227,34 @@ TEST_CASE("IKE rekey by both ends, one answer arriving before the other request:
     check_new_ike_sa_works(p);
 }
 
+TEST_CASE("IKE rekey by both ends, the answer to one end lost: its CHILD SAs wait for the outcome, none is lost")
+{
+    // Both requests cross and are answered; the answer to A is lost. B
+    // settles the collision alone: when B's SA holds the lowest nonce B
+    // deletes it, else B deletes the old SA; either Delete may reach A before
+    // A's retransmission is answered. Rounds enough for both outcomes.
+    for (int round = 0; round < 12; ++round) {
+        CAPTURE(round);
+        Pair p(ike_lifetime(a_to_b(), 1000s), ike_lifetime(b_to_a(), 1000s));
+        const Spis old = both_rekey(p);
+        bool dropped = false;
+        const Drop first_answer_to_a = [&](const Datagram& d) {
+            const bool answer = d.bytes.size() > 19 && (d.bytes[19] & 0x20) != 0;   // the R flag
+            return !dropped && answer && d.to.address == p.a_ike.address && (dropped = true);
+        };
+        deliver_all_except(p, first_answer_to_a);
+        REQUIRE(dropped);
+        // When the answer to A is lost, B deletes A's redundant SA itself, which A never made: B gives
+        // that Delete up after its retransmissions.
+        run_until(p, [&] { return rekeyed_from(p, old); }, 60s, first_answer_to_a);
+        CHECK(rekeyed_from(p, old));
+        check_child_untouched(p);
+        CHECK(p.a->failures().empty());
+        CHECK(p.b->failures().empty());
+        check_new_ike_sa_works(p);
+    }
+}
+
 TEST_CASE("IKE rekey is refused with TEMPORARY_FAILURE while a CHILD SA rekey of the responder is out")
 {
     Pair p(ike_lifetime(a_to_b(), 1000s), ike_lifetime(b_to_a(), 1000s));

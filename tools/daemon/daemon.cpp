@@ -283,12 +283,14 @@ void Daemon::schedule_reclaim()
     });
 }
 
-std::string Daemon::handle_request(const std::string& request) const
+std::string Daemon::handle_request(const std::string& request)
 {
     if (request == "status")
         return status().dump();
     if (request == "keys")
         return keys().dump();
+    if (request.starts_with("rekey "))
+        return rekey(request.substr(6)).dump();
     return nlohmann::json{{"error", "unknown request '" + request + "'"}}.dump();
 }
 

@@ -87,7 +87,10 @@ private:
     void watch_pump();
     void drain_pump();
     void schedule_reclaim();
-    [[nodiscard]] std::string handle_request(const std::string& request) const;
+    [[nodiscard]] std::string handle_request(const std::string& request);
+    // "ike PEER" or "child PEER": the peer's IKE SA, or its CHILD SAs, rekeyed
+    // at once, as at their soft lifetime (`mesh-site rekey`).
+    [[nodiscard]] nlohmann::json rekey(const std::string& what);
 
     config::Config config_;
     boost::asio::io_context io_;

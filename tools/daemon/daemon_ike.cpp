@@ -192,4 +192,36 @@ std::uint32_t Daemon::path_mtu(const tunnel::Endpoint& remote) const
     return path ? path->mtu : tunnel::default_path_mtu;
 }
 
+nlohmann::json Daemon::rekey(const std::string& what)
+{
+    const auto space = what.find(' ');
+    const std::string kind = what.substr(0, space);
+    const std::string peer = space == std::string::npos ? std::string{} : what.substr(space + 1);
+    if (kind != "ike" && kind != "child")
+        return {{"error", "rekey what? '" + kind + "' (ike or child)"}};
+    if (!ike_)
+        return {{"error", "no IKE peers: this daemon runs static SAs only"}};
+    const auto now = std::chrono::steady_clock::now();
+    std::size_t count = 0;
+    for (const auto& sa : ike_->status(now)) {
+        if (sa.peer != peer || sa.state != ike::IkeState::established)
+            continue;
+        if (kind == "ike") {
+            ++count;
+            continue;
+        }
+        for (const auto& child : sa.child_sas) {
+            ike_->rekey_child(child.spi_in, now);
+            ++count;
+        }
+    }
+    if (count == 0)
+        return {{"error", "no established " + std::string(kind == "ike" ? "IKE SA" : "CHILD SA") + " with peer '" +
+                              peer + "'"}};
+    if (kind == "ike")
+        ike_->rekey_ike(peer, now);
+    log::ike()->info("{}: rekeying {} {} on the operator's request", peer, count, kind == "ike" ? "IKE SA(s)" : "CHILD SA(s)");
+    return {{"peer", peer}, {"rekeying", kind == "ike" ? "ike-sa" : "child-sa"}, {"count", count}};
+}
+
 } // namespace mesh::daemon
