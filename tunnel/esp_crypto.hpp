@@ -36,8 +36,6 @@ class MessageAuthenticationCode;
 
 namespace mesh::tunnel {
 
-enum class EspDirection : std::uint8_t { seal, open };
-
 class EspCrypto {
 public:
     // The fixed ESP header in front of the IV: SPI and low 32 bits of the sequence number.
