@@ -301,7 +301,7 @@ int main()
     };
     // EspCrypto's engine per transform: keep raw_index in step with tunnel/esp_crypto.cpp.
     const std::array<EspCase, 2> esp{{
-        {"ESP aes-128-gcm", EspCipher::aes128_gcm, 0},
+        {"ESP aes-128-gcm", EspCipher::aes128_gcm, 2},
         {"ESP chacha20-poly1305", EspCipher::chacha20_poly1305, 3},
     }};
     print_header("ESP OutboundSa::seal / InboundSa::open");
