@@ -50,7 +50,7 @@ while (($#)); do
         --udp) udp=1; shift ;;
         --udp-rate) udp_rate=$2; shift 2 ;;
         --udp-length) udp_length=$2; shift 2 ;;
-        -h | --help) sed -n '2,37s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
