@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The speed benchmark: iperf3 TCP from lan-a to lan-b, one stream and four
+# The speed benchmark: iperf3 from lan-a to lan-b, one stream and four
 # (-P 4), over each path in the same run, so the figures share the machine's
 # mood:
 #
@@ -12,18 +12,33 @@
 #   lan-a (10.1.0.2) -- site-a ====== underlay 192.0.2.0/24 ====== site-b -- lan-b (10.2.0.2)
 #                       (the full diagram is at the top of netns-lab/lib.sh)
 #
-# Only one path carries the LAN routes at a time. Ends with a table: Gbit/s
-# for 1 and 4 streams and the ratio to wireguard-go.
+# Only one path carries the LAN routes at a time. Ends with a table, per path:
+#   Gbit/s        received by iperf3's server, 1 and 4 streams
+#   CPU s/GB      CPU seconds per 10^9 bytes received: "lab" counts every
+#                 process in the lab's namespaces (VPN daemons, iperf3 both
+#                 ends, charon) and ksoftirqd, which with this kernel's tick
+#                 accounting includes the softirq work of veth and TUN;
+#                 "host" is the whole machine's busy time from /proc/stat,
+#                 equal to "lab" on a quiet machine (netns-lab/bench_run.py)
+#   RTT           average ping lan-a -> lan-b in ms, idle and during the
+#                 single-stream run (5 pings a second)
+#   loss          with --udp: datagrams lost, %
+#   x wg, x swan  throughput over wireguard-go's and strongSwan's
 #
 # usage: netns-lab/bench-throughput.sh [--time SECONDS] [--binary PATH]
 #            [--algorithms aes-128-gcm,chacha20-poly1305,...] [--no-mesh-site]
-#            [--no-strongswan]
+#            [--no-strongswan] [--ipv6] [--udp] [--udp-rate RATE]
+#            [--udp-length BYTES]
+#   --ipv6         inner traffic over IPv6 (fd00:1::2 -> fd00:2::2); the
+#                  underlay stays IPv4
+#   --udp          UDP instead of TCP: iperf3 -u -b RATE (default 10G per
+#                  stream) -l BYTES (default 1300, under every path's MTU)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
-seconds=10 binary='' algorithms=aes-128-gcm mesh_site=1 strongswan=1
+seconds=10 binary='' algorithms=aes-128-gcm mesh_site=1 strongswan=1 ipv6=0 udp=0 udp_rate=10G udp_length=1300
 while (($#)); do
     case $1 in
         --time | -t) seconds=$2; shift 2 ;;
@@ -31,27 +46,54 @@ while (($#)); do
         --algorithms | -a) algorithms=$2; shift 2 ;;
         --no-mesh-site) mesh_site=0; shift ;;
         --no-strongswan) strongswan=0; shift ;;
-        -h | --help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        --ipv6) ipv6=1; shift ;;
+        --udp) udp=1; shift ;;
+        --udp-rate) udp_rate=$2; shift 2 ;;
+        --udp-length) udp_length=$2; shift 2 ;;
+        -h | --help) sed -n '2,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
+((seconds >= 4)) || { echo "--time must be at least 4 s (the loaded pings skip the first and last second)" >&2; exit 2; }
 
 lab_init iperf3 ping wg wireguard-go
 ((mesh_site)) && lab_find_binary "$binary"
 
+LAB_IPV6=$ipv6
 lab_info "building the two-site topology (namespaces end in -$$)"
 lab_two_site_topology
-lab_iperf_server "$LAN_B"
+if ((ipv6)); then
+    target=$HOST6_B
+    lab_iperf_server "$LAN_B" ::
+else
+    target=$HOST_B
+    lab_iperf_server "$LAN_B"
+fi
+iperf_args=()
+((udp)) && iperf_args=(-u -b "$udp_rate" -l "$udp_length")
+traffic="$( ((udp)) && echo UDP || echo TCP) over IPv$( ((ipv6)) && echo 6 || echo 4)"
+
+bench_run() { "$LAB_PYTHON" "$LAB_ROOT/netns-lab/bench_run.py" "$@"; }
+# field JSON NAME: one number out of bench_run.py's output.
+field() { "$LAB_PYTHON" -c 'import json,sys; print("%.3f" % json.loads(sys.argv[1]).get(sys.argv[2], 0))' "$1" "$2"; }
 
 rows=()
-# measure NAME: one single-stream and one 4-stream run; appends to rows.
+# measure NAME: idle RTT, a single-stream run with pings, a 4-stream run;
+# appends one row of JSON to rows.
 measure() {
-    local name=$1 one four
-    lab_ping_expect "$LAN_A" "$HOST_B" 5
-    one=$(lab_iperf "$LAN_A" "$HOST_B" "$seconds")
-    four=$(lab_iperf "$LAN_A" "$HOST_B" "$seconds" -P 4)
-    lab_info "$name: $one Gbit/s (1 stream), $four Gbit/s (4 streams)"
-    rows+=("$name $one $four")
+    local name=$1 idle one four lab
+    lab=$SITE_A,$SITE_B,$LAN_A,$LAN_B
+    lab_ping_expect "$LAN_A" "$target" 5
+    idle=$(bench_run rtt --ns "$LAN_A" --dest "$target")
+    pretty "$LAN_A" "iperf3 -c $target -t $seconds ${iperf_args[*]}    (CPU sampled, pings under load)"
+    one=$(bench_run iperf --ns "$LAN_A" --dest "$target" --seconds "$seconds" --lab "$lab" --ping-load -- \
+        "${iperf_args[@]}") || lab_die "iperf3 over $name failed"
+    pretty "$LAN_A" "iperf3 -c $target -t $seconds -P 4 ${iperf_args[*]}    (CPU sampled)"
+    four=$(bench_run iperf --ns "$LAN_A" --dest "$target" --seconds "$seconds" --lab "$lab" -- \
+        -P 4 "${iperf_args[@]}") || lab_die "iperf3 -P 4 over $name failed"
+    lab_info "$name: $(field "$one" gbps) Gbit/s (1 stream), $(field "$four" gbps) Gbit/s (4 streams)," \
+        "RTT $idle ms idle, $(field "$one" rtt_load_ms) ms loaded"
+    rows+=("{\"name\": \"$name\", \"idle_ms\": $idle, \"one\": $one, \"four\": $four}")
 }
 
 lab_info "path: bare veth"
@@ -86,14 +128,38 @@ if ((mesh_site)); then
 fi
 
 echo
-echo "iperf3 TCP lan-a -> lan-b, ${seconds}s per run, $(nproc) CPUs, $(uname -r)"
+echo "iperf3 $traffic lan-a -> lan-b${iperf_args[*]:+ (${iperf_args[*]})}, ${seconds}s per run, $(nproc) CPUs, $(uname -r)"
 printf '%s\n' "${rows[@]}" | "$LAB_PYTHON" -c '
-import sys
-rows = [l.split() for l in sys.stdin if l.strip()]
-wg = next(r for r in rows if r[0] == "wireguard-go")
-fmt = "%-30s %10s %10s %10s %10s"
-print(fmt % ("path", "1 stream", "4 streams", "x wg (1)", "x wg (4)"))
-print(fmt % ("", "Gbit/s", "Gbit/s", "", ""))
-for name, one, four in rows:
-    print(fmt % (name, one, four, "%.2f" % (float(one) / float(wg[1])), "%.2f" % (float(four) / float(wg[2]))))
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+udp = "lost_percent" in rows[0]["one"]
+def ref(prefix):
+    return next((r for r in rows if r["name"].startswith(prefix)), None)
+def ratio(r, base, key):
+    if base is None or base[key]["gbps"] <= 0:
+        return "-"
+    return "%.2f" % (r[key]["gbps"] / base[key]["gbps"])
+def per_gb(run, key):
+    gb = run["bytes"] / 1e9
+    return "%.2f" % (run[key] / gb) if gb > 0 else "-"
+wg, swan = ref("wireguard-go"), ref("strongswan")
+head = [("path", "", 30), ("1 stream", "Gbit/s", 9), ("4 streams", "Gbit/s", 9),
+        ("CPU s/GB", "lab 1", 9), ("CPU s/GB", "lab 4", 9), ("CPU s/GB", "host 1", 9),
+        ("RTT ms", "idle", 7), ("RTT ms", "loaded", 7)]
+if udp:
+    head += [("loss %", "1", 7), ("loss %", "4", 7)]
+head += [("x wg", "1", 6), ("x wg", "4", 6), ("x swan", "1", 6), ("x swan", "4", 6)]
+def line(cells):
+    return " ".join(("%-*s" if i == 0 else "%*s") % (w, c) for i, (c, (_, _, w)) in enumerate(zip(cells, head)))
+print(line([h[0] for h in head]))
+print(line([h[1] for h in head]))
+for r in rows:
+    one, four = r["one"], r["four"]
+    cells = [r["name"], "%.3f" % one["gbps"], "%.3f" % four["gbps"],
+             per_gb(one, "lab_cpu_s"), per_gb(four, "lab_cpu_s"), per_gb(one, "host_cpu_s"),
+             "%.3f" % r["idle_ms"], "%.3f" % one["rtt_load_ms"]]
+    if udp:
+        cells += ["%.2f" % one["lost_percent"], "%.2f" % four["lost_percent"]]
+    cells += [ratio(r, wg, "one"), ratio(r, wg, "four"), ratio(r, swan, "one"), ratio(r, swan, "four")]
+    print(line(cells))
 '

@@ -22,6 +22,12 @@
 #
 #   ESP SAs (static): a->b SPI 0x00002001, b->a SPI 0x00001001.
 #
+#   With LAB_IPV6=1 set before lab_two_site_topology, IPv6 stays on and the
+#   same links also get fd00:1::/64 (lan-a: ::2, site-a: ::1), fd00:2::/64
+#   (lan-b: ::2, site-b: ::1) and fd00:192::/64 on the underlay (::1, ::2);
+#   every path below (bare underlay, wireguard-go, strongSwan, mesh-site's
+#   static SAs) then carries both families. Without it IPv6 is off.
+#
 # Helpers echo what they run, in the style of WireGuard's tests/netns.sh:
 #   pp CMD...        run CMD in the root namespace (only `ip netns add/del`)
 #   n NS CMD...      run CMD inside namespace NS
@@ -204,16 +210,25 @@ lab_two_site_names() {
     SITE_A=msl-site-a-$$ SITE_B=msl-site-b-$$ LAN_A=msl-lan-a-$$ LAN_B=msl-lan-b-$$
     UNDERLAY_A=192.0.2.1 UNDERLAY_B=192.0.2.2
     HOST_A=10.1.0.2 HOST_B=10.2.0.2
+    UNDERLAY6_A=fd00:192::1 UNDERLAY6_B=fd00:192::2
+    HOST6_A=fd00:1::2 HOST6_B=fd00:2::2
 }
 
 # Makes the four namespaces and their links; forwarding on in the sites,
-# IPv6 off everywhere (no router solicitations or DAD in the counters).
+# IPv6 off everywhere (no router solicitations or DAD in the counters)
+# unless LAB_IPV6=1.
 lab_two_site_topology() {
     lab_two_site_names
     local ns
     for ns in "$SITE_A" "$SITE_B" "$LAN_A" "$LAN_B"; do
         lab_ns_add "$ns"
-        ns_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        if [[ ${LAB_IPV6:-0} == 1 ]]; then
+            # No DAD (addresses usable at once) and no router solicitations.
+            ns_exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+                net.ipv6.conf.default.router_solicitations=0
+        else
+            ns_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        fi
     done
     lab_veth "$SITE_A" wan0 "$SITE_B" wan0
     lab_veth "$SITE_A" lan0 "$LAN_A" lan0
@@ -233,6 +248,25 @@ lab_two_site_topology() {
     n "$LAN_B" ip route add default via 10.2.0.1
     n "$SITE_A" sysctl -qw net.ipv4.ip_forward=1
     n "$SITE_B" sysctl -qw net.ipv4.ip_forward=1
+    [[ ${LAB_IPV6:-0} == 1 ]] || return 0
+    n "$SITE_A" ip -6 addr add $UNDERLAY6_A/64 dev wan0 nodad
+    n "$SITE_B" ip -6 addr add $UNDERLAY6_B/64 dev wan0 nodad
+    n "$SITE_A" ip -6 addr add fd00:1::1/64 dev lan0 nodad
+    n "$SITE_B" ip -6 addr add fd00:2::1/64 dev lan0 nodad
+    n "$LAN_A" ip -6 addr add $HOST6_A/64 dev lan0 nodad
+    n "$LAN_B" ip -6 addr add $HOST6_B/64 dev lan0 nodad
+    n "$LAN_A" ip -6 route add default via fd00:1::1
+    n "$LAN_B" ip -6 route add default via fd00:2::1
+    n "$SITE_A" sysctl -qw net.ipv6.conf.all.forwarding=1
+    n "$SITE_B" sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
+# lab_lan_prefixes a|b: the site's LAN prefixes, comma-separated (IPv6 too
+# with LAB_IPV6=1).
+lab_lan_prefixes() {
+    local v4=10.1.0.0/24 v6=fd00:1::/64
+    [[ $1 == a ]] || v4=10.2.0.0/24 v6=fd00:2::/64
+    if [[ ${LAB_IPV6:-0} == 1 ]]; then echo "$v4,$v6"; else echo "$v4"; fi
 }
 
 # lab_underlay_routes add|del: route the LANs over the bare underlay (no
@@ -240,6 +274,9 @@ lab_two_site_topology() {
 lab_underlay_routes() {
     n "$SITE_A" ip route "$1" 10.2.0.0/24 via "$UNDERLAY_B" dev wan0
     n "$SITE_B" ip route "$1" 10.1.0.0/24 via "$UNDERLAY_A" dev wan0
+    [[ ${LAB_IPV6:-0} == 1 ]] || return 0
+    n "$SITE_A" ip -6 route "$1" fd00:2::/64 via "$UNDERLAY6_B" dev wan0
+    n "$SITE_B" ip -6 route "$1" fd00:1::/64 via "$UNDERLAY6_A" dev wan0
 }
 
 # ---------------------------------------------------------------------------
@@ -274,15 +311,16 @@ lab_write_site_configs() {
     if lab_is_cbc "$alg"; then
         LAB_AUTH_AB=$(lab_hex 32) LAB_AUTH_BA=$(lab_hex 32)
     fi
-    _lab_site_config a b 172.16.1.1/30 10.2.0.0/24 "$UNDERLAY_A" "$UNDERLAY_B" 0x00001001 0x00002001 \
+    _lab_site_config a b 172.16.1.1/30 "$(lab_lan_prefixes b)" "$UNDERLAY_A" "$UNDERLAY_B" 0x00001001 0x00002001 \
         "$LAB_KEY_BA" "$LAB_KEY_AB" "$LAB_AUTH_BA" "$LAB_AUTH_AB" >"$LAB_DIR/site-a.toml"
-    _lab_site_config b a 172.16.1.2/30 10.1.0.0/24 "$UNDERLAY_B" "$UNDERLAY_A" 0x00002001 0x00001001 \
+    _lab_site_config b a 172.16.1.2/30 "$(lab_lan_prefixes a)" "$UNDERLAY_B" "$UNDERLAY_A" 0x00002001 0x00001001 \
         "${LAB_B_KEY_IN:-$LAB_KEY_AB}" "$LAB_KEY_BA" "${LAB_B_AUTH_KEY_IN:-$LAB_AUTH_AB}" "$LAB_AUTH_BA" \
         >"$LAB_DIR/site-b.toml"
     pretty "" "wrote $LAB_DIR/site-a.toml and site-b.toml ($alg, SPIs 0x00002001 a->b, 0x00001001 b->a)"
 }
 
-# _lab_site_config ME OTHER TUN_ADDR ROUTE LISTEN PEER SPI_IN SPI_OUT KEY_IN KEY_OUT AUTH_IN AUTH_OUT
+# _lab_site_config ME OTHER TUN_ADDR ROUTES LISTEN PEER SPI_IN SPI_OUT KEY_IN KEY_OUT AUTH_IN AUTH_OUT
+# (ROUTES comma-separated)
 _lab_site_config() {
     local me=$1 other=$2 tun_addr=$3 route=$4 listen=$5 peer=$6 spi_in=$7 spi_out=$8
     local key_in=$9 key_out=${10} auth_in=${11} auth_out=${12}
@@ -301,7 +339,7 @@ peer = "site-$other"
 interface = "gre-$other"
 address = "$tun_addr"
 mode = "gre"
-routes = ["$route"]
+routes = $(_lab_toml_list "$route")
 
 [tunnel.site-$other.static-sa]
 enc-algorithm = "$LAB_ALG"
@@ -444,15 +482,18 @@ lab_wireguard_up() {
     lab_wait 5 "wireguard-go's $WG_A" test -S "/var/run/wireguard/$WG_A.sock"
     lab_wait 5 "wireguard-go's $WG_B" test -S "/var/run/wireguard/$WG_B.sock"
     n "$SITE_A" wg set "$WG_A" private-key "$LAB_DIR/wg-a.key" listen-port 51820 \
-        peer "$(wg pubkey <<<"$key_b")" endpoint "$UNDERLAY_B:51820" allowed-ips 10.2.0.0/24,172.16.2.2/32
+        peer "$(wg pubkey <<<"$key_b")" endpoint "$UNDERLAY_B:51820" allowed-ips "$(lab_lan_prefixes b),172.16.2.2/32"
     n "$SITE_B" wg set "$WG_B" private-key "$LAB_DIR/wg-b.key" listen-port 51820 \
-        peer "$(wg pubkey <<<"$key_a")" endpoint "$UNDERLAY_A:51820" allowed-ips 10.1.0.0/24,172.16.2.1/32
+        peer "$(wg pubkey <<<"$key_a")" endpoint "$UNDERLAY_A:51820" allowed-ips "$(lab_lan_prefixes a),172.16.2.1/32"
     n "$SITE_A" ip addr add 172.16.2.1/30 dev "$WG_A"
     n "$SITE_B" ip addr add 172.16.2.2/30 dev "$WG_B"
     n "$SITE_A" ip link set "$WG_A" up
     n "$SITE_B" ip link set "$WG_B" up
     n "$SITE_A" ip route add 10.2.0.0/24 dev "$WG_A"
     n "$SITE_B" ip route add 10.1.0.0/24 dev "$WG_B"
+    [[ ${LAB_IPV6:-0} == 1 ]] || return 0
+    n "$SITE_A" ip -6 route add fd00:2::/64 dev "$WG_A"
+    n "$SITE_B" ip -6 route add fd00:1::/64 dev "$WG_B"
 }
 
 lab_wireguard_down() {
@@ -605,9 +646,9 @@ lab_strongswan_up() {
     for site in a b; do
         ns=$(lab_site_ns $site) dir=$LAB_DIR/swan-$site
         if [[ $site == a ]]; then
-            here=$UNDERLAY_A there=$UNDERLAY_B lts=10.1.0.0/24 rts=10.2.0.0/24
+            here=$UNDERLAY_A there=$UNDERLAY_B lts=$(lab_lan_prefixes a) rts=$(lab_lan_prefixes b)
         else
-            here=$UNDERLAY_B there=$UNDERLAY_A lts=10.2.0.0/24 rts=10.1.0.0/24
+            here=$UNDERLAY_B there=$UNDERLAY_A lts=$(lab_lan_prefixes b) rts=$(lab_lan_prefixes a)
         fi
         mkdir -p "$dir/run" "$dir/swanctl/conf.d"
         _lab_swan_conf "$dir" >"$dir/strongswan.conf"

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config git
-  libbotan-2-dev libnl-3-dev libnl-route-3-dev libboost-dev libcli11-dev
+  libbotan-2-dev libssl-dev libnl-3-dev libnl-route-3-dev libboost-dev libcli11-dev
   doctest-dev libtomlplusplus-dev libspdlog-dev nlohmann-json3-dev
   # libFuzzer: clang 16, since clang 14 cannot compile libstdc++ 12's
   # std::expected and std::variant of types with real destructors

@@ -12,6 +12,8 @@ namespace mesh::tunnel {
 
 enum class EspCipher : std::uint8_t { aes128_gcm, aes256_gcm, chacha20_poly1305, aes128_cbc, aes256_cbc };
 enum class EspIntegrity : std::uint8_t { none, hmac_sha256_128, hmac_sha384_192, hmac_sha512_256 };
+// Each cipher object serves one direction of one SA.
+enum class EspDirection : std::uint8_t { seal, open };
 
 struct EspCipherInfo {
     std::string_view name;        // configuration and status name: "aes-128-gcm"

@@ -1,5 +1,7 @@
 #include "tunnel/esp_crypto.hpp"
 
+#include "tunnel/evp_aead.hpp"
+
 #include <botan/aead.h>
 #include <botan/block_cipher.h>
 #include <botan/cipher_mode.h>
@@ -87,14 +89,20 @@ EspCrypto::EspCrypto(const SaParams& params, EspDirection direction)
     const auto botan_direction = direction == EspDirection::seal ? Botan::ENCRYPTION : Botan::DECRYPTION;
     const std::size_t key_bytes = cipher.key_bytes - cipher.salt_bytes;
     if (cipher.aead) {
-        aead_ = Botan::AEAD_Mode::create_or_throw(botan_cipher_name(params.cipher), botan_direction);
-        aead_->set_key(params.cipher_key.data(), key_bytes);
         // RFC 4106 section 8.1, RFC 7634 section 2: the salt is the last 4 bytes of the keying material.
         std::copy_n(params.cipher_key.data() + key_bytes, cipher.salt_bytes, nonce_.begin());
-        granularity_ = aead_->update_granularity();
-        if (granularity_ == 0 || aead_->tag_size() != icv_bytes_)
-            throw std::invalid_argument("ESP: unexpected Botan " + aead_->name());
-        tail_.reserve(granularity_ + icv_bytes_);
+        if (icv_bytes_ != EvpAead::tag_bytes)
+            throw std::invalid_argument("ESP: AEAD ICVs are 16 bytes");
+        if (params.cipher != EspCipher::chacha20_poly1305) {
+            evp_ = std::make_unique<EvpAead>(params.cipher, std::span(params.cipher_key).first(key_bytes), direction);
+        } else {
+            aead_ = Botan::AEAD_Mode::create_or_throw(botan_cipher_name(params.cipher), botan_direction);
+            aead_->set_key(params.cipher_key.data(), key_bytes);
+            granularity_ = aead_->update_granularity();
+            if (granularity_ == 0 || aead_->tag_size() != icv_bytes_)
+                throw std::invalid_argument("ESP: unexpected Botan " + aead_->name());
+            tail_.reserve(granularity_ + icv_bytes_);
+        }
     } else {
         cbc_ = Botan::Cipher_Mode::create_or_throw(botan_cipher_name(params.cipher), botan_direction);
         cbc_->set_key(params.cipher_key.data(), key_bytes);
@@ -155,61 +163,67 @@ bool EspCrypto::open(std::span<std::uint8_t> packet, std::uint64_t seq) noexcept
 
 // RFC 4106 section 5 (and RFC 7634 section 2.1, which refers to it): SPI and
 // sequence number as they are on the wire, the ESN's high half in between.
-void EspCrypto::set_aad(std::span<const std::uint8_t> packet, std::uint64_t seq)
+// The nonce is the salt and the packet's IV.
+std::optional<EspCrypto::AeadParts> EspCrypto::split_aead(std::span<std::uint8_t> packet, std::uint64_t seq,
+                                                          std::array<std::uint8_t, 12>& aad_storage) noexcept
 {
-    std::array<std::uint8_t, 12> aad;
-    std::copy_n(packet.begin(), 4, aad.begin());
+    const std::size_t front = esp_header_bytes + iv_bytes_;
+    // Botan's finish() must see the whole tag, or it keeps a state that refuses new AD.
+    if (packet.size() < front + icv_bytes_)
+        return std::nullopt;
+    std::copy_n(packet.begin(), 4, aad_storage.begin());
     std::size_t aad_bytes = 8;
     if (esn_) {
-        store_be32(static_cast<std::uint32_t>(seq >> 32), aad.data() + 4);
+        store_be32(static_cast<std::uint32_t>(seq >> 32), aad_storage.data() + 4);
         aad_bytes = 12;
     }
-    std::copy_n(packet.begin() + 4, 4, aad.begin() + static_cast<std::ptrdiff_t>(aad_bytes - 4));
-    aead_->set_associated_data(aad.data(), aad_bytes);
+    std::copy_n(packet.begin() + 4, 4, aad_storage.begin() + static_cast<std::ptrdiff_t>(aad_bytes - 4));
+    std::copy_n(packet.begin() + esp_header_bytes, iv_bytes_, nonce_.begin() + 4);
+    return AeadParts{.aad = std::span(aad_storage).first(aad_bytes),
+                     .text = packet.subspan(front, packet.size() - front - icv_bytes_),
+                     .icv = packet.last(icv_bytes_)};
 }
 
 // Botan takes the bulk in place in multiples of update_granularity(); only the
 // remainder (under 64 bytes) goes through tail_, whose capacity was reserved so
 // finish() never reallocates.
-std::uint8_t* EspCrypto::start_aead(std::span<std::uint8_t> packet, std::uint64_t seq, std::size_t& text_bytes,
-                                    std::size_t& bulk)
+std::size_t EspCrypto::start_botan(const AeadParts& parts)
 {
-    const std::size_t front = esp_header_bytes + iv_bytes_;
-    // finish() must see the whole tag, or Botan keeps a state that refuses new AD.
-    if (packet.size() < front + icv_bytes_)
-        return nullptr;
-    text_bytes = packet.size() - front - icv_bytes_;
-    bulk = text_bytes - text_bytes % granularity_;
-    set_aad(packet, seq);
-    std::copy_n(packet.begin() + esp_header_bytes, iv_bytes_, nonce_.begin() + 4);
+    aead_->set_associated_data(parts.aad.data(), parts.aad.size());
     aead_->start(nonce_.data(), nonce_.size());
-    std::uint8_t* text = packet.data() + front;
+    const std::size_t bulk = parts.text.size() - parts.text.size() % granularity_;
     if (bulk != 0)
-        aead_->process(text, bulk);
-    return text;
+        aead_->process(parts.text.data(), bulk);
+    return bulk;
 }
 
 bool EspCrypto::seal_aead(std::span<std::uint8_t> packet, std::uint64_t seq)
 {
-    std::size_t text_bytes = 0, bulk = 0;
-    std::uint8_t* text = start_aead(packet, seq, text_bytes, bulk);
-    if (text == nullptr)
+    std::array<std::uint8_t, 12> aad;
+    const auto parts = split_aead(packet, seq, aad);
+    if (!parts)
         return false;
-    tail_.assign(text + bulk, text + text_bytes);
+    if (evp_)
+        return evp_->seal(nonce_, parts->aad, parts->text, parts->icv.first<EvpAead::tag_bytes>());
+    const std::size_t bulk = start_botan(*parts);
+    tail_.assign(parts->text.data() + bulk, parts->text.data() + parts->text.size());
     aead_->finish(tail_);  // encrypts the remainder and appends the tag
-    std::copy(tail_.begin(), tail_.end(), text + bulk);
+    std::copy(tail_.begin(), tail_.end(), parts->text.data() + bulk);
     return true;
 }
 
 bool EspCrypto::open_aead(std::span<std::uint8_t> packet, std::uint64_t seq)
 {
-    std::size_t text_bytes = 0, bulk = 0;
-    std::uint8_t* text = start_aead(packet, seq, text_bytes, bulk);
-    if (text == nullptr)
+    std::array<std::uint8_t, 12> aad;
+    const auto parts = split_aead(packet, seq, aad);
+    if (!parts)
         return false;
-    tail_.assign(text + bulk, packet.data() + packet.size());
+    if (evp_)
+        return evp_->open(nonce_, parts->aad, parts->text, parts->icv.first<EvpAead::tag_bytes>());
+    const std::size_t bulk = start_botan(*parts);
+    tail_.assign(parts->text.data() + bulk, parts->icv.data() + parts->icv.size());
     aead_->finish(tail_);  // verifies the tag in constant time, throws if it is bad, trims it
-    std::copy(tail_.begin(), tail_.end(), text + bulk);
+    std::copy(tail_.begin(), tail_.end(), parts->text.data() + bulk);
     return true;
 }
 

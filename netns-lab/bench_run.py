@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""One measured run of netns-lab/bench-throughput.sh (stdlib only).
+
+  bench_run.py iperf --ns NS --dest IP --seconds N --lab NS1,NS2,...
+                     [--ping-load] [-- IPERF3_ARGS...]
+      Runs `iperf3 -c IP -t N -J` in NS and prints one JSON object:
+        gbps, bytes        received by the server (sum_received)
+        lost_percent       UDP only (-u): the datagrams lost
+        lab_cpu_s          CPU time (user + system) spent meanwhile by every
+                           process in the lab's namespaces (VPN daemons,
+                           iperf3 server and client, charon...) and by the
+                           kernel's ksoftirqd threads
+        host_cpu_s         the whole machine's busy time from /proc/stat
+                           (user, nice, system, irq, softirq) over the run
+        rtt_load_ms        with --ping-load: the average ping RTT from NS to
+                           IP while iperf3 runs (5 pings a second)
+
+  bench_run.py rtt --ns NS --dest IP [--count 20]
+      Prints the average ping RTT in ms with no load (0 when none came back).
+
+Why two CPU figures: the lab's own processes are what a comparison of VPNs
+wants, and with tick-based accounting (no CONFIG_IRQ_TIME_ACCOUNTING) the
+softirq work of the veth and TUN paths is charged to the task it interrupts,
+so they include the kernel's share; /proc/stat also counts whatever else the
+machine is doing, which on a quiet machine is nothing, and on a shared one
+is a warning sign when the two differ.
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import threading
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def netns_inode(name):
+    return os.stat(f"/run/netns/{name}").st_ino
+
+
+def process_ticks(pid):
+    """utime + stime of a whole process (all its threads), in ticks."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def lab_ticks(inodes):
+    """CPU ticks of every process in the given namespaces, and of ksoftirqd."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            inode = os.stat(f"/proc/{entry}/ns/net").st_ino
+            with open(f"/proc/{entry}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if inode in inodes or comm.startswith("ksoftirqd/"):
+            total += process_ticks(entry)
+    return total
+
+
+def host_busy_ticks():
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = values[:7]
+    return user + nice + system + irq + softirq
+
+
+def ping_avg_ms(output):
+    match = re.search(r"= [\d.]+/([\d.]+)/", output)
+    return float(match.group(1)) if match else 0.0
+
+
+def ping(ns, dest, count, interval):
+    out = subprocess.run(
+        ["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", "1", dest],
+        capture_output=True, text=True, check=False).stdout
+    return ping_avg_ms(out)
+
+
+def run_iperf(args):
+    inodes = {netns_inode(name) for name in args.lab.split(",")}
+    command = ["ip", "netns", "exec", args.ns, "iperf3", "-c", args.dest, "-t", str(args.seconds), "-J"]
+    command += args.iperf_args
+
+    rtt = {}
+    pinger = None
+    if args.ping_load:
+        # Starts a second into the run and ends a second before it, so every
+        # ping meets a queue under load.
+        def ping_under_load():
+            time.sleep(1)
+            rtt["avg"] = ping(args.ns, args.dest, max(1, (args.seconds - 2) * 5), 0.2)
+        pinger = threading.Thread(target=ping_under_load)
+
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lab_before, host_before = lab_ticks(inodes), host_busy_ticks()
+    iperf = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if pinger:
+        pinger.start()
+    output = iperf.communicate()[0]
+    if pinger:
+        pinger.join()
+    lab_after, host_after = lab_ticks(inodes), host_busy_ticks()
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if iperf.returncode != 0:
+        sys.stderr.write(output[-2000:])
+        sys.exit(f"bench_run.py: iperf3 to {args.dest} from {args.ns} failed")
+
+    # The client and the pings ended before the second sample: their CPU
+    # comes from this process's reaped children instead.
+    children = (children_after.ru_utime - children_before.ru_utime) + \
+               (children_after.ru_stime - children_before.ru_stime)
+    report = json.loads(output)
+    received = report["end"]["sum_received"]
+    result = {
+        "gbps": received["bits_per_second"] / 1e9,
+        "bytes": received["bytes"],
+        "lab_cpu_s": (lab_after - lab_before) / CLK_TCK + children,
+        "host_cpu_s": (host_after - host_before) / CLK_TCK,
+    }
+    if "-u" in args.iperf_args:
+        result["lost_percent"] = report["end"]["sum"].get("lost_percent", 0.0)
+    if args.ping_load:
+        result["rtt_load_ms"] = rtt.get("avg", 0.0)
+    print(json.dumps(result))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("iperf")
+    p.add_argument("--ns", required=True)
+    p.add_argument("--dest", required=True)
+    p.add_argument("--seconds", type=int, required=True)
+    p.add_argument("--lab", required=True, help="the lab's namespaces, comma-separated")
+    p.add_argument("--ping-load", action="store_true")
+    p.add_argument("iperf_args", nargs=argparse.REMAINDER)
+    r = sub.add_parser("rtt")
+    r.add_argument("--ns", required=True)
+    r.add_argument("--dest", required=True)
+    r.add_argument("--count", type=int, default=20)
+    args = parser.parse_args()
+    if args.command == "iperf":
+        if args.iperf_args[:1] == ["--"]:
+            args.iperf_args = args.iperf_args[1:]
+        run_iperf(args)
+    else:
+        print("%.3f" % ping(args.ns, args.dest, args.count, 0.05))
+
+
+if __name__ == "__main__":
+    main()
