@@ -1,7 +1,8 @@
 // Lifetimes of CHILD SAs (RFC 7296 section 2.8) and their removal, driven by on_tick:
 //   install  -> rekey_at = lifetime x 0.8..0.9 at random (the two ends rarely
 //               rekey together, and a rekey has a tenth of the lifetime to succeed)
-//               expires_at = lifetime
+//               expires_at = lifetime; the byte lifetime likewise, in ESP
+//               bytes both ways as the data plane counts them
 //   tick     -> expires_at passed: removed here, the peer told with a Delete
 //               (the last one gone: the IKE SA is deleted and started over)
 //            -> queued Deletes sent once the window (size 1) is free
@@ -21,14 +22,26 @@ void IkeEngine::schedule_lifetime(ChildSa& child, Clock::time_point now)
     const auto [rekey_at, expires_at] = lifetime_from(child.config->policy.lifetime, now);
     child.rekey_at = rekey_at;
     child.expires_at = expires_at;
+    if (const std::uint64_t limit = child.config->policy.lifetime_bytes; limit > 0) {
+        child.expire_bytes = limit;
+        child.rekey_bytes = static_cast<std::uint64_t>(static_cast<double>(limit) * soft_fraction());
+    }
 }
 
 void IkeEngine::check_child_lifetimes(IkeSa& sa, Clock::time_point now)
 {
     std::vector<std::uint32_t> expired;
-    for (const auto& child : sa.children)
-        if (now >= child.expires_at)
+    for (auto& child : sa.children) {
+        // The byte lifetime is read from the data plane's counters, so it is
+        // met within a tick (100 ms) of traffic: the soft limit leaves room.
+        const std::uint64_t bytes = child.expire_bytes > 0 ? host_.child_bytes(child.spi_in) : 0;
+        if (now >= child.expires_at || (child.expire_bytes > 0 && bytes >= child.expire_bytes))
             expired.push_back(child.spi_in);
+        else if (child.rekey_bytes > 0 && bytes >= child.rekey_bytes) {
+            child.rekey_at = std::min(child.rekey_at, now);
+            child.rekey_bytes = 0;   // once: a refused rekey is retried on the clock (rekey_retry)
+        }
+    }
     for (const std::uint32_t spi : expired) {
         const ChildSa* child = sa.child_in(spi);
         if (child == nullptr)

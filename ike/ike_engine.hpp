@@ -301,6 +301,8 @@ private:
     // Section 2.8: the soft lifetime at 80 to 90 % of `lifetime`, at random,
     // so the two ends rarely rekey together; no lifetime: never.
     [[nodiscard]] Lifetime lifetime_from(std::chrono::seconds lifetime, Clock::time_point now);
+    // Where in a lifetime (of time or bytes) the soft limit falls: 0.8 to 0.9, at random.
+    [[nodiscard]] double soft_fraction();
     void schedule_ike_lifetime(IkeSa& sa, Clock::time_point now);
     void check_ike_lifetime(IkeSa& sa, Clock::time_point now);
 

@@ -58,6 +58,9 @@ public:
     // there is none): inbound ESP proves the peer alive, so a busy tunnel
     // needs no liveness checks (RFC 7296 section 2.4).
     [[nodiscard]] virtual std::uint64_t inbound_packets(std::uint32_t inbound_spi) const = 0;
+    // ESP payload bytes the CHILD SA with this inbound SPI carried so far,
+    // both ways (0 when there is none): its byte lifetime.
+    [[nodiscard]] virtual std::uint64_t child_bytes(std::uint32_t inbound_spi) const = 0;
     // The MTU of the path to remote, which IKE messages must fit once cut
     // into fragments (RFC 7383 section 2.5.1).
     [[nodiscard]] virtual std::uint32_t path_mtu(const tunnel::Endpoint& remote) const = 0;

@@ -11,14 +11,19 @@
 
 namespace mesh::ike {
 
+double IkeEngine::soft_fraction()
+{
+    std::uint16_t jitter = 0;
+    rng_.randomize(reinterpret_cast<std::uint8_t*>(&jitter), sizeof jitter);
+    return 0.8 + 0.1 * jitter / 65536.0;
+}
+
 IkeEngine::Lifetime IkeEngine::lifetime_from(std::chrono::seconds lifetime, Clock::time_point now)
 {
     if (lifetime.count() <= 0)
         return {Clock::time_point::max(), Clock::time_point::max()};   // kept until deleted
     const auto seconds = std::chrono::duration<double>(lifetime);
-    std::uint16_t jitter = 0;
-    rng_.randomize(reinterpret_cast<std::uint8_t*>(&jitter), sizeof jitter);
-    return {now + std::chrono::duration_cast<Clock::duration>(seconds * (0.8 + 0.1 * jitter / 65536.0)),
+    return {now + std::chrono::duration_cast<Clock::duration>(seconds * soft_fraction()),
             now + std::chrono::duration_cast<Clock::duration>(seconds)};
 }
 

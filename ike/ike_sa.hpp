@@ -52,6 +52,8 @@ struct ChildSa {
     Clock::time_point installed_at{};
     Clock::time_point rekey_at = Clock::time_point::max();     // soft lifetime, jittered (section 2.8)
     Clock::time_point expires_at = Clock::time_point::max();   // hard lifetime
+    std::uint64_t rekey_bytes = 0;                             // soft byte lifetime, jittered; 0: none
+    std::uint64_t expire_bytes = 0;                            // hard byte lifetime (ESP bytes both ways)
     ChildState state = ChildState::active;
     // Rekeyed by the peer (we answered): the new SA's inbound SPI, and the
     // lowest nonce of that exchange for the collision rule of section 2.8.1.

@@ -46,6 +46,7 @@ struct ChildPolicy {                              // [proposal.NAME]
     std::vector<tunnel::EspIntegrity> integrities;   // for the CBC ciphers
     std::vector<DhGroup> pfs_groups;              // empty: no PFS
     std::chrono::seconds lifetime{3600};
+    std::uint64_t lifetime_bytes = 0;             // ESP bytes both ways; 0: no limit
 };
 
 // The cipher suite both sides agreed on for a CHILD SA.

@@ -30,6 +30,7 @@ struct Host : IkeHost {
     void delete_child(const std::string&, std::uint32_t) override {}
     void move_child(const std::string&, const mesh::tunnel::Endpoint&) override {}
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }
+    std::uint64_t child_bytes(std::uint32_t) const override { return 0; }
     std::uint32_t path_mtu(const Endpoint&) const override { return 1500; }
     std::uint32_t spi = 0x1000;
 };

@@ -58,6 +58,7 @@ struct FakeHost : IkeHost {
     int* lost = nullptr;
     std::uint32_t next_spi = 0x1000;
     std::map<std::uint32_t, std::uint64_t> esp_packets;   // inbound ESP the test pretends arrived
+    std::map<std::uint32_t, std::uint64_t> esp_bytes;     // bytes the test pretends a CHILD SA carried
     std::uint32_t mtu = 1500;                             // of the path to the other end
 
     void send(const Endpoint& local, const Endpoint& remote, std::span<const std::uint8_t> message) override
@@ -106,6 +107,11 @@ struct FakeHost : IkeHost {
         return it == esp_packets.end() ? 0 : it->second;
     }
     std::uint32_t path_mtu(const Endpoint&) const override { return mtu; }
+    std::uint64_t child_bytes(std::uint32_t spi) const override
+    {
+        const auto it = esp_bytes.find(spi);
+        return it == esp_bytes.end() ? 0 : it->second;
+    }
 
 private:
     void start_sending(std::uint32_t spi)

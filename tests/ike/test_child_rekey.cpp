@@ -210,6 +210,38 @@ TEST_CASE("rekey by both ends, one answer arriving before the other request: TEM
     CHECK(p.b->failures().empty());
 }
 
+TEST_CASE("byte lifetime: the CHILD SA is rekeyed once 80 to 90 % of its bytes went by, not before")
+{
+    PeerConfig a_side = child_lifetime(a_to_b(), 1000s);
+    a_side.children.front().policy.lifetime_bytes = 1'000'000;
+    Pair p(std::move(a_side), child_lifetime(b_to_a(), 1000s));
+    establish(p);
+    const std::uint32_t spi = p.a_host.installed.front().inbound.spi;
+    p.a_host.esp_bytes[spi] = 790'000;
+    run_until(p, [] { return false; }, 2s);
+    CHECK(p.a_host.installed.size() == 1);         // below the soft limit: nothing
+    p.a_host.esp_bytes[spi] = 900'000;
+    run_until(p, [&] { return p.a_host.deleted.size() == 1 && p.b_host.deleted.size() == 1; }, 5s);
+    REQUIRE(p.a_host.installed.size() == 2);       // rekeyed within a few ticks, long before its time
+    CHECK(p.a->counters().child_rekeys == 1);
+    CHECK(p.a_host.deleted.front() == spi);
+    check_one_sa_each(p);
+    CHECK(p.lost == 0);
+}
+
+TEST_CASE("byte lifetime: the CHILD SA that reaches it unrekeyed is deleted")
+{
+    PeerConfig a_side = child_lifetime(a_to_b(), 1000s);
+    a_side.children.front().policy.lifetime_bytes = 1'000'000;
+    Pair p(std::move(a_side), child_lifetime(b_to_a(), 1000s));
+    establish(p);
+    const std::uint32_t spi = p.a_host.installed.front().inbound.spi;
+    p.a_host.esp_bytes[spi] = 1'000'000;           // the hard limit at once: no time to rekey
+    p.tick(100ms);
+    CHECK(p.a->counters().child_sas_expired == 1);
+    CHECK(p.a_host.deleted.front() == spi);
+}
+
 TEST_CASE("rekey: with no answer the CHILD SA is deleted at its hard lifetime")
 {
     Pair p(child_lifetime(a_to_b(), 10s), child_lifetime(b_to_a(), 1000s));

@@ -56,6 +56,26 @@ ConfigError::ConfigError(std::string file, std::uint32_t line, std::uint32_t col
 {
 }
 
+std::optional<std::uint64_t> parse_byte_count(std::string_view text)
+{
+    std::uint64_t count = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+    if (ec != std::errc{} || end == text.data() || count == 0)
+        return std::nullopt;
+    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    constexpr std::array<std::pair<std::string_view, std::uint64_t>, 7> units{{{"", 1},
+                                                                              {"kB", 1000},
+                                                                              {"MB", 1000 * 1000},
+                                                                              {"GB", 1000 * 1000 * 1000},
+                                                                              {"KiB", 1024},
+                                                                              {"MiB", 1024 * 1024},
+                                                                              {"GiB", 1024 * 1024 * 1024}}};
+    const auto it = std::ranges::find(units, unit, &std::pair<std::string_view, std::uint64_t>::first);
+    if (it == units.end() || count > std::numeric_limits<std::uint64_t>::max() / it->second)
+        return std::nullopt;
+    return count * it->second;
+}
+
 std::optional<Duration> parse_duration(std::string_view text)
 {
     std::uint64_t count = 0;
@@ -200,7 +220,7 @@ Profile read_profile(const Source& source, const Section& s)
 Proposal read_proposal(const Source& source, const Section& s)
 {
     const TableReader r(source, *s.table, "proposal." + s.name,
-                        {"enc-algorithms", "auth-algorithms", "pfs-group", "lifetime"});
+                        {"enc-algorithms", "auth-algorithms", "pfs-group", "lifetime", "lifetime-bytes"});
     Proposal proposal;
     proposal.name = s.name;
     if (const auto v = r.choices("enc-algorithms", detail::esp_cipher_names)) {
@@ -227,6 +247,8 @@ Proposal read_proposal(const Source& source, const Section& s)
     }
     if (const auto v = r.duration("lifetime"))
         proposal.lifetime = v->value;
+    if (const auto v = r.byte_count("lifetime-bytes"))
+        proposal.lifetime_bytes = v->value;
     return proposal;
 }
 

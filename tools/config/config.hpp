@@ -72,6 +72,7 @@ struct Proposal {                                // phase 2, the CHILD SA
     std::vector<tunnel::EspIntegrity> auth_algorithms{tunnel::EspIntegrity::hmac_sha256_128};
     std::vector<std::string> pfs_groups{"ecp256"};  // {"none"}: no PFS
     Duration lifetime = std::chrono::hours(1);
+    std::uint64_t lifetime_bytes = 0;              // ESP bytes both ways; 0: no limit
 };
 
 enum class AuthMethod : std::uint8_t { pre_shared_key, digital_signature };
@@ -137,5 +138,8 @@ struct Config {
 
 // "200ms", "30s", "5m", "8h", "1d"; nullopt for anything else.
 [[nodiscard]] std::optional<Duration> parse_duration(std::string_view text);
+// "500000", "100kB", "200MB", "4GB" (powers of 1000), "64KiB", "1GiB" (of
+// 1024); nullopt for anything else, zero included.
+[[nodiscard]] std::optional<std::uint64_t> parse_byte_count(std::string_view text);
 
 } // namespace mesh::config

@@ -226,6 +226,22 @@ std::optional<Value<Duration>> TableReader::duration(std::string_view key) const
     return Value<Duration>{*d, n};
 }
 
+std::optional<Value<std::uint64_t>> TableReader::byte_count(std::string_view key) const
+{
+    const toml::node* n = node(key);
+    if (!n)
+        return std::nullopt;
+    std::optional<std::uint64_t> bytes;
+    if (const auto* i = n->as_integer(); i != nullptr && i->get() > 0)
+        bytes = static_cast<std::uint64_t>(i->get());
+    else if (const auto* s = n->as_string())
+        bytes = parse_byte_count(s->get());
+    if (!bytes)
+        fail(*n, in_quotes(key) + " must be a size such as \"4GB\": a positive whole number of bytes, or with kB, MB, "
+                 "GB, KiB, MiB or GiB");
+    return Value<std::uint64_t>{*bytes, n};
+}
+
 std::optional<Value<std::filesystem::path>> TableReader::path(std::string_view key) const
 {
     const auto s = string(key);

@@ -82,6 +82,8 @@ public:
     [[nodiscard]] std::optional<StringList> strings(std::string_view key) const;
     [[nodiscard]] const toml::table* table(std::string_view key) const;
     [[nodiscard]] std::optional<Value<Duration>> duration(std::string_view key) const;
+    // A size string ("200MB", "1GiB") or a whole number of bytes.
+    [[nodiscard]] std::optional<Value<std::uint64_t>> byte_count(std::string_view key) const;
     // Relative to the configuration file's folder.
     [[nodiscard]] std::optional<Value<std::filesystem::path>> path(std::string_view key) const;
 

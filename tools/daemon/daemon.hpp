@@ -64,6 +64,7 @@ private:
     void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) override;
     [[nodiscard]] std::uint64_t inbound_packets(std::uint32_t inbound_spi) const override;
     [[nodiscard]] std::uint32_t path_mtu(const tunnel::Endpoint& remote) const override;
+    [[nodiscard]] std::uint64_t child_bytes(std::uint32_t inbound_spi) const override;
     void move_child(const std::string& tunnel, const tunnel::Endpoint& remote) override;
 
     // daemon_nat.cpp: NAT keepalives and following a peer whose NAT mapping moved.

@@ -186,6 +186,15 @@ std::uint64_t Daemon::inbound_packets(std::uint32_t inbound_spi) const
     return entry == nullptr ? 0 : entry->sa->counters().packets.get();
 }
 
+std::uint64_t Daemon::child_bytes(std::uint32_t inbound_spi) const
+{
+    for (const auto& [id, state] : table_.tunnels())
+        for (const auto& sa : state.sas)
+            if (sa.inbound->spi() == inbound_spi)
+                return sa.inbound->counters().bytes.get() + sa.outbound->counters().bytes.get();
+    return 0;
+}
+
 std::uint32_t Daemon::path_mtu(const tunnel::Endpoint& remote) const
 {
     const auto path = tunnel::probe_path(remote);

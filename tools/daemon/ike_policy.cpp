@@ -42,6 +42,7 @@ ike::ChildPolicy child_policy(const config::Proposal& proposal)
         if (name != "none")
             policy.pfs_groups.push_back(known(ike::parse_dh_group(name), name));
     policy.lifetime = std::chrono::duration_cast<std::chrono::seconds>(proposal.lifetime);
+    policy.lifetime_bytes = proposal.lifetime_bytes;
     return policy;
 }
 
