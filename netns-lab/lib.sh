@@ -956,6 +956,9 @@ lab_require_strongswan() {
 # lab_charon_start a|b: strongswan.conf for PSK with ECP/MODP/X25519
 # (openssl does the key exchanges, AES, GCM and the SHA-2 PRFs), then charon
 # under a private /run; waits for its vici socket.
+#   LAB_SWAN_PLUGINS  more plugins to load (certificates: "pem pkcs1 x509
+#                     pubkey constraints")
+#   LAB_SWAN_CHARON   more lines inside charon { } (e.g. "fragment_size = 576")
 lab_charon_start() {
     local site=$1 ns dir
     ns=$(lab_site_ns "$site") dir=$LAB_DIR/swan-$site
@@ -970,9 +973,10 @@ charon {
     # HMAC; kdf: prf+; kernel-libipsec: userspace ESP on the TUN ipsec0;
     # kernel-netlink: its routes (table 220); socket-default: UDP 500/4500;
     # vici: swanctl.
-    load = random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici
+    load = random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici${LAB_SWAN_PLUGINS:+ $LAB_SWAN_PLUGINS}
     install_routes = yes
     retransmit_tries = 3
+${LAB_SWAN_CHARON:-}
     filelog {
         charon {
             path = $LAB_DIR/strongswan-$site.log
@@ -1070,6 +1074,62 @@ secrets {
         id-me = fqdn:site-$site.lab
         id-peer = fqdn:site-$other.lab
         secret = "$secret"
+    }
+}
+EOF2
+    lab_swanctl "$site" --load-all --noprompt >>"$LAB_DIR/swanctl-$site.out" 2>&1 ||
+        lab_die "swanctl --load-all (site-$site) failed: $(tail -n 5 "$LAB_DIR/swanctl-$site.out")"
+}
+
+# lab_swanctl_cert_conf a|b PKI_DIR: like lab_swanctl_psk_conf (same ids,
+# traffic selectors and default proposals), authenticated by certificates:
+# PKI_DIR/site-<me>.pem and .key (copied into the swanctl dir's x509/ and
+# private/) and the CA PKI_DIR/ca.pem (x509ca/, the only one the peer's
+# certificate may chain to). It sends its certificate even unasked, and
+# RFC 7383 fragmentation is on (strongSwan's default, written out because
+# the tests rely on it). Needs LAB_SWAN_PLUGINS="pem pkcs1 x509 pubkey
+# constraints" at lab_charon_start.
+lab_swanctl_cert_conf() {
+    local site=$1 pki=$2 ike=${3:-aes256gcm16-prfsha256-ecp256} esp=${4:-aes128gcm16}
+    local here there other lts rts dir=$LAB_DIR/swan-$1/swanctl
+    lab_two_site_names
+    if [[ $site == a ]]; then
+        here=$UNDERLAY_A there=$UNDERLAY_B other=b lts=10.1.0.0/24 rts=10.2.0.0/24
+    else
+        here=$UNDERLAY_B there=$UNDERLAY_A other=a lts=10.2.0.0/24 rts=10.1.0.0/24
+    fi
+    cp "$pki/site-$site.pem" "$dir/x509/"
+    cp "$pki/site-$site.key" "$dir/private/"
+    cp "$pki/ca.pem" "$dir/x509ca/"
+    cat >"$dir/swanctl.conf" <<EOF2
+connections {
+    lan {
+        version = 2
+        local_addrs = $here
+        remote_addrs = $there
+        proposals = $ike
+        fragmentation = yes
+        send_cert = always
+        local {
+            auth = pubkey
+            certs = site-$site.pem
+            id = fqdn:site-$site.lab
+        }
+        remote {
+            auth = pubkey
+            cacerts = ca.pem
+            id = fqdn:site-$other.lab
+        }
+        children {
+            lan {
+                local_ts = $lts
+                remote_ts = $rts
+                esp_proposals = $esp
+                mode = tunnel
+                start_action = none
+                rand_time = 0
+            }
+        }
     }
 }
 EOF2
