@@ -2,8 +2,10 @@
 # CHILD SA rekeying under load loses nothing (RFC 7296 section 2.8,
 # make-before-break). Two sites, IKEv2 PSK, PFS ecp256, a CHILD SA lifetime
 # of a few seconds; for each direction of rekeying (the side with the
-# shorter lifetime always starts it) a TCP iperf3 flow and a 1000-packet
-# ping at 100/s run across while the SAs are replaced several times:
+# shorter lifetime always starts it), and once more with a byte lifetime
+# (site a's 150 MB, the time lifetimes long), a TCP iperf3 flow and a
+# 1000-packet ping at 100/s run across while the SAs are replaced several
+# times:
 #   - every ping is answered (none lost, none duplicated);
 #   - the side meant to rekey did, several times, and the other answered;
 #   - iperf3 moved data the whole time, and no SA dropped a packet as
@@ -20,12 +22,19 @@ lab_iperf_server "$LAN_B"
 # rekeys SITE: how often SITE started a CHILD SA rekey (its log says so).
 rekeys() { grep -c "rekeying CHILD SA" "$LAB_DIR/mesh-site-$1.log" || true; }
 
-# phase FAST SLOW: FAST's CHILD SA lifetime 4 s, SLOW's 9 s; FAST starts every rekey.
+# phase FAST SLOW [LIFETIME]: FAST's CHILD SA lifetime LIFETIME (4 s; or
+# "NNMB": lifetime-bytes), SLOW's 9 s (60 s with a byte lifetime); FAST
+# starts every rekey.
 phase() {
-    local fast=$1 slow=$2 got bps
+    local fast=$1 slow=$2 lifetime=${3:-4s} got bps
     lab_write_ike_configs pfs=ecp256
-    sed -i 's/^\[proposal.default\]/[proposal.default]\nlifetime = "4s"/' "$LAB_DIR/site-$fast.toml"
-    sed -i 's/^\[proposal.default\]/[proposal.default]\nlifetime = "9s"/' "$LAB_DIR/site-$slow.toml"
+    if [[ $lifetime == *B ]]; then
+        sed -i 's/^\[proposal.default\]/[proposal.default]\nlifetime-bytes = "'"$lifetime"'"/' "$LAB_DIR/site-$fast.toml"
+        sed -i 's/^\[proposal.default\]/[proposal.default]\nlifetime = "60s"/' "$LAB_DIR/site-$slow.toml"
+    else
+        sed -i 's/^\[proposal.default\]/[proposal.default]\nlifetime = "'"$lifetime"'"/' "$LAB_DIR/site-$fast.toml"
+        sed -i 's/^\[proposal.default\]/[proposal.default]\nlifetime = "9s"/' "$LAB_DIR/site-$slow.toml"
+    fi
     lab_ike_site_start a
     lab_ike_site_start b
     lab_wait_tunnel_up a
@@ -38,7 +47,7 @@ phase() {
         "$LAB_DIR/iperf-$fast.log" 2>/dev/null || echo 0)
     lab_info "site $fast rekeys: $(rekeys "$fast") started by $fast, $(rekeys "$slow") by $slow; ping $got/1000; iperf3 $bps Gbit/s"
     ((got == 1000)) || lab_die "site $fast rekeying: $((1000 - got)) of 1000 pings lost"
-    (($(rekeys "$fast") >= 2)) || lab_die "site $fast started $(rekeys "$fast") rekeys in 12 s with a 4 s lifetime"
+    (($(rekeys "$fast") >= 2)) || lab_die "site $fast started $(rekeys "$fast") rekeys in 12 s with a $lifetime lifetime"
     (($(rekeys "$slow") == 0)) || lab_die "site $slow, with the longer lifetime, started a rekey"
     [[ $bps != 0 && $bps != 0.000 ]] || lab_die "iperf3 moved nothing during the rekeys"
     local s drops
@@ -55,4 +64,6 @@ lab_info "(1) site a starts every rekey"
 phase a b
 lab_info "(2) site b starts every rekey"
 phase b a
+lab_info "(3) site a's byte lifetime 150 MB: it starts every rekey"
+phase a b 150MB
 lab_info "PASS: child_rekey"

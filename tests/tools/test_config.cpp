@@ -392,6 +392,39 @@ dpd-interval = 30
 )") == "a.toml:4:16: expected a duration string such as \"30s\" for 'dpd-interval', not an integer");
 }
 
+TEST_CASE("lifetime-bytes takes a size with a unit, or a whole number of bytes")
+{
+    CHECK(parse_byte_count("500000") == 500000u);
+    CHECK(parse_byte_count("100kB") == 100000u);
+    CHECK(parse_byte_count("200MB") == 200000000u);
+    CHECK(parse_byte_count("4GB") == 4000000000u);
+    CHECK(parse_byte_count("64KiB") == 65536u);
+    CHECK(parse_byte_count("1GiB") == 1073741824u);
+    CHECK_FALSE(parse_byte_count("0"));
+    CHECK_FALSE(parse_byte_count("4 GB"));
+    CHECK_FALSE(parse_byte_count("4gb"));
+    CHECK_FALSE(parse_byte_count("-1"));
+    CHECK_FALSE(parse_byte_count("99999999999GiB"));   // beyond 2^64
+
+    const Config c = parse(R"([site]
+name = "a"
+[proposal.big]
+lifetime-bytes = "4GB"
+[proposal.small]
+lifetime-bytes = 1000000
+)", "a.toml");
+    CHECK(c.proposals.at("big").lifetime_bytes == 4000000000u);
+    CHECK(c.proposals.at("small").lifetime_bytes == 1000000u);
+    CHECK(c.proposals.at("default").lifetime_bytes == 0);   // no limit unless set
+
+    CHECK(error_of(R"([site]
+name = "a"
+[proposal.fast]
+lifetime-bytes = "lots"
+)") == "a.toml:4:18: 'lifetime-bytes' must be a size such as \"4GB\": a positive whole number of bytes, or with kB, "
+       "MB, GB, KiB, MiB or GiB");
+}
+
 TEST_CASE("parse_duration takes a positive whole number and one unit")
 {
     CHECK(parse_duration("200ms") == 200ms);
