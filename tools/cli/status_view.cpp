@@ -46,6 +46,19 @@ std::string render_status(const nlohmann::json& status)
         out += fmt::format(" {:>2} {:<16} {:<40} {:<12} {:>7}s {:>8}\n", index++, peer.value("name", ""),
                            peer.value("remote-address", ""), peer.value("state", ""), peer.value("uptime-s", 0),
                            peer.value("children", 0));
+        // What IKE found on the way and does about it: NAT (keepalives from
+        // the end behind one), fragmentation, the next rekey of the IKE SA.
+        std::string notes;
+        if (peer.value("behind-nat", false))
+            notes += ", behind a NAT: sending keepalives";
+        else if (peer.value("nat-detected", false))
+            notes += ", NAT detected in front of the peer";
+        if (peer.value("fragmentation", false))
+            notes += ", IKE fragmentation";
+        if (peer.contains("rekey-in-s"))
+            notes += fmt::format(", IKE SA rekey in {} s", peer["rekey-in-s"].get<std::int64_t>());
+        if (!notes.empty())
+            out += fmt::format("    {}\n", notes.substr(2));
         // Each CHILD SA with its age and when this end rekeys it.
         if (peer.contains("child-sas"))
             for (const auto& child : peer["child-sas"])
