@@ -1,5 +1,7 @@
 #include "tunnel/sa_table.hpp"
 
+#include "tunnel/udp_gso_batch.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -90,6 +92,8 @@ void SaTable::publish()
         path.mode = state.settings.mode;
         path.mtu = state.settings.mtu;
         path.mss_clamp = state.settings.mss_clamp;
+        path.vnet_hdr = state.settings.vnet_hdr;
+        path.udp_gso = is_udp_socket(path.udp_fd);
         path.peer = state.settings.peer.to_sockaddr(path.peer_length);
         path.outbound = state.outbound.outbound.get();
         path.counters = state.counters.get();

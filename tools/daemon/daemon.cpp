@@ -135,6 +135,7 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     settings.mode = config.mode == config::TunnelMode::gre ? tunnel::TunnelMode::gre : tunnel::TunnelMode::ip;
     settings.mtu = tunnel.mtu;
     settings.mss_clamp = config.mss_clamp;
+    settings.vnet_hdr = tunnel.device->vnet_hdr();
     settings.peer = tunnel.peer;
     settings.fd_owner = tunnel.device;
     table_.add_tunnel(id, settings);

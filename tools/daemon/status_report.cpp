@@ -140,9 +140,13 @@ nlohmann::json Daemon::status() const
                                        {"seal-drops", c.seal_drops.get()},
                                        {"send-errors", c.send_errors.get()},
                                        {"mss-clamped", c.mss_clamped.get()},
+                                       {"gso-packets", c.gso_packets.get()},
+                                       {"offload-drops", c.offload_drops.get()},
                                        {"gre-drops", c.gre_drops.get()},
                                        {"inner-drops", c.inner_drops.get()},
-                                       {"tun-write-errors", c.tun_write_errors.get()}}}});
+                                       {"tun-write-errors", c.tun_write_errors.get()},
+                                       {"coalesced-packets", c.coalesced_packets.get()},
+                                       {"coalesced-segments", c.coalesced_segments.get()}}}});
     }
     report["routing"] = route_sink_->status();
     return report;
