@@ -140,8 +140,9 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     settings.fd_owner = tunnel.device;
     table_.add_tunnel(id, settings);
     pump_->watch_tun(id, tunnel.device->fd());
-    log::esp()->info("tunnel {}: interface {} (index {}), mtu {} (path mtu {}), peer {}", config.name, config.interface,
-                     tunnel.device->ifindex(), tunnel.mtu, path.mtu, tunnel.peer.to_string());
+    log::esp()->info("tunnel {}: interface {} (index {}), mtu {} (path mtu {}), peer {}, TUN offloads 0x{:x}",
+                     config.name, config.interface, tunnel.device->ifindex(), tunnel.mtu, path.mtu,
+                     tunnel.peer.to_string(), tunnel.device->offloads());
 
     tunnels_.push_back(std::move(tunnel));
     if (config.static_sa)

@@ -53,7 +53,8 @@ nlohmann::json Daemon::status() const
                             {"keepalives-sent", keepalives_sent_},
                             {"ike-datagrams", pump.ike_datagrams.get()},
                             {"ike-queue-drops", pump.ike_queue_drops.get()},
-                            {"receive-errors", pump.receive_errors.get()}}}};
+                            {"receive-errors", pump.receive_errors.get()},
+                            {"gro-datagrams", pump.gro_datagrams.get()}}}};
     if (ike_) {
         for (const auto& sa : ike_->status(std::chrono::steady_clock::now())) {
             nlohmann::json children = nlohmann::json::array();
