@@ -4,9 +4,9 @@
 //            -> a single 0xFF byte: NAT keepalive
 //            -> four zero bytes (non-ESP marker): IKE, queued for the control thread
 //            -> otherwise ESP: SA by SPI -> open (anti-replay, ICV, padding)
-//               -> GRE decap (mode gre) -> TCP coalescing (TUN with a
+//               -> GRE decap (mode gre) -> TCP/UDP coalescing (TUN with a
 //                  virtio-net header) or write(TUN)
-//   -> the coalesced TCP super-packets written at the batch's end
+//   -> the coalesced super-packets written at the batch's end
 // A raw ESP socket skips the demultiplexing: its reads are IPv4 header + ESP.
 
 #include "gre/gre.hpp"

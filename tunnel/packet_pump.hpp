@@ -8,7 +8,7 @@
 //   inbound thread:  epoll(UDP sockets) -> recvmmsg batch (UDP GRO: split)
 //                    -> classify (keepalive | non-ESP marker: IKE | ESP by SPI)
 //                    -> ESP open + anti-replay -> GRE decap
-//                    -> TCP coalescing (userspace GRO) -> write(TUN)
+//                    -> TCP/UDP coalescing (userspace GRO) -> write(TUN)
 //
 // Both read the SA table's current Snapshot and never wait for the control
 // thread; what the control thread must hear (IKE datagrams, events) goes
@@ -18,7 +18,7 @@
 #include "tunnel/packet_buffer.hpp"
 #include "tunnel/sa_table.hpp"
 #include "tunnel/spsc_ring.hpp"
-#include "tunnel/tcp_coalescer.hpp"
+#include "tunnel/gro_coalescer.hpp"
 #include "tunnel/udp_gso_batch.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
@@ -144,7 +144,7 @@ private:
     std::unique_ptr<Batch> inbound_batch_;
     std::chrono::steady_clock::time_point last_unknown_spi_report_{};
     std::chrono::steady_clock::time_point last_peer_moved_report_{};
-    TcpCoalescer coalescer_;
+    GroCoalescer coalescer_;
     PumpCounters counters_;
 
     SpscRing<DataplaneEvent, 64> outbound_events_;

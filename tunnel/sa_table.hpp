@@ -42,8 +42,8 @@ struct TunnelCounters {
     Counter gre_drops;            // inbound: bad GRE header or payload protocol
     Counter inner_drops;          // inbound: next header or inner protocol not allowed for the mode
     Counter tun_write_errors;     // inbound: writing to the TUN failed (EIO while it is down)
-    Counter coalesced_packets;    // inbound: TCP super-packets written to the TUN (userspace GRO)
-    Counter coalesced_segments;   // inbound: the TCP segments merged into them
+    Counter coalesced_packets;    // inbound: TCP/UDP super-packets written to the TUN (userspace GRO)
+    Counter coalesced_segments;   // inbound: the segments and datagrams merged into them
 };
 
 // What the data plane needs to know of a tunnel.

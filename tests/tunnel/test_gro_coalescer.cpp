@@ -5,12 +5,13 @@
 
 #include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/file_descriptor.hpp"
-#include "tunnel/tcp_coalescer.hpp"
+#include "tunnel/gro_coalescer.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <optional>
@@ -111,7 +112,7 @@ struct Coalescing {
     }
     FakeTun tun;
     TunnelCounters counters;
-    TcpCoalescer coalescer;
+    GroCoalescer coalescer;
     std::deque<std::vector<std::uint8_t>> held;
 };
 
@@ -268,20 +269,62 @@ TEST_CASE("SYN, FIN, RST, URG, ECE, CWR, pure ACKs and IP options go straight th
     CHECK_FALSE(c.coalescer.add(with_options, c.tun.tun.get(), c.counters));
 }
 
-TEST_CASE("UDP is not coalesced and does not disturb a held TCP flow")
+TEST_CASE("UDP datagrams of one flow become one USO super-packet, beside a held TCP flow")
 {
     Coalescing c;
-    auto specs = stream({1000, 1000});
-    PacketSpec udp;
-    udp.protocol = protocol_udp;
-    udp.payload = counting_payload(100);
-    auto udp_packet = build_packet(udp);
-    CHECK(c.coalescer.add(c.held.emplace_back(build_packet(specs[0])), c.tun.tun.get(), c.counters));
-    CHECK_FALSE(c.coalescer.add(udp_packet, c.tun.tun.get(), c.counters));
-    CHECK(c.coalescer.add(c.held.emplace_back(build_packet(specs[1])), c.tun.tun.get(), c.counters));
+    const auto tcp = stream({1000, 1000});
+    std::vector<PacketSpec> udp(4);
+    for (std::size_t i = 0; i < udp.size(); ++i) {
+        udp[i].protocol = protocol_udp;
+        udp[i].source_port = tcp[0].source_port;   // same ports, other protocol: another flow
+        udp[i].payload = counting_payload(i + 1 < udp.size() ? 1200 : 300, static_cast<std::uint8_t>(i));
+        udp[i].id = static_cast<std::uint16_t>(0x4000 + i);
+    }
+    CHECK(c.add_all({tcp[0], udp[0], udp[1], tcp[1], udp[2], udp[3]}) == std::vector<bool>(6, true));
     const auto written = c.flush();
-    REQUIRE(written.size() == 1);
-    check_super_packet(written[0], specs);
+    REQUIRE(written.size() == 2);
+    check_super_packet(written[0], tcp);
+
+    const Written& w = written[1];
+    CHECK(w.header.flags == VirtioNetHeader::needs_csum);
+    CHECK(w.header.gso_type == VirtioNetHeader::gso_udp_l4);
+    CHECK(w.header.gso_size == 1200);
+    CHECK(w.header.hdr_len == 28);
+    CHECK(w.header.csum_start == 20);
+    CHECK(w.header.csum_offset == 6);
+    CHECK(w.packet.size() == 28 + 3 * 1200 + 300);
+    CHECK(load_be16(&w.packet[2]) == w.packet.size());
+    CHECK(load_be16(&w.packet[24]) == w.packet.size() - 20);   // UDP length of the whole
+    CHECK(mesh::test::ipv4_checksum_ok(w.packet));
+    auto completed = w.packet;
+    REQUIRE(complete_checksum(completed, 20, 6));
+    CHECK(mesh::test::transport_checksum_ok(completed));
+    for (std::size_t i = 0; i < udp.size(); ++i) {
+        const auto offset = static_cast<std::ptrdiff_t>(28 + i * 1200);
+        CHECK(std::equal(udp[i].payload.begin(), udp[i].payload.end(), w.packet.begin() + offset));
+    }
+    CHECK(c.counters.coalesced_packets.get() == 2);
+    CHECK(c.counters.coalesced_segments.get() == 6);
+}
+
+TEST_CASE("UDP datagrams that differ in size or IP fields are not merged")
+{
+    Coalescing c;
+    std::vector<PacketSpec> udp(4);
+    for (auto& s : udp) {
+        s.protocol = protocol_udp;
+        s.payload = counting_payload(500);
+    }
+    udp[1].payload = counting_payload(600);   // longer than the first: starts anew
+    udp[3].tos = 1;                           // ECN capable: another header
+    c.add_all(udp);
+    const auto written = c.flush();
+    REQUIRE(written.size() == 3);
+    check_plain(written[0], udp[0]);
+    CHECK(written[1].header.gso_type == VirtioNetHeader::gso_udp_l4);   // 600 then a shorter 500: merged
+    CHECK(written[1].header.gso_size == 600);
+    CHECK(written[1].packet.size() == 28 + 600 + 500);
+    check_plain(written[2], udp[3]);
 }
 
 TEST_CASE("interleaved flows are coalesced each on its own")

@@ -1,4 +1,4 @@
-#include "tunnel/tcp_coalescer.hpp"
+#include "tunnel/gro_coalescer.hpp"
 
 #include "tunnel/virtio_net_header.hpp"
 
@@ -13,6 +13,7 @@ constexpr std::size_t ipv4_header = 20;
 constexpr std::size_t ipv6_header = 40;
 constexpr std::size_t tcp_min_header = 20;
 constexpr std::size_t tcp_checksum_offset = 16;
+constexpr std::size_t udp_checksum_offset = 6;
 constexpr std::uint8_t tcp_psh = 0x08;
 constexpr std::uint8_t tcp_ack = 0x10;
 constexpr std::uint8_t ipv4_df = 0x40;
@@ -22,17 +23,33 @@ std::uint8_t tcp_flags(std::span<const std::uint8_t> packet, const TransportPack
     return packet[t.l4_offset + 13];
 }
 
-std::size_t tcp_payload(const TransportPacket& t) noexcept
+std::size_t payload_bytes(const TransportPacket& t) noexcept
 {
     return t.size - t.l4_offset - t.l4_header;
 }
 
-bool same_flow(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b, const TransportPacket& t) noexcept
+bool same_flow(std::span<const std::uint8_t> a, const TransportPacket& a_transport, std::span<const std::uint8_t> b,
+               const TransportPacket& t) noexcept
 {
-    // Addresses (IPv4 bytes 12-19, IPv6 8-39), then the two ports.
+    // Protocol, addresses (IPv4 bytes 12-19, IPv6 8-39), then the two ports.
     const bool v4 = t.version == 4;
-    return (a[0] >> 4) == t.version && std::memcmp(a.data() + (v4 ? 12 : 8), b.data() + (v4 ? 12 : 8), v4 ? 8 : 32) == 0 &&
+    return a_transport.version == t.version && a_transport.protocol == t.protocol &&
+           a_transport.l4_offset == t.l4_offset &&
+           std::memcmp(a.data() + (v4 ? 12 : 8), b.data() + (v4 ? 12 : 8), v4 ? 8 : 32) == 0 &&
            std::memcmp(a.data() + t.l4_offset, b.data() + t.l4_offset, 4) == 0;
+}
+
+// Whether a packet may join a super-packet at all: no IP options, the IP
+// length the packet's own, payload present; TCP with only ACK or ACK|PSH.
+bool candidate(std::span<const std::uint8_t> packet, const TransportPacket& t) noexcept
+{
+    if (t.size != packet.size() || t.l4_offset != (t.version == 4 ? ipv4_header : ipv6_header) ||
+        payload_bytes(t) == 0)
+        return false;
+    if (t.protocol == protocol_udp)
+        return true;
+    const std::uint8_t flags = tcp_flags(packet, t);
+    return (flags & ~(tcp_ack | tcp_psh)) == 0 && (flags & tcp_ack) != 0;
 }
 
 // What the super-packet's one IP header says for every segment: IPv4 TOS,
@@ -45,21 +62,17 @@ bool same_ip_fields(const std::uint8_t* a, const std::uint8_t* b, bool v4) noexc
 }
 } // namespace
 
-bool TcpCoalescer::add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounters& counters) noexcept
+bool GroCoalescer::add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounters& counters) noexcept
 {
     const auto t = parse_transport(packet);
-    if (!t || t->protocol != protocol_tcp)
+    if (!t)
         return false;
     Flow* flow = nullptr;
     for (std::size_t i = 0; i < flow_count_ && flow == nullptr; ++i)
-        if (flows_[i].tun_fd == tun_fd && flows_[i].transport.l4_offset == t->l4_offset &&
-            same_flow(flows_[i].head, packet, *t))
+        if (flows_[i].tun_fd == tun_fd && same_flow(flows_[i].head, flows_[i].transport, packet, *t))
             flow = &flows_[i];
 
-    const std::uint8_t flags = tcp_flags(packet, *t);
-    const bool candidate = t->size == packet.size() && t->l4_offset == (t->version == 4 ? ipv4_header : ipv6_header) &&
-                           tcp_payload(*t) > 0 && (flags & ~(tcp_ack | tcp_psh)) == 0 && (flags & tcp_ack) != 0;
-    if (!candidate) {
+    if (!candidate(packet, *t)) {
         if (flow != nullptr) {
             write(*flow);
             *flow = flows_[--flow_count_];
@@ -79,45 +92,54 @@ bool TcpCoalescer::add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounter
     return true;
 }
 
-void TcpCoalescer::flush() noexcept
+void GroCoalescer::flush() noexcept
 {
     for (std::size_t i = 0; i < flow_count_; ++i)
         write(flows_[i]);
     flow_count_ = 0;
 }
 
-void TcpCoalescer::start(Flow& flow, std::span<std::uint8_t> packet, const TransportPacket& t, int tun_fd,
+void GroCoalescer::start(Flow& flow, std::span<std::uint8_t> packet, const TransportPacket& t, int tun_fd,
                          TunnelCounters& counters) noexcept
 {
     flow.tun_fd = tun_fd;
     flow.counters = &counters;
     flow.head = packet;
     flow.transport = t;
-    flow.segment = tcp_payload(t);
+    flow.segment = payload_bytes(t);
     flow.total = t.size;
     flow.count = 1;
-    flow.next_seq = load_be32(packet.data() + t.l4_offset + 4) + static_cast<std::uint32_t>(flow.segment);
-    flow.psh = (tcp_flags(packet, t) & tcp_psh) != 0;
+    const bool tcp = t.protocol == protocol_tcp;
+    flow.next_seq = tcp ? load_be32(packet.data() + t.l4_offset + 4) + static_cast<std::uint32_t>(flow.segment) : 0;
+    flow.psh = tcp && (tcp_flags(packet, t) & tcp_psh) != 0;
     flow.closed = flow.psh;
     flow.iov[1] = {packet.data(), packet.size()};
 }
 
-bool TcpCoalescer::append(Flow& flow, std::span<std::uint8_t> packet, const TransportPacket& t) noexcept
+bool GroCoalescer::append(Flow& flow, std::span<std::uint8_t> packet, const TransportPacket& t) noexcept
 {
-    const std::size_t payload = tcp_payload(t);
+    const std::size_t payload = payload_bytes(t);
     if (flow.closed || flow.count == max_coalesced_segments || payload > flow.segment ||
         flow.total + payload > max_ip_packet || t.l4_header != flow.transport.l4_header)
         return false;
     const std::uint8_t* head = flow.head.data();
     const std::uint8_t* p = packet.data();
+    if (!same_ip_fields(p, head, t.version == 4))
+        return false;
+    if (t.protocol == protocol_udp) {
+        flow.iov[flow.count + 1] = {packet.data() + t.l4_offset + t.l4_header, payload};
+        ++flow.count;
+        flow.total += payload;
+        flow.closed = payload < flow.segment;
+        return true;
+    }
     const std::uint8_t* head_tcp = head + t.l4_offset;
     const std::uint8_t* tcp = p + t.l4_offset;
     // Sequence number next in line; ack and data offset (bytes 8-12), window
     // (14-15) and every option byte as the first segment's.
     if (load_be32(tcp + 4) != flow.next_seq || std::memcmp(tcp + 8, head_tcp + 8, 5) != 0 ||
         std::memcmp(tcp + 14, head_tcp + 14, 2) != 0 ||
-        std::memcmp(tcp + tcp_min_header, head_tcp + tcp_min_header, t.l4_header - tcp_min_header) != 0 ||
-        !same_ip_fields(p, head, t.version == 4))
+        std::memcmp(tcp + tcp_min_header, head_tcp + tcp_min_header, t.l4_header - tcp_min_header) != 0)
         return false;
     flow.iov[flow.count + 1] = {packet.data() + t.l4_offset + t.l4_header, payload};
     ++flow.count;
@@ -129,7 +151,7 @@ bool TcpCoalescer::append(Flow& flow, std::span<std::uint8_t> packet, const Tran
     return true;
 }
 
-void TcpCoalescer::write(Flow& flow) noexcept
+void GroCoalescer::write(Flow& flow) noexcept
 {
     VirtioNetHeader header;
     if (flow.count > 1) {
@@ -141,18 +163,25 @@ void TcpCoalescer::write(Flow& flow) noexcept
         } else {
             store_be16(ip + 4, static_cast<std::uint16_t>(flow.total - ipv6_header));
         }
-        std::uint8_t* tcp = ip + t.l4_offset;
-        if (flow.psh)
-            tcp[13] |= tcp_psh;
+        std::uint8_t* l4 = ip + t.l4_offset;
+        const std::size_t l4_bytes = flow.total - t.l4_offset;
+        const bool tcp = t.protocol == protocol_tcp;
+        if (tcp && flow.psh)
+            l4[13] |= tcp_psh;
+        if (!tcp)
+            store_be16(l4 + 4, static_cast<std::uint16_t>(l4_bytes));   // as udp_gro_complete leaves it
         // CHECKSUM_PARTIAL as the kernel keeps it: the pseudo-header sum in
         // the field, the rest added by whoever needs the checksum.
-        store_be16(tcp + tcp_checksum_offset, pseudo_header_sum(flow.head, t, flow.total - t.l4_offset));
+        const std::size_t checksum_offset = tcp ? tcp_checksum_offset : udp_checksum_offset;
+        store_be16(l4 + checksum_offset, pseudo_header_sum(flow.head, t, l4_bytes));
         header.flags = VirtioNetHeader::needs_csum;
-        header.gso_type = t.version == 4 ? VirtioNetHeader::gso_tcpv4 : VirtioNetHeader::gso_tcpv6;
+        header.gso_type = !tcp ? VirtioNetHeader::gso_udp_l4
+                          : t.version == 4 ? VirtioNetHeader::gso_tcpv4
+                                           : VirtioNetHeader::gso_tcpv6;
         header.hdr_len = static_cast<std::uint16_t>(t.l4_offset + t.l4_header);
         header.gso_size = static_cast<std::uint16_t>(flow.segment);
         header.csum_start = static_cast<std::uint16_t>(t.l4_offset);
-        header.csum_offset = tcp_checksum_offset;
+        header.csum_offset = static_cast<std::uint16_t>(checksum_offset);
         flow.counters->coalesced_packets.add(1);
         flow.counters->coalesced_segments.add(flow.count);
     }
