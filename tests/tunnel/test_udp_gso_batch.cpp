@@ -126,3 +126,34 @@ TEST_CASE("only UDP sockets may segment")
     ::close(pair[0]);
     ::close(pair[1]);
 }
+
+TEST_CASE("when the kernel refuses GSO the datagrams still go, one by one, and segmentation stays off")
+{
+    const Endpoint loopback{*IpAddress::parse("127.0.0.1"), 0};
+    UdpSocket sender(loopback);
+    UdpSocket receiver(loopback);
+    // A socket that sends without UDP checksums may not segment (EINVAL).
+    const int no_check = 1;
+    REQUIRE(::setsockopt(sender.fd(), SOL_SOCKET, SO_NO_CHECK, &no_check, sizeof no_check) == 0);
+    socklen_t to_length = 0;
+    const auto to = receiver.local().to_sockaddr(to_length);
+
+    UdpGsoBatch batch;
+    for (std::uint8_t i = 0; i < 5; ++i)
+        add(batch, 1000, i);
+    REQUIRE(batch.messages() == 1);
+    const auto result = batch.send(sender.fd(), to, to_length, 100);
+    CHECK(result.gso_refused);
+    CHECK(result.refused == 0);
+    CHECK_FALSE(batch.segmentation());
+    std::vector<std::uint8_t> buffer(2000);
+    for (std::uint8_t i = 0; i < 5; ++i) {
+        pollfd readable{receiver.fd(), POLLIN, 0};
+        REQUIRE(::poll(&readable, 1, 1000) == 1);
+        CHECK(::recv(receiver.fd(), buffer.data(), buffer.size(), 0) == 1000);
+        CHECK(buffer[0] == i);
+    }
+    add(batch, 1000, 9);
+    add(batch, 1000, 9);
+    CHECK(batch.messages() == 2);
+}
