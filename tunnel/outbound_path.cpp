@@ -40,8 +40,10 @@ void PacketPump::outbound_batch(const TunnelPath& path)
         packet.set_size(static_cast<std::size_t>(length));
         VirtioNetHeader header;
         if (path.vnet_hdr) {
-            if (packet.size() < VirtioNetHeader::size) [[unlikely]]
+            if (packet.size() < VirtioNetHeader::size) [[unlikely]] {
+                path.counters->not_ip_drops.add(1);
                 continue;
+            }
             header = VirtioNetHeader::load(packet.data().first<VirtioNetHeader::size>());
             packet.pull_front(VirtioNetHeader::size);
         }

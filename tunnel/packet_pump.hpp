@@ -15,10 +15,10 @@
 // through lock-free rings and wakes it through notify_fd().
 
 #include "tunnel/file_descriptor.hpp"
+#include "tunnel/gro_coalescer.hpp"
 #include "tunnel/packet_buffer.hpp"
 #include "tunnel/sa_table.hpp"
 #include "tunnel/spsc_ring.hpp"
-#include "tunnel/gro_coalescer.hpp"
 #include "tunnel/udp_gso_batch.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
