@@ -69,7 +69,28 @@ std::size_t OutboundSa::max_overhead() const noexcept
     return esp_header_bytes + cipher.iv_bytes + (cipher.block_bytes - 1) + trailer_bytes + icv_bytes(params_);
 }
 
+std::size_t OutboundSa::header_room() const noexcept
+{
+    return esp_header_bytes + info(params_.cipher).iv_bytes;
+}
+
 std::expected<void, EspError> OutboundSa::seal(PacketBuffer& packet, std::uint8_t next_header) noexcept
+{
+    const std::size_t payload_bytes = packet.size();
+    const std::size_t front = header_room();
+    const std::size_t back = overhead(payload_bytes) - front;
+    if (packet.headroom() < front || packet.tailroom() < back) [[unlikely]]
+        return std::unexpected(EspError::no_room);
+    const std::span<std::uint8_t> frame(packet.data().data() - front, front + payload_bytes + back);
+    if (const auto sealed = seal(frame, payload_bytes, next_header); !sealed) [[unlikely]]
+        return std::unexpected(sealed.error());
+    packet.push_front(front);
+    packet.push_back(back);
+    return {};
+}
+
+std::expected<std::size_t, EspError> OutboundSa::seal(std::span<std::uint8_t> frame, std::size_t payload_bytes,
+                                                      std::uint8_t next_header) noexcept
 {
     // RFC 4303 section 3.3.3: the counter never wraps; 0 marks it used up.
     const std::uint64_t seq = next_seq_.load(std::memory_order_relaxed);
@@ -77,32 +98,31 @@ std::expected<void, EspError> OutboundSa::seal(PacketBuffer& packet, std::uint8_
         return std::unexpected(EspError::sequence_exhausted);
 
     const EspCipherInfo& cipher = info(params_.cipher);
-    const std::size_t payload_bytes = packet.size();
     const std::size_t pad = padding_bytes(payload_bytes, cipher.block_bytes);
     const std::size_t front = esp_header_bytes + cipher.iv_bytes;
-    const std::size_t back = pad + trailer_bytes + crypto_->icv_bytes();
-    if (packet.headroom() < front || packet.tailroom() < back) [[unlikely]]
+    const std::size_t esp_bytes = front + payload_bytes + pad + trailer_bytes + crypto_->icv_bytes();
+    if (frame.size() < esp_bytes) [[unlikely]]
         return std::unexpected(EspError::no_room);
 
     // RFC 4303 section 2.4: padding bytes 1, 2, 3, ..., then its length and the next header.
-    std::uint8_t* trailer = packet.push_back(back);
+    std::uint8_t* trailer = frame.data() + front + payload_bytes;
     for (std::size_t i = 0; i < pad; ++i)
         trailer[i] = static_cast<std::uint8_t>(i + 1);
     trailer[pad] = static_cast<std::uint8_t>(pad);
     trailer[pad + 1] = next_header;
 
-    std::uint8_t* header = packet.push_front(front);
+    std::uint8_t* header = frame.data();
     store_be32(params_.spi, header);
     store_be32(static_cast<std::uint32_t>(seq), header + 4);
     crypto_->write_iv(seq, {header + esp_header_bytes, cipher.iv_bytes});
 
     // The number is spent even if the cipher refused, so no nonce is ever used twice.
     next_seq_.store(seq + 1, std::memory_order_relaxed);
-    if (!crypto_->seal(packet.data(), seq)) [[unlikely]]
+    if (!crypto_->seal(frame.first(esp_bytes), seq)) [[unlikely]]
         return std::unexpected(EspError::auth_failed);  // unreachable with a valid SA
     counters_.packets.add(1);
     counters_.bytes.add(payload_bytes);
-    return {};
+    return esp_bytes;
 }
 
 InboundSa::InboundSa(const SaParams& params)
@@ -116,8 +136,18 @@ InboundSa::~InboundSa() = default;
 
 std::expected<std::uint8_t, EspError> InboundSa::open(PacketBuffer& packet) noexcept
 {
+    const std::size_t esp_bytes = packet.size();
+    const auto opened = open(packet.data());
+    if (!opened) [[unlikely]]
+        return std::unexpected(opened.error());
+    packet.pull_front(opened->payload_offset);
+    packet.trim_back(esp_bytes - opened->payload_offset - opened->payload_bytes);
+    return opened->next_header;
+}
+
+std::expected<InboundSa::Opened, EspError> InboundSa::open(std::span<std::uint8_t> esp) noexcept
+{
     const EspCipherInfo& cipher = info(params_.cipher);
-    const std::span<std::uint8_t> esp = packet.data();
     const std::size_t front = esp_header_bytes + cipher.iv_bytes;
     const std::size_t icv = crypto_->icv_bytes();
     // CBC ciphertext is whole blocks, at least one; an AEAD's holds at least
@@ -164,11 +194,9 @@ std::expected<std::uint8_t, EspError> InboundSa::open(PacketBuffer& packet) noex
     window_.accept(*seq);
     highest_seq_.store(window_.highest(), std::memory_order_relaxed);
     const std::size_t payload_bytes = text_bytes - pad - trailer_bytes;
-    packet.pull_front(front);
-    packet.trim_back(pad + trailer_bytes + icv);
     counters_.packets.add(1);
     counters_.bytes.add(payload_bytes);
-    return next_header;
+    return Opened{front, payload_bytes, next_header};
 }
 
 } // namespace mesh::tunnel

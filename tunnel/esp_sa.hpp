@@ -90,6 +90,12 @@ public:
     // sequence_exhausted or no_room, leaving the packet as it was; auth_failed
     // would mean the cipher refused, which it never does for a valid SA.
     std::expected<void, EspError> seal(PacketBuffer& packet, std::uint8_t next_header) noexcept;
+    // The same on a frame that is not a PacketBuffer (a slot of the send
+    // batch): frame holds header_room() bytes of room, then payload_bytes of
+    // payload, then room for padding, trailer and ICV. Returns the length of
+    // the ESP packet, which starts at frame[0].
+    std::expected<std::size_t, EspError> seal(std::span<std::uint8_t> frame, std::size_t payload_bytes,
+                                              std::uint8_t next_header) noexcept;
 
     [[nodiscard]] std::uint32_t spi() const noexcept { return params_.spi; }
     [[nodiscard]] const SaParams& params() const noexcept { return params_; }
@@ -101,6 +107,8 @@ public:
     [[nodiscard]] std::size_t overhead(std::size_t payload_bytes) const noexcept;
     // The largest overhead over all payload sizes, for MTU arithmetic.
     [[nodiscard]] std::size_t max_overhead() const noexcept;
+    // Bytes in front of the payload: ESP header and IV.
+    [[nodiscard]] std::size_t header_room() const noexcept;
 
 private:
     SaParams params_;
@@ -121,6 +129,15 @@ public:
     // returned. The replay check runs before the ICV and the window only moves
     // after the ICV verifies. Every failure is counted here.
     std::expected<std::uint8_t, EspError> open(PacketBuffer& packet) noexcept;
+    // The same on an ESP packet inside a larger buffer (one of several that
+    // UDP GRO delivered together): decrypts in place and says where the
+    // payload is.
+    struct Opened {
+        std::size_t payload_offset = 0;
+        std::size_t payload_bytes = 0;
+        std::uint8_t next_header = 0;
+    };
+    std::expected<Opened, EspError> open(std::span<std::uint8_t> esp) noexcept;
 
     [[nodiscard]] std::uint32_t spi() const noexcept { return params_.spi; }
     [[nodiscard]] const SaParams& params() const noexcept { return params_; }

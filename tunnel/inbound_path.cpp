@@ -1,16 +1,25 @@
 // Inbound, one socket's batch at a time (RFC 3948 section 2.2 demultiplexing):
-//   recvmmsg -> a single 0xFF byte: NAT keepalive
+//   recvmmsg -> UDP GRO: several datagrams of gso_size in one read, split
+//   each datagram:
+//            -> a single 0xFF byte: NAT keepalive
 //            -> four zero bytes (non-ESP marker): IKE, queued for the control thread
 //            -> otherwise ESP: SA by SPI -> open (anti-replay, ICV, padding)
-//               -> GRE decap (mode gre) -> write(TUN)
+//               -> GRE decap (mode gre) -> TCP/UDP coalescing (TUN with a
+//                  virtio-net header) or write(TUN)
+//   -> the coalesced super-packets written at the batch's end
 // A raw ESP socket skips the demultiplexing: its reads are IPv4 header + ESP.
 
 #include "gre/gre.hpp"
+#include "tunnel/inner_packet.hpp"
 #include "tunnel/packet_pump.hpp"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -41,9 +50,18 @@ bool same_endpoint(const sockaddr_storage& a, socklen_t a_length, const sockaddr
            std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
 }
 
-std::uint32_t load_be32(const std::uint8_t* p) noexcept
+// The gso_size of a UDP GRO read: its datagrams are that long, the last one
+// possibly shorter. 0 when the read is one datagram.
+std::size_t gro_segment_size(msghdr& header) noexcept
 {
-    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
+        if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO && cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int size = 0;
+            std::memcpy(&size, CMSG_DATA(cmsg), sizeof size);
+            return size > 0 ? static_cast<std::size_t>(size) : 0;
+        }
+    }
+    return 0;
 }
 } // namespace
 
@@ -60,6 +78,10 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
         batch.messages[i].msg_hdr.msg_namelen = sizeof batch.names[i];
         batch.messages[i].msg_hdr.msg_iov = &batch.iov[i];
         batch.messages[i].msg_hdr.msg_iovlen = 1;
+        if (!raw_esp) {
+            batch.messages[i].msg_hdr.msg_control = batch.controls[i].data();
+            batch.messages[i].msg_hdr.msg_controllen = batch.controls[i].size();
+        }
     }
     const int received = ::recvmmsg(fd, batch.messages.data(), pump_batch, MSG_DONTWAIT, nullptr);
     if (received < 0) {
@@ -72,7 +94,16 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
         packet.set_size(batch.messages[i].msg_len);
         const socklen_t from_length = batch.messages[i].msg_hdr.msg_namelen;
         if (!raw_esp) {
-            handle_datagram(snapshot, packet, batch.names[i], from_length, fd);
+            const auto bytes = packet.data();
+            const std::size_t segment = gro_segment_size(batch.messages[i].msg_hdr);
+            if (segment == 0 || segment >= bytes.size()) {
+                handle_datagram(snapshot, bytes, batch.names[i], from_length, fd);
+                continue;
+            }
+            counters_.gro_datagrams.add(1);
+            for (std::size_t offset = 0; offset < bytes.size(); offset += segment)
+                handle_datagram(snapshot, bytes.subspan(offset, std::min(segment, bytes.size() - offset)),
+                                batch.names[i], from_length, fd);
             continue;
         }
         // IPv4 raw sockets deliver the IP header too (IPv6 ones do not).
@@ -84,14 +115,15 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
             }
             packet.pull_front(header);
         }
-        handle_esp(snapshot, packet, batch.names[i], from_length, false);
+        handle_esp(snapshot, packet.data(), batch.names[i], from_length, false);
     }
+    // The super-packets point into this batch's buffers: out before they are reused.
+    coalescer_.flush();
 }
 
-void PacketPump::handle_datagram(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
-                                 socklen_t from_length, int udp_fd)
+void PacketPump::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> bytes,
+                                 const sockaddr_storage& from, socklen_t from_length, int udp_fd)
 {
-    const auto bytes = packet.data();
     if (bytes.size() == 1 && bytes[0] == 0xff) {
         counters_.keepalives.add(1);
         return;
@@ -100,13 +132,12 @@ void PacketPump::handle_datagram(const Snapshot& snapshot, PacketBuffer& packet,
         queue_ike(bytes.subspan(4), from, from_length, udp_fd);
         return;
     }
-    handle_esp(snapshot, packet, from, from_length, true);
+    handle_esp(snapshot, bytes, from, from_length, true);
 }
 
-void PacketPump::handle_esp(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
+void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> bytes, const sockaddr_storage& from,
                             socklen_t from_length, bool udp)
 {
-    const auto bytes = packet.data();
     if (bytes.size() < esp_header_bytes) [[unlikely]] {
         counters_.runt_drops.add(1);
         return;
@@ -123,9 +154,11 @@ void PacketPump::handle_esp(const Snapshot& snapshot, PacketBuffer& packet, cons
         }
         return;
     }
-    const auto next_header = entry->sa->open(packet);
-    if (!next_header) [[unlikely]]
+    const auto opened = entry->sa->open(bytes);
+    if (!opened) [[unlikely]]
         return;   // counted by the SA
+    auto packet = bytes.subspan(opened->payload_offset, opened->payload_bytes);
+    const std::uint8_t next_header = opened->next_header;
 
     const TunnelPath& path = *entry->tunnel;
     TunnelCounters& counters = *path.counters;
@@ -141,33 +174,44 @@ void PacketPump::handle_esp(const Snapshot& snapshot, PacketBuffer& packet, cons
         }
     }
     if (path.mode == TunnelMode::gre) {
-        if (*next_header != next_header_gre) [[unlikely]] {
+        if (next_header != next_header_gre) [[unlikely]] {
             counters.inner_drops.add(1);
             return;
         }
-        const auto decapsulated = gre::decap(packet.data());
+        const auto decapsulated = gre::decap(packet);
         if (!decapsulated) [[unlikely]] {
             counters.gre_drops.add(1);
             return;
         }
         const auto protocol = decapsulated->header.protocol;
-        packet.pull_front(decapsulated->payload_offset);
-        const bool matches = packet.size() > 0 && ((protocol == gre::ethertype_ipv4 && packet.data()[0] >> 4 == 4) ||
-                                                   (protocol == gre::ethertype_ipv6 && packet.data()[0] >> 4 == 6));
+        packet = packet.subspan(decapsulated->payload_offset);
+        const bool matches = !packet.empty() && ((protocol == gre::ethertype_ipv4 && packet[0] >> 4 == 4) ||
+                                                 (protocol == gre::ethertype_ipv6 && packet[0] >> 4 == 6));
         if (!matches) [[unlikely]] {
             counters.gre_drops.add(1);
             return;
         }
     } else {
-        const bool matches = packet.size() > 0 && ((*next_header == next_header_ipv4 && packet.data()[0] >> 4 == 4) ||
-                                                   (*next_header == next_header_ipv6 && packet.data()[0] >> 4 == 6));
+        const bool matches = !packet.empty() && ((next_header == next_header_ipv4 && packet[0] >> 4 == 4) ||
+                                                 (next_header == next_header_ipv6 && packet[0] >> 4 == 6));
         if (!matches) [[unlikely]] {
             counters.inner_drops.add(1);   // includes next header 59, the dummy packets of RFC 4303 section 2.6
             return;
         }
     }
-    if (::write(path.tun_fd, packet.data().data(), packet.size()) < 0) [[unlikely]]
-        counters.tun_write_errors.add(1);   // EIO while the interface is down
+    deliver(path, packet);
+}
+
+void PacketPump::deliver(const TunnelPath& path, std::span<std::uint8_t> packet)
+{
+    if (path.vnet_hdr && coalescer_.add(packet, path.tun_fd, *path.counters))
+        return;
+    // A plain packet: a virtio-net header that asks nothing, if the TUN wants one.
+    static constexpr std::array<std::uint8_t, VirtioNetHeader::size> plain{};
+    std::array<iovec, 2> iov{{{const_cast<std::uint8_t*>(plain.data()), plain.size()}, {packet.data(), packet.size()}}};
+    const int first = path.vnet_hdr ? 0 : 1;
+    if (::writev(path.tun_fd, iov.data() + first, 2 - first) < 0) [[unlikely]]
+        path.counters->tun_write_errors.add(1);   // EIO while the interface is down
 }
 
 void PacketPump::queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from,

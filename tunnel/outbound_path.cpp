@@ -1,16 +1,20 @@
 // Outbound, one TUN's batch at a time:
-//   read(TUN) into a buffer with headroom -> MSS clamp of SYNs
-//   -> GRE encap in front (mode gre) -> ESP seal in place -> sendmmsg(UDP)
+//   read(TUN) -> virtio-net header: a TSO/USO super-packet is cut into
+//   segments, a NEEDS_CSUM packet gets its checksum -> MSS clamp of SYNs
+//   -> each inner packet written into the send batch behind room for the ESP
+//   header and GRE (mode gre) -> ESP seal in place -> sendmmsg(UDP) with GSO
 
 #include "gre/gre.hpp"
+#include "tunnel/gso_segmenter.hpp"
+#include "tunnel/inner_packet.hpp"
 #include "tunnel/mss_clamp.hpp"
+#include "tunnel/offload_limits.hpp"
 #include "tunnel/packet_pump.hpp"
 
-#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
+#include <cstring>
 
 namespace mesh::tunnel {
 
@@ -18,95 +22,117 @@ namespace {
 constexpr std::uint8_t next_header_ipv4 = 4;
 constexpr std::uint8_t next_header_ipv6 = 41;
 constexpr std::uint8_t next_header_gre = 47;
-// Room kept behind a read for the ESP trailer and ICV (padding <= 255, pad length, next header, ICV <= 32).
-constexpr std::size_t esp_tailroom = 255 + 2 + 32;
-constexpr std::size_t max_ip_packet = 65535;
 // How long a full socket buffer may hold the outbound thread before the rest of a batch is dropped.
 constexpr int send_wait_ms = 20;
 } // namespace
 
 void PacketPump::outbound_batch(const TunnelPath& path)
 {
-    Batch& batch = *outbound_batch_;
-    std::size_t count = 0;
-    while (count < pump_batch) {
-        PacketBuffer& packet = batch.buffers[count];
+    outbound_sends_->set_segmentation(path.udp_gso && udp_gso_);
+    PacketBuffer& packet = *outbound_read_;
+    const std::size_t header_bytes = path.vnet_hdr ? VirtioNetHeader::size : 0;
+    for (std::size_t reads = 0; reads < pump_batch; ++reads) {
         packet.reset();
         const auto room = packet.writable();
-        const auto length = ::read(path.tun_fd, room.data(), std::min(room.size() - esp_tailroom, max_ip_packet));
+        const auto length = ::read(path.tun_fd, room.data(), std::min(room.size(), header_bytes + max_ip_packet));
         if (length <= 0)
             break;
         packet.set_size(static_cast<std::size_t>(length));
-        if (prepare_outbound(path, packet)) [[likely]] {
-            batch.iov[count] = {packet.data().data(), packet.size()};
-            batch.messages[count].msg_hdr = {};
-            batch.messages[count].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&path.peer);
-            batch.messages[count].msg_hdr.msg_namelen = path.peer_length;
-            batch.messages[count].msg_hdr.msg_iov = &batch.iov[count];
-            batch.messages[count].msg_hdr.msg_iovlen = 1;
-            ++count;
+        VirtioNetHeader header;
+        if (path.vnet_hdr) {
+            if (packet.size() < VirtioNetHeader::size) [[unlikely]] {
+                path.counters->not_ip_drops.add(1);
+                continue;
+            }
+            header = VirtioNetHeader::load(packet.data().first<VirtioNetHeader::size>());
+            packet.pull_front(VirtioNetHeader::size);
         }
+        queue_outbound(path, packet.data(), header);
     }
-    if (count > 0)
-        send_batch(path, count);
+    if (!outbound_sends_->empty())
+        send_outbound(path);
 }
 
-bool PacketPump::prepare_outbound(const TunnelPath& path, PacketBuffer& packet)
+void PacketPump::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header)
 {
     TunnelCounters& counters = *path.counters;
     if (path.outbound == nullptr) [[unlikely]] {
         counters.no_sa_drops.add(1);
-        return false;
+        return;
     }
-    const auto version = packet.data()[0] >> 4;
+    const auto version = static_cast<std::uint8_t>(packet.empty() ? 0 : packet[0] >> 4);
     if (version != 4 && version != 6) [[unlikely]] {
         counters.not_ip_drops.add(1);
-        return false;
+        return;
     }
-    if (path.mss_clamp && clamp_tcp_mss(packet.data(), path.mtu))
-        counters.mss_clamped.add(1);
-
-    std::uint8_t next_header = version == 4 ? next_header_ipv4 : next_header_ipv6;
-    if (path.mode == TunnelMode::gre) {
-        gre::Header header;
-        header.protocol = version == 4 ? gre::ethertype_ipv4 : gre::ethertype_ipv6;
-        packet.push_front(gre::header_length(header));
-        gre::encap(packet.data(), header);
-        next_header = next_header_gre;
-    }
-    if (const auto sealed = path.outbound->seal(packet, next_header); !sealed) [[unlikely]] {
-        counters.seal_drops.add(1);
-        if (sealed.error() == EspError::sequence_exhausted && last_exhausted_spi_ != path.outbound->spi()) {
-            last_exhausted_spi_ = path.outbound->spi();
-            post(outbound_events_, {DataplaneEvent::Kind::sequence_exhausted, path.id, path.outbound->spi(), {}});
-        }
-        return false;
-    }
-    return true;
-}
-
-void PacketPump::send_batch(const TunnelPath& path, std::size_t count)
-{
-    Batch& batch = *outbound_batch_;
-    std::size_t sent = 0;
-    while (sent < count) {
-        const int result = ::sendmmsg(path.udp_fd, &batch.messages[sent], static_cast<unsigned>(count - sent), 0);
-        if (result > 0) [[likely]] {
-            sent += static_cast<std::size_t>(result);
-            continue;
-        }
-        if (errno == EAGAIN || errno == ENOBUFS) {
-            // Back-pressure instead of loss: wait for the socket buffer to drain.
-            pollfd writable{path.udp_fd, POLLOUT, 0};
-            if (::poll(&writable, 1, send_wait_ms) > 0)
-                continue;
-            path.counters->send_errors.add(count - sent);
+    if (header.gso_type != VirtioNetHeader::gso_none) {
+        const auto plan = plan_segments(packet, header);
+        if (!plan) [[unlikely]] {
+            counters.offload_drops.add(1);
             return;
         }
-        // This datagram is refused (unreachable, too big): count it, send the rest.
-        path.counters->send_errors.add(1);
-        ++sent;
+        counters.gso_packets.add(1);
+        for (std::size_t i = 0; i < plan->count; ++i)
+            seal_outbound(path, plan->segment_size(i), version,
+                          [&](std::span<std::uint8_t> out) { write_segment(packet, *plan, i, out); });
+        return;
     }
+    if ((header.flags & VirtioNetHeader::needs_csum) != 0 &&
+        !complete_checksum(packet, header.csum_start, header.csum_offset)) [[unlikely]] {
+        counters.offload_drops.add(1);
+        return;
+    }
+    // After the checksum is whole: the clamp updates it incrementally.
+    if (path.mss_clamp && clamp_tcp_mss(packet, path.mtu))
+        counters.mss_clamped.add(1);
+    seal_outbound(path, packet.size(), version,
+                  [&](std::span<std::uint8_t> out) { std::memcpy(out.data(), packet.data(), packet.size()); });
+}
+
+// Writes one inner packet (write_inner fills inner_bytes) into the send batch
+// and seals it there:
+//   [ESP header | IV][GRE (mode gre)][inner packet][padding, trailer, ICV]
+template <class WriteInner>
+void PacketPump::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version,
+                               WriteInner&& write_inner)
+{
+    OutboundSa& sa = *path.outbound;
+    const bool gre_mode = path.mode == TunnelMode::gre;
+    gre::Header gre_header;
+    gre_header.protocol = version == 4 ? gre::ethertype_ipv4 : gre::ethertype_ipv6;
+    const std::size_t gre_bytes = gre_mode ? gre::header_length(gre_header) : 0;
+    const std::size_t front = sa.header_room();
+    const std::size_t frame_bytes = gre_bytes + inner_bytes + sa.max_overhead();
+    auto frame = outbound_sends_->prepare(frame_bytes);
+    if (frame.empty()) [[unlikely]] {
+        send_outbound(path);
+        frame = outbound_sends_->prepare(frame_bytes);
+    }
+    write_inner(frame.subspan(front + gre_bytes, inner_bytes));
+    std::uint8_t next_header = version == 4 ? next_header_ipv4 : next_header_ipv6;
+    if (gre_mode) {
+        gre::encap(frame.subspan(front, gre_bytes + inner_bytes), gre_header);
+        next_header = next_header_gre;
+    }
+    const auto sealed = sa.seal(frame, gre_bytes + inner_bytes, next_header);
+    if (!sealed) [[unlikely]] {
+        path.counters->seal_drops.add(1);
+        if (sealed.error() == EspError::sequence_exhausted && last_exhausted_spi_ != sa.spi()) {
+            last_exhausted_spi_ = sa.spi();
+            post(outbound_events_, {DataplaneEvent::Kind::sequence_exhausted, path.id, sa.spi(), {}});
+        }
+        return;
+    }
+    outbound_sends_->commit(*sealed);
+}
+
+void PacketPump::send_outbound(const TunnelPath& path)
+{
+    const auto result = outbound_sends_->send(path.udp_fd, path.peer, path.peer_length, send_wait_ms);
+    if (result.refused > 0) [[unlikely]]
+        path.counters->send_errors.add(result.refused);
+    if (result.gso_refused) [[unlikely]]
+        udp_gso_ = false;
 }
 
 } // namespace mesh::tunnel

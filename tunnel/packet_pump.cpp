@@ -1,5 +1,7 @@
 #include "tunnel/packet_pump.hpp"
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
@@ -47,7 +49,8 @@ PacketPump::PacketPump(SaTable& table)
       stop_(make_eventfd()),
       notify_(make_eventfd()),
       outbound_reader_(table.quiescent_state().add_reader()),
-      outbound_batch_(std::make_unique<Batch>()),
+      outbound_read_(std::make_unique<PacketBuffer>()),
+      outbound_sends_(std::make_unique<UdpGsoBatch>()),
       inbound_reader_(table.quiescent_state().add_reader()),
       inbound_batch_(std::make_unique<Batch>())
 {
@@ -62,6 +65,10 @@ PacketPump::~PacketPump()
 
 void PacketPump::watch_udp(int fd)
 {
+    // Without it every datagram is a receive of its own; a kernel that lacks
+    // it (before Linux 5.0) only costs speed.
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
     epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd));
 }
 

@@ -1,20 +1,26 @@
 #pragma once
 // The data plane: two threads, each owning one direction.
 //
-//   outbound thread: epoll(TUNs) -> read batch -> MSS clamp -> GRE encap
-//                    -> ESP seal -> sendmmsg(UDP 4500)
-//   inbound thread:  epoll(UDP sockets) -> recvmmsg batch -> classify
-//                    (keepalive | non-ESP marker: IKE | ESP by SPI)
-//                    -> ESP open + anti-replay -> GRE decap -> write(TUN)
+//   outbound thread: epoll(TUNs) -> read (a TSO/USO super-packet: cut into
+//                    segments | NEEDS_CSUM: checksum completed) -> MSS clamp
+//                    -> GRE encap -> ESP seal in the send batch
+//                    -> sendmmsg(UDP 4500) with UDP GSO
+//   inbound thread:  epoll(UDP sockets) -> recvmmsg batch (UDP GRO: split)
+//                    -> classify (keepalive | non-ESP marker: IKE | ESP by SPI)
+//                    -> ESP open + anti-replay -> GRE decap
+//                    -> TCP/UDP coalescing (userspace GRO) -> write(TUN)
 //
 // Both read the SA table's current Snapshot and never wait for the control
 // thread; what the control thread must hear (IKE datagrams, events) goes
 // through lock-free rings and wakes it through notify_fd().
 
 #include "tunnel/file_descriptor.hpp"
+#include "tunnel/gro_coalescer.hpp"
 #include "tunnel/packet_buffer.hpp"
 #include "tunnel/sa_table.hpp"
 #include "tunnel/spsc_ring.hpp"
+#include "tunnel/udp_gso_batch.hpp"
+#include "tunnel/virtio_net_header.hpp"
 
 #include <sys/socket.h>
 
@@ -59,6 +65,7 @@ struct PumpCounters {
     Counter ike_datagrams;       // handed to the IKE side
     Counter ike_queue_drops;     // the IKE queue was full
     Counter receive_errors;
+    Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
 };
 
 class PacketPump {
@@ -69,6 +76,7 @@ public:
     PacketPump& operator=(const PacketPump&) = delete;
 
     // Control thread; may be called while the threads run.
+    // Also turns on UDP GRO for the socket: only the pump may read it then.
     void watch_udp(int fd);
     // A raw IP-protocol-50 socket (RawEspSocket): plain ESP, no UDP, no IKE.
     void watch_raw_esp(int fd);
@@ -87,22 +95,29 @@ public:
 
 private:
     struct Batch {
+        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int))>;
         std::array<PacketBuffer, pump_batch> buffers;
         std::array<mmsghdr, pump_batch> messages{};
         std::array<iovec, pump_batch> iov{};
         std::array<sockaddr_storage, pump_batch> names{};
+        alignas(cmsghdr) std::array<Control, pump_batch> controls{};
     };
 
     void run_outbound();
     void run_inbound();
+    // outbound_path.cpp
     void outbound_batch(const TunnelPath& path);
-    bool prepare_outbound(const TunnelPath& path, PacketBuffer& packet);
-    void send_batch(const TunnelPath& path, std::size_t count);
+    void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header);
+    template <class WriteInner>
+    void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
+    void send_outbound(const TunnelPath& path);
+    // inbound_path.cpp
     void inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
-    void handle_datagram(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
+    void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
                          socklen_t from_length, int udp_fd);
-    void handle_esp(const Snapshot& snapshot, PacketBuffer& packet, const sockaddr_storage& from,
+    void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
                     socklen_t from_length, bool udp);
+    void deliver(const TunnelPath& path, std::span<std::uint8_t> packet);
     void queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from, socklen_t from_length,
                    int udp_fd);
     void post(SpscRing<DataplaneEvent, 64>& ring, const DataplaneEvent& event) noexcept;
@@ -119,7 +134,9 @@ private:
 
     // Owned by the outbound thread.
     QuiescentState::Reader& outbound_reader_;
-    std::unique_ptr<Batch> outbound_batch_;
+    std::unique_ptr<PacketBuffer> outbound_read_;   // one TUN read, up to a 64 KiB super-packet
+    std::unique_ptr<UdpGsoBatch> outbound_sends_;   // its segments, sealed, until sent
+    bool udp_gso_ = true;                           // false once the kernel refused UDP GSO
     std::uint32_t last_exhausted_spi_ = 0;
 
     // Owned by the inbound thread.
@@ -127,6 +144,7 @@ private:
     std::unique_ptr<Batch> inbound_batch_;
     std::chrono::steady_clock::time_point last_unknown_spi_report_{};
     std::chrono::steady_clock::time_point last_peer_moved_report_{};
+    GroCoalescer coalescer_;
     PumpCounters counters_;
 
     SpscRing<DataplaneEvent, 64> outbound_events_;

@@ -1,5 +1,7 @@
 #include "tunnel/sa_table.hpp"
 
+#include "tunnel/udp_gso_batch.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -103,6 +105,8 @@ void SaTable::publish()
         path.mode = state.settings.mode;
         path.mtu = state.settings.mtu;
         path.mss_clamp = state.settings.mss_clamp;
+        path.vnet_hdr = state.settings.vnet_hdr;
+        path.udp_gso = is_udp_socket(path.udp_fd);
         path.peer = state.settings.peer.to_sockaddr(path.peer_length);
         const InstalledSa* sending = state.sending_sa();
         path.outbound = sending != nullptr ? sending->outbound.get() : nullptr;

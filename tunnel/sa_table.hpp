@@ -36,10 +36,14 @@ struct TunnelCounters {
     Counter seal_drops;           // sealing failed (sequence exhausted, oversized)
     Counter send_errors;          // sendmmsg refused a datagram
     Counter mss_clamped;          // SYNs whose MSS was lowered
+    Counter gso_packets;          // TSO/USO super-packets read from the TUN and cut into segments
+    Counter offload_drops;        // super-packets that could not be cut, checksums that could not be completed
     // Written by the inbound thread.
     Counter gre_drops;            // inbound: bad GRE header or payload protocol
     Counter inner_drops;          // inbound: next header or inner protocol not allowed for the mode
     Counter tun_write_errors;     // inbound: writing to the TUN failed (EIO while it is down)
+    Counter coalesced_packets;    // inbound: TCP/UDP super-packets written to the TUN (userspace GRO)
+    Counter coalesced_segments;   // inbound: the segments and datagrams merged into them
 };
 
 // What the data plane needs to know of a tunnel.
@@ -50,6 +54,8 @@ struct TunnelPath {
     TunnelMode mode = TunnelMode::gre;
     std::uint32_t mtu = 1400;
     bool mss_clamp = true;
+    bool vnet_hdr = false;        // the TUN's reads and writes carry a VirtioNetHeader
+    bool udp_gso = false;         // udp_fd is a UDP socket: datagrams may leave in UDP GSO sends
     sockaddr_storage peer{};
     socklen_t peer_length = 0;
     OutboundSa* outbound = nullptr;
@@ -83,6 +89,7 @@ public:
         TunnelMode mode = TunnelMode::gre;
         std::uint32_t mtu = 1400;
         bool mss_clamp = true;
+        bool vnet_hdr = false;            // TunDevice::vnet_hdr()
         Endpoint peer;
         // Keeps the TUN and socket behind the fds open while a snapshot may name them.
         std::shared_ptr<const void> fd_owner;

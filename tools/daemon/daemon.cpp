@@ -135,12 +135,14 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     settings.mode = config.mode == config::TunnelMode::gre ? tunnel::TunnelMode::gre : tunnel::TunnelMode::ip;
     settings.mtu = tunnel.mtu;
     settings.mss_clamp = config.mss_clamp;
+    settings.vnet_hdr = tunnel.device->vnet_hdr();
     settings.peer = tunnel.peer;
     settings.fd_owner = tunnel.device;
     table_.add_tunnel(id, settings);
     pump_->watch_tun(id, tunnel.device->fd());
-    log::esp()->info("tunnel {}: interface {} (index {}), mtu {} (path mtu {}), peer {}", config.name, config.interface,
-                     tunnel.device->ifindex(), tunnel.mtu, path.mtu, tunnel.peer.to_string());
+    log::esp()->info("tunnel {}: interface {} (index {}), mtu {} (path mtu {}), peer {}, TUN offloads 0x{:x}",
+                     config.name, config.interface, tunnel.device->ifindex(), tunnel.mtu, path.mtu,
+                     tunnel.peer.to_string(), tunnel.device->offloads());
 
     tunnels_.push_back(std::move(tunnel));
     if (config.static_sa)

@@ -53,7 +53,8 @@ nlohmann::json Daemon::status() const
                             {"keepalives-sent", keepalives_sent_},
                             {"ike-datagrams", pump.ike_datagrams.get()},
                             {"ike-queue-drops", pump.ike_queue_drops.get()},
-                            {"receive-errors", pump.receive_errors.get()}}}};
+                            {"receive-errors", pump.receive_errors.get()},
+                            {"gro-datagrams", pump.gro_datagrams.get()}}}};
     if (ike_) {
         for (const auto& sa : ike_->status(std::chrono::steady_clock::now())) {
             nlohmann::json children = nlohmann::json::array();
@@ -147,9 +148,13 @@ nlohmann::json Daemon::status() const
                                        {"seal-drops", c.seal_drops.get()},
                                        {"send-errors", c.send_errors.get()},
                                        {"mss-clamped", c.mss_clamped.get()},
+                                       {"gso-packets", c.gso_packets.get()},
+                                       {"offload-drops", c.offload_drops.get()},
                                        {"gre-drops", c.gre_drops.get()},
                                        {"inner-drops", c.inner_drops.get()},
-                                       {"tun-write-errors", c.tun_write_errors.get()}}}});
+                                       {"tun-write-errors", c.tun_write_errors.get()},
+                                       {"coalesced-packets", c.coalesced_packets.get()},
+                                       {"coalesced-segments", c.coalesced_segments.get()}}}});
     }
     report["routing"] = route_sink_->status();
     return report;

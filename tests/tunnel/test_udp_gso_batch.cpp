@@ -1,0 +1,159 @@
+// The send batch's runs follow Linux's UDP_SEGMENT rules, and what it sends
+// arrives over loopback as the datagrams that were sealed, in order.
+
+#include "tunnel/udp_gso_batch.hpp"
+#include "tunnel/udp_socket.hpp"
+
+#include <doctest/doctest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <vector>
+
+using namespace mesh::tunnel;
+
+namespace {
+
+// ESP-in-UDP of one 64 KiB TSO super-packet cut for a 1434-byte tunnel MTU:
+// 45 datagrams of 1489 bytes (inner packet, GRE, ESP AES-GCM) but the last.
+constexpr std::size_t tso_datagram = 1489;
+constexpr std::size_t tso_datagrams = 46;
+constexpr std::size_t tso_last = 812;
+
+void add(UdpGsoBatch& batch, std::size_t bytes, std::uint8_t fill)
+{
+    const auto room = batch.prepare(bytes);
+    REQUIRE(room.size() == bytes);
+    std::memset(room.data(), fill, bytes);
+    batch.commit(bytes);
+}
+
+} // namespace
+
+TEST_CASE("a 64 KiB TSO super-packet leaves in two GSO sends: 65507 bytes at most in one")
+{
+    UdpGsoBatch batch;
+    for (std::size_t i = 0; i + 1 < tso_datagrams; ++i)
+        add(batch, tso_datagram, 1);
+    add(batch, tso_last, 2);
+    // 43 * 1489 = 64027 fits, 44 * 1489 = 65516 does not.
+    CHECK(batch.messages() == 2);
+}
+
+TEST_CASE("a run holds at most 64 datagrams")
+{
+    UdpGsoBatch batch;
+    for (int i = 0; i < 130; ++i)
+        add(batch, 60, 1);
+    CHECK(batch.messages() == 3);   // 64 + 64 + 2
+}
+
+TEST_CASE("a shorter datagram ends its run and a longer one starts the next")
+{
+    UdpGsoBatch batch;
+    add(batch, 100, 1);
+    add(batch, 100, 1);
+    add(batch, 50, 1);    // joins as the run's last
+    CHECK(batch.messages() == 1);
+    add(batch, 50, 1);    // may not follow a shorter one
+    CHECK(batch.messages() == 2);
+    add(batch, 80, 1);    // longer than the run's size
+    CHECK(batch.messages() == 3);
+}
+
+TEST_CASE("without segmentation every datagram is a message of its own")
+{
+    UdpGsoBatch batch;
+    batch.set_segmentation(false);
+    for (int i = 0; i < 5; ++i)
+        add(batch, 100, 1);
+    CHECK(batch.messages() == 5);
+}
+
+TEST_CASE("the batch says when it is full")
+{
+    UdpGsoBatch batch;
+    batch.set_segmentation(false);
+    for (std::size_t i = 0; i < UdpGsoBatch::max_messages; ++i)
+        add(batch, 10, 1);
+    CHECK(batch.prepare(10).empty());
+    UdpGsoBatch big;
+    while (!big.prepare(65000).empty())
+        big.commit(65000);
+    CHECK(big.messages() == UdpGsoBatch::arena_bytes / 65000);
+}
+
+TEST_CASE("GSO sends arrive as the datagrams they were made of, in order")
+{
+    const Endpoint loopback{*IpAddress::parse("127.0.0.1"), 0};
+    UdpSocket sender(loopback);
+    UdpSocket receiver(loopback);
+    socklen_t to_length = 0;
+    const auto to = receiver.local().to_sockaddr(to_length);
+
+    UdpGsoBatch batch;
+    std::vector<std::size_t> sizes(tso_datagrams - 1, tso_datagram);
+    sizes.push_back(tso_last);
+    sizes.insert(sizes.end(), {60, 60, 60});   // pure ACKs of another flow
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+        add(batch, sizes[i], static_cast<std::uint8_t>(i));
+    REQUIRE(batch.messages() == 3);
+    const auto result = batch.send(sender.fd(), to, to_length, 100);
+    CHECK(result.refused == 0);
+    CHECK_FALSE(result.gso_refused);
+    CHECK(batch.empty());
+
+    std::vector<std::uint8_t> buffer(70000);
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        CAPTURE(i);
+        pollfd readable{receiver.fd(), POLLIN, 0};
+        REQUIRE(::poll(&readable, 1, 1000) == 1);
+        const auto n = ::recv(receiver.fd(), buffer.data(), buffer.size(), 0);
+        REQUIRE(n == static_cast<ssize_t>(sizes[i]));
+        CHECK(buffer[0] == static_cast<std::uint8_t>(i));
+        CHECK(buffer[static_cast<std::size_t>(n) - 1] == static_cast<std::uint8_t>(i));
+    }
+}
+
+TEST_CASE("only UDP sockets may segment")
+{
+    UdpSocket udp(Endpoint{*IpAddress::parse("127.0.0.1"), 0});
+    CHECK(is_udp_socket(udp.fd()));
+    int pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM, 0, pair) == 0);
+    CHECK_FALSE(is_udp_socket(pair[0]));
+    ::close(pair[0]);
+    ::close(pair[1]);
+}
+
+TEST_CASE("when the kernel refuses GSO the datagrams still go, one by one, and segmentation stays off")
+{
+    const Endpoint loopback{*IpAddress::parse("127.0.0.1"), 0};
+    UdpSocket sender(loopback);
+    UdpSocket receiver(loopback);
+    // A socket that sends without UDP checksums may not segment (EINVAL).
+    const int no_check = 1;
+    REQUIRE(::setsockopt(sender.fd(), SOL_SOCKET, SO_NO_CHECK, &no_check, sizeof no_check) == 0);
+    socklen_t to_length = 0;
+    const auto to = receiver.local().to_sockaddr(to_length);
+
+    UdpGsoBatch batch;
+    for (std::uint8_t i = 0; i < 5; ++i)
+        add(batch, 1000, i);
+    REQUIRE(batch.messages() == 1);
+    const auto result = batch.send(sender.fd(), to, to_length, 100);
+    CHECK(result.gso_refused);
+    CHECK(result.refused == 0);
+    CHECK_FALSE(batch.segmentation());
+    std::vector<std::uint8_t> buffer(2000);
+    for (std::uint8_t i = 0; i < 5; ++i) {
+        pollfd readable{receiver.fd(), POLLIN, 0};
+        REQUIRE(::poll(&readable, 1, 1000) == 1);
+        CHECK(::recv(receiver.fd(), buffer.data(), buffer.size(), 0) == 1000);
+        CHECK(buffer[0] == i);
+    }
+    add(batch, 1000, 9);
+    add(batch, 1000, 9);
+    CHECK(batch.messages() == 2);
+}

@@ -1,0 +1,27 @@
+#pragma once
+// The limits of the data plane's offloads, in one place: what the kernel
+// accepts from us and what we accept from it.
+
+#include <cstddef>
+
+namespace mesh::tunnel {
+
+// An IP packet's length field: no inner packet, super-packets included, is
+// longer (the TUN's gso_max_size keeps the kernel's TSO within it).
+inline constexpr std::size_t max_ip_packet = 65535;
+
+// UDP GSO (UDP_SEGMENT, Linux udp_send_skb): one send is cut into at most 64
+// datagrams (UDP_MAX_SEGMENTS before Linux 6.9), whose payloads add up to at
+// most 65507 bytes, the most one IPv4 UDP datagram can carry.
+inline constexpr std::size_t udp_gso_max_segments = 64;
+inline constexpr std::size_t udp_gso_max_bytes = 65507;
+
+// A TSO or USO super-packet from the TUN is cut into at most this many
+// segments; the kernel's gso_max_segs keeps it below.
+inline constexpr std::size_t max_gso_segments = 128;
+
+// TCP segments merged into one super-packet written to the TUN, as Linux's
+// own GRO bounds them: at most 64, and at most max_ip_packet bytes in all.
+inline constexpr std::size_t max_coalesced_segments = 64;
+
+} // namespace mesh::tunnel
