@@ -285,8 +285,8 @@ TEST_CASE("a 64 KiB TSO super-packet crosses as two UDP GSO sends and arrives co
         // 47 segments: 64000 = 46 * 1382 + 428. In GRE mode 1472-byte ESP
         // datagrams, 44 to a send within 65507 bytes: two sends, two GRO reads.
         CHECK(a.counters().gso_packets.get() == 1);
-        CHECK(a.table.tunnels().at(1).outbound.outbound->counters().packets.get() == 47);
-        CHECK(b.table.tunnels().at(1).inbound.front().inbound->counters().packets.get() == 47);
+        CHECK(a.table.tunnels().at(1).sas.front().outbound->counters().packets.get() == 47);
+        CHECK(b.table.tunnels().at(1).sas.front().inbound->counters().packets.get() == 47);
         CHECK(b.pump.counters().gro_datagrams.get() == 2);
         CHECK(b.counters().coalesced_segments.get() == 47);
         CHECK(b.counters().coalesced_packets.get() == packets.size());
@@ -328,7 +328,7 @@ TEST_CASE("a USO super-packet crosses as UDP datagrams and arrives as one again"
     auto whole = got->second;
     REQUIRE(complete_checksum(whole, got->first.csum_start, got->first.csum_offset));
     CHECK(whole == build_packet(spec));   // the super-packet that went in, checksum whole
-    CHECK(a.table.tunnels().at(1).outbound.outbound->counters().packets.get() == 5);
+    CHECK(a.table.tunnels().at(1).sas.front().outbound->counters().packets.get() == 5);
     CHECK(b.counters().coalesced_segments.get() == 5);
 }
 
