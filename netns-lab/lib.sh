@@ -920,6 +920,17 @@ lab_wait_tunnel_up() {
     lab_info "site-$site: tunnel up ($(lab_tunnel_state "$site"))"
 }
 
+# lab_wait_settled: both sites' tunnels up on exactly one IKE SA each. When
+# both initiate at once their IKE_SA_INITs cross and two IKE SAs complete
+# for a moment (the nonce rule keeps one); a test that counts every packet
+# starts after that.
+lab_wait_settled() {
+    lab_wait_tunnel_up a
+    lab_wait_tunnel_up b
+    _lab_one_ike_sa() { [[ $(lab_ike_json a 'len(peers())') == 1 && $(lab_ike_json b 'len(peers())') == 1 ]]; }
+    lab_wait 20 "one IKE SA at each site" _lab_one_ike_sa
+}
+
 # lab_log_has NAME REGEX: the log $LAB_DIR/NAME.log matches REGEX
 # (extended, case-insensitive).
 lab_log_has() { grep -Eqi -- "$2" "$LAB_DIR/$1.log" 2>/dev/null; }

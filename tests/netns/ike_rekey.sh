@@ -69,8 +69,7 @@ lab_write_ike_configs pfs=ecp256
 sed -i 's/^\[profile.default\]/[profile.default]\nlifetime = "4s"/' "$LAB_DIR/site-a.toml"
 lab_ike_site_start a
 lab_ike_site_start b
-lab_wait_tunnel_up a
-lab_wait_tunnel_up b
+lab_wait_settled
 start_load 10
 end_load
 rekeys=$(grep -c "rekeying IKE SA" "$LAB_DIR/mesh-site-a.log" || true)
@@ -84,8 +83,7 @@ lab_info "(2) both sites rekey at the same moment, the CHILD SA and then the IKE
 lab_write_ike_configs pfs=ecp256
 lab_ike_site_start a
 lab_ike_site_start b
-lab_wait_tunnel_up a
-lab_wait_tunnel_up b
+lab_wait_settled
 start_load 10
 # Both requests are lost first, so each end has its own outstanding; then
 # only answers are: each end's retransmitted request reaches the other while
