@@ -16,10 +16,6 @@ inline constexpr std::size_t max_ip_packet = 65535;
 inline constexpr std::size_t udp_gso_max_segments = 64;
 inline constexpr std::size_t udp_gso_max_bytes = 65507;
 
-// A TSO or USO super-packet from the TUN is cut into at most this many
-// segments; the kernel's gso_max_segs keeps it below.
-inline constexpr std::size_t max_gso_segments = 128;
-
 // TCP segments merged into one super-packet written to the TUN, as Linux's
 // own GRO bounds them: at most 64, and at most max_ip_packet bytes in all.
 inline constexpr std::size_t max_coalesced_segments = 64;
