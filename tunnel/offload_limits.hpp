@@ -16,8 +16,9 @@ inline constexpr std::size_t max_ip_packet = 65535;
 inline constexpr std::size_t udp_gso_max_segments = 64;
 inline constexpr std::size_t udp_gso_max_bytes = 65507;
 
-// TCP segments merged into one super-packet written to the TUN, as Linux's
-// own GRO bounds them: at most 64, and at most max_ip_packet bytes in all.
+// Packets merged into one super-packet written to the TUN: at most 64 (a
+// UDP_L4 one of more is refused by virtio_net_hdr_to_skb on kernels where
+// UDP_MAX_SEGMENTS is 64), and at most max_ip_packet bytes in all.
 inline constexpr std::size_t max_coalesced_segments = 64;
 
 } // namespace mesh::tunnel
