@@ -11,7 +11,7 @@ namespace mesh::tunnel {
 inline constexpr std::size_t max_ip_packet = 65535;
 
 // UDP GSO (UDP_SEGMENT, Linux udp_send_skb): one send is cut into at most 64
-// datagrams (UDP_MAX_SEGMENTS before Linux 6.9), whose payloads add up to at
+// datagrams (UDP_MAX_SEGMENTS; newer kernels take 128), whose payloads add up to at
 // most 65507 bytes, the most one IPv4 UDP datagram can carry.
 inline constexpr std::size_t udp_gso_max_segments = 64;
 inline constexpr std::size_t udp_gso_max_bytes = 65507;
