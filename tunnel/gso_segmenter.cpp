@@ -1,7 +1,5 @@
 #include "tunnel/gso_segmenter.hpp"
 
-#include "tunnel/offload_limits.hpp"
-
 #include <cassert>
 #include <cstring>
 
@@ -35,7 +33,10 @@ std::optional<GsoPlan> plan_segments(std::span<const std::uint8_t> packet, const
     plan.segment_payload = header.gso_size;
     plan.payload = packet.size() - plan.headers;
     plan.count = (plan.payload + plan.segment_payload - 1) / plan.segment_payload;
-    if (plan.count == 0 || plan.count > max_gso_segments)
+    // No cap on the count: a peer's small MSS makes many small segments of a
+    // 64 KiB packet (the TUN's gso_max_segs is 65535), and each goes to the
+    // send batch on its own.
+    if (plan.count == 0)
         return std::nullopt;
     return plan;
 }

@@ -38,7 +38,7 @@ struct GsoPlan {
 
 // nullopt when the packet cannot be cut as its header asks: a gso_type we did
 // not offer or that does not match the packet, a gso_size of 0, lengths that
-// disagree, IPv4 fragments or IPv6 extension headers, too many segments.
+// disagree, IPv4 fragments or IPv6 extension headers, no payload.
 [[nodiscard]] std::optional<GsoPlan> plan_segments(std::span<const std::uint8_t> packet,
                                                    const VirtioNetHeader& header) noexcept;
 

@@ -11,17 +11,14 @@ namespace mesh::tunnel {
 inline constexpr std::size_t max_ip_packet = 65535;
 
 // UDP GSO (UDP_SEGMENT, Linux udp_send_skb): one send is cut into at most 64
-// datagrams (UDP_MAX_SEGMENTS before Linux 6.9), whose payloads add up to at
+// datagrams (UDP_MAX_SEGMENTS; newer kernels take 128), whose payloads add up to at
 // most 65507 bytes, the most one IPv4 UDP datagram can carry.
 inline constexpr std::size_t udp_gso_max_segments = 64;
 inline constexpr std::size_t udp_gso_max_bytes = 65507;
 
-// A TSO or USO super-packet from the TUN is cut into at most this many
-// segments; the kernel's gso_max_segs keeps it below.
-inline constexpr std::size_t max_gso_segments = 128;
-
-// TCP segments merged into one super-packet written to the TUN, as Linux's
-// own GRO bounds them: at most 64, and at most max_ip_packet bytes in all.
+// Packets merged into one super-packet written to the TUN: at most 64 (a
+// UDP_L4 one of more is refused by virtio_net_hdr_to_skb on kernels where
+// UDP_MAX_SEGMENTS is 64), and at most max_ip_packet bytes in all.
 inline constexpr std::size_t max_coalesced_segments = 64;
 
 } // namespace mesh::tunnel

@@ -361,3 +361,24 @@ TEST_CASE("a super-packet that cannot be cut is counted and dropped")
     CHECK(a.counters().offload_drops.get() == 1);
     CHECK(a.counters().gso_packets.get() == 0);
 }
+
+TEST_CASE("a NEEDS_CSUM SYN is clamped after its checksum is completed, and the checksum stays right")
+{
+    Site a(TunnelMode::gre, true), b(TunnelMode::gre, true);
+    a.connect(b, 0x2001, 0x1001, 7, 9);
+    b.connect(a, 0x1001, 0x2001, 9, 7);
+    PacketSpec syn;
+    syn.flags = 0x02;
+    syn.ack = 0;
+    syn.options = {2, 4, 0x05, 0xb4, 1, 1, 4, 2};   // MSS 1460, NOP, NOP, SACK permitted
+    auto [header, packet] = tso_packet(syn, 0);
+    header.gso_type = VirtioNetHeader::gso_none;
+    a.send(header, packet);
+    const auto got = b.receive_with_header();
+    REQUIRE(got);
+    PacketSpec clamped = syn;
+    clamped.options[2] = 0x05;   // the tunnel MTU of 1400 less 40: MSS 1360
+    clamped.options[3] = 0x50;
+    CHECK(got->second == build_packet(clamped));
+    CHECK(a.counters().mss_clamped.get() == 1);
+}
