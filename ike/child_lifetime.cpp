@@ -12,6 +12,7 @@
 #include "ike/ike_engine.hpp"
 
 #include "ike/ike_log.hpp"
+#include "ike/rekey_rules.hpp"
 
 #include <algorithm>
 
@@ -32,6 +33,11 @@ void IkeEngine::check_child_lifetimes(IkeSa& sa, Clock::time_point now)
 {
     std::vector<std::uint32_t> expired;
     for (auto& child : sa.children) {
+        if (child.state == ChildState::retiring) {
+            if (now >= child.retire_at)
+                expired.push_back(child.spi_in);
+            continue;
+        }
         // The byte lifetime is read from the data plane's counters, so it is
         // met within a tick (100 ms) of traffic: the soft limit leaves room.
         const std::uint64_t bytes = child.expire_bytes > 0 ? host_.child_bytes(child.spi_in) : 0;
@@ -52,7 +58,7 @@ void IkeEngine::check_child_lifetimes(IkeSa& sa, Clock::time_point now)
             report(now, sa.peer->name, "CHILD SA {} (in 0x{:08x}, out 0x{:08x}) reached its hard lifetime without "
                    "being rekeyed: deleted", child->config->name, child->spi_in, child->spi_out);
         }
-        if (child->state != ChildState::deleting)
+        if (child->state != ChildState::deleting && child->state != ChildState::retiring)
             sa.queued_deletes.push_back(spi);
         remove_child(sa, spi);
     }
@@ -119,6 +125,26 @@ void IkeEngine::remove_child(IkeSa& sa, std::uint32_t spi_in)
             other.successor_lowest_nonce.clear();
         }
     }
+}
+
+void IkeEngine::retire_child(IkeSa& sa, std::uint32_t spi_in, Clock::time_point now)
+{
+    ChildSa* child = sa.child_in(spi_in);
+    if (child == nullptr)
+        return;
+    const bool replaced = std::any_of(sa.children.begin(), sa.children.end(), [&](const ChildSa& other) {
+        return other.spi_in != spi_in && other.config == child->config &&
+               (other.state == ChildState::active || other.spi_in == child->successor);
+    });
+    if (!replaced) {
+        remove_child(sa, spi_in);   // the tunnel's last SA: down at once, nothing to wait for
+        return;
+    }
+    if (ChildSa* next = child->successor != 0 ? sa.child_in(child->successor) : nullptr;
+        next != nullptr && next->state == ChildState::inbound_only)
+        activate(sa, *next, *child);
+    child->state = ChildState::retiring;
+    child->retire_at = now + retire_delay;
 }
 
 void IkeEngine::queue_delete(IkeSa& sa, ChildSa& child, Clock::time_point now)

@@ -61,7 +61,7 @@ void IkeEngine::on_informational_request(IkeSa& sa, const Header& header, const 
             if (child->state != ChildState::deleting)
                 ours.spis.push_back(spi_in);
             std::erase(sa.queued_deletes, spi_in);
-            remove_child(sa, spi_in);
+            retire_child(sa, spi_in, now);
         }
         if (!ours.spis.empty())
             answer.push_back(std::move(ours));
@@ -82,7 +82,7 @@ void IkeEngine::on_informational_response(IkeSa& sa, const OutstandingRequest& r
     // An answer is all a liveness check needs. Our Delete was answered: the
     // peer no longer sends on those SAs, so their inbound halves go now.
     for (const std::uint32_t spi : request.deleting)
-        remove_child(sa, spi);
+        retire_child(sa, spi, now);
     send_queued_deletes(sa, now);
 }
 

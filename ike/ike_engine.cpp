@@ -55,6 +55,7 @@ const char* to_string(ChildState state) noexcept
     case ChildState::inbound_only: return "inbound-only";
     case ChildState::superseded: return "superseded";
     case ChildState::deleting: return "deleting";
+    case ChildState::retiring: return "retiring";
     }
     return "unknown";
 }

@@ -328,6 +328,11 @@ private:
     static void log_rekeyed(const IkeSa& sa, const ChildSa& fresh, const ChildSa& old);
     // Removes the CHILD SA with this inbound SPI, its successor sending first.
     void remove_child(IkeSa& sa, std::uint32_t spi_in);
+    // The same for a CHILD SA another one of its tunnel replaced (a rekey):
+    // its successor sends at once, its inbound half stays a moment
+    // (retire_delay) for the packets the peer's data plane sealed with it
+    // before the peer switched; they may be overtaken by the Delete.
+    void retire_child(IkeSa& sa, std::uint32_t spi_in, Clock::time_point now);
     // Our Delete for the CHILD SA, sent when the window is free.
     void queue_delete(IkeSa& sa, ChildSa& child, Clock::time_point now);
     void send_queued_deletes(IkeSa& sa, Clock::time_point now);

@@ -40,6 +40,7 @@ enum class ChildState : std::uint8_t {
     inbound_only,   // made by the peer's rekey: decrypting, our outbound waits for the old SA's Delete
     superseded,     // a newer SA carries the traffic (or will): decrypts until deleted
     deleting,       // our Delete for it is out, or queued
+    retiring,       // deleted at both ends after a rekey: decrypts what is still on its way, a moment more
 };
 
 [[nodiscard]] const char* to_string(ChildState state) noexcept;
@@ -52,6 +53,7 @@ struct ChildSa {
     Clock::time_point installed_at{};
     Clock::time_point rekey_at = Clock::time_point::max();     // soft lifetime, jittered (section 2.8)
     Clock::time_point expires_at = Clock::time_point::max();   // hard lifetime
+    Clock::time_point retire_at = Clock::time_point::max();    // retiring: when its inbound half goes
     std::uint64_t rekey_bytes = 0;                             // soft byte lifetime, jittered; 0: none
     std::uint64_t expire_bytes = 0;                            // hard byte lifetime (ESP bytes both ways)
     ChildState state = ChildState::active;

@@ -23,6 +23,13 @@ inline constexpr auto rekey_retry = std::chrono::seconds(10);
 // kept when no Delete comes.
 inline constexpr auto rekeyed_linger = std::chrono::seconds(60);
 
+// How long the inbound half of a rekeyed CHILD SA outlives its Delete:
+// the peer's data plane may hold packets sealed with it (a batch being
+// sent) after the peer's control plane switched, and the Delete overtakes
+// them. strongSwan keeps it 5 s (delete_rekeyed_delay); a batch takes
+// milliseconds.
+inline constexpr auto retire_delay = std::chrono::seconds(2);
+
 // The lower of an exchange's two nonces, octet by octet, a nonce that ends
 // first being the lower.
 [[nodiscard]] inline std::vector<std::uint8_t> lowest_nonce(std::span<const std::uint8_t> a,
