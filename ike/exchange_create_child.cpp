@@ -320,7 +320,9 @@ void IkeEngine::on_create_child_response(IkeSa& sa, const std::vector<Payload>& 
         queue_delete(sa, fresh, now);
         return;
     }
-    if (ChildSa* theirs = collision ? sa.child_in(old->successor) : nullptr) {
+    // Unless the peer's Delete of it came first (our answer was late): then it only retires.
+    if (ChildSa* theirs = collision ? sa.child_in(old->successor) : nullptr; theirs != nullptr &&
+                                                                              theirs->state != ChildState::retiring) {
         // Its initiator deletes it; until then it must not carry our traffic.
         ike_log()->info("{}: CHILD SA {} rekeyed by both ends at once: the peer's (in 0x{:08x}) holds the lowest "
                         "nonce and is deleted by it, ours (in 0x{:08x}) stays",
