@@ -886,6 +886,18 @@ print(eval(sys.argv[1]))
 PY
 }
 
+# lab_expect_ike_fragments LABEL a|b: the site sent and reassembled IKE
+# fragments (RFC 7383), refused none, and negotiated fragmentation with its
+# first peer; dies otherwise. Logs the counters under LABEL.
+lab_expect_ike_fragments() {
+    local label=$1 site=$2 got sent put_together refused negotiated
+    got=$(lab_ike_json "$site" '" ".join(str(d["counters"]["ike"][k]) for k in ("messages-fragmented", "messages-reassembled", "fragments-refused")) + " %s" % peer()["fragmentation"]')
+    lab_info "($label) site-$site: $got (messages fragmented, reassembled, fragments refused, negotiated)"
+    read -r sent put_together refused negotiated <<<"$got"
+    ((sent >= 1 && put_together >= 1 && refused == 0)) && [[ $negotiated == True ]] ||
+        lab_die "($label) site-$site did not send and reassemble IKE fragments cleanly: $got"
+}
+
 # lab_tunnel_up a|b: true when one of the site's IKE SAs ("peers" entries)
 # is "established" and its first tunnel "up", with at least one SA each way.
 lab_tunnel_up() {
@@ -1039,7 +1051,44 @@ lab_swanctl() {
 # LAB_SWAN_CHILD_REKEY / LAB_SWAN_IKE_REKEY: its rekey_time (default 1h / 4h);
 # LAB_SWAN_CHILD_LIFE: the CHILD SA's life_time (default 2h).
 lab_swanctl_psk_conf() {
-    local site=$1 secret=$2 ike=${3:-aes256gcm16-prfsha256-ecp256} esp=${4:-aes128gcm16}
+    local site=$1 secret=$2 other=b
+    [[ $site == a ]] || other=a
+    _lab_swanctl_lan "$site" "${3:-}" "${4:-}" "auth = psk" "auth = psk" "" "
+secrets {
+    ike-lan {
+        id-me = fqdn:site-$site.lab
+        id-peer = fqdn:site-$other.lab
+        secret = \"$secret\"
+    }
+}"
+}
+
+# lab_swanctl_cert_conf a|b PKI_DIR: like lab_swanctl_psk_conf (same ids,
+# traffic selectors and default proposals), authenticated by certificates:
+# PKI_DIR/site-<me>.pem and .key (copied into the swanctl dir's x509/ and
+# private/) and the CA PKI_DIR/ca.pem (x509ca/, the only one the peer's
+# certificate may chain to). It sends its certificate even unasked, and
+# RFC 7383 fragmentation is on (strongSwan's default, written out because
+# the tests rely on it). Needs LAB_SWAN_PLUGINS="pem pkcs1 x509 pubkey
+# constraints" at lab_charon_start.
+lab_swanctl_cert_conf() {
+    local site=$1 pki=$2 dir=$LAB_DIR/swan-$1/swanctl
+    cp "$pki/site-$site.pem" "$dir/x509/"
+    cp "$pki/site-$site.key" "$dir/private/"
+    cp "$pki/ca.pem" "$dir/x509ca/"
+    _lab_swanctl_lan "$site" "${3:-}" "${4:-}" "auth = pubkey
+            certs = site-$site.pem" "auth = pubkey
+            cacerts = ca.pem" "fragmentation = yes
+        send_cert = always" ""
+}
+
+# _lab_swanctl_lan a|b IKE ESP LOCAL_AUTH REMOTE_AUTH CONNECTION_EXTRA TAIL:
+# what the two above share: the connection "lan" toward the other site
+# (fqdn ids, tunnel mode between the LANs, rekey times from the
+# LAB_SWAN_* knobs), with their auth lines, extra connection lines and text
+# after it (secrets); loads it.
+_lab_swanctl_lan() {
+    local site=$1 ike=${2:-aes256gcm16-prfsha256-ecp256} esp=${3:-aes128gcm16}
     local here there other lts rts
     lab_two_site_names
     if [[ $site == a ]]; then
@@ -1058,12 +1107,13 @@ connections {
         # Its default, 10% of rekey_time, is 0 s for a rekey_time of seconds:
         # charon would then delete the IKE SA while rekeying it.
         over_time = 1h
+        $6
         local {
-            auth = psk
+            $4
             id = fqdn:site-$site.lab
         }
         remote {
-            auth = psk
+            $5
             id = fqdn:site-$other.lab
         }
         children {
@@ -1079,70 +1129,7 @@ connections {
             }
         }
     }
-}
-secrets {
-    ike-lan {
-        id-me = fqdn:site-$site.lab
-        id-peer = fqdn:site-$other.lab
-        secret = "$secret"
-    }
-}
-EOF2
-    lab_swanctl "$site" --load-all --noprompt >>"$LAB_DIR/swanctl-$site.out" 2>&1 ||
-        lab_die "swanctl --load-all (site-$site) failed: $(tail -n 5 "$LAB_DIR/swanctl-$site.out")"
-}
-
-# lab_swanctl_cert_conf a|b PKI_DIR: like lab_swanctl_psk_conf (same ids,
-# traffic selectors and default proposals), authenticated by certificates:
-# PKI_DIR/site-<me>.pem and .key (copied into the swanctl dir's x509/ and
-# private/) and the CA PKI_DIR/ca.pem (x509ca/, the only one the peer's
-# certificate may chain to). It sends its certificate even unasked, and
-# RFC 7383 fragmentation is on (strongSwan's default, written out because
-# the tests rely on it). Needs LAB_SWAN_PLUGINS="pem pkcs1 x509 pubkey
-# constraints" at lab_charon_start.
-lab_swanctl_cert_conf() {
-    local site=$1 pki=$2 ike=${3:-aes256gcm16-prfsha256-ecp256} esp=${4:-aes128gcm16}
-    local here there other lts rts dir=$LAB_DIR/swan-$1/swanctl
-    lab_two_site_names
-    if [[ $site == a ]]; then
-        here=$UNDERLAY_A there=$UNDERLAY_B other=b lts=10.1.0.0/24 rts=10.2.0.0/24
-    else
-        here=$UNDERLAY_B there=$UNDERLAY_A other=a lts=10.2.0.0/24 rts=10.1.0.0/24
-    fi
-    cp "$pki/site-$site.pem" "$dir/x509/"
-    cp "$pki/site-$site.key" "$dir/private/"
-    cp "$pki/ca.pem" "$dir/x509ca/"
-    cat >"$dir/swanctl.conf" <<EOF2
-connections {
-    lan {
-        version = 2
-        local_addrs = $here
-        remote_addrs = $there
-        proposals = $ike
-        fragmentation = yes
-        send_cert = always
-        local {
-            auth = pubkey
-            certs = site-$site.pem
-            id = fqdn:site-$site.lab
-        }
-        remote {
-            auth = pubkey
-            cacerts = ca.pem
-            id = fqdn:site-$other.lab
-        }
-        children {
-            lan {
-                local_ts = $lts
-                remote_ts = $rts
-                esp_proposals = $esp
-                mode = tunnel
-                start_action = none
-                rand_time = 0
-            }
-        }
-    }
-}
+}$7
 EOF2
     lab_swanctl "$site" --load-all --noprompt >>"$LAB_DIR/swanctl-$site.out" 2>&1 ||
         lab_die "swanctl --load-all (site-$site) failed: $(tail -n 5 "$LAB_DIR/swanctl-$site.out")"
