@@ -191,7 +191,7 @@ lab_wait() {
 lab_hex() { od -An -tx1 -v -N"$1" /dev/urandom | tr -d ' \n'; }
 
 # lab_key_bytes ALGORITHM: bytes of key-in/key-out (with the 4-byte salt for
-# the AEADs), as DESIGN.md's [tunnel.NAME.static-sa] wants them.
+# the AEADs), as [tunnel.NAME.static-sa] wants them (docs/configuration.md).
 lab_key_bytes() {
     case $1 in
         aes-128-gcm) echo 20 ;;
@@ -575,7 +575,7 @@ print(n)' "$2" "$3"
 # strongSwan (charon with kernel-libipsec: userspace ESP on a TUN, ipsec0)
 # between the two site namespaces, tunnel mode 10.1.0.0/24 <-> 10.2.0.0/24,
 # PSK, the ESP proposal given (e.g. aes128gcm16). A second reference beside
-# wireguard-go; DESIGN.md "Lab" has the recipe this follows. Each charon gets
+# wireguard-go; docs/lab.md has the recipe this follows. Each charon gets
 # a private /run (its pid file path is compiled in) and its own config dir.
 
 _lab_swan_conf() { # DIR
@@ -963,7 +963,7 @@ lab_wait_log() {
 
 # ---------------------------------------------------------------------------
 # strongSwan as an IKEv2 peer of mesh-site (interop tests), one charon per
-# site namespace with kernel-libipsec (DESIGN.md "Lab"). Its files live in
+# site namespace with kernel-libipsec (docs/lab.md). Its files live in
 # $LAB_DIR/swan-<site>/; its log, with ike and cfg at level 2, in
 # $LAB_DIR/strongswan-<site>.log (tailed by lab_die).
 

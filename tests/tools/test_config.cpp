@@ -79,7 +79,7 @@ key-out = "000102030405060708090a0b0c0d0e0f10111213"
 
 } // namespace
 
-TEST_CASE("DESIGN.md's example, every key written, parses to its values")
+TEST_CASE("The documented example, every key written, parses to its values")
 {
     const Config c = load(samples / "full.toml");
     CHECK(c.path == samples / "full.toml");

@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's configuration (TOML, DESIGN.md "Configuration"), read and
+// The daemon's configuration (TOML, docs/configuration.md), read and
 // checked in full before anything starts. Names follow RouterOS.
 
 #include "tunnel/esp_algorithm.hpp"
@@ -92,7 +92,7 @@ struct Peer {
     Encapsulation encapsulation = Encapsulation::udp;
 };
 
-// Manual keying of one tunnel, like `ip xfrm state` (DESIGN.md [tunnel.NAME.static-sa]).
+// Manual keying of one tunnel, like `ip xfrm state` (docs/configuration.md, [tunnel.NAME.static-sa]).
 struct StaticSa {
     tunnel::EspCipher enc_algorithm = tunnel::EspCipher::aes128_gcm;
     tunnel::EspIntegrity auth_algorithm = tunnel::EspIntegrity::none;  // CBC: sha256 when not given

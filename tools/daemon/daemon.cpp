@@ -25,7 +25,7 @@ constexpr auto reclaim_interval = std::chrono::milliseconds(200);
 constexpr std::uint32_t tun_txqueuelen = 2000;
 
 // What goes over a tunnel: its static routes and, in mode ip, the remote
-// subnets its CHILD SA carries (DESIGN.md: routed over the interface).
+// subnets its CHILD SA carries (docs/configuration.md: routed over the interface).
 std::vector<tunnel::IpPrefix> routed_prefixes(const config::Tunnel& tunnel)
 {
     auto prefixes = tunnel.routes;

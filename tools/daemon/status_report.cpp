@@ -1,4 +1,4 @@
-// What the control socket reports: status (DESIGN.md's `status --json`
+// What the control socket reports: status (docs/commands.md's `status --json`
 // document, to which fields are only ever added) and keys.
 
 #include "tools/daemon/daemon.hpp"
@@ -161,7 +161,7 @@ nlohmann::json Daemon::status() const
 }
 
 // Secrets leave the daemon only here, on the owner-only control socket, for
-// `mesh-site keys` (DESIGN.md: the one deliberate way to export them).
+// `mesh-site keys` (docs/commands.md: the one deliberate way to export them).
 nlohmann::json Daemon::keys() const
 {
     nlohmann::json report{{"esp", nlohmann::json::array()}, {"ikev2", nlohmann::json::array()}};
