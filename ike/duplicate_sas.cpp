@@ -41,8 +41,9 @@
 namespace mesh::ike {
 
 namespace {
-// How long the peer may retransmit an IKE_SA_INIT sent before ours reached
-// it: 0.5 s doubling, given up after the fifth retry (ike_engine.cpp), 31.5 s.
+// How late the peer's IKE_SA_INIT, sent before ours reached it, may reach us:
+// a peer sends it again for up to 15.5 s (0.5 s doubling, five times:
+// ike_engine.cpp), over a path that may hold it up too; twice that.
 constexpr auto crossing_window = std::chrono::seconds(32);
 
 // Whether `fresh` and `other` were set up at the same time, one by each end.
