@@ -53,6 +53,8 @@ bool crossed(const IkeSa& fresh, const IkeSa& other)
         return false;
     const IkeSa& ours = fresh.initiator ? fresh : other;
     const IkeSa& theirs = fresh.initiator ? other : fresh;
+    if (ours.init_request.empty())
+        return false;   // the new SA of an IKE rekey: no IKE_SA_INIT of its own to cross
     return theirs.created_at < ours.established_at + crossing_window;
 }
 } // namespace

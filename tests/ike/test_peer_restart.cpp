@@ -110,7 +110,7 @@ IkeSaStatus only_ike_sa(const std::vector<IkeSaStatus>& status)
 // A (passive or not) and B establish, time passes, B restarts without
 // INITIAL_CONTACT: A's stale IKE SA goes at once, whichever of the two holds
 // the lowest nonce.
-void replaced_at_once(bool a_passive, bool stale_holds_lowest)
+void replaced_at_once(bool a_passive, bool stale_holds_lowest, bool rekeyed_just_before = false)
 {
     CAPTURE(a_passive);
     CAPTURE(stale_holds_lowest);
@@ -123,10 +123,16 @@ void replaced_at_once(bool a_passive, bool stale_holds_lowest)
     p.a->start(p.now);
     p.b->start(p.now);
     establish(p);
-    const auto stale = only_ike_sa(p.a->status(p.now));
-    CHECK(stale.initiator == !a_passive);
-    const std::uint32_t stale_in = stale.child_sas.front().spi_in;
+    CHECK(only_ike_sa(p.a->status(p.now)).initiator == !a_passive);
     run_until(p, [] { return false; }, 60s);   // established long before the restart
+    if (rekeyed_just_before) {
+        // A rekeys the IKE SA: its new SA was established just now, but by no IKE_SA_INIT a restart could cross.
+        p.a->rekey_ike("b", p.now);
+        run_until(p, [&] { return p.a->counters().ike_rekeys == 1 && p.a->status(p.now).size() == 1; }, 5s);
+        REQUIRE(p.a->counters().ike_rekeys == 1);
+    }
+    const auto stale = only_ike_sa(p.a->status(p.now));
+    const std::uint32_t stale_in = stale.child_sas.front().spi_in;
 
     restart_b_without_initial_contact(p, restarted_rng);
     const auto fresh = only_ike_sa(p.a->status(p.now));
@@ -183,6 +189,12 @@ TEST_CASE("a passive site: a peer restarted without INITIAL_CONTACT replaces its
 {
     replaced_at_once(true, true);
     replaced_at_once(true, false);
+}
+
+TEST_CASE("a peer restarted without INITIAL_CONTACT just after our IKE rekey: its new IKE SA replaces the rekeyed one")
+{
+    replaced_at_once(false, true, true);
+    replaced_at_once(false, false, true);
 }
 
 TEST_CASE("the re-initiation backoff starts over when the peer brings the tunnel up itself")
