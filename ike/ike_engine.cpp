@@ -511,6 +511,13 @@ void IkeEngine::schedule_retry(const PeerConfig& peer, Clock::time_point now)
     ike_log()->info("{}: next attempt in {} ms", peer.name, when.backoff.count());
 }
 
+void IkeEngine::reset_backoff(const PeerConfig& peer)
+{
+    // Whoever initiated: the peer is reachable, so the next loss starts over at the first step.
+    if (const auto it = schedule_.find(&peer); it != schedule_.end())
+        it->second.backoff = std::chrono::milliseconds(0);
+}
+
 void IkeEngine::remove_children(IkeSa& sa)
 {
     for (const auto& child : sa.children) {

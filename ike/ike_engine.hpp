@@ -13,6 +13,7 @@
 //               to the new IKE SA, the old one is deleted
 //   IKE_AUTH with N(INITIAL_CONTACT): the peer restarted, its stale IKE SAs here go at once
 //   two IKE SAs with one peer (both ends started at once): the nonce rule keeps one
+//   a new IKE SA re-authenticating the peer identity of an older one: it replaces it at once
 //
 // Time is passed in (on_tick(now)) and randomness injected, so exchanges run
 // deterministically in tests.
@@ -56,6 +57,7 @@ struct IkeCounters {
     std::uint64_t ike_rekey_collisions = 0;  // both ends rekeyed one IKE SA (sections 2.8.1, 2.18)
     std::uint64_t initial_contacts = 0;      // INITIAL_CONTACT from a restarted peer replaced its stale IKE SAs
     std::uint64_t duplicate_ike_sas = 0;     // two IKE SAs with one peer (both ends started at once): one deleted
+    std::uint64_t ike_sas_replaced = 0;      // an older IKE SA replaced by a new one of the same peer identity
     std::uint64_t messages_fragmented = 0;   // our messages sent as IKE fragments (RFC 7383), not counting resends
     std::uint64_t messages_reassembled = 0;  // the peer's messages put together from IKE fragments
     std::uint64_t fragments_refused = 0;     // IKE fragments dropped: failed decryption, over the bounds, inconsistent
@@ -210,6 +212,8 @@ private:
     void remove_children(IkeSa& sa);
     void send_ike_delete(IkeSa& sa);
     void schedule_retry(const PeerConfig& peer, Clock::time_point now);
+    // An IKE SA with the peer was established: the next re-initiation comes after the first backoff step.
+    void reset_backoff(const PeerConfig& peer);
     [[nodiscard]] std::uint64_t new_spi();
     [[nodiscard]] std::vector<std::uint8_t> new_nonce();
 
@@ -311,8 +315,11 @@ private:
     void replace_stale_sas(IkeSa& fresh);
 
     // duplicate_sas.cpp
-    // `fresh` was just established: another IKE SA with the same peer and identity is a duplicate.
+    // `fresh` was just established: another IKE SA with the same peer and identity is a
+    // duplicate (both ends started at once) or older and replaced.
     void resolve_duplicates(IkeSa& fresh, Clock::time_point now);
+    // The peer authenticated again with `fresh`: `old` and its CHILD SAs go, the tunnel sends on fresh's.
+    void replace_reauthenticated(IkeSa& old, IkeSa& fresh);
     // Another established IKE SA with the same peer and identity as `sa`, if any.
     [[nodiscard]] IkeSa* other_established(const IkeSa& sa);
     // Whether another IKE SA with the peer sends the tunnel's traffic already.

@@ -108,6 +108,7 @@ nlohmann::json Daemon::status() const
                                      {"ike-rekey-collisions", c.ike_rekey_collisions},
                                      {"initial-contacts", c.initial_contacts},
                                      {"duplicate-ike-sas", c.duplicate_ike_sas},
+                                     {"ike-sas-replaced", c.ike_sas_replaced},
                                      {"messages-fragmented", c.messages_fragmented},
                                      {"messages-reassembled", c.messages_reassembled},
                                      {"fragments-refused", c.fragments_refused},
