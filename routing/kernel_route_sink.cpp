@@ -9,6 +9,7 @@
 #include "routing/routing_log.hpp"
 
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netlink/errno.h>
 
 #include <algorithm>
@@ -73,7 +74,8 @@ void KernelRouteSink::install(Installed& route)
 bool KernelRouteSink::uninstall(const tunnel::IpPrefix& prefix, Installed& route)
 {
     if (route.unicast) {
-        if (!succeeded(remove_route(nl_, prefix, route.unicast->ifindexes, route.unicast->metric), "remove route", prefix, route))
+        const Unicast& unicast = *route.unicast;
+        if (!succeeded(remove_route(nl_, prefix, unicast.ifindexes, unicast.metric), "remove route", prefix, route))
             return false;
         route.unicast.reset();
         ++routes_removed_;
@@ -125,8 +127,12 @@ void KernelRouteSink::restore(Installed& route, std::span<const int> ifindexes)
     const int result = add_route_if_absent(nl_, prefix, ifindexes, metric);
     if (result == -NLE_EXIST)
         return;
-    const std::string what = blackhole ? "leak-guard blackhole " + prefix.to_string()
-                                       : "route " + to_string(route.wanted);
+    std::string what = (blackhole ? "leak-guard blackhole " : "route ") + prefix.to_string();
+    for (const int ifindex : ifindexes) {
+        char name[IF_NAMESIZE] = {};
+        const bool named = ::if_indextoname(static_cast<unsigned>(ifindex), name) != nullptr;
+        what += " dev " + (named ? std::string(name) : std::to_string(ifindex));
+    }
     if (result < 0) {
         succeeded(result, "restore removed route", prefix, route);
         if (blackhole)

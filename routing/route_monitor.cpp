@@ -51,7 +51,7 @@ std::optional<RouteDeletion> parse_deletion(std::span<const std::uint8_t> body)
     const auto family = header.rtm_family == AF_INET ? tunnel::IpAddress::Family::v4 : tunnel::IpAddress::Family::v6;
     const std::size_t address_bytes = header.rtm_family == AF_INET ? 4 : 16;
     std::array<std::uint8_t, 16> destination{};
-    auto attributes = body.subspan(NLMSG_ALIGN(sizeof(rtmsg)) <= body.size() ? NLMSG_ALIGN(sizeof(rtmsg)) : body.size());
+    auto attributes = body.subspan(std::min<std::size_t>(NLMSG_ALIGN(sizeof(rtmsg)), body.size()));
     while (attributes.size() >= sizeof(rtattr)) {
         const auto attribute = load<rtattr>(attributes.data());
         if (attribute.rta_len < sizeof(rtattr) || attribute.rta_len > attributes.size())

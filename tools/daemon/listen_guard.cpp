@@ -57,10 +57,13 @@ std::set<unsigned long> colliding_inodes(const tunnel::Endpoint& local)
         while (std::getline(in, line)) {
             // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
             std::istringstream fields(line);
-            std::string slot, local_field, remote, state, queues, timer, retransmits, uid, timeout;
+            std::string skip, local_field;
             unsigned long inode = 0;
-            if (!(fields >> slot >> local_field >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
-                  inode))
+            if (!(fields >> skip >> local_field))
+                continue;
+            for (int field = 0; field < 7; ++field) // rem_address .. timeout
+                fields >> skip;
+            if (!(fields >> inode))
                 continue;
             const auto colon = local_field.find(':');
             if (colon == std::string::npos)
