@@ -75,6 +75,9 @@ now
 $now"
 }
 
+# elapsed_ms T0: milliseconds since T0 (an $EPOCHREALTIME).
+elapsed_ms() { "$LAB_PYTHON" -c "import sys; print(round((float(sys.argv[2]) - float(sys.argv[1])) * 1000))" "$1" "$EPOCHREALTIME"; }
+
 # has_guard METRIC: site-a has its blackhole for 10.2.0.0/24 at METRIC.
 has_guard() { ip -n "$SITE_A" -4 route show type blackhole 10.2.0.0/24 | grep -q "metric $1"; }
 
@@ -114,13 +117,17 @@ case_b() {
 case_c() {
     lab_info "(c) site-a's routes removed behind its back"
     metric=$(ip -n "$SITE_A" -4 route show 10.2.0.0/24 dev gre-b | sed -n 's/.* metric \([0-9]*\).*/\1/p')
+    t0=$EPOCHREALTIME
     n "$SITE_A" ip route del 10.2.0.0/24 dev gre-b metric "$metric"
     lab_wait 2 "the route to 10.2.0.0/24 via gre-b to come back" _lab_route_via "$SITE_A" 10.2.0.0/24 gre-b
+    lab_info "(c) route back after $(elapsed_ms "$t0") ms (polled every 0.1 s)"
     lab_wait_log 2 "route 10\.2\.0\.0/24 .*was removed by someone else: restored" mesh-site-a >/dev/null ||
         lab_die "(c) site-a did not log that it restored the route"
     guard=$(ip -n "$SITE_A" -4 route show type blackhole 10.2.0.0/24 | sed -n 's/.* metric \([0-9]*\).*/\1/p')
+    t0=$EPOCHREALTIME
     n "$SITE_A" ip route del blackhole 10.2.0.0/24 metric "$guard"
     lab_wait 2 "the leak-guard blackhole for 10.2.0.0/24 to come back" has_guard "$guard"
+    lab_info "(c) blackhole back after $(elapsed_ms "$t0") ms (polled every 0.1 s)"
     lab_wait_log 2 "blackhole 10\.2\.0\.0/24 was removed by someone else: restored" mesh-site-a >/dev/null ||
         lab_die "(c) site-a did not log that it restored the blackhole"
     first_intact c
