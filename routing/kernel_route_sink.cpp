@@ -12,8 +12,6 @@
 #include <net/if.h>
 #include <netlink/errno.h>
 
-#include <algorithm>
-
 namespace mesh::routing {
 
 void KernelRouteSink::apply(std::span<const SelectedRoute> routes)
@@ -99,10 +97,9 @@ void KernelRouteSink::on_route_deleted(const RouteDeletion& deleted)
     Installed& route = it->second;
     if (deleted.blackhole && route.blackhole && deleted.metric == blackhole_metric_) {
         restore(route, {});
-    } else if (!deleted.blackhole && route.unicast && deleted.metric == route.unicast->metric &&
-               std::ranges::any_of(deleted.ifindexes, [&](int ifindex) {
-                   return std::ranges::find(route.unicast->ifindexes, ifindex) != route.unicast->ifindexes.end();
-               })) {
+    } else if (!deleted.blackhole && route.unicast && deleted.metric == route.unicast->metric) {
+        // Whatever its interfaces: a route someone else replaced ours with
+        // (same prefix and metric) and then removed leaves ours missing too.
         restore(route, route.unicast->ifindexes);
     }
 }

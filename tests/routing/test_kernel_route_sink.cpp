@@ -217,3 +217,25 @@ TEST_CASE("kernel: a sink removes only its own routes, and puts back what someon
     CHECK(deletions[1] == 2);
     CHECK(seen[4].empty());
 }
+
+TEST_CASE("kernel: a route another sink replaced at the same metric and then withdrew comes back")
+{
+    std::vector<std::set<std::string>> seen;
+    const bool ran = in_private_netns([&](Lab& lab) {
+        KernelRouteSink other{lab.nl, 7};
+        RouteMonitor monitor;
+        lab.sink.apply(std::vector{via("10.2.0.0/24", {lab.a.ifindex()})});
+        other.apply(std::vector{via("10.2.0.0/24", {lab.b.ifindex()})});
+        seen.push_back(kernel_routes());
+        other.withdraw_all();
+        for (const auto& deleted : monitor.read().deleted)
+            lab.sink.on_route_deleted(deleted);
+        seen.push_back(kernel_routes());
+    });
+    if (!ran)
+        return;
+    REQUIRE(seen.size() == 2);
+    const std::string other_guard = "blackhole 10.2.0.0/24 metric " + std::to_string(leak_guard_metric - 7);
+    CHECK(seen[0] == std::set<std::string>{"10.2.0.0/24 metric 10 dev mt-b", "blackhole 10.2.0.0/24" + guard, other_guard});
+    CHECK(seen[1] == std::set<std::string>{"10.2.0.0/24 metric 10 dev mt-a", "blackhole 10.2.0.0/24" + guard});
+}
