@@ -4,6 +4,8 @@
 // the data plane runs on the PacketPump's own threads.
 
 #include "ike/ike_engine.hpp"
+#include "routing/kernel_route_sink.hpp"
+#include "routing/route_monitor.hpp"
 #include "routing/route_set.hpp"
 #include "routing/route_sink.hpp"
 #include "tools/config/config.hpp"
@@ -89,6 +91,16 @@ private:
     void drain_pump();
     void schedule_reclaim();
     [[nodiscard]] std::string handle_request(const std::string& request);
+
+    // daemon_signals.cpp: TERM, INT and QUIT stop cleanly; the others a
+    // careless `kill` may send are logged instead of killing the daemon.
+    // Caught from the start (queued until run()), watched from run().
+    void catch_signals();
+    void watch_signals();
+    // daemon_routes.cpp: the kernel route sink, and putting back its routes
+    // when someone else removes them.
+    void start_kernel_routes(const tunnel::Endpoint& local);
+    void watch_routes();
     // "ike PEER" or "child PEER": the peer's IKE SA, or its CHILD SAs, rekeyed
     // at once, as at their soft lifetime (`mesh-site rekey`).
     [[nodiscard]] nlohmann::json rekey(const std::string& what);
@@ -100,6 +112,9 @@ private:
     tunnel::NetlinkSocket netlink_;
     routing::RouteSet routes_;
     std::unique_ptr<routing::RouteSink> route_sink_;   // zebra (zebra-socket) or the kernel
+    routing::KernelRouteSink* kernel_routes_ = nullptr; // route_sink_ when it is the kernel
+    std::unique_ptr<routing::RouteMonitor> route_monitor_;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> route_events_;
     tunnel::SaTable table_;
     std::unique_ptr<tunnel::PacketPump> pump_;
     boost::asio::posix::stream_descriptor pump_notify_;

@@ -28,8 +28,8 @@ void Daemon::start_ike()
     });
     if (peers.empty())
         return;
+    // The constructor bound ike_socket_ before any TUN (tools/daemon/listen_guard.hpp).
     const tunnel::Endpoint ike_local{config_.site.listen.value_or(tunnel::IpAddress{}), config_.site.ike_port};
-    ike_socket_ = std::make_unique<tunnel::UdpSocket>(ike_local);
     ike_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ike_socket_->fd()));
     ike::IkeHost& host = *this;
     ike_ = std::make_unique<ike::IkeEngine>(host, std::move(peers), ike_local, socket_->local(), rng_);
