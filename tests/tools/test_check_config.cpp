@@ -395,8 +395,8 @@ address = "172.16.0.1/30"
 )";
     const Config c = f.load_toml(site, world_readable);
     REQUIRE(c.warnings.size() == 1);
-    CHECK(c.warnings.front() == f.file("a.toml") + ":5:10: warning: the file holds a secret and " + f.file("a.toml") +
-                                    " is readable by group and others (mode 0644): chmod 600 " + f.file("a.toml"));
+    CHECK(c.warnings.front() == f.file("a.toml") + ":5:10: warning: " + f.file("a.toml") +
+                                    " holds a secret and is readable by group and others (mode 0644): chmod 600 " + f.file("a.toml"));
     CHECK(f.load_toml(site, owner_only).warnings.empty());
 
     // Static SA keys are secrets too; a file without any is not warned of.
@@ -416,6 +416,6 @@ key-out = "000102030405060708090a0b0c0d0e0f10111213"
 )",
                                      world_readable);
     REQUIRE(keyed.warnings.size() == 1);
-    CHECK(starts_with(keyed.warnings.front(), f.file("a.toml") + ":12:10: warning: the file holds a secret"));
+    CHECK(starts_with(keyed.warnings.front(), f.file("a.toml") + ":12:10: warning: " + f.file("a.toml") + " holds a secret"));
     CHECK(f.load_toml("[site]\nname = \"a\"\n", world_readable).warnings.empty());
 }

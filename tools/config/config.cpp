@@ -354,7 +354,7 @@ Config parse_text(std::string_view text, const std::string& file_name,
 
     if (const toml::node* secret = file_perms ? first_secret(document) : nullptr)
         if (const auto problem = detail::exposure(file_name, *file_perms))
-            config.warnings.push_back(source.warning(*secret, "the file holds a secret and " + *problem));
+            config.warnings.push_back(source.warning(*secret, file_name + " holds a secret and is " + *problem));
     return config;
 }
 

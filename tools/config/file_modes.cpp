@@ -24,7 +24,7 @@ std::optional<std::string> exposure(const std::filesystem::path& file, std::file
         return std::nullopt;
     const std::string whom = group != 0 && others != 0 ? "group and others" : group != 0 ? "group" : "others";
     const std::string what = (mode & 044U) != 0 ? "readable" : (mode & 022U) != 0 ? "writable" : "executable";
-    return file.string() + " is " + what + " by " + whom + " (mode " + octal(mode, "%04o") + "): chmod " +
+    return what + " by " + whom + " (mode " + octal(mode, "%04o") + "): chmod " +
            octal(mode & 0700U, "%03o") + " " + file.string();
 }
 

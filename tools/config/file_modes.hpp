@@ -10,9 +10,9 @@
 
 namespace mesh::config::detail {
 
-// Why file, with these permissions, is open to group or others, and the
-// chmod that closes it:
-//   "key.pem is readable by group and others (mode 0644): chmod 600 key.pem"
+// How file, with these permissions, is open to group or others, and the
+// chmod that closes it, to follow "FILE is ":
+//   "readable by group and others (mode 0644): chmod 600 key.pem"
 // nullopt when only its owner may use it.
 [[nodiscard]] std::optional<std::string> exposure(const std::filesystem::path& file, std::filesystem::perms perms);
 

@@ -58,7 +58,7 @@ void load_peer_credentials(const TableReader& r, PeerRead& read)
         return;
     if (peer.private_key)
         if (const auto problem = exposure(*peer.private_key))
-            r.fail(*r.node("private-key"), *problem);
+            r.fail(*r.node("private-key"), peer.private_key->string() + " is " + *problem);
     try {
         if (peer.certificate && peer.private_key)
             peer.credentials = std::make_shared<const ike::LocalCredentials>(

@@ -38,7 +38,7 @@ Botan::secure_vector<std::uint8_t> read_secret_file(const TableReader& r, const 
 {
     const std::string name = file.value.string();
     if (const auto problem = exposure(file.value))
-        r.fail(*file.node, *problem);
+        r.fail(*file.node, name + " is " + *problem);
     std::FILE* f = std::fopen(name.c_str(), "rb");
     if (!f)
         r.fail(*file.node, "cannot read secret-file " + name + ": " + std::strerror(errno));
