@@ -116,7 +116,7 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
     const TableReader r(source, *s.table, "peer." + s.name,
                         {"address", "local-address", "passive", "profile", "auth-method", "secret", "secret-file",
                          "certificate", "private-key", "ca", "crl", "my-id", "remote-id", "encapsulation"});
-    PeerRead read{{}, {s.name, s.table, {}}};
+    PeerRead read{{}, {s.name, s.table, {}}, {}};
     Peer& peer = read.peer;
     peer.name = s.name;
 
