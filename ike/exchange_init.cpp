@@ -89,6 +89,10 @@ void IkeEngine::send_init_request(IkeSa& sa, Clock::time_point now)
 
 void IkeEngine::add_nat_detection(const IkeSa& sa, std::vector<Payload>& payloads) const
 {
+    // nat-traversal = false (RouterOS): no NAT-D, so neither end detects a
+    // NAT, IKE stays on port 500 and ESP is not UDP-encapsulated.
+    if (!sa.peer->ike.nat_traversal)
+        return;
     // With encapsulation "udp" the source hash is made not to match, as
     // strongSwan's encap=yes does: the peer then believes we are behind a NAT
     // and uses ESP-in-UDP, which is what this daemon's data plane speaks.
@@ -102,6 +106,8 @@ void IkeEngine::add_nat_detection(const IkeSa& sa, std::vector<Payload>& payload
 void IkeEngine::check_nat(IkeSa& sa, const Message& message, const tunnel::Endpoint& local,
                           const tunnel::Endpoint& remote)
 {
+    if (!sa.peer->ike.nat_traversal)
+        return;
     const auto spi_r = message.header.response ? message.header.spi_r : std::uint64_t{0};
     const auto expected_remote = nat_detection_hash(sa.spi_i, spi_r, remote);
     const auto expected_local = nat_detection_hash(sa.spi_i, spi_r, local);

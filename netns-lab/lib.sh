@@ -96,7 +96,7 @@ lab_cleanup() {
 }
 
 # lab_init [NEED...]: checks root and the commands named, makes the run's
-# scratch directory $LAB_DIR, installs the traps.
+# scratch directory $LAB_DIR, installs the traps, sets umask 077.
 lab_init() {
     [[ $(id -u) -eq 0 ]] || lab_skip "needs root (network namespaces)"
     local c
@@ -106,6 +106,9 @@ lab_init() {
     trap lab_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    # Keys, secrets and configs holding them are the owner's alone, or
+    # mesh-site refuses them (docs/configuration.md, "Permissions").
+    umask 077
     LAB_DIR=$(mktemp -d "/tmp/mesh-lab.$$.XXXXXX")
     lab_defer "[[ \${LAB_KEEP_DIR:-0} = 1 ]] || rm -rf '$LAB_DIR'"
 }
