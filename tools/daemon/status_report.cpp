@@ -112,6 +112,8 @@ nlohmann::json Daemon::status() const
                                      {"peers-moved", c.peers_moved},
                                      {"cookies-sent", c.cookies_sent},
                                      {"init-refused", c.init_refused},
+                                     {"init-no-peer", c.init_no_peer},
+                                     {"unknown-spi", c.unknown_spi},
                                      {"ike-rekeys", c.ike_rekeys},
                                      {"ike-rekey-collisions", c.ike_rekey_collisions},
                                      {"initial-contacts", c.initial_contacts},
