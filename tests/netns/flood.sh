@@ -13,6 +13,8 @@
 # and, after the non-ESP marker, at 4500, and ESP at 4500 (unknown SPIs,
 # short ones, bad ICVs for the tunnel's real inbound SPI, keepalives). Then:
 #   - 0 pings lost;
+#   - then, site a stopped (SIGSTOP), a burst beyond its receive buffers: the
+#     kernel drops it counts (SO_RXQ_OVFL) are more than 0 at each port;
 #   - site a accounts for every datagram sent, exactly: IKE messages in
 #     (each malformed, init-no-peer or unknown-spi), the pump's drops by
 #     reason (runt, unknown SPI, keepalive, IKE queue full), the real SA's
@@ -67,8 +69,26 @@ lab_wait 30 "the pings to end" bash -c "! kill -0 ${LAB_PID[ping]} 2>/dev/null"
 received=$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' "$LAB_DIR/ping.log")
 lab_alive mesh-site-a || flood_die "site a's mesh-site exited during the flood"
 
-# SO_RXQ_OVFL's count rides on the datagrams queued after the drops: one more
-# datagram at each port brings the sockets' final totals.
+# A daemon that stops reading for a moment (a busy machine) loses datagrams in
+# the kernel once its 16 MiB receive buffers are full: stopped, site a gets
+# 15,000 datagrams of 1400 random bytes at each port, more than the buffers
+# hold, and must count the kernel's drops (SO_RXQ_OVFL) with the rest. That
+# count rides on the datagrams queued after the drops: one more datagram at
+# each port, once it reads again, brings the sockets' final totals.
+burst=15000
+pretty "" "kill -STOP mesh-site (site a); $burst datagrams of 1400 bytes at each port; kill -CONT"
+kill -STOP "${LAB_PID[mesh-site-a]}"
+ns_exec "$SITE_B" "$LAB_PYTHON" - "$UNDERLAY_A" "$burst" "$seed" <<'PY' || { kill -CONT "${LAB_PID[mesh-site-a]}"; flood_die "the burst failed"; }
+import random, socket, sys
+rng = random.Random(int(sys.argv[3]))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.3", 0))
+for _ in range(int(sys.argv[2])):
+    s.sendto(rng.randbytes(1400), (sys.argv[1], 500))
+    s.sendto(b"\x01" + rng.randbytes(1399), (sys.argv[1], 4500))   # never a marker: ESP for no SA
+PY
+kill -CONT "${LAB_PID[mesh-site-a]}"
+sleep 1
 ns_exec "$SITE_B" "$LAB_PYTHON" - "$UNDERLAY_A" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -80,7 +100,7 @@ PY
 # Accounted datagrams (the IKE queue and SA counters move on the control and
 # pump threads): read until two readings 0.5 s apart agree.
 account() {
-    "$LAB_PYTHON" - "$status_before" "$(mesh a status --json)" "$flood" "$received" <<'PY'
+    "$LAB_PYTHON" - "$status_before" "$(mesh a status --json)" "$flood" "$received" "$burst" <<'PY'
 import json, sys
 before, after, flood = (json.loads(a) for a in sys.argv[1:4])
 replies = int(sys.argv[4] or 0)
@@ -109,8 +129,8 @@ parts = {
 }
 reasons = {k: delta("counters", "ike", k) for k in ("malformed", "init-no-peer", "unknown-spi", "init-refused",
                                                      "cookies-sent", "no-proposal-chosen")}
-sent = flood["sent"] + 2   # and the two datagrams that bring the kernel's totals
-print(json.dumps({"sent": sent, "replies": replies, "accounted": sum(parts.values()), "parts": parts,
+sent = flood["sent"] + 2 * int(sys.argv[5]) + 2   # the burst at each port, and the two that bring the totals
+print(json.dumps({"sent": sent, "flood": flood["sent"], "burst": 2 * int(sys.argv[5]), "replies": replies, "accounted": sum(parts.values()), "parts": parts,
                   "ike-reasons": reasons, "ike-datagrams": delta("counters", "ike-datagrams")}))
 PY
 }
@@ -146,6 +166,9 @@ p = c["parts"]
 check(c["accounted"] == c["sent"] + c["replies"],
       "every datagram accounted for: %d counted = %d sent + %d ping replies" % (c["accounted"], c["sent"], c["replies"]))
 check(p["sa packets"] == c["replies"], "the SA's packets are the ping replies: %d" % p["sa packets"])
+check(p["kernel drops :500"] > 0 and p["kernel drops :4500"] > 0,
+      "the stopped daemon's kernel drops are counted: %d at 500, %d at 4500"
+      % (p["kernel drops :500"], p["kernel drops :4500"]))
 r = c["ike-reasons"]
 check(p["ike messages-in"] == r["malformed"] + r["init-no-peer"] + r["unknown-spi"],
       "every IKE message in has its reason: %d = malformed %d + init-no-peer %d + unknown-spi %d"
