@@ -21,6 +21,7 @@
 #include "ike/cookie.hpp"
 #include "ike/ike_host.hpp"
 #include "ike/ike_sa.hpp"
+#include "ike/log_limits.hpp"
 
 #include <botan/rng.h>
 #include <fmt/format.h>
@@ -46,6 +47,8 @@ struct IkeCounters {
     std::uint64_t peers_dead = 0;        // IKE SAs given up for want of an answer
     std::uint64_t cookies_sent = 0;      // IKE_SA_INIT answered with N(COOKIE) while many were half open
     std::uint64_t init_refused = 0;      // IKE_SA_INIT dropped: over the half-open or IKE SA bounds
+    std::uint64_t init_no_peer = 0;      // IKE_SA_INIT dropped: no peer is configured for its address
+    std::uint64_t unknown_spi = 0;       // messages for SPIs of no IKE SA, dropped
     std::uint64_t peers_moved = 0;       // IKE SAs that followed their peer to a new address or port
     std::uint64_t child_rekeys = 0;          // CHILD SAs we rekeyed (answered with a new SA)
     std::uint64_t child_rekeys_answered = 0; // the peer's rekeys we answered with a new SA
@@ -173,6 +176,17 @@ private:
         failures_[peer] = {std::move(text), now};
     }
     static void spdlog_warn(const std::string& peer, const std::string& text);
+    // The same for a failure anyone can cause with one datagram: kept for
+    // status every time, logged about once a second (`limit`).
+    template <class... Args>
+    void report_limited(net::LogRateLimit& limit, Clock::time_point now, const std::string& peer,
+                        fmt::format_string<Args...> format, Args&&... args)
+    {
+        auto text = fmt::format(format, std::forward<Args>(args)...);
+        if (const auto allowed = limit.admit(now))
+            spdlog_warn(peer, text + allowed->note());
+        failures_[peer] = {std::move(text), now};
+    }
 
     // ike_engine.cpp: dispatch, sending, timers
     IkeSa* find_sa(std::uint64_t spi_i, std::uint64_t spi_r);
@@ -197,8 +211,11 @@ private:
                                                                       const SkfPayload& fragment,
                                                                       std::span<const std::uint8_t> datagram,
                                                                       PayloadType& first_payload);
-    void answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+    // Whether the datagram was an IKE_SA_INIT request that got an error notification.
+    bool answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
                            std::span<const std::uint8_t> bytes, const ParseError& error);
+    void log_unparsable(const tunnel::Endpoint& remote, const ParseError& error, bool answered,
+                        Clock::time_point now);
     void on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
                       const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
     void fail(IkeSa& sa, Clock::time_point now);
@@ -361,6 +378,8 @@ private:
     std::map<std::string, PeerFailure> failures_;
     IkeLimits limits_;
     CookieSecrets cookies_;
+    IkeLogLimits log_limits_;
+    Clock::time_point datagram_at_{};   // the time on_datagram was given, for log limits deeper in
 };
 
 } // namespace mesh::ike

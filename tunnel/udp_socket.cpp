@@ -32,6 +32,9 @@ UdpSocket::UdpSocket(const Endpoint& local) : local_(local)
         set_option(fd_.get(), SOL_SOCKET, SO_RCVBUF, socket_buffer_bytes);
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
         set_option(fd_.get(), SOL_SOCKET, SO_SNDBUF, socket_buffer_bytes);
+    // Every read then carries the count of datagrams the kernel dropped on
+    // this socket so far (a full buffer), for status.
+    set_option(fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, 1);
     socklen_t length = 0;
     const auto address = local.to_sockaddr(length);
     if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)

@@ -259,7 +259,8 @@ void Daemon::drain_pump()
                 follow_peer(event->tunnel, event->from);
                 break;
             case tunnel::DataplaneEvent::Kind::unknown_spi:
-                log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped", event->spi, event->from.to_string());
+                log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped{}", event->spi,
+                                 event->from.to_string(), event->suppressed.note());
                 break;
             }
             ring->release();
@@ -269,9 +270,9 @@ void Daemon::drain_pump()
         if (ike_)
             ike_->on_datagram(socket_->local(), datagram->from, {datagram->bytes.data(), datagram->size},
                               std::chrono::steady_clock::now());
-        else
-            log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured", datagram->size,
-                              datagram->from.to_string());
+        else if (const auto allowed = ike_without_peers_log_.admit(std::chrono::steady_clock::now()))
+            log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured{}", datagram->size,
+                              datagram->from.to_string(), allowed->note());
         pump_->ike_queue().release();
     }
 }

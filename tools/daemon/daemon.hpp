@@ -4,6 +4,7 @@
 // the data plane runs on the PacketPump's own threads.
 
 #include "ike/ike_engine.hpp"
+#include "net/log_rate_limit.hpp"
 #include "routing/kernel_route_sink.hpp"
 #include "routing/route_monitor.hpp"
 #include "routing/route_set.hpp"
@@ -77,6 +78,8 @@ private:
 
     void start_ike();
     void watch_ike_socket();
+    // The port-500 socket's kernel drops, from a read's control messages.
+    void note_kernel_drops(msghdr& header);
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
@@ -127,6 +130,9 @@ private:
     boost::asio::steady_timer ike_timer_;
     boost::asio::steady_timer keepalive_timer_;
     std::uint64_t keepalives_sent_ = 0;
+    std::uint32_t ike_kernel_drops_ = 0;            // SO_RXQ_OVFL total of the port-500 socket
+    net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each
+    net::LogRateLimit send_failure_log_;
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
