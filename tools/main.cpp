@@ -101,23 +101,24 @@ int main(int argc, char** argv)
         if (*check)
             return check_config(config_file);
         if (*status) {
-            const auto answer = mesh::cli::request(control_socket(config_file, socket), "status");
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::StatusRequest{});
             std::cout << (json ? answer.dump() + "\n" : mesh::cli::render_status(answer));
             return 0;
         }
         if (*rekey) {
-            const auto answer =
-                mesh::cli::request(control_socket(config_file, socket), (child ? "rekey child " : "rekey ike ") + peer);
-            if (answer.contains("error")) {
-                std::cerr << "mesh-site: " << answer["error"].get<std::string>() << "\n";
+            if (const auto wrong = mesh::daemon::check_peer_name(peer); !wrong.empty()) {
+                std::cerr << "mesh-site: rekey: " << wrong << "\n";
                 return 1;
             }
-            std::cout << "rekeying " << answer["count"] << (child ? " CHILD SA(s)" : " IKE SA(s)") << " with " << peer
-                      << "\n";
+            const mesh::daemon::RekeyRequest request{
+                child ? mesh::daemon::RekeyRequest::Sa::child : mesh::daemon::RekeyRequest::Sa::ike, peer};
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), request);
+            std::cout << "rekeying " << answer.value("count", 0) << (child ? " CHILD SA(s)" : " IKE SA(s)") << " with "
+                      << peer << "\n";
             return 0;
         }
         if (*keys) {
-            const auto answer = mesh::cli::request(control_socket(config_file, socket), "keys");
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::KeysRequest{});
             std::cout << (table == "esp" ? mesh::cli::render_wireshark_esp(answer)
                                          : mesh::cli::render_wireshark_ikev2(answer));
             return 0;

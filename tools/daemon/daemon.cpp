@@ -72,7 +72,7 @@ Daemon::Daemon(config::Config config)
     if (std::ranges::any_of(config_.tunnels, [](const auto& entry) { return !entry.second.static_sa; }))
         ike_socket_ = bind_exclusive({listen, config_.site.ike_port});
     control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
-                                               [this](const std::string& request) { return handle_request(request); });
+                                               [this](const Request& request) { return handle_request(request); });
     log::daemon()->info("control socket {}", config_.site.control_socket.string());
     if (config_.site.zebra_socket) {
         route_sink_ = std::make_unique<routing::ZebraClient>(io_, *config_.site.zebra_socket);
@@ -288,15 +288,14 @@ void Daemon::schedule_reclaim()
     });
 }
 
-std::string Daemon::handle_request(const std::string& request)
+nlohmann::json Daemon::handle_request(const Request& request)
 {
-    if (request == "status")
-        return status().dump();
-    if (request == "keys")
-        return keys().dump();
-    if (request.starts_with("rekey "))
-        return rekey(request.substr(6)).dump();
-    return nlohmann::json{{"error", "unknown request '" + request + "'"}}.dump();
+    if (std::holds_alternative<StatusRequest>(request))
+        return status();
+    if (std::holds_alternative<KeysRequest>(request))
+        return keys();
+    const auto& rekey_request = std::get<RekeyRequest>(request);
+    return rekey((rekey_request.sa == RekeyRequest::Sa::ike ? "ike " : "child ") + rekey_request.peer);
 }
 
 } // namespace mesh::daemon

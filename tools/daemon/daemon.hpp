@@ -10,6 +10,7 @@
 #include "routing/route_set.hpp"
 #include "routing/route_sink.hpp"
 #include "tools/config/config.hpp"
+#include "tools/daemon/control_request.hpp"
 #include "tunnel/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/raw_esp_socket.hpp"
@@ -93,7 +94,7 @@ private:
     void watch_pump();
     void drain_pump();
     void schedule_reclaim();
-    [[nodiscard]] std::string handle_request(const std::string& request);
+    [[nodiscard]] nlohmann::json handle_request(const Request& request);
 
     // daemon_signals.cpp: TERM, INT and QUIT stop cleanly; the others a
     // careless `kill` may send are logged instead of killing the daemon.
