@@ -53,7 +53,13 @@ public:
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
         std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-        REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+        // EAGAIN: the listen queue is full until the server's thread accepts.
+        const auto deadline = std::chrono::steady_clock::now() + 2s;
+        while (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+            REQUIRE(errno == EAGAIN);
+            REQUIRE(std::chrono::steady_clock::now() < deadline);
+            std::this_thread::sleep_for(1ms);
+        }
     }
     ~RawClient() { ::close(fd_); }
     RawClient(const RawClient&) = delete;
@@ -159,6 +165,7 @@ TEST_CASE("garbage on the control socket is answered with an error object, and t
     REQUIRE(run_until(io, [&] { return client.closed(); }));
     CHECK(client.received() == "{\"answer\":\"status\"}\n");
     CHECK(server.open_connections() == 0);
+    CHECK(server.counters().answered == std::size(garbage) + 1);
 }
 
 TEST_CASE("a request ended by the end of the client's writing, without a newline, is answered")
