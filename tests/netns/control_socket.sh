@@ -69,7 +69,7 @@ status_ms() {
     local t0 t1 ms
     t0=$(date +%s%N)
     timeout 5 ip netns exec "$SITE_A" "$MESH_SITE" status -c "$LAB_DIR/site-a.toml" --json >/dev/null ||
-        lab_die "($1) site-a's status did not answer (5 s)"
+        lab_die "($1) site-a's status failed or did not answer within 5 s"
     t1=$(date +%s%N)
     ms=$(((t1 - t0) / 1000000))
     ((ms < 2000)) || lab_die "($1) site-a's status took $ms ms"

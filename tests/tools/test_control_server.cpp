@@ -207,6 +207,7 @@ TEST_CASE("beyond the connection limit the oldest idle connection is closed, and
     const auto path = fresh_socket_path();
     ControlServer::Limits limits;
     limits.connections = 4;
+    limits.backlog = 64;   // the 51 clients below connect before the server accepts any
     limits.quiet = 200ms;
     ControlServer server(io, path, status_of, limits);
     std::vector<std::unique_ptr<RawClient>> idle;
@@ -312,4 +313,35 @@ TEST_CASE("the CLI gives up with a clear error when the daemon does not answer")
 
     CHECK_THROWS_WITH(mesh::cli::request(path.parent_path() / "nobody.sock", StatusRequest{}, 300ms),
                       doctest::Contains("cannot reach the daemon"));
+}
+
+TEST_CASE("the CLI sends its request again when the daemon closed the connection before reading it")
+{
+    const auto path = fresh_socket_path();
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    REQUIRE(::bind(listener, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    // As the server does to the oldest silent connection in a flood: closed unread.
+    std::thread daemon([listener] {
+        ::close(::accept(listener, nullptr, nullptr));
+        const int second = ::accept(listener, nullptr, nullptr);
+        char request[64];
+        std::size_t got = 0;
+        while (got == 0 || request[got - 1] != '\n') {
+            const auto n = ::read(second, request + got, sizeof request - got);
+            if (n <= 0)
+                break;
+            got += static_cast<std::size_t>(n);
+        }
+        const std::string answer = std::string("{\"answer\":\"") + std::string(request, got - 1) + "\"}\n";
+        (void)!::write(second, answer.data(), answer.size());
+        ::close(second);
+    });
+    const auto answer = mesh::cli::request(path, KeysRequest{}, 2000ms);
+    daemon.join();
+    ::close(listener);
+    CHECK(answer == nlohmann::json{{"answer", "keys"}});
 }

@@ -143,7 +143,7 @@ ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, H
     acceptor_.open(local());
     acceptor_.bind(local::endpoint(path_.string()));
     ::umask(old_mask);
-    acceptor_.listen();
+    acceptor_.listen(limits_.backlog);
     accept();
 }
 

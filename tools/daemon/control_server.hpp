@@ -9,6 +9,10 @@
 //   - at most Limits::connections are open; a new one beyond that closes the
 //     oldest that has not sent its request yet, so a client that asks at once
 //     (the CLI) is answered while idle connections keep arriving;
+//   - the kernel queues at most Limits::backlog connections not accepted yet
+//     (not SOMAXCONN's 4096): accepting is first come, first served, and a
+//     client should not wait behind thousands of idle ones. A blocking
+//     connect (the CLI's) waits for room in the queue;
 //   - a connection has Limits::timeout to send its line and take its answer;
 //   - an accept that fails (no descriptors left, no memory) is tried again
 //     after a pause that doubles up to a second, never at once;
@@ -36,6 +40,7 @@ public:
 
     struct Limits {
         std::size_t connections = 32;
+        int backlog = 32;
         std::chrono::milliseconds timeout = std::chrono::seconds(3);
         std::chrono::milliseconds first_accept_pause = std::chrono::milliseconds(100);
         std::chrono::milliseconds quiet = std::chrono::seconds(10);
