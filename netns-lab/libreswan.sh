@@ -88,16 +88,18 @@ EOF
     pretty "" "wrote $dir/ipsec.conf${*:+ (conn lan: $*)}"
 }
 
-# lab_pluto_start [PLUTO_ARG...]: pluto in site b with the shim (PLUTO_ARGs
-# such as "--impair ke-payload:omit" come after the config); waits until its
-# control socket answers and the connection "lan" is loaded.
+# lab_pluto_start: pluto in site b with the shim; waits until its control
+# socket answers and the connection "lan" is loaded. Impairments are set
+# afterwards, at run time: lab_whack --impair NAME[:ARG] (--impair none
+# resets them).
 lab_pluto_start() {
     local dir=$LAB_DIR/pluto
     rm -f "$dir/run/pluto.ctl" "$dir/run/pluto.pid"
+    # shellcheck disable=SC2016 # expanded by the inner sh
     lab_bg pluto-out "$SITE_B" env LD_PRELOAD="$LAB_PLUTO_SHIM" PLUTO_XFRM_OK_LOG="$dir/xfrm-ok.log" \
         sh -c 'mount --bind "$0/usr/libexec" /usr/libexec && mount --bind "$1/run" /run && shift &&
                exec "$0/usr/libexec/ipsec/pluto" --nofork --rundir /run "$@"' \
-        "$LAB_LSW" "$dir" --config "$dir/ipsec.conf" "$@"
+        "$LAB_LSW" "$dir" --config "$dir/ipsec.conf"
     lab_wait 10 "pluto's control socket" _lab_pluto_loaded
     lab_alive pluto-out || lab_die "pluto exited at start"
 }
@@ -159,8 +161,9 @@ lab_mesh_spis() {
     lab_ike_json a '"%s %s" % tuple(",".join("%x" % int(s["spi"], 16) for s in sas(d)) for d in ("in", "out"))'
 }
 
-# lab_pluto_mesh_agree: one established IKE SA and one CHILD SA at each end,
-# mesh-site's tunnel up, mesh-site sending on the one SPI pluto receives on
+# lab_pluto_mesh_agree: one IKE SA and one CHILD SA at each end (at
+# mesh-site, an IKE SA in any state: a half-open one counts), mesh-site's
+# tunnel up, mesh-site sending on the one SPI pluto receives on
 # and receiving on the one pluto sends on.
 lab_pluto_mesh_agree() {
     [[ $(lab_pluto_ike_sas | wc -l) == 1 && $(lab_pluto_child_sas | wc -l) == 1 ]] || return 1
