@@ -191,3 +191,23 @@ lab_wait_pluto_mesh_agree() {
     done
     lab_info "($label) one IKE SA, one CHILD SA each; CHILD SPIs pluto in/out $(lab_pluto_spis), mesh-site in/out $(lab_mesh_spis)"
 }
+
+# lab_pluto_use_certificates PKI_DIR ecdsa|rsasig ecdsa|rsasig: pluto
+# authenticates with PKI_DIR/site-b.pem and .key (lab_pki_issue, SAN
+# site-b.lab) by the first method and expects mesh-site to use the second,
+# with a certificate chaining to PKI_DIR/ca.pem; call after lab_pluto_conf,
+# before lab_pluto_start. The key and certificate go into pluto's NSS
+# database as PKCS#12 (nickname site-b), the CA as a trusted peer CA.
+lab_pluto_use_certificates() {
+    local pki=$1 mine=$2 theirs=$3 dir=$LAB_DIR/pluto
+    openssl pkcs12 -export -passout pass: -name site-b -in "$pki/site-b.pem" -inkey "$pki/site-b.key" \
+        -out "$dir/site-b.p12" 2>>"$LAB_DIR/pki.log" || lab_die "openssl pkcs12 failed (see pki.log)"
+    pk12util -i "$dir/site-b.p12" -d "sql:$dir/nss" -W '' >>"$LAB_DIR/pki.log" 2>&1 ||
+        lab_die "pk12util could not import site-b.p12 (see pki.log)"
+    certutil -A -d "sql:$dir/nss" -n lab-ca -t 'CT,,' -a -i "$pki/ca.pem" >>"$LAB_DIR/pki.log" 2>&1 ||
+        lab_die "certutil could not import the CA (see pki.log)"
+    sed -i -e "s/^    authby=secret\$/    leftauth=$mine\n    rightauth=$theirs/" \
+        -e 's/^    leftid=@site-b.lab$/    leftid=@site-b.lab\n    leftcert=site-b\n    leftsendcert=always/' \
+        -e 's/^    rightid=@site-a.lab$/    rightid=@site-a.lab\n    rightca=%any/' "$dir/ipsec.conf"
+    pretty "" "pluto (site-b) authenticates by $mine with $pki/site-b.pem, mesh-site by $theirs; CA $pki/ca.pem"
+}

@@ -10,6 +10,8 @@
 #        peer and tunnel
 #   b  mesh-site initiates; the same four rekeys; mesh-site deletes
 #      (SIGTERM sends its Delete): pluto drops its IKE and CHILD SA
+#   c  certificates (mesh-site ECDSA P-256, pluto RSA 2048, one CA, RFC 7427
+#      signatures): mesh-site initiates, then pluto initiates
 # After each step both ends hold one IKE SA and one CHILD SA, mesh-site's
 # outbound SPI is the one pluto receives on and the reverse, and each rekey
 # changed the SPIs it should.
@@ -93,4 +95,27 @@ grep -q "\"lan\" $pike: deleting state (STATE_V2_ESTABLISHED_IKE_SA) .* NOT send
     lab_die "(b) pluto did not log the deletion of IKE SA $pike that mesh-site's Delete asked for"
 lab_info "(b) mesh-site's Delete: pluto holds no SA"
 lab_pluto_stop
-lab_info "PASS: libreswan (a b)"
+
+lab_info "(c) certificates: mesh-site (ECDSA) initiates, then pluto (RSA) initiates"
+PKI=$LAB_DIR/pki
+lab_pki_ca "$PKI"
+lab_pki_issue "$PKI" site-a ecdsa 256 site-a.lab
+lab_pki_issue "$PKI" site-b rsa 2048 site-b.lab
+lab_write_ike_configs mode=ip pfs=ecp256
+lab_ike_use_certificates a certificate=pki/site-a.pem private-key=pki/site-a.key ca=pki/ca.pem
+lab_pluto_conf unused
+lab_pluto_use_certificates "$PKI" rsasig ecdsa
+lab_pluto_start
+lab_ike_site_start a
+lab_wait_pluto_mesh_agree 20 "c: mesh-site initiated, certificates"
+grep -q "authenticated peer .* using peer certificate '@site-a.lab' issued by CA 'C=CH, O=mesh-site lab, CN=lab CA'" "$LAB_DIR/pluto.log" ||
+    lab_die "(c) pluto did not log mesh-site's certificate as the proof of its identity"
+lab_ike_site_stop a
+lab_wait 10 "(c) pluto to drop the SAs mesh-site deleted" pluto_has_no_sa
+sed -i 's/^passive = false$/passive = true/' "$LAB_DIR/site-a.toml"
+lab_ike_site_start a
+lab_whack_do --name lan --initiate --asynchronous >/dev/null
+lab_wait_pluto_mesh_agree 20 "c: pluto initiated, certificates"
+lab_ike_site_stop a
+lab_pluto_stop
+lab_info "PASS: libreswan (a b c)"
