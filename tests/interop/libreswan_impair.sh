@@ -108,7 +108,7 @@ row() {
     esac
     logged=$(grep -Ei -- "$regex" "$LAB_DIR/mesh-site-a.log" | head -n1 ||
         grep -E '(warning|error) +\[ike\]' "$LAB_DIR/mesh-site-a.log" | head -n1 || true)
-    logged=$(sed -E 's/^[0-9T:.-]+ +[a-z]+ +\[ike\] site-b: //' <<<"${logged:-(nothing)}" | cut -c1-110)
+    logged=$(sed -E 's/^[0-9T:.-]+ +[a-z]+ +\[ike\] (site-b: )?//' <<<"${logged:-(nothing)}" | cut -c1-110)
     mesh_answers || problems+=("mesh-site does not answer status")
 
     lab_whack --impair none >/dev/null || true
