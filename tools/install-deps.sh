@@ -19,15 +19,19 @@ packages=(
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
   libstrongswan-standard-plugins
   frr
+  # libreswan 4.10's libraries; its own package is unpacked, not installed
+  # (netns-lab/libreswan-install.sh says why)
+  libevent-pthreads-2.1-7 libldns3 libnss3-tools libcurl3-nss libunbound8 libcap-ng0
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-((${#missing[@]})) || exit 0
-
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+bash "$(dirname "$0")/../netns-lab/libreswan-install.sh"
