@@ -1,5 +1,7 @@
 // libFuzzer target: a TUN read with its virtio-net header into the GSO
-// segmenter (plan_segments, write_segment), every segment checked.
+// segmenter (plan_segments, write_segment), every segment checked; a read
+// without GSO but with NEEDS_CSUM into complete_checksum, as the outbound
+// thread does.
 //
 //   input = virtio-net header (10 bytes, as the TUN writes it: flags,
 //           gso_type, then hdr_len, gso_size, csum_start, csum_offset in the
@@ -17,7 +19,10 @@
 //     segment, CWR only on the first, every other header byte as sent;
 //   - the payloads, in order, are exactly the super-packet's payload;
 //   - the IPv4 header and TCP/UDP checksums verify with the naive sum of
-//     tests/tunnel/inner_packets.hpp.
+//     tests/tunnel/inner_packets.hpp;
+//   - NEEDS_CSUM: refused only when the field lies outside the packet, else
+//     only the field changed, and the bytes from csum_start on, with the
+//     sum the field held before (the pseudo-header's), sum to 0xffff.
 
 #include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/gso_segmenter.hpp"
@@ -102,6 +107,21 @@ void check_segment(std::span<const std::uint8_t> packet, const GsoPlan& plan, st
     require(std::memcmp(out + plan.headers, in + plan.headers + offset, payload) == 0);
 }
 
+void check_completed(std::span<const std::uint8_t> packet, const VirtioNetHeader& header, std::span<std::uint8_t> out)
+{
+    std::memcpy(out.data(), packet.data(), packet.size());
+    const std::size_t start = header.csum_start;
+    const std::size_t field = start + header.csum_offset;
+    if (!complete_checksum(out, header.csum_start, header.csum_offset)) {
+        require(field + 2 > packet.size());
+        require(std::memcmp(out.data(), packet.data(), packet.size()) == 0);
+        return;
+    }
+    require(field + 2 <= packet.size());
+    require(same(packet.data(), out.data(), 0, field) && same(packet.data(), out.data(), field + 2, packet.size()));
+    require(mesh::test::naive_sum(out.subspan(start), load_be16(&packet[field])) == 0xffff);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -113,6 +133,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto header = VirtioNetHeader::load(std::span<const std::uint8_t, VirtioNetHeader::size>(data, VirtioNetHeader::size));
     const std::span<const std::uint8_t> packet(data + VirtioNetHeader::size, size - VirtioNetHeader::size);
 
+    if (header.gso_type == VirtioNetHeader::gso_none) {
+        if ((header.flags & VirtioNetHeader::needs_csum) != 0)
+            check_completed(packet, header, std::span(*batch).first(packet.size()));
+        return 0;
+    }
     const auto plan = plan_segments(packet, header);
     if (!plan) {
         require(refusable(packet, header));
