@@ -22,7 +22,10 @@
 //     tests/tunnel/inner_packets.hpp;
 //   - NEEDS_CSUM: refused only when the field lies outside the packet, else
 //     only the field changed, and the bytes from csum_start on, with the
-//     sum the field held before (the pseudo-header's), sum to 0xffff.
+//     sum the field held before (the pseudo-header's), sum to 0xffff when
+//     csum_offset is even (the kernel gives 16 or 6; at an odd offset the
+//     field is no 16-bit word of the sum, and the kernel's own
+//     skb_checksum_help stores no verifying checksum there either).
 
 #include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/gso_segmenter.hpp"
@@ -119,7 +122,8 @@ void check_completed(std::span<const std::uint8_t> packet, const VirtioNetHeader
     }
     require(field + 2 <= packet.size());
     require(same(packet.data(), out.data(), 0, field) && same(packet.data(), out.data(), field + 2, packet.size()));
-    require(mesh::test::naive_sum(out.subspan(start), load_be16(&packet[field])) == 0xffff);
+    if (header.csum_offset % 2 == 0)
+        require(mesh::test::naive_sum(out.subspan(start), load_be16(&packet[field])) == 0xffff);
 }
 
 } // namespace
