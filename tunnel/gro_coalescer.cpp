@@ -32,12 +32,13 @@ std::size_t payload_bytes(const TransportPacket& t) noexcept
 bool same_flow(std::span<const std::uint8_t> a, const TransportPacket& a_transport, std::span<const std::uint8_t> b,
                const TransportPacket& t) noexcept
 {
-    // Protocol, addresses (IPv4 bytes 12-19, IPv6 8-39), then the two ports.
+    // Protocol, addresses (IPv4 bytes 12-19, IPv6 8-39), then the two ports,
+    // each behind its own IP header: a packet with IPv4 options is of the
+    // flow too, and must find it to flush it first.
     const bool v4 = t.version == 4;
     return a_transport.version == t.version && a_transport.protocol == t.protocol &&
-           a_transport.l4_offset == t.l4_offset &&
            std::memcmp(a.data() + (v4 ? 12 : 8), b.data() + (v4 ? 12 : 8), v4 ? 8 : 32) == 0 &&
-           std::memcmp(a.data() + t.l4_offset, b.data() + t.l4_offset, 4) == 0;
+           std::memcmp(a.data() + a_transport.l4_offset, b.data() + t.l4_offset, 4) == 0;
 }
 
 // Whether the stack would take the packet as it is: the IPv4 header and

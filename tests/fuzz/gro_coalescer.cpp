@@ -122,9 +122,9 @@ void receive(Received& received, std::size_t tun, std::span<const std::uint8_t> 
     store_be16(l4 + transport_checksum_offset(t->protocol), 0);
 
     Bytes flow{static_cast<std::uint8_t>(tun), t->version, t->protocol};
-    const std::size_t addresses = v4 ? 12 : 8;
+    const std::size_t addresses = v4 ? 12 : 8;   // the addresses only: IPv4 options do not make another flow
     flow.insert(flow.end(), p.begin() + static_cast<std::ptrdiff_t>(addresses),
-                p.begin() + static_cast<std::ptrdiff_t>(t->l4_offset));
+                p.begin() + static_cast<std::ptrdiff_t>(addresses + (v4 ? 8 : 32)));
     flow.insert(flow.end(), l4, l4 + 4);
     received.flows[flow].push_back(std::move(p));
 }

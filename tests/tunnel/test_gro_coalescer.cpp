@@ -514,3 +514,22 @@ TEST_CASE("UDP datagrams the stack would drop or trim are not merged")
         CHECK(written[0].header.gso_type == VirtioNetHeader::gso_udp_l4);
     }
 }
+
+TEST_CASE("a segment of a held flow with IPv4 options is written after what the flow held")
+{
+    Coalescing c;
+    const auto specs = stream({1000, 1000, 1000});
+    CHECK(add_packet(c, build_packet(specs[0])));
+    CHECK(add_packet(c, build_packet(specs[1])));
+    // Three NOPs and an end of options list (RFC 791): the same flow, a longer header.
+    auto options = build_packet(specs[2]);
+    options.insert(options.begin() + 20, {1, 1, 1, 0});
+    options[0] = 0x46;
+    store_be16(&options[2], static_cast<std::uint16_t>(options.size()));
+    write_ipv4_checksum(std::span(options).first(24));
+    CHECK_FALSE(add_packet(c, options));
+    const auto written = c.tun.read_all();   // before the caller writes it
+    REQUIRE(written.size() == 1);
+    check_super_packet(written[0], {specs[0], specs[1]});
+    CHECK(c.flush().empty());
+}
