@@ -55,6 +55,7 @@ using Bytes = std::vector<std::uint8_t>;
 constexpr std::size_t tuns = 2;
 constexpr std::size_t max_packets = 512;
 constexpr std::uint8_t tcp_psh = 0x08;
+constexpr std::uint8_t tcp_urg = 0x20;
 
 void require(bool invariant)
 {
@@ -96,9 +97,10 @@ std::size_t transport_checksum_offset(std::uint8_t protocol)
 }
 
 // The view of one packet the stack takes as it is: its headers with the
-// fields that differ between equivalent packets (IPv4 ID and checksums)
-// zeroed, and the payload it delivers. checksums: whether they must verify
-// (false for the segments the kernel cuts from a super-packet: it computes them).
+// fields that differ between equivalent packets (IPv4 ID, checksums, the
+// urgent pointer without URG) zeroed, and the payload it delivers.
+// checksums: whether they must verify (false for the segments the kernel
+// cuts from a super-packet: it computes them).
 void receive(Received& received, std::size_t tun, std::span<const std::uint8_t> packet, bool checksums)
 {
     const auto t = parse_transport(packet);
@@ -135,6 +137,8 @@ void receive(Received& received, std::size_t tun, std::span<const std::uint8_t> 
         store_be16(&p[10], 0);
     }
     store_be16(l4 + transport_checksum_offset(t->protocol), 0);
+    if (t->protocol == protocol_tcp && (l4[13] & tcp_urg) == 0)
+        store_be16(l4 + 18, 0);   // read only with URG set (RFC 9293 section 3.1)
 
     Bytes flow{static_cast<std::uint8_t>(tun), t->version, t->protocol};
     const std::size_t addresses = v4 ? 12 : 8;   // the addresses only: IPv4 options do not make another flow
