@@ -1,5 +1,6 @@
 #include "tunnel/gro_coalescer.hpp"
 
+#include "gre/checksum.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
 #include <sys/uio.h>
@@ -31,25 +32,43 @@ std::size_t payload_bytes(const TransportPacket& t) noexcept
 bool same_flow(std::span<const std::uint8_t> a, const TransportPacket& a_transport, std::span<const std::uint8_t> b,
                const TransportPacket& t) noexcept
 {
-    // Protocol, addresses (IPv4 bytes 12-19, IPv6 8-39), then the two ports.
+    // Protocol, addresses (IPv4 bytes 12-19, IPv6 8-39), then the two ports,
+    // each behind its own IP header: a packet with IPv4 options is of the
+    // flow too, and must find it to flush it first.
     const bool v4 = t.version == 4;
     return a_transport.version == t.version && a_transport.protocol == t.protocol &&
-           a_transport.l4_offset == t.l4_offset &&
            std::memcmp(a.data() + (v4 ? 12 : 8), b.data() + (v4 ? 12 : 8), v4 ? 8 : 32) == 0 &&
-           std::memcmp(a.data() + t.l4_offset, b.data() + t.l4_offset, 4) == 0;
+           std::memcmp(a.data() + a_transport.l4_offset, b.data() + t.l4_offset, 4) == 0;
+}
+
+// Whether the stack would take the packet as it is: the IPv4 header and
+// TCP/UDP checksums verify. A super-packet leaves with NEEDS_CSUM, which the
+// kernel trusts, and ESP covers only the path between the gateways: a segment
+// corrupted before the peer's gateway sealed it must reach the stack as it
+// came, to be dropped there (the kernel's GRO validates before merging too).
+bool checksums_verify(std::span<const std::uint8_t> packet, const TransportPacket& t) noexcept
+{
+    if (t.version == 4 && gre::ones_complement_sum(packet.first(t.l4_offset)) != 0xffff)
+        return false;
+    const auto l4 = packet.subspan(t.l4_offset, t.size - t.l4_offset);
+    if (t.protocol == protocol_udp && load_be16(&l4[udp_checksum_offset]) == 0)
+        return t.version == 4;   // none over IPv4 (RFC 768), refused over IPv6 (RFC 8200 section 8.1)
+    return gre::ones_complement_sum(l4, pseudo_header_sum(packet, t, l4.size())) == 0xffff;
 }
 
 // Whether a packet may join a super-packet at all: no IP options, the IP
-// length the packet's own, payload present; TCP with only ACK or ACK|PSH.
+// length the packet's own (and the UDP length too: the stack would trim the
+// rest, as udp_gro_receive refuses), payload present, checksums verified;
+// TCP with only ACK or ACK|PSH.
 bool candidate(std::span<const std::uint8_t> packet, const TransportPacket& t) noexcept
 {
     if (t.size != packet.size() || t.l4_offset != (t.version == 4 ? ipv4_header : ipv6_header) ||
         payload_bytes(t) == 0)
         return false;
     if (t.protocol == protocol_udp)
-        return true;
+        return load_be16(packet.data() + t.l4_offset + 4) == t.size - t.l4_offset && checksums_verify(packet, t);
     const std::uint8_t flags = tcp_flags(packet, t);
-    return (flags & ~(tcp_ack | tcp_psh)) == 0 && (flags & tcp_ack) != 0;
+    return (flags & ~(tcp_ack | tcp_psh)) == 0 && (flags & tcp_ack) != 0 && checksums_verify(packet, t);
 }
 
 // What the super-packet's one IP header says for every segment: IPv4 TOS,

@@ -21,7 +21,9 @@
 // Nothing is copied: the super-packet is written with writev from the
 // receive buffers, which must stay untouched until flush(). The kernel does
 // not verify the checksum of a NEEDS_CSUM packet, so only packets whose ESP
-// ICV verified may be given to add().
+// ICV verified may be given to add(), and only those whose own IPv4, TCP and
+// UDP checksums and UDP length are right join a super-packet: the others are
+// left for the stack to drop, as the peer's LAN may have corrupted them.
 
 #include "tunnel/inner_packet.hpp"
 #include "tunnel/offload_limits.hpp"

@@ -394,3 +394,142 @@ TEST_CASE("a super-packet stays within 65535 bytes and 64 segments")
         CHECK(c.counters.coalesced_segments.get() == 100);
     }
 }
+
+namespace {
+
+bool add_packet(Coalescing& c, std::vector<std::uint8_t> packet)
+{
+    c.held.push_back(std::move(packet));
+    return c.coalescer.add(c.held.back(), c.tun.tun.get(), c.counters);
+}
+
+std::vector<PacketSpec> datagrams(std::size_t count, bool v6 = false)
+{
+    std::vector<PacketSpec> udp(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        udp[i].v6 = v6;
+        udp[i].protocol = protocol_udp;
+        udp[i].payload = counting_payload(500, static_cast<std::uint8_t>(i));
+    }
+    return udp;
+}
+
+} // namespace
+
+// A merged packet leaves with NEEDS_CSUM, which the kernel trusts; ESP covers
+// only the path between the gateways, so a segment corrupted before the
+// peer's gateway sealed it must reach the stack as it came, to be dropped.
+TEST_CASE("a TCP segment whose checksum fails is not merged but written as it came")
+{
+    for (const bool v6 : {false, true}) {
+        for (const std::size_t bad : {std::size_t{0}, std::size_t{1}}) {
+            CAPTURE(v6);
+            CAPTURE(bad);
+            Coalescing c;
+            const auto specs = stream({1000, 1000, 1000}, v6);
+            std::vector<bool> taken;
+            for (std::size_t i = 0; i < specs.size(); ++i) {
+                auto packet = build_packet(specs[i]);
+                if (i == bad)
+                    packet.back() ^= 0x01;
+                taken.push_back(add_packet(c, std::move(packet)));
+            }
+            CHECK(taken == std::vector<bool>{bad != 0, bad != 1, true});
+            const auto written = c.flush();
+            if (bad == 0) {
+                REQUIRE(written.size() == 1);
+                check_super_packet(written[0], {specs[1], specs[2]});
+            } else {
+                REQUIRE(written.size() == 2);
+                check_plain(written[0], specs[0]);
+                check_plain(written[1], specs[2]);
+            }
+        }
+    }
+}
+
+TEST_CASE("a segment whose IPv4 header checksum fails is not merged")
+{
+    Coalescing c;
+    const auto specs = stream({1000, 1000, 1000});
+    auto corrupt = build_packet(specs[1]);
+    corrupt[10] ^= 0x01;
+    CHECK(add_packet(c, build_packet(specs[0])));
+    CHECK_FALSE(add_packet(c, corrupt));
+    CHECK(add_packet(c, build_packet(specs[2])));
+    const auto written = c.flush();
+    REQUIRE(written.size() == 2);
+    check_plain(written[0], specs[0]);
+    check_plain(written[1], specs[2]);
+}
+
+TEST_CASE("UDP datagrams the stack would drop or trim are not merged")
+{
+    SUBCASE("a checksum that fails")
+    {
+        Coalescing c;
+        const auto udp = datagrams(3);
+        auto corrupt = build_packet(udp[1]);
+        corrupt.back() ^= 0x01;
+        CHECK(add_packet(c, build_packet(udp[0])));
+        CHECK_FALSE(add_packet(c, corrupt));
+        CHECK(add_packet(c, build_packet(udp[2])));
+        CHECK(c.flush().size() == 2);
+    }
+    SUBCASE("a zero checksum over IPv6 (RFC 8200 section 8.1)")
+    {
+        Coalescing c;
+        const auto udp = datagrams(2, true);
+        auto zero = build_packet(udp[1]);
+        store_be16(&zero[46], 0);
+        CHECK(add_packet(c, build_packet(udp[0])));
+        CHECK_FALSE(add_packet(c, zero));
+        CHECK(c.flush().size() == 1);
+    }
+    SUBCASE("padding behind the UDP length: the stack delivers only what the UDP length says (RFC 768)")
+    {
+        Coalescing c;
+        const auto udp = datagrams(2);
+        auto padded = build_packet(udp[0]);
+        padded.insert(padded.end(), 4, 0);
+        store_be16(&padded[2], static_cast<std::uint16_t>(padded.size()));
+        write_ipv4_checksum(std::span(padded).first(20));
+        CHECK_FALSE(add_packet(c, padded));
+        CHECK(add_packet(c, build_packet(udp[1])));
+        const auto written = c.flush();
+        REQUIRE(written.size() == 1);
+        check_plain(written[0], udp[1]);
+    }
+    SUBCASE("a zero checksum over IPv4 means none (RFC 768): merged")
+    {
+        Coalescing c;
+        const auto udp = datagrams(2);
+        for (const auto& s : udp) {
+            auto packet = build_packet(s);
+            store_be16(&packet[26], 0);
+            CHECK(add_packet(c, packet));
+        }
+        const auto written = c.flush();
+        REQUIRE(written.size() == 1);
+        CHECK(written[0].header.gso_type == VirtioNetHeader::gso_udp_l4);
+    }
+}
+
+TEST_CASE("a segment of a held flow with IPv4 options is written after what the flow held")
+{
+    Coalescing c;
+    const auto specs = stream({1000, 1000, 1000});
+    CHECK(add_packet(c, build_packet(specs[0])));
+    CHECK(add_packet(c, build_packet(specs[1])));
+    // Three NOPs and an end of options list (RFC 791): the same flow, a longer header.
+    auto options = build_packet(specs[2]);
+    options.insert(options.begin() + 20, {1, 1, 1, 0});
+    options[0] = 0x46;
+    store_be16(&options[2], static_cast<std::uint16_t>(options.size()));
+    write_ipv4_checksum(std::span(options).first(24));
+    CHECK_FALSE(add_packet(c, options));
+    const auto written = c.tun.read_all();   // before the caller writes it
+    REQUIRE(written.size() == 1);
+    check_super_packet(written[0], {specs[0], specs[1]});
+    CHECK(c.flush().empty());
+}
