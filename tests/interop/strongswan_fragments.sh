@@ -106,7 +106,7 @@ swan_check() {
 mesh_check() {
     lab_wait_tunnel_up a 10
     local got
-    got=$(lab_ike_json a '" ".join([s["spi"] for s in sas("out")] + ["/"] + [s["spi"] for s in sas("in")])')
+    got=$(lab_json a '" ".join([s["spi"] for s in sas("out")] + ["/"] + [s["spi"] for s in sas("in")])')
     lab_info "mesh-site SAs (out / in): $got; strongSwan in $SWAN_IN out $SWAN_OUT"
     "$LAB_PYTHON" - "$got" "$SWAN_IN" "$SWAN_OUT" <<'PY' ||
 import sys

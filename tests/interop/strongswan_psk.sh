@@ -58,7 +58,7 @@ swan_check() {
 mesh_check() {
     lab_wait_tunnel_up a 10
     local got
-    got=$(lab_ike_json a '" ".join([s["spi"] for s in sas("out")] + ["/"] + [s["spi"] for s in sas("in")] + ["/"] + sorted({s.get("enc-algorithm", "?") for s in sas("in") + sas("out")}))')
+    got=$(lab_json a '" ".join([s["spi"] for s in sas("out")] + ["/"] + [s["spi"] for s in sas("in")] + ["/"] + sorted({s.get("enc-algorithm", "?") for s in sas("in") + sas("out")}))')
     lab_info "mesh-site SAs (out / in / algorithm): $got; strongSwan in $SWAN_IN out $SWAN_OUT"
     "$LAB_PYTHON" - "$got" "$SWAN_IN" "$SWAN_OUT" <<'PY' ||
 import sys
