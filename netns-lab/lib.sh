@@ -814,8 +814,9 @@ lab_expect_ike_fragments() {
     got=$(lab_json "$site" '" ".join(str(d["counters"]["ike"][k]) for k in ("messages-fragmented", "messages-reassembled", "fragments-refused")) + " %s" % peer()["fragmentation"]')
     lab_info "($label) site-$site: $got (messages fragmented, reassembled, fragments refused, negotiated)"
     read -r sent put_together refused negotiated <<<"$got"
-    ((sent >= 1 && put_together >= 1 && refused == 0)) && [[ $negotiated == True ]] ||
+    if ! ((sent >= 1 && put_together >= 1 && refused == 0)) || [[ $negotiated != True ]]; then
         lab_die "($label) site-$site did not send and reassemble IKE fragments cleanly: $got"
+    fi
 }
 
 # lab_tunnel_up a|b: true when one of the site's IKE SAs ("peers" entries)
@@ -859,9 +860,9 @@ lab_wait_tunnel_up() {
 lab_wait_settled() {
     lab_wait_tunnel_up a
     lab_wait_tunnel_up b
-    _lab_one_ike_sa() { [[ $(lab_json a 'len(peers())') == 1 && $(lab_json b 'len(peers())') == 1 ]]; }
     lab_wait 20 "one IKE SA at each site" _lab_one_ike_sa
 }
+_lab_one_ike_sa() { [[ $(lab_json a 'len(peers())') == 1 && $(lab_json b 'len(peers())') == 1 ]]; }
 
 # lab_log_has NAME REGEX: the log $LAB_DIR/NAME.log matches REGEX
 # (extended, case-insensitive).
@@ -890,8 +891,9 @@ lab_wait_log() {
 # lab_require_strongswan: skips (exit 77) without charon, swanctl and the
 # kernel-libipsec plugin the interop tests run strongSwan with.
 lab_require_strongswan() {
-    [[ -x /usr/lib/ipsec/charon ]] && command -v swanctl >/dev/null ||
+    if [[ ! -x /usr/lib/ipsec/charon ]] || ! command -v swanctl >/dev/null; then
         lab_skip "needs strongSwan (strongswan-charon, strongswan-swanctl, libcharon-extra-plugins, libstrongswan-standard-plugins)"
+    fi
     [[ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ]] ||
         lab_skip "needs strongSwan's kernel-libipsec plugin (libcharon-extra-plugins)"
 }

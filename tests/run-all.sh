@@ -40,7 +40,7 @@ rm -f "$ctest_log"
 step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=ON -DMESH_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs" --target test_gre test_tunnel test_ike test_routing test_tools
-ctest --test-dir build-asan -L unit --output-on-failure
+ctest --test-dir build-asan -L unit -E shellcheck --output-on-failure
 
 step "data plane under ThreadSanitizer (SA table snapshots, SPSC rings, both pump threads)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_TSAN=ON -DMESH_WERROR=ON >/dev/null
@@ -56,7 +56,7 @@ for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
   kept=tests/fuzz/corpus/$name
   work=$(mktemp -d)
   cp -r "$kept"/. "$work"/ 2>/dev/null || true
-  echo "-- $name: replaying $(ls "$kept" 2>/dev/null | wc -l) kept case(s), then fuzzing"
+  echo "-- $name: replaying $(find "$kept" -type f 2>/dev/null | wc -l) kept case(s), then fuzzing"
   if ! "$fuzzer" -max_total_time="$fuzz_seconds" -artifact_prefix="$work/" -print_final_stats=1 "$work" 2>"$work.log"; then
     tail -40 "$work.log"
     echo "FAIL: $name found a crash; keep the case: cp $work/crash-* $kept/" >&2

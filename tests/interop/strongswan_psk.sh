@@ -40,6 +40,7 @@ cases=${INTEROP_CASES:-a b c}
 swan_check() {
     local sas
     sas=$(lab_swan_sas b)
+    # shellcheck disable=SC2001 # a prefix on every line, which ${sas//} cannot anchor
     sed 's/^/    swanctl: /' <<<"$sas" >&2
     grep -q 'ESTABLISHED, IKEv2' <<<"$sas" || lab_die "strongSwan has no ESTABLISHED IKEv2 SA"
     grep -q "remote 'site-a.lab' @ $UNDERLAY_A\[4500\]" <<<"$sas" ||

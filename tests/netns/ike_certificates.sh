@@ -108,6 +108,7 @@ both_alive() {
 no_key_in_logs() {
     local key line
     for key in "$PKI"/site-a.key "$PKI"/site-b.key "$PKI"/site-a.p8.key; do
+        # shellcheck disable=SC2094 # lab_die reads the logs, never the key this loop reads
         while IFS= read -r line; do
             [[ $line == -----* || ${#line} -lt 16 ]] && continue
             ! grep -qF -- "$line" "$LAB_DIR"/mesh-site-*.log || lab_die "a line of $(basename "$key") appears in a daemon log"

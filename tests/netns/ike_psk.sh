@@ -88,7 +88,7 @@ for c in $cases; do
             gbps=$(lab_iperf "$LAN_A" $HOST_B 3)
             lab_info "(a) iperf3 $gbps Gbit/s"
             awk -v g="$gbps" 'BEGIN { exit !(g > 0.001) }' || lab_die "(a) iperf3 moved nothing ($gbps Gbit/s)"
-            lab_tunnel_up a && lab_tunnel_up b || lab_die "(a) a tunnel went down during iperf3 (a $(lab_tunnel_state a), b $(lab_tunnel_state b))"
+            { lab_tunnel_up a && lab_tunnel_up b; } || lab_die "(a) a tunnel went down during iperf3 (a $(lab_tunnel_state a), b $(lab_tunnel_state b))"
             ;;
         b)
             lab_info "(b) mode ip (tunnel mode, 10.1.0.0/24 <-> 10.2.0.0/24): up, pings both ways"
