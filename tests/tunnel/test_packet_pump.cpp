@@ -122,6 +122,18 @@ struct Site {
     PacketPump pump{table};
 };
 
+// Raw datagrams to a site's UDP socket from a loopback socket of its own.
+struct RawSender {
+    explicit RawSender(const Site& site) : to(site.socket.local().to_sockaddr(length)) {}
+    bool send(std::span<const std::uint8_t> bytes) const
+    {
+        return ::sendto(socket.fd(), bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to), length) >= 0;
+    }
+    UdpSocket socket{Endpoint{*IpAddress::parse("127.0.0.1"), 0}};
+    socklen_t length = 0;
+    sockaddr_storage to;
+};
+
 } // namespace
 
 TEST_CASE("packets cross a GRE-over-ESP tunnel both ways and are counted")
@@ -189,12 +201,8 @@ TEST_CASE("non-ESP marker, keepalive, runt and unknown SPI are told apart")
     Site a(TunnelMode::gre), b(TunnelMode::gre);
     a.connect(b, 0x2001, 0x1001, 7, 9);
     b.connect(a, 0x1001, 0x2001, 9, 7);
-    UdpSocket sender{Endpoint{*IpAddress::parse("127.0.0.1"), 0}};
-    socklen_t length = 0;
-    const auto to = b.socket.local().to_sockaddr(length);
-    auto send_raw = [&](std::vector<std::uint8_t> bytes) {
-        REQUIRE(::sendto(sender.fd(), bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to), length) >= 0);
-    };
+    const RawSender sender(b);
+    auto send_raw = [&](std::vector<std::uint8_t> bytes) { REQUIRE(sender.send(bytes)); };
     send_raw({0xff});                                            // NAT keepalive
     send_raw({0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8});              // IKE behind the non-ESP marker
     send_raw({1, 2, 3});                                         // runt
@@ -455,9 +463,7 @@ TEST_CASE("rekeys, deletes and reclaims while both pump threads carry traffic bo
     Site a(TunnelMode::gre), b(TunnelMode::gre);
     a.connect(b, 0x2001, 0x1001, 7, 9);
     b.connect(a, 0x1001, 0x2001, 9, 7);
-    UdpSocket ike_sender{Endpoint{*IpAddress::parse("127.0.0.1"), 0}};
-    socklen_t length = 0;
-    const auto to_b = b.socket.local().to_sockaddr(length);
+    const RawSender ike_sender(b);
     const std::array<std::uint8_t, 12> ike{0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
 
     Flow ab, ba;
@@ -478,7 +484,7 @@ TEST_CASE("rekeys, deletes and reclaims while both pump threads carry traffic bo
         a.table.install(1, {std::make_shared<InboundSa>(params(next_a_in, key_ba)),
                             std::make_shared<OutboundSa>(params(next_b_in, key_ab)), {}}, true);
         b.table.send_on(1, next_b_in);
-        ::sendto(ike_sender.fd(), ike.data(), ike.size(), 0, reinterpret_cast<const sockaddr*>(&to_b), length);
+        ike_sender.send(ike);
         ::poll(nullptr, 0, 1);
         a.table.remove(a_in);
         b.table.remove(b_in);
