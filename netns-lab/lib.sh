@@ -474,11 +474,12 @@ PY
 # lab_ike_json: lab_json's older name, kept for the tests that use it.
 lab_ike_json() { lab_json "$@"; }
 
-# lab_counters_settle a|b: waits until site's SA packet counters stop moving.
+# lab_counters_settle a|b [EXPR]: waits (up to 15 s) until the site's
+# counters stop moving: EXPR (lab_json's), by default the SA packet counters.
 lab_counters_settle() {
-    local site=$1 prev='' cur i
+    local site=$1 expr=${2:-'sa("in","packets"), sa("out","packets")'} prev='' cur i
     for ((i = 0; i < 50; i++)); do
-        cur=$(lab_json "$site" 'sa("in","packets"), sa("out","packets")')
+        cur=$(lab_json "$site" "$expr")
         [[ $cur == "$prev" ]] && return 0
         prev=$cur
         sleep 0.3
