@@ -1,5 +1,6 @@
 #include "tools/daemon/control_server.hpp"
 
+#include "tools/daemon/listen_guard.hpp"
 #include "tools/log/log.hpp"
 
 #include <boost/asio/read_until.hpp>
@@ -48,7 +49,7 @@ ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, H
 {
     if (path_.has_parent_path())
         std::filesystem::create_directories(path_.parent_path());
-    std::filesystem::remove(path_);   // a stale socket of a daemon that did not exit cleanly
+    claim_control_socket(path_);
     const auto old_mask = ::umask(0077);
     acceptor_.open(local());
     acceptor_.bind(local::endpoint(path_.string()));
