@@ -20,7 +20,6 @@ source "$here/../../netns-lab/lib.sh"
 lab_init ping iptables
 lab_find_binary "${1:-}"
 lab_two_site_topology
-# shellcheck disable=SC2119 # every setting keeps its default
 lab_write_ike_configs
 
 view() { # view SITE: "IKE SAs, inbound SAs, outbound SAs, initial contacts, duplicates" at the site
