@@ -283,29 +283,19 @@ topo_write_configs() {
     pretty "" "wrote $LAB_DIR/site-{$(IFS=,; echo "${TOPO_SITES[*]}")}.toml (IKEv2 PSK, DPD $TOPO_DPD${TOPO_LINK_DOWN:+, link-down $TOPO_LINK_DOWN}${TOPO_ZEBRA:+, zebra $TOPO_ZEBRA})"
 }
 
+# shellcheck disable=SC2034 # the t_* tables are read by lab_toml_table through their names
 _topo_site_config() {
     local s=$1 t
-    cat <<EOF
-# mesh-site lab: site $s of "${TOPO_SITES[*]}" (netns-lab/topology.sh)
-[site]
-name = "$s"
-control-socket = "$LAB_DIR/site-$s.sock"
-EOF
-    ((TOPO_ZEBRA)) && echo "zebra-socket = \"$(frr_zserv "${TOPO_NS[$s]}")\""
-    [[ -z $TOPO_LINK_DOWN ]] || echo "link-down = \"$TOPO_LINK_DOWN\""
-    cat <<EOF
-
-[profile.default]
-dh-group = ["ecp256"]
-enc-algorithm = ["aes-256-gcm"]
-hash-algorithm = ["sha256"]
-dpd-interval = "${TOPO_DPD%%:*}"
-dpd-maximum-failures = ${TOPO_DPD##*:}
-
-[proposal.default]
-enc-algorithms = ["aes-128-gcm"]
-pfs-group = ["none"]
-EOF
+    local -A t_site=([name]=$s [control-socket]=$LAB_DIR/site-$s.sock)
+    ((TOPO_ZEBRA)) && t_site+=([zebra-socket]=$(frr_zserv "${TOPO_NS[$s]}"))
+    [[ -z $TOPO_LINK_DOWN ]] || t_site+=([link-down]=$TOPO_LINK_DOWN)
+    local -A t_ike=(
+        [dh-group]=ecp256 [ike-enc]=aes-256-gcm [ike-hash]=sha256 [esp]=aes-128-gcm [pfs]=none
+        [dpd-interval]=${TOPO_DPD%%:*} [dpd-maximum-failures]=${TOPO_DPD##*:}
+    )
+    echo "# mesh-site lab: site $s of \"${TOPO_SITES[*]}\" (netns-lab/topology.sh)"
+    lab_toml_table site t_site name control-socket zebra-socket link-down
+    lab_toml_ike_defaults t_ike
     for t in "${TOPO_TUNNELS[@]}"; do
         if [[ ${T_A[$t]} == "$s" ]]; then
             _topo_tunnel_config "$t" a
@@ -316,6 +306,7 @@ EOF
 }
 
 # _topo_tunnel_config T a|b: the [peer] and [tunnel] of one side of T.
+# shellcheck disable=SC2034 # the t_* tables are read by lab_toml_table through their names
 _topo_tunnel_config() {
     local t=$1 side=$2 me other name ifname local_addr remote_addr passive=false sfx=''
     ((T_PATH[$t] == 1)) || sfx=-${T_PATH[$t]}
@@ -329,26 +320,16 @@ _topo_tunnel_config() {
         local_addr=${T_UB[$t]} remote_addr=${T_UA[$t]}
     fi
     [[ $me == "$TOPO_HUB" ]] && passive=true
-    cat <<EOF
-
-[peer.$name]
-address = "$remote_addr"
-local-address = "$local_addr"
-passive = $passive
-auth-method = "pre-shared-key"
-secret = "$TOPO_SECRET"
-my-id = "fqdn:$me$sfx.lab"
-remote-id = "fqdn:$other$sfx.lab"
-
-[tunnel.$name]
-peer = "$name"
-interface = "$ifname"
-address = "$(topo_tun_addr "$t" "$side")/30"
-mode = "gre"
-EOF
+    local -A t_peer=(
+        [address]=$remote_addr [local-address]=$local_addr [passive]=$passive [auth-method]=pre-shared-key
+        [secret]=$TOPO_SECRET [my-id]=fqdn:$me$sfx.lab [remote-id]=fqdn:$other$sfx.lab
+    )
+    local -A t_tunnel=([peer]=$name [interface]=$ifname [address]=$(topo_tun_addr "$t" "$side")/30 [mode]=gre)
     if [[ $TOPO_ROUTING == none ]] || ((TOPO_STATIC)); then
-        echo "routes = [\"$(topo_lan "$other")\"]"
+        t_tunnel+=([routes]=$(topo_lan "$other"))
     fi
+    lab_toml_table "peer.$name" t_peer address local-address passive auth-method secret my-id remote-id
+    lab_toml_table "tunnel.$name" t_tunnel peer interface address mode routes
 }
 
 # ---------------------------------------------------------------------------

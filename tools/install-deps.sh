@@ -14,6 +14,8 @@ packages=(
   # lab and tests
   iproute2 iputils-ping iperf3 iptables conntrack tcpdump tshark procps psmisc
   python3 ca-certificates
+  # tests/CMakeLists.txt: unit.shellcheck checks the lab and test scripts
+  shellcheck
   # references in the same runs: wireguard-go, strongSwan (kernel-libipsec), FRR
   wireguard-go wireguard-tools
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins

@@ -20,10 +20,10 @@ void QuiescentState::retire(std::shared_ptr<const void> garbage)
 
 std::size_t QuiescentState::reclaim()
 {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // seq_cst: pairs with Reader::online() (see there).
     std::uint64_t oldest_seen = Reader::offline_epoch;
     for (const auto& reader : readers_)
-        oldest_seen = std::min(oldest_seen, reader->seen_.load(std::memory_order_acquire));
+        oldest_seen = std::min(oldest_seen, reader->seen_.load(std::memory_order_seq_cst));
     std::erase_if(retired_, [&](const Retired& r) { return r.epoch <= oldest_seen; });
     return retired_.size();
 }

@@ -40,6 +40,7 @@ cases=${INTEROP_CASES:-a b c}
 swan_check() {
     local sas
     sas=$(lab_swan_sas b)
+    # shellcheck disable=SC2001 # a prefix on every line, which ${sas//} cannot anchor
     sed 's/^/    swanctl: /' <<<"$sas" >&2
     grep -q 'ESTABLISHED, IKEv2' <<<"$sas" || lab_die "strongSwan has no ESTABLISHED IKEv2 SA"
     grep -q "remote 'site-a.lab' @ $UNDERLAY_A\[4500\]" <<<"$sas" ||
@@ -58,7 +59,7 @@ swan_check() {
 mesh_check() {
     lab_wait_tunnel_up a 10
     local got
-    got=$(lab_ike_json a '" ".join([s["spi"] for s in sas("out")] + ["/"] + [s["spi"] for s in sas("in")] + ["/"] + sorted({s.get("enc-algorithm", "?") for s in sas("in") + sas("out")}))')
+    got=$(lab_json a '" ".join([s["spi"] for s in sas("out")] + ["/"] + [s["spi"] for s in sas("in")] + ["/"] + sorted({s.get("enc-algorithm", "?") for s in sas("in") + sas("out")}))')
     lab_info "mesh-site SAs (out / in / algorithm): $got; strongSwan in $SWAN_IN out $SWAN_OUT"
     "$LAB_PYTHON" - "$got" "$SWAN_IN" "$SWAN_OUT" <<'PY' ||
 import sys

@@ -34,7 +34,7 @@ swan_spis() {
         sort | paste -sd' '
 }
 mesh_counter() { mesh a status --json | "$LAB_PYTHON" -c "import json,sys; print(json.load(sys.stdin)['counters']['ike']['$1'])"; }
-mesh_spis() { lab_ike_json a '" ".join(sorted(s["spi"][2:] for s in sas("in") + sas("out")))'; }
+mesh_spis() { lab_json a '" ".join(sorted(s["spi"][2:] for s in sas("in") + sas("out")))'; }
 # The rekeys go on while we look: the two ends agree at some moment between them.
 spis_agree() { [[ $(swan_spis) == "$(mesh_spis)" ]]; }
 
@@ -97,11 +97,11 @@ ike_run() {
     got=$(ping_1000)
     rekeys=$(mesh_counter "$counter")
     after=$(ike_spis)
-    lab_info "($c) $counter $rekeys; strongSwan IKE SA $before -> $after; mesh-site peers $(lab_ike_json a 'len(peers())'); ping $got/1000"
+    lab_info "($c) $counter $rekeys; strongSwan IKE SA $before -> $after; mesh-site peers $(lab_json a 'len(peers())'); ping $got/1000"
     ((rekeys >= 2)) || lab_die "($c) only $rekeys IKE SA rekeys in 10 s"
     [[ -n $after && $before != "$after" ]] || lab_die "($c) strongSwan's IKE SA kept its SPIs ($before)"
     (($(lab_swan_sas b | grep -c 'ESTABLISHED, IKEv2') == 1)) || lab_die "($c) strongSwan holds more than one IKE SA: $(lab_swan_sas b)"
-    [[ $(lab_ike_json a 'len(peers())') == 1 ]] || lab_die "($c) mesh-site holds $(lab_ike_json a 'len(peers())') IKE SAs"
+    [[ $(lab_json a 'len(peers())') == 1 ]] || lab_die "($c) mesh-site holds $(lab_json a 'len(peers())') IKE SAs"
     lab_wait 5 "the SPIs of strongSwan's CHILD SA and mesh-site's to agree ($(swan_spis) / $(mesh_spis))" spis_agree
     ((got >= 998)) || lab_die "($c) $((1000 - got)) of 1000 pings lost during the IKE SA rekeys"
     stop_both

@@ -31,7 +31,9 @@ lab_ike_site_start a
 rss_before=$(rss_kib)
 lab_info "site a up, resident memory ${rss_before} KiB; flooding it with 10,000 spoofed IKE_SA_INIT"
 lab_bg flood "$SITE_B" "$LAB_PYTHON" "$here/ike_flood.py" 192.0.2.1 10000 198.51.100
-sleep 0.5
+# Site b starts once the flood has filled site a's half-open budget.
+flooding() { [[ $(lab_json a 'd["counters"]["ike"]["cookies-sent"] > 0') == True ]]; }
+lab_wait 20 "site a to answer the flood with cookies" flooding
 lab_ike_site_start b
 lab_wait_tunnel_up b
 lab_wait_tunnel_up a
@@ -39,7 +41,7 @@ lab_log_has mesh-site-b "asks for a COOKIE" || lab_die "site b established witho
 lab_info "site b's tunnel is up during the flood, after answering a COOKIE"
 lab_wait 60 "the flood to end" bash -c "! kill -0 ${LAB_PID[flood]} 2>/dev/null"
 grep -q "sent 10000" "$LAB_DIR/flood.log" || lab_die "the flood did not send its 10,000 requests: $(cat "$LAB_DIR/flood.log")"
-sleep 1
+lab_counters_settle a 'd["counters"]["ike"]'
 rss_after=$(rss_kib)
 cookies=$(a_json | count_of 'd["counters"]["ike"]["cookies-sent"]')
 half_open=$(a_json | count_of 'sum(1 for p in d["peers"] if p["state"] == "init-done")')

@@ -46,7 +46,8 @@ topo_show_routing
 
 lab_info "(2) cut path 1 under a steady ping"
 lab_bg ping "${TOPO_LAN_NS[a]}" ping -n -D -O -i 0.05 -W 1 "$host_b"
-sleep 1
+replies() { (($(grep -c 'bytes from' "$LAB_DIR/ping.log") >= 10)); }
+lab_wait 10 "10 replies to the ping before the cut" replies
 cut_at=$(date +%s.%N) t0=$SECONDS
 topo_cut "$p1"
 tunnel1_down() { topo_tunnel_down "$p1"; }

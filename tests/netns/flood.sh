@@ -48,7 +48,7 @@ lab_ike_site_start a
 lab_ike_site_start b
 lab_wait_settled
 lab_ping_expect "$LAN_A" "$HOST_B" 5
-real_spi=$(lab_ike_json a 'sas("in")[0]["spi"]')
+real_spi=$(lab_json a 'sas("in")[0]["spi"]')
 lab_counters_settle a
 
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/${LAB_PID[mesh-site-a]}/status"; }

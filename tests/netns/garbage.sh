@@ -30,7 +30,9 @@ sa_drops_before=$(lab_json b 'drops("in")')
 
 pings=200
 lab_bg ping "$LAN_A" ping -n -c $pings -i 0.02 -W 1 $HOST_B
-sleep 0.5
+in_before=$(lab_json b 'sa("in","packets")')
+pinging() { (($(lab_json b 'sa("in","packets")') >= in_before + 5)); }
+lab_wait 10 "the pings to reach site-b" pinging
 
 pretty "$SITE_A" "python3: 2000 random datagrams to $UNDERLAY_B:4500"
 summary=$(ip netns exec "$SITE_A" "$LAB_PYTHON" - $UNDERLAY_B <<'PY'

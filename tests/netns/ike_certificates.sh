@@ -79,13 +79,14 @@ certs() {
     lab_ike_use_certificates "$site" certificate="pki/site-$site.pem" private-key="pki/site-$site.key" ca=pki/ca.pem "$@"
 }
 
-# both_up: both daemons started, both tunnels up, the route to the far LAN
-# over each tunnel interface.
+# both_up: both daemons started, both tunnels up and settled on one IKE SA
+# each (a crossing start has finished), the route to the far LAN over each
+# tunnel interface.
 both_up() {
     lab_ike_site_start b
     lab_ike_site_start a
     lab_wait_tunnel_up a 20
-    lab_wait_tunnel_up b 10
+    lab_wait_settled
     lab_wait 5 "the route to 10.2.0.0/24 via ${LAB_IKE_IF[a]} in site-a" _lab_route_via "$SITE_A" 10.2.0.0/24 "${LAB_IKE_IF[a]}"
     lab_wait 5 "the route to 10.1.0.0/24 via ${LAB_IKE_IF[b]} in site-b" _lab_route_via "$SITE_B" 10.1.0.0/24 "${LAB_IKE_IF[b]}"
 }
@@ -107,6 +108,7 @@ both_alive() {
 no_key_in_logs() {
     local key line
     for key in "$PKI"/site-a.key "$PKI"/site-b.key "$PKI"/site-a.p8.key; do
+        # shellcheck disable=SC2094 # lab_die reads the logs, never the key this loop reads
         while IFS= read -r line; do
             [[ $line == -----* || ${#line} -lt 16 ]] && continue
             ! grep -qF -- "$line" "$LAB_DIR"/mesh-site-*.log || lab_die "a line of $(basename "$key") appears in a daemon log"

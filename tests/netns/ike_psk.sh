@@ -53,11 +53,11 @@ check_sas() {
     lab_ike_sas_mirror
     local site algs n
     for site in a b; do
-        algs=$(lab_ike_json $site 'sorted({s.get("enc-algorithm") for s in sas("in") + sas("out")})')
+        algs=$(lab_json $site 'sorted({s.get("enc-algorithm") for s in sas("in") + sas("out")})')
         [[ $algs == "['$alg']" ]] || lab_die "site-$site's SAs use $algs, expected ['$alg']"
-        n=$(lab_ike_json $site '"%d IKE SA(s), %s CHILD SA(s), %d in / %d out SA(s)" % (len(peers()), "+".join(str(p.get("children")) for p in peers()), len(sas("in")), len(sas("out")))')
+        n=$(lab_json $site '"%d IKE SA(s), %s CHILD SA(s), %d in / %d out SA(s)" % (len(peers()), "+".join(str(p.get("children")) for p in peers()), len(sas("in")), len(sas("out")))')
         [[ $n == "1 IKE SA(s), 1 CHILD SA(s), 1 in / 1 out SA(s)" ]] || lab_info "note: site-$site has $n"
-        [[ $(lab_ike_json $site 'sum(int(p.get("children") or 0) for p in peers() if p.get("state") == "established") >= 1') == True ]] ||
+        [[ $(lab_json $site 'sum(int(p.get("children") or 0) for p in peers() if p.get("state") == "established") >= 1') == True ]] ||
             lab_die "site-$site: no established peer reports a CHILD SA (\"children\")"
     done
 }
@@ -88,7 +88,7 @@ for c in $cases; do
             gbps=$(lab_iperf "$LAN_A" $HOST_B 3)
             lab_info "(a) iperf3 $gbps Gbit/s"
             awk -v g="$gbps" 'BEGIN { exit !(g > 0.001) }' || lab_die "(a) iperf3 moved nothing ($gbps Gbit/s)"
-            lab_tunnel_up a && lab_tunnel_up b || lab_die "(a) a tunnel went down during iperf3 (a $(lab_tunnel_state a), b $(lab_tunnel_state b))"
+            { lab_tunnel_up a && lab_tunnel_up b; } || lab_die "(a) a tunnel went down during iperf3 (a $(lab_tunnel_state a), b $(lab_tunnel_state b))"
             ;;
         b)
             lab_info "(b) mode ip (tunnel mode, 10.1.0.0/24 <-> 10.2.0.0/24): up, pings both ways"

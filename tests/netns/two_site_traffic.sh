@@ -75,7 +75,7 @@ for alg in $algorithms; do
 
     expect_eq "site-a drops" "$(lab_json a 'drops("in") + drops("out")')" 0
     expect_eq "site-b drops" "$(lab_json b 'drops("in") + drops("out")')" 0
-    lab_alive mesh-site-a && lab_alive mesh-site-b || lab_die "$alg: a daemon exited"
+    { lab_alive mesh-site-a && lab_alive mesh-site-b; } || lab_die "$alg: a daemon exited"
     lab_info "$alg: ok"
     lab_sites_stop
 done
