@@ -474,8 +474,6 @@ def tun(name):
 print(eval(sys.argv[1]))
 PY
 }
-# lab_ike_json: lab_json's older name, kept for the tests that use it.
-lab_ike_json() { lab_json "$@"; }
 
 # lab_counters_settle a|b [EXPR]: waits (up to 15 s) until the site's
 # counters stop moving: EXPR (lab_json's), by default the SA packet counters.

@@ -158,7 +158,7 @@ lab_pluto_spis() {
 # lab_pluto_spis; IN lists every inbound SA (comma-separated: a rekeyed SA's
 # inbound half stays a moment after its Delete), OUT the outbound ones.
 lab_mesh_spis() {
-    lab_ike_json a '"%s %s" % tuple(",".join("%x" % int(s["spi"], 16) for s in sas(d)) for d in ("in", "out"))'
+    lab_json a '"%s %s" % tuple(",".join("%x" % int(s["spi"], 16) for s in sas(d)) for d in ("in", "out"))'
 }
 
 # lab_pluto_mesh_agree: one IKE SA and one CHILD SA at each end (at
@@ -167,7 +167,7 @@ lab_mesh_spis() {
 # and receiving on the one pluto sends on.
 lab_pluto_mesh_agree() {
     [[ $(lab_pluto_ike_sas | wc -l) == 1 && $(lab_pluto_child_sas | wc -l) == 1 ]] || return 1
-    [[ $(lab_ike_json a 'len(peers())' 2>/dev/null) == 1 ]] || return 1
+    [[ $(lab_json a 'len(peers())' 2>/dev/null) == 1 ]] || return 1
     lab_tunnel_up a || return 1
     local p m
     p=$(lab_pluto_spis) && m=$(lab_mesh_spis) || return 1

@@ -26,7 +26,7 @@ lab_find_binary "${1:-}"
 lab_two_site_topology
 secret=$(lab_hex 16)
 
-mesh_ike_spis() { lab_ike_json a '"%s/%s" % (peer()["ike-spi-i"], peer()["ike-spi-r"])'; }
+mesh_ike_spis() { lab_json a '"%s/%s" % (peer()["ike-spi-i"], peer()["ike-spi-r"])'; }
 pluto_ike() { lab_pluto_ike_sas | paste -sd' '; }
 # changed WHAT OLD CMD...: CMD's output differs from OLD (and is not empty).
 changed() { local old=$2 now; shift 2; now=$("$@" 2>/dev/null) && [[ -n $now && $now != "$old" ]]; }
@@ -62,7 +62,7 @@ rekeys() {
     [[ $(lab_pluto_spis) == "$child" ]] || lab_die "($c) the CHILD SA changed in an IKE SA rekey"
     lab_info "($c) pluto: $(lab_whack --trafficstatus 2>/dev/null | grep '"lan"' | cut -c5-)"
 }
-mesh_has_no_peer() { [[ $(lab_ike_json a 'len(peers())') == 0 ]] && ! lab_tunnel_up a; }
+mesh_has_no_peer() { [[ $(lab_json a 'len(peers())') == 0 ]] && ! lab_tunnel_up a; }
 pluto_has_no_sa() { [[ -z $(lab_pluto_ike_sas) && -z $(lab_pluto_child_sas) ]]; }
 
 lab_info "(a) pluto initiates, mesh-site (passive) answers"
@@ -72,7 +72,7 @@ lab_pluto_start
 lab_ike_site_start a
 lab_whack_do --name lan --initiate --asynchronous >/dev/null
 lab_wait_pluto_mesh_agree 20 "a: pluto initiated"
-[[ $(lab_ike_json a 'peer()["initiator"]') == False ]] || lab_die "(a) mesh-site took the initiator's role"
+[[ $(lab_json a 'peer()["initiator"]') == False ]] || lab_die "(a) mesh-site took the initiator's role"
 rekeys a
 lab_whack_do --name lan --terminate >/dev/null
 lab_wait 10 "(a) mesh-site to drop the peer pluto deleted ($(lab_tunnel_state a))" mesh_has_no_peer
@@ -86,7 +86,7 @@ lab_write_ike_configs mode=ip secret="$secret" pfs=ecp256
 lab_pluto_start
 lab_ike_site_start a
 lab_wait_pluto_mesh_agree 20 "b: mesh-site initiated"
-[[ $(lab_ike_json a 'peer()["initiator"]') == True ]] || lab_die "(b) mesh-site is not the initiator"
+[[ $(lab_json a 'peer()["initiator"]') == True ]] || lab_die "(b) mesh-site is not the initiator"
 rekeys b
 pike=$(pluto_ike)
 lab_ike_site_stop a

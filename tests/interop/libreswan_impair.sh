@@ -95,7 +95,7 @@ row() {
 
     case $outcome in
         up)
-            within 8 lab_pluto_mesh_agree || problems+=("no single IKE SA and CHILD SA at both ends ($(lab_ike_json a 'len(peers())') IKE SA(s) at mesh-site, pluto $(lab_pluto_ike_sas | wc -l))")
+            within 8 lab_pluto_mesh_agree || problems+=("no single IKE SA and CHILD SA at both ends ($(lab_json a 'len(peers())') IKE SA(s) at mesh-site, pluto $(lab_pluto_ike_sas | wc -l))")
             ;;
         refused)
             within 6 mesh_log_has "$regex" || problems+=("no log line /$regex/")
@@ -120,7 +120,7 @@ row() {
         [[ $MESH_EXIT == "exit 0" ]] || problems+=("mesh-site on SIGTERM: $MESH_EXIT")
         lab_ike_site_start a
     fi
-    within 10 lab_pluto_mesh_agree || problems+=("no clean tunnel after --impair none ($(lab_ike_json a 'len(peers())') IKE SA(s) at mesh-site)")
+    within 10 lab_pluto_mesh_agree || problems+=("no clean tunnel after --impair none ($(lab_json a 'len(peers())') IKE SA(s) at mesh-site)")
     mesh_answers || problems+=("mesh-site died")
 
     local verdict=ok

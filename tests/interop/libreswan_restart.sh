@@ -29,9 +29,9 @@ secret=$(lab_hex 16)
 # since NAME LINE REGEX: how many lines of $LAB_DIR/NAME.log after LINE match.
 since() { tail -n +$(($2 + 1)) "$LAB_DIR/$1.log" | grep -Ec -- "$3" || true; }
 lines() { wc -l <"$LAB_DIR/$1.log"; }
-ike_sa_older_than() { [[ $(lab_ike_json a 'min(p["uptime-s"] for p in peers())') -ge $1 ]]; }
+ike_sa_older_than() { [[ $(lab_json a 'min(p["uptime-s"] for p in peers())') -ge $1 ]]; }
 pluto_has_ike_sa() { [[ -n $(lab_pluto_ike_sas) ]]; }
-mesh_ike_spis() { lab_ike_json a '" ".join("%s/%s" % (p["ike-spi-i"], p["ike-spi-r"]) for p in peers())'; }
+mesh_ike_spis() { lab_json a '" ".join("%s/%s" % (p["ike-spi-i"], p["ike-spi-r"]) for p in peers())'; }
 
 # restart CASE: kill -9 pluto, start it again, let it initiate; check.
 restart() {
