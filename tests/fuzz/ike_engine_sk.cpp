@@ -10,7 +10,9 @@
 //   control (1) | first payload (1) | fragment (1) | length (2) | plaintext (length)
 // control bits 0-1: exchange (IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL, IKE_SA_INIT)
 //              2:   response (to the target's request) rather than request
-//              3:   in an SKF payload, fragment = number << 4 | total
+//              3:   in an SKF payload, fragment = number << 4 | total; without
+//                   it, fragment is the seconds that pass first (beyond one):
+//                   liveness checks, lifetimes and their answers
 //              4:   the target rekeys its CHILD SA first
 //              5:   the target rekeys its IKE SA first
 //              6-7: message ID: the next expected + 0..2, or the last one (a retransmission)
@@ -165,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             b.rekey_child(b_host.installed.back(), now);
         if ((control & 0x20) != 0)
             b.rekey_ike("a", now);
-        now += std::chrono::seconds(1);
+        now += std::chrono::seconds(1 + ((control & 0x08) != 0 ? 0 : fragment));
         wire.clear();
         b.on_tick(now);
         const auto status = b.status(now);
