@@ -5,14 +5,20 @@
 // library's own codec and key derivation.
 
 #include "pair_steps.hpp"
+#include "pki_helpers.hpp"
 
+#include "ike/certificates.hpp"
 #include "ike/child_negotiation.hpp"
 #include "ike/key_material.hpp"
 #include "ike/proposal.hpp"
+#include "ike/signature_auth.hpp"
 #include "ike/sk_cipher.hpp"
 
+#include <botan/data_src.h>
+#include <botan/pkcs8.h>
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -143,10 +149,15 @@ TEST_CASE("an INFORMATIONAL response to our IKE_AUTH request: dropped and counte
     CHECK(p.a_host.installed.size() == 1);
 }
 
-TEST_CASE("IDi with non-zero RESERVED bytes: the responder checks AUTH over the ID payload body as received")
+namespace {
+
+// AUTH (and CERTs) of a hand-made initiator over its signed octets.
+using MakeAuth = std::function<std::vector<Payload>(HandMadeEnd&, std::span<const std::uint8_t> octets)>;
+
+// A hand-made initiator whose IDi carries non-zero RESERVED bytes brings B's
+// IKE SA up, B answering with its AUTH.
+void initiate_with_reserved_idi(Pair& p, const PeerConfig& a, const MakeAuth& make_auth)
 {
-    Pair p(a_to_b(), b_to_a());   // A is never ticked: the test initiates in its place
-    const PeerConfig a = a_to_b();
     auto dh = DhKeyExchange::generate(DhGroup::ecp256, p.rng);
     REQUIRE(dh);
     const std::vector<std::uint8_t> ni(32, 0x11);
@@ -170,7 +181,10 @@ TEST_CASE("IDi with non-zero RESERVED bytes: the responder checks AUTH over the 
 
     IdiPayload idi = to_payload<IdiPayload>(*a.my_id);
     idi.reserved = {0x01, 0x02, 0x03};
-    std::vector<Payload> inner{idi, psk_auth_payload(initiator, a, init_request, nr, initiator.keys.sk_pi, id_body(idi))};
+    std::vector<Payload> inner{idi};
+    const auto auth = make_auth(initiator, signed_octets(initiator.prf, init_request, nr, initiator.keys.sk_pi,
+                                                         id_body(idi)));
+    inner.insert(inner.end(), auth.begin(), auth.end());
     append_child_offer(inner, a.children.front(), 0x4242, false, p.a_ike.address, p.b_ike.address);
     Header header = answer->header;
     header.exchange_type = ExchangeType::ike_auth;
@@ -186,6 +200,50 @@ TEST_CASE("IDi with non-zero RESERVED bytes: the responder checks AUTH over the 
     const auto reply = initiator.open(take_front(p).bytes);
     CHECK(find<AuthPayload>(reply) != nullptr);
     CHECK(p.b_host.installed.size() == 1);
+}
+
+PeerConfig signing_peer(const char* name, const char* address, const char* local, const test_pki::Issued& ours,
+                        const char* my_id, const char* remote_id)
+{
+    PeerConfig p = peer(name, address, local, my_id, remote_id, "");
+    p.psk.clear();
+    p.auth = PeerAuth::digital_signature;
+    p.credentials = std::make_shared<const LocalCredentials>(
+        LocalCredentials{ours.cert, Botan::PKCS8::load_key(*std::make_unique<Botan::DataSource_Memory>(
+                                        Botan::PKCS8::BER_encode(*ours.key))),
+                         {}});
+    const auto& lab = test_pki::lab();
+    p.trust = std::make_shared<const TrustAnchor>(std::vector{lab.root.cert}, lab.crl);
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("IDi with non-zero RESERVED bytes: the responder checks a PSK AUTH over the ID payload body as received")
+{
+    Pair p(a_to_b(), b_to_a());   // A is never ticked: the test initiates in its place
+    const PeerConfig a = a_to_b();
+    initiate_with_reserved_idi(p, a, [&](HandMadeEnd& end, std::span<const std::uint8_t> octets) {
+        const auto mac = psk_auth(end.prf, a.psk, octets);
+        return std::vector<Payload>{AuthPayload{AuthMethod::shared_key_mic, {mac.begin(), mac.end()}}};
+    });
+}
+
+TEST_CASE("IDi with non-zero RESERVED bytes: the responder checks a signature AUTH over the ID payload body as received")
+{
+    const auto& lab = test_pki::lab();
+    const PeerConfig a =
+        signing_peer("b", "192.0.2.2", "192.0.2.1", lab.ecdsa_leaf, "fqdn:site-a.lab", "fqdn:site-b.lab");
+    Pair p(a_to_b(), signing_peer("a", "192.0.2.1", "192.0.2.2", lab.rsa_leaf, "fqdn:site-b.lab", "fqdn:site-a.lab"));
+    initiate_with_reserved_idi(p, a, [&](HandMadeEnd&, std::span<const std::uint8_t> octets) {
+        std::vector<Payload> payloads;
+        for (auto& cert : cert_payloads(*a.credentials))
+            payloads.push_back(std::move(cert));
+        auto auth = make_signature_auth(*a.credentials->key, std::nullopt, octets, p.rng);
+        REQUIRE(auth);
+        payloads.push_back(std::move(*auth));
+        return payloads;
+    });
 }
 
 TEST_CASE("IDr with non-zero RESERVED bytes: the initiator checks AUTH over the ID payload body as received")
