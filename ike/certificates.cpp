@@ -37,7 +37,7 @@ namespace {
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& message)
 {
-    throw std::runtime_error(path.string() + ": " + message);
+    throw FileError(path, message);
 }
 
 std::string read_file(const std::filesystem::path& path)

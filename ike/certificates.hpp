@@ -12,8 +12,8 @@
 //                           -> verify_auth(cert.subject_public_key(), ...)  (signature_auth.hpp)
 //
 // Everything that reads a peer's bytes returns errors as values and never
-// throws; the loaders run at start-up and throw std::runtime_error naming the
-// file, as configuration errors do.
+// throws; the loaders run at start-up and throw FileError naming the file, as
+// configuration errors do.
 
 #include "ike/payloads.hpp"
 #include "ike/policy.hpp"
@@ -30,10 +30,25 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace mesh::ike {
+
+// What the loaders throw: what() is "FILE: message"; path() is FILE, so the
+// configuration can point at the key that names it.
+class FileError : public std::runtime_error {
+public:
+    FileError(std::filesystem::path path, const std::string& message)
+        : std::runtime_error(path.string() + ": " + message), path_(std::move(path))
+    {
+    }
+    [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
 
 // Caps on what a peer's CERT payloads may make validate() parse. A chain of
 // an end-entity certificate and a few intermediates fits with room to spare.
@@ -56,13 +71,13 @@ struct LocalCredentials {
 // EC PRIVATE KEY", the curve named in its parameters) or PKCS#1 ("BEGIN RSA
 // PRIVATE KEY"). Encrypted keys are refused: the daemon has nobody to ask for
 // a passphrase. Only RSA and ECDSA keys, the ones IKE signs with here.
-// Throws std::runtime_error naming the file.
+// Throws FileError.
 [[nodiscard]] std::unique_ptr<Botan::Private_Key> load_private_key(const std::filesystem::path& key_path);
 
 // The certificate (PEM or DER; the first of a PEM file, the others being its
 // intermediates) and its private key.
-// Throws std::runtime_error naming the file when either does not load or the
-// key is not the certificate's.
+// Throws FileError when either does not load or the key is not the
+// certificate's (then naming the key).
 [[nodiscard]] LocalCredentials load_credentials(const std::filesystem::path& cert_path,
                                                 const std::filesystem::path& key_path);
 
@@ -84,7 +99,7 @@ class TrustAnchor {
 public:
     explicit TrustAnchor(std::vector<Botan::X509_Certificate> cas, std::optional<Botan::X509_CRL> crl = std::nullopt);
 
-    // Throws std::runtime_error naming the file: no certificate in ca_path,
+    // Throws FileError: no certificate in ca_path,
     // one that is not a self-signed CA, an unreadable CRL, or a CRL that none
     // of the CAs signed.
     [[nodiscard]] static TrustAnchor load(const std::filesystem::path& ca_path,

@@ -14,17 +14,50 @@
 //   the kept SA until K's Delete of the redundant one arrives: then R sends
 //   on the kept SA's CHILD SAs and drops the redundant ones (fail())
 //
-// A peer that restarted is not a duplicate: it says so with INITIAL_CONTACT
-// (initial_contact.cpp), and its stale SAs go at once.
+// Only two IKE SAs set up at the same time, one by each end, are duplicates.
+// An end initiates only while it holds no IKE SA with the peer, so the
+// peer's IKE_SA_INIT crossed ours only if the peer sent it before ours
+// reached it: it reaches us at the latest one retransmission span after
+// ours was established (retransmitted, or held up by a lossy path).
+//
+// Any other new IKE SA authenticating the same peer identity re-authenticates
+// it and replaces the older one at once, as strongSwan's `unique = replace`:
+// a peer that restarted without INITIAL_CONTACT (libreswan's default) lost
+// the old SA, and a peer that re-authenticates moves to the new one. The
+// tunnel sends on the new CHILD SAs, the old IKE SA goes with its CHILD SAs
+// and a Delete the peer may not know what to do with. A peer that restarted
+// and said so with INITIAL_CONTACT has its stale SAs removed before
+// (initial_contact.cpp).
 
 #include "ike/ike_engine.hpp"
 
+#include "ike/identity.hpp"
 #include "ike/ike_log.hpp"
 #include "ike/rekey_rules.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace mesh::ike {
+
+namespace {
+// How late the peer's IKE_SA_INIT, sent before ours reached it, may reach us:
+// a peer sends it again for up to 15.5 s (0.5 s doubling, five times:
+// ike_engine.cpp), over a path that may hold it up too; twice that.
+constexpr auto crossing_window = std::chrono::seconds(32);
+
+// Whether `fresh` and `other` were set up at the same time, one by each end.
+bool crossed(const IkeSa& fresh, const IkeSa& other)
+{
+    if (fresh.initiator == other.initiator)
+        return false;
+    const IkeSa& ours = fresh.initiator ? fresh : other;
+    const IkeSa& theirs = fresh.initiator ? other : fresh;
+    if (ours.init_request.empty())
+        return false;   // the new SA of an IKE rekey: no IKE_SA_INIT of its own to cross
+    return theirs.created_at < ours.established_at + crossing_window;
+}
+} // namespace
 
 IkeSa* IkeEngine::other_established(const IkeSa& sa)
 {
@@ -61,6 +94,10 @@ void IkeEngine::resolve_duplicates(IkeSa& fresh, Clock::time_point now)
     IkeSa* other = other_established(fresh);
     if (other == nullptr)
         return;
+    if (!crossed(fresh, *other)) {
+        replace_reauthenticated(*other, fresh);
+        return;
+    }
     const bool fresh_redundant = holds_lowest_nonce(lowest_nonce(fresh.nonce_i, fresh.nonce_r),
                                                     lowest_nonce(other->nonce_i, other->nonce_r));
     IkeSa& redundant = fresh_redundant ? fresh : *other;
@@ -77,6 +114,18 @@ void IkeEngine::resolve_duplicates(IkeSa& fresh, Clock::time_point now)
     redundant.expires_at = now + rekeyed_linger;
     send_request(redundant, ExchangeType::informational, {DeletePayload{ProtocolId::ike, {}}}, now);
     redundant.outstanding->deletes_ike = true;
+}
+
+void IkeEngine::replace_reauthenticated(IkeSa& old, IkeSa& fresh)
+{
+    ++counters_.ike_sas_replaced;
+    ike_log()->info("{}: {} ({}) authenticated again: IKE SA {:016x}/{:016x} replaces {:016x}/{:016x}",
+                    fresh.peer->name, to_string(*fresh.remote_identity), fresh.remote.to_string(), fresh.spi_i,
+                    fresh.spi_r, old.spi_i, old.spi_r);
+    send_on_children(fresh);   // before the old go: the tunnel always has an SA to send on
+    send_ike_delete(old);
+    remove_children(old);
+    old.state = IkeState::dead;
 }
 
 } // namespace mesh::ike

@@ -178,6 +178,7 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     sa.established_at = now;
     schedule_ike_lifetime(sa, now);
     failures_.erase(peer->name);
+    reset_backoff(*peer);
     ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer->name, sa.spi_i, sa.spi_r,
                     to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
     answer_first_child(sa, inner, answer, now);
@@ -269,7 +270,7 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
     sa.established_at = now;
     schedule_ike_lifetime(sa, now);
     failures_.erase(peer.name);
-    schedule_[&peer].backoff = std::chrono::milliseconds(0);
+    reset_backoff(peer);
     ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer.name, sa.spi_i, sa.spi_r,
                     to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
     accept_first_child(sa, inner, now);

@@ -28,6 +28,22 @@ NotifyPayload notify(NotifyType type, std::vector<std::uint8_t> data = {})
     return n;
 }
 
+// The payloads an IKE_SA_INIT message lacks, "KE" or "SA, KE and Nonce".
+std::string missing_init_payloads(bool has_sa, bool has_ke, bool has_nonce)
+{
+    std::vector<const char*> missing;
+    if (!has_sa)
+        missing.push_back("SA");
+    if (!has_ke)
+        missing.push_back("KE");
+    if (!has_nonce)
+        missing.push_back("Nonce");
+    std::string text;
+    for (std::size_t i = 0; i < missing.size(); ++i)
+        text += (i == 0 ? "" : i + 1 == missing.size() ? " and " : ", ") + std::string(missing[i]);
+    return text;
+}
+
 // An unencrypted IKE_SA_INIT answer that only reports an error.
 std::vector<std::uint8_t> init_error(const Header& request, std::uint64_t spi_r, NotifyPayload error)
 {
@@ -89,6 +105,10 @@ void IkeEngine::send_init_request(IkeSa& sa, Clock::time_point now)
 
 void IkeEngine::add_nat_detection(const IkeSa& sa, std::vector<Payload>& payloads) const
 {
+    // nat-traversal = false (RouterOS): no NAT-D, so neither end detects a
+    // NAT, IKE stays on port 500 and ESP is not UDP-encapsulated.
+    if (!sa.peer->ike.nat_traversal)
+        return;
     // With encapsulation "udp" the source hash is made not to match, as
     // strongSwan's encap=yes does: the peer then believes we are behind a NAT
     // and uses ESP-in-UDP, which is what this daemon's data plane speaks.
@@ -102,6 +122,8 @@ void IkeEngine::add_nat_detection(const IkeSa& sa, std::vector<Payload>& payload
 void IkeEngine::check_nat(IkeSa& sa, const Message& message, const tunnel::Endpoint& local,
                           const tunnel::Endpoint& remote)
 {
+    if (!sa.peer->ike.nat_traversal)
+        return;
     const auto spi_r = message.header.response ? message.header.spi_r : std::uint64_t{0};
     const auto expected_remote = nat_detection_hash(sa.spi_i, spi_r, remote);
     const auto expected_local = nat_detection_hash(sa.spi_i, spi_r, local);
@@ -128,8 +150,9 @@ bool IkeEngine::admit_init_request(const Message& request, std::span<const std::
     if (half_open >= limits_.max_half_open || sas_.size() >= limits_.max_ike_sas ||
         from_address >= limits_.max_ike_sas_per_address) {
         ++counters_.init_refused;
-        ike_log()->debug("IKE_SA_INIT from {} dropped: {} half open, {} IKE SAs, {} with this address",
-                         remote.to_string(), half_open, sas_.size(), from_address);
+        if (const auto allowed = log_limits_.init_refused.admit(now))
+            ike_log()->info("IKE_SA_INIT from {} dropped: {} half open, {} IKE SAs, {} with this address{}",
+                            remote.to_string(), half_open, sas_.size(), from_address, allowed->note());
         return false;
     }
     if (half_open < limits_.cookie_threshold)
@@ -140,7 +163,9 @@ bool IkeEngine::admit_init_request(const Message& request, std::span<const std::
         cookies_.check(cookie->data, nonce_i, remote.address, request.header.spi_i, now))
         return true;
     ++counters_.cookies_sent;
-    ike_log()->debug("IKE_SA_INIT from {}: {} half open, answering with a COOKIE", remote.to_string(), half_open);
+    if (const auto allowed = log_limits_.cookie.admit(now))
+        ike_log()->info("IKE_SA_INIT from {}: {} half open, answering with a COOKIE{}", remote.to_string(), half_open,
+                        allowed->note());
     host_.send(local, remote,
                init_error(request.header, 0,
                           notify(NotifyType::cookie, cookies_.make(nonce_i, remote.address, request.header.spi_i, now))));
@@ -153,7 +178,10 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     const auto candidate = std::find_if(peers_.begin(), peers_.end(),
                                         [&](const PeerConfig& p) { return p.address.contains(remote.address); });
     if (candidate == peers_.end()) {
-        ike_log()->info("IKE_SA_INIT from {} ignored: no peer is configured for this address", remote.to_string());
+        ++counters_.init_no_peer;
+        if (const auto allowed = log_limits_.no_peer.admit(now))
+            ike_log()->info("IKE_SA_INIT from {} ignored: no peer is configured for this address{}",
+                            remote.to_string(), allowed->note());
         return;
     }
     const PeerConfig& peer = *candidate;
@@ -161,6 +189,11 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     const auto* ke = request.find<KePayload>();
     const auto* nonce = request.find<NoncePayload>();
     if (offered == nullptr || ke == nullptr || nonce == nullptr) {
+        // Section 3.1 and 1.2: IKE_SA_INIT carries SAi1, KEi and Ni.
+        ++counters_.malformed;
+        if (const auto allowed = log_limits_.missing_payload.admit(now))
+            ike_log()->warn("{}: IKE_SA_INIT from {} refused: no {} payload, answered INVALID_SYNTAX{}", peer.name,
+                            remote.to_string(), missing_init_payloads(offered != nullptr, ke != nullptr, nonce != nullptr), allowed->note());
         host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::invalid_syntax)));
         return;
     }
@@ -169,15 +202,18 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     auto chosen = choose_ike(*offered, peer.ike, ke->dh_group);
     if (!chosen) {
         ++counters_.no_proposal_chosen;
-        report(now, peer.name, "no suitable proposal found for IKE SA from {} (ours: {}; theirs: {})",
-                        remote.to_string(), chosen.error().ours, chosen.error().theirs);
+        report_limited(log_limits_.no_proposal, now, peer.name,
+                       "no suitable proposal found for IKE SA from {} (ours: {}; theirs: {})", remote.to_string(),
+                       chosen.error().ours, chosen.error().theirs);
         host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::no_proposal_chosen)));
         return;
     }
     if (ke->dh_group != chosen->suite.dh) {
         // Section 1.2: tell the initiator which group to use; keep no state.
         const auto group = static_cast<std::uint16_t>(chosen->suite.dh);
-        ike_log()->info("{}: asking {} for DH group {} (INVALID_KE_PAYLOAD)", peer.name, remote.to_string(), group);
+        if (const auto allowed = log_limits_.invalid_ke.admit(now))
+            ike_log()->info("{}: asking {} for DH group {} (INVALID_KE_PAYLOAD){}", peer.name, remote.to_string(),
+                            group, allowed->note());
         host_.send(local, remote,
                    init_error(request.header, 0,
                               notify(NotifyType::invalid_ke_payload,
@@ -204,7 +240,7 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
         return;
     sa->dh = std::move(*dh);
     if (!derive_keys(*sa, ke->data)) {
-        report(now, peer.name, "KE payload from {} refused", remote.to_string());
+        report_limited(log_limits_.ke_refused, now, peer.name, "KE payload from {} refused", remote.to_string());
         host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::invalid_syntax)));
         return;
     }
@@ -282,6 +318,11 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
     const auto* nonce = response.find<NoncePayload>();
     if (reply == nullptr || ke == nullptr || nonce == nullptr || response.header.spi_r == 0) {
         ++counters_.malformed;
+        if (const auto allowed = log_limits_.missing_payload.admit(now))
+            ike_log()->warn("{}: IKE_SA_INIT answer from {} dropped: {}{}", sa.peer->name, sa.remote.to_string(),
+                            response.header.spi_r == 0 ? std::string("SPIr is zero")
+                                                       : "no " + missing_init_payloads(reply != nullptr, ke != nullptr, nonce != nullptr) + " payload",
+                            allowed->note());
         return;
     }
     auto suite = accept_ike_reply(*reply, sa.peer->ike);

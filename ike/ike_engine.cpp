@@ -119,11 +119,12 @@ void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoin
                             std::span<const std::uint8_t> bytes, Clock::time_point now)
 {
     ++counters_.messages_in;
+    datagram_at_ = now;
     auto message = parse(bytes);
     if (!message) {
         ++counters_.malformed;
-        ike_log()->debug("malformed IKE message from {} dropped: {}", remote.to_string(), to_string(message.error().code));
-        answer_unparsable(local, remote, bytes, message.error());
+        const bool answered = answer_unparsable(local, remote, bytes, message.error());
+        log_unparsable(remote, message.error(), answered, now);
         return;
     }
     const Header& header = message->header;
@@ -144,8 +145,10 @@ void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoin
     }
     IkeSa* sa = find_sa(header.spi_i, header.spi_r);
     if (sa == nullptr) {
-        ike_log()->debug("IKE message for unknown SPIs {:016x}/{:016x} from {} dropped", header.spi_i, header.spi_r,
-                         remote.to_string());
+        ++counters_.unknown_spi;
+        if (const auto allowed = log_limits_.unknown_spi.admit(now))
+            ike_log()->debug("IKE message for unknown SPIs {:016x}/{:016x} from {} dropped{}", header.spi_i,
+                             header.spi_r, remote.to_string(), allowed->note());
         return;
     }
     if (header.initiator == sa->initiator) {
@@ -161,7 +164,7 @@ void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoin
     on_encrypted(*sa, *message, bytes, local, remote, now);
 }
 
-void IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+bool IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
                                   std::span<const std::uint8_t> bytes, const ParseError& error)
 {
     // Section 2.5 and 2.21.1: an IKE_SA_INIT request that cannot be understood
@@ -169,7 +172,7 @@ void IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::E
     const auto header = parse_header(bytes);
     if (!header || header->response || header->exchange_type != ExchangeType::ike_sa_init || header->spi_r != 0 ||
         header->spi_i == 0)
-        return;
+        return false;
     NotifyPayload n;
     if (error.code == ParseErrc::unsupported_critical) {
         n.notify_type = NotifyType::unsupported_critical_payload;
@@ -177,7 +180,7 @@ void IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::E
     } else if (error.code == ParseErrc::bad_version) {
         n.notify_type = NotifyType::invalid_major_version;
     } else {
-        return;
+        return false;
     }
     Message answer;
     answer.header = *header;
@@ -188,6 +191,32 @@ void IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::E
     answer.header.version = false;
     answer.payloads.push_back(std::move(n));
     host_.send(local, remote, serialize(answer));
+    return true;
+}
+
+void IkeEngine::log_unparsable(const tunnel::Endpoint& remote, const ParseError& error, bool answered,
+                               Clock::time_point now)
+{
+    // Section 2.5: what a peer running another version, or using an extension
+    // we lack, needs its operator to see; the rest of the garbage at debug.
+    switch (error.code) {
+    case ParseErrc::unsupported_critical:
+        if (const auto allowed = log_limits_.unsupported_critical.admit(now))
+            ike_log()->warn("IKE message from {} refused: unsupported critical payload (type {}){}{}",
+                            remote.to_string(), error.value,
+                            answered ? ", answered UNSUPPORTED_CRITICAL_PAYLOAD" : "", allowed->note());
+        return;
+    case ParseErrc::bad_version:
+        if (const auto allowed = log_limits_.bad_version.admit(now))
+            ike_log()->warn("IKE message from {} refused: major version {} is not 2 (INVALID_MAJOR_VERSION{}){}",
+                            remote.to_string(), error.value, answered ? " sent" : "", allowed->note());
+        return;
+    default:
+        if (const auto allowed = log_limits_.malformed.admit(now))
+            ike_log()->debug("malformed IKE message from {} dropped: {}{}", remote.to_string(),
+                             to_string(error.code), allowed->note());
+        return;
+    }
 }
 
 void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
@@ -343,7 +372,8 @@ std::optional<std::vector<Payload>> IkeEngine::decrypt(IkeSa& sa, const Message&
         auto opened = sa.sk->open(associated_data(datagram, sk->body.size()), sk->body);
         if (!opened) {
             ++counters_.malformed;
-            ike_log()->debug("IKE message from {} failed decryption", sa.remote.to_string());
+            if (const auto allowed = log_limits_.decryption.admit(datagram_at_))
+                ike_log()->debug("IKE message from {} failed decryption{}", sa.remote.to_string(), allowed->note());
             return std::nullopt;
         }
         first_payload = sk->first_payload;
@@ -376,7 +406,8 @@ std::optional<std::vector<std::uint8_t>> IkeEngine::reassemble(IkeSa& sa, const 
     auto content = sa.sk->open(associated_data(datagram, fragment.body.size()), fragment.body);
     if (!content) {
         ++counters_.fragments_refused;
-        ike_log()->debug("IKE fragment from {} failed decryption", sa.remote.to_string());
+        if (const auto allowed = log_limits_.fragments.admit(datagram_at_))
+            ike_log()->debug("IKE fragment from {} failed decryption{}", sa.remote.to_string(), allowed->note());
         return std::nullopt;
     }
     const Header& header = message.header;
@@ -386,8 +417,9 @@ std::optional<std::vector<std::uint8_t>> IkeEngine::reassemble(IkeSa& sa, const 
         return std::nullopt;
     case FragmentReassembly::Outcome::refused:
         ++counters_.fragments_refused;
-        ike_log()->debug("IKE fragment {}/{} of message {} from {} refused", fragment.fragment_number,
-                         fragment.total_fragments, header.message_id, sa.remote.to_string());
+        if (const auto allowed = log_limits_.fragments.admit(datagram_at_))
+            ike_log()->debug("IKE fragment {}/{} of message {} from {} refused{}", fragment.fragment_number,
+                             fragment.total_fragments, header.message_id, sa.remote.to_string(), allowed->note());
         return std::nullopt;
     case FragmentReassembly::Outcome::complete:
         break;
@@ -524,6 +556,13 @@ void IkeEngine::schedule_retry(const PeerConfig& peer, Clock::time_point now)
     rng_.randomize(reinterpret_cast<std::uint8_t*>(&jitter), sizeof jitter);
     when.next_attempt = now + when.backoff + when.backoff * jitter / 4 / 65536;
     ike_log()->info("{}: next attempt in {} ms", peer.name, when.backoff.count());
+}
+
+void IkeEngine::reset_backoff(const PeerConfig& peer)
+{
+    // Whoever initiated: the peer is reachable, so the next loss starts over at the first step.
+    if (const auto it = schedule_.find(&peer); it != schedule_.end())
+        it->second.backoff = std::chrono::milliseconds(0);
 }
 
 void IkeEngine::remove_children(IkeSa& sa)

@@ -13,6 +13,7 @@
 //               to the new IKE SA, the old one is deleted
 //   IKE_AUTH with N(INITIAL_CONTACT): the peer restarted, its stale IKE SAs here go at once
 //   two IKE SAs with one peer (both ends started at once): the nonce rule keeps one
+//   a new IKE SA re-authenticating the peer identity of an older one: it replaces it at once
 //
 // Time is passed in (on_tick(now)) and randomness injected, so exchanges run
 // deterministically in tests.
@@ -20,6 +21,7 @@
 #include "ike/cookie.hpp"
 #include "ike/ike_host.hpp"
 #include "ike/ike_sa.hpp"
+#include "ike/log_limits.hpp"
 
 #include <botan/rng.h>
 #include <fmt/format.h>
@@ -45,6 +47,8 @@ struct IkeCounters {
     std::uint64_t peers_dead = 0;        // IKE SAs given up for want of an answer
     std::uint64_t cookies_sent = 0;      // IKE_SA_INIT answered with N(COOKIE) while many were half open
     std::uint64_t init_refused = 0;      // IKE_SA_INIT dropped: over the half-open or IKE SA bounds
+    std::uint64_t init_no_peer = 0;      // IKE_SA_INIT dropped: no peer is configured for its address
+    std::uint64_t unknown_spi = 0;       // messages for SPIs of no IKE SA, dropped
     std::uint64_t peers_moved = 0;       // IKE SAs that followed their peer to a new address or port
     std::uint64_t child_rekeys = 0;          // CHILD SAs we rekeyed (answered with a new SA)
     std::uint64_t child_rekeys_answered = 0; // the peer's rekeys we answered with a new SA
@@ -56,6 +60,7 @@ struct IkeCounters {
     std::uint64_t ike_rekey_collisions = 0;  // both ends rekeyed one IKE SA (sections 2.8.1, 2.18)
     std::uint64_t initial_contacts = 0;      // INITIAL_CONTACT from a restarted peer replaced its stale IKE SAs
     std::uint64_t duplicate_ike_sas = 0;     // two IKE SAs with one peer (both ends started at once): one deleted
+    std::uint64_t ike_sas_replaced = 0;      // an older IKE SA replaced by a new one of the same peer identity
     std::uint64_t messages_fragmented = 0;   // our messages sent as IKE fragments (RFC 7383), not counting resends
     std::uint64_t messages_reassembled = 0;  // the peer's messages put together from IKE fragments
     std::uint64_t fragments_refused = 0;     // IKE fragments dropped: failed decryption, over the bounds, inconsistent
@@ -171,6 +176,17 @@ private:
         failures_[peer] = {std::move(text), now};
     }
     static void spdlog_warn(const std::string& peer, const std::string& text);
+    // The same for a failure anyone can cause with one datagram: kept for
+    // status every time, logged about once a second (`limit`).
+    template <class... Args>
+    void report_limited(net::LogRateLimit& limit, Clock::time_point now, const std::string& peer,
+                        fmt::format_string<Args...> format, Args&&... args)
+    {
+        auto text = fmt::format(format, std::forward<Args>(args)...);
+        if (const auto allowed = limit.admit(now))
+            spdlog_warn(peer, text + allowed->note());
+        failures_[peer] = {std::move(text), now};
+    }
 
     // ike_engine.cpp: dispatch, sending, timers
     IkeSa* find_sa(std::uint64_t spi_i, std::uint64_t spi_r);
@@ -195,8 +211,11 @@ private:
                                                                       const SkfPayload& fragment,
                                                                       std::span<const std::uint8_t> datagram,
                                                                       PayloadType& first_payload);
-    void answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+    // Whether the datagram was an IKE_SA_INIT request that got an error notification.
+    bool answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
                            std::span<const std::uint8_t> bytes, const ParseError& error);
+    void log_unparsable(const tunnel::Endpoint& remote, const ParseError& error, bool answered,
+                        Clock::time_point now);
     void on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
                       const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
     void fail(IkeSa& sa, Clock::time_point now);
@@ -210,6 +229,8 @@ private:
     void remove_children(IkeSa& sa);
     void send_ike_delete(IkeSa& sa);
     void schedule_retry(const PeerConfig& peer, Clock::time_point now);
+    // An IKE SA with the peer was established: the next re-initiation comes after the first backoff step.
+    void reset_backoff(const PeerConfig& peer);
     [[nodiscard]] std::uint64_t new_spi();
     [[nodiscard]] std::vector<std::uint8_t> new_nonce();
 
@@ -313,8 +334,11 @@ private:
     void replace_stale_sas(IkeSa& fresh);
 
     // duplicate_sas.cpp
-    // `fresh` was just established: another IKE SA with the same peer and identity is a duplicate.
+    // `fresh` was just established: another IKE SA with the same peer and identity is a
+    // duplicate (both ends started at once) or older and replaced.
     void resolve_duplicates(IkeSa& fresh, Clock::time_point now);
+    // The peer authenticated again with `fresh`: `old` and its CHILD SAs go, the tunnel sends on fresh's.
+    void replace_reauthenticated(IkeSa& old, IkeSa& fresh);
     // Another established IKE SA with the same peer and identity as `sa`, if any.
     [[nodiscard]] IkeSa* other_established(const IkeSa& sa);
     // Whether another IKE SA with the peer sends the tunnel's traffic already.
@@ -356,6 +380,8 @@ private:
     std::map<std::string, PeerFailure> failures_;
     IkeLimits limits_;
     CookieSecrets cookies_;
+    IkeLogLimits log_limits_;
+    Clock::time_point datagram_at_{};   // the time on_datagram was given, for log limits deeper in
 };
 
 } // namespace mesh::ike

@@ -1,6 +1,6 @@
 #pragma once
 // The narrow interface through which IKE reaches the rest of the daemon
-// (DESIGN.md: ike/ drives tunnel/ only through SA install and delete): it
+// (docs/architecture.md: ike/ drives tunnel/ only through SA install and delete): it
 // sends datagrams, hands out inbound SPIs and installs the CHILD SAs it
 // negotiates. The daemon implements it; tests implement it in memory.
 

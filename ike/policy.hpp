@@ -38,7 +38,7 @@ struct IkePolicy {                                // [profile.NAME]
     // dead after dpd_maximum_failures unanswered. Zero: no liveness checks.
     std::chrono::milliseconds dpd_interval{30'000};
     std::uint32_t dpd_maximum_failures = 3;
-    bool nat_traversal = true;
+    bool nat_traversal = true;                    // false: no NAT-D payloads, so no NAT is ever detected
 };
 
 struct ChildPolicy {                              // [proposal.NAME]

@@ -394,12 +394,37 @@ std::string protocol_name(ProtocolId protocol)
     return "PROTO" + std::to_string(static_cast<unsigned>(protocol));
 }
 
+// Attributes as received: "key-length=256", "attribute-17=0x0102".
+std::string attribute_text(const TransformAttribute& a)
+{
+    std::string text = a.type == key_length_attribute ? "key-length" : "attribute-" + std::to_string(a.type);
+    if (a.tv)
+        return text + "=" + std::to_string(a.tv_value);
+    static constexpr char digits[] = "0123456789abcdef";
+    text += a.type == key_length_attribute ? "(TLV)=0x" : "=0x";
+    for (const std::uint8_t b : a.tlv_value)
+        text += {digits[b >> 4], digits[b & 0x0f]};
+    return text;
+}
+
+// The name, the key length folded in ("aes-256-cbc"); a transform with other
+// attributes than one Key Length (a duplicated one, one of unknown type) has
+// them spelled out as received, "aes-256-cbc[key-length=256,key-length=256]",
+// since they are why it is not accepted (section 3.3.6).
 std::string transform_text(const Transform& t)
 {
+    const bool plain = t.attributes.empty() ||
+                       (t.attributes.size() == 1 && t.attributes[0].type == key_length_attribute && t.attributes[0].tv);
     const std::uint16_t bits = t.key_length().value_or(no_key_length);
     std::string name = transform_name(t.type, t.id, bits, SuiteFor::esp);
     if (t.type == TransformType::prf && find_prf(t.id))
         name.insert(0, "prf-");
+    if (!plain) {
+        name += "[";
+        for (std::size_t i = 0; i < t.attributes.size(); ++i)
+            name += (i == 0 ? "" : ",") + attribute_text(t.attributes[i]);
+        name += "]";
+    }
     return name;
 }
 

@@ -2,7 +2,7 @@
 # netns-lab/frr.sh: one FRR (zebra + ospfd or bgpd) per namespace, sourced
 # after lib.sh. FRR's pathspace (-N NS) keeps each namespace's daemons apart:
 # configs in /etc/frr/NS/, pid files, vty sockets and zserv.api in
-# /var/run/frr/NS/ (DESIGN.md "Lab"). Both folders are removed at exit.
+# /var/run/frr/NS/ (docs/lab.md). Both folders are removed at exit.
 # The daemons log to /var/run/frr/NS/<daemon>.log (they run as frr, which
 # cannot enter $LAB_DIR); lab_die tails them through symlinks in $LAB_DIR.
 

@@ -96,7 +96,7 @@ lab_cleanup() {
 }
 
 # lab_init [NEED...]: checks root and the commands named, makes the run's
-# scratch directory $LAB_DIR, installs the traps.
+# scratch directory $LAB_DIR, installs the traps, sets umask 077.
 lab_init() {
     [[ $(id -u) -eq 0 ]] || lab_skip "needs root (network namespaces)"
     local c
@@ -106,6 +106,9 @@ lab_init() {
     trap lab_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    # Keys, secrets and configs holding them are the owner's alone, or
+    # mesh-site refuses them (docs/configuration.md, "Permissions").
+    umask 077
     LAB_DIR=$(mktemp -d "/tmp/mesh-lab.$$.XXXXXX")
     lab_defer "[[ \${LAB_KEEP_DIR:-0} = 1 ]] || rm -rf '$LAB_DIR'"
 }
@@ -191,7 +194,7 @@ lab_wait() {
 lab_hex() { od -An -tx1 -v -N"$1" /dev/urandom | tr -d ' \n'; }
 
 # lab_key_bytes ALGORITHM: bytes of key-in/key-out (with the 4-byte salt for
-# the AEADs), as DESIGN.md's [tunnel.NAME.static-sa] wants them.
+# the AEADs), as [tunnel.NAME.static-sa] wants them (docs/configuration.md).
 lab_key_bytes() {
     case $1 in
         aes-128-gcm) echo 20 ;;
@@ -575,7 +578,7 @@ print(n)' "$2" "$3"
 # strongSwan (charon with kernel-libipsec: userspace ESP on a TUN, ipsec0)
 # between the two site namespaces, tunnel mode 10.1.0.0/24 <-> 10.2.0.0/24,
 # PSK, the ESP proposal given (e.g. aes128gcm16). A second reference beside
-# wireguard-go; DESIGN.md "Lab" has the recipe this follows. Each charon gets
+# wireguard-go; docs/lab.md has the recipe this follows. Each charon gets
 # a private /run (its pid file path is compiled in) and its own config dir.
 
 _lab_swan_conf() { # DIR
@@ -963,7 +966,7 @@ lab_wait_log() {
 
 # ---------------------------------------------------------------------------
 # strongSwan as an IKEv2 peer of mesh-site (interop tests), one charon per
-# site namespace with kernel-libipsec (DESIGN.md "Lab"). Its files live in
+# site namespace with kernel-libipsec (docs/lab.md). Its files live in
 # $LAB_DIR/swan-<site>/; its log, with ike and cfg at level 2, in
 # $LAB_DIR/strongswan-<site>.log (tailed by lab_die).
 

@@ -17,7 +17,7 @@
       With --csv it prints one line: cuts, recovery median and worst (s),
       lost median and worst (the worse flow of each cut).
 
-Why not ping: `ping -i 0.01` sends ~63 packets a second here (DESIGN.md
+Why not ping: `ping -i 0.01` sends ~63 packets a second here (docs/lab.md
 "Lab"), and its reply timestamps cannot tell which direction lost a packet.
 """
 import argparse

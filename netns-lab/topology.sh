@@ -382,7 +382,7 @@ topo_site_ifaces() {
 # OSPF point-to-point over every tunnel interface, the LAN announced as a
 # passive interface. The underlay is left out on purpose: were it in OSPF,
 # LAN traffic would take it in clear. The throttle timers bring route
-# installation down from ~10 s to ~1 s after Full (DESIGN.md "Lab"); path p
+# installation down from ~10 s to ~1 s after Full (docs/lab.md); path p
 # costs 10p so that path 1 carries the traffic while it is up.
 _topo_ospfd() {
     local s=$1 t ifname side

@@ -8,6 +8,8 @@
 #include "routing/kernel_routes.hpp"
 #include "routing/routing_log.hpp"
 
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netlink/errno.h>
 
 namespace mesh::routing {
@@ -33,7 +35,7 @@ void KernelRouteSink::install(Installed& route)
     const tunnel::IpPrefix& prefix = wanted.prefix;
     route.error.clear();
     if (!route.blackhole) {
-        route.blackhole = succeeded(replace_route(nl_, prefix, {}, leak_guard_metric), "add leak-guard blackhole",
+        route.blackhole = succeeded(replace_route(nl_, prefix, {}, blackhole_metric_), "add leak-guard blackhole",
                                     prefix, route);
         if (route.blackhole && wanted.blackhole())
             routing_log()->info("kernel route {}: no owning tunnel up, traffic blackholed (leak protection)",
@@ -54,7 +56,7 @@ void KernelRouteSink::install(Installed& route)
         routing_log()->info("kernel route {}", to_string(wanted));
     }
     if (previous && (!next || previous->metric != next->metric)) {
-        if (succeeded(remove_route(nl_, prefix, false, previous->metric), "remove route", prefix, route))
+        if (succeeded(remove_route(nl_, prefix, previous->ifindexes, previous->metric), "remove route", prefix, route))
             ++routes_removed_;
         else
             routing_log()->warn("netlink: route {} metric {} is left in the kernel", prefix.to_string(),
@@ -70,18 +72,76 @@ void KernelRouteSink::install(Installed& route)
 bool KernelRouteSink::uninstall(const tunnel::IpPrefix& prefix, Installed& route)
 {
     if (route.unicast) {
-        if (!succeeded(remove_route(nl_, prefix, false, route.unicast->metric), "remove route", prefix, route))
+        const Unicast& unicast = *route.unicast;
+        if (!succeeded(remove_route(nl_, prefix, unicast.ifindexes, unicast.metric), "remove route", prefix, route))
             return false;
         route.unicast.reset();
         ++routes_removed_;
     }
     if (route.blackhole) {
-        if (!succeeded(remove_route(nl_, prefix, true, leak_guard_metric), "remove leak-guard blackhole", prefix, route))
+        if (!succeeded(remove_route(nl_, prefix, {}, blackhole_metric_), "remove leak-guard blackhole", prefix, route))
             return false;
         route.blackhole = false;
     }
     routing_log()->info("kernel route {} removed", prefix.to_string());
     return true;
+}
+
+void KernelRouteSink::on_route_deleted(const RouteDeletion& deleted)
+{
+    if (deleted.protocol != route_protocol || deleted.table != RT_TABLE_MAIN)
+        return;
+    const auto it = routes_.find(deleted.prefix);
+    if (it == routes_.end())
+        return;
+    Installed& route = it->second;
+    if (deleted.blackhole && route.blackhole && deleted.metric == blackhole_metric_) {
+        restore(route, {});
+    } else if (!deleted.blackhole && route.unicast && deleted.metric == route.unicast->metric) {
+        // Whatever its interfaces: a route someone else replaced ours with
+        // (same prefix and metric) and then removed leaves ours missing too.
+        restore(route, route.unicast->ifindexes);
+    }
+}
+
+void KernelRouteSink::restore_all()
+{
+    for (auto& [prefix, route] : routes_) {
+        if (route.blackhole)
+            restore(route, {});
+        if (route.unicast)
+            restore(route, route.unicast->ifindexes);
+    }
+}
+
+void KernelRouteSink::restore(Installed& route, std::span<const int> ifindexes)
+{
+    const tunnel::IpPrefix& prefix = route.wanted.prefix;
+    const bool blackhole = ifindexes.empty();
+    const std::uint32_t metric = blackhole ? blackhole_metric_ : route.unicast->metric;
+    // Only if absent: the deletion may be our own (a route replaced since),
+    // and a route someone else put at our metric is left alone.
+    const int result = add_route_if_absent(nl_, prefix, ifindexes, metric);
+    if (result == -NLE_EXIST)
+        return;
+    std::string what = (blackhole ? "leak-guard blackhole " : "route ") + prefix.to_string();
+    for (const int ifindex : ifindexes) {
+        char name[IF_NAMESIZE] = {};
+        const bool named = ::if_indextoname(static_cast<unsigned>(ifindex), name) != nullptr;
+        what += " dev " + (named ? std::string(name) : std::to_string(ifindex));
+    }
+    if (result < 0) {
+        succeeded(result, "restore removed route", prefix, route);
+        if (blackhole)
+            route.blackhole = false;
+        else
+            route.unicast.reset();
+        routing_log()->warn("kernel {} was removed by someone else and cannot be restored; retried at the next change",
+                            what);
+        return;
+    }
+    ++routes_restored_;
+    routing_log()->warn("kernel {} was removed by someone else: restored", what);
 }
 
 void KernelRouteSink::withdraw_all()
@@ -112,11 +172,12 @@ nlohmann::json KernelRouteSink::status() const
     }
     return {{"backend", "netlink"},
             {"connected", true},
-            {"leak-guard-metric", leak_guard_metric},
+            {"leak-guard-metric", blackhole_metric_},
             {"routes", std::move(routes)},
             {"counters",
              {{"routes-replaced", routes_replaced_},
               {"routes-removed", routes_removed_},
+              {"routes-restored", routes_restored_},
               {"netlink-errors", netlink_errors_}}}};
 }
 

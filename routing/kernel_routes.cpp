@@ -32,31 +32,50 @@ RoutePtr make_route(const tunnel::IpPrefix& prefix, bool blackhole, std::uint32_
         return nullptr;
     return route;
 }
+
+// make_route() with a nexthop out of each interface.
+RoutePtr make_route(const tunnel::IpPrefix& prefix, std::span<const int> ifindexes, std::uint32_t metric) noexcept
+{
+    auto route = make_route(prefix, ifindexes.empty(), metric);
+    if (!route)
+        return nullptr;
+    for (const int ifindex : ifindexes) {
+        rtnl_nexthop* nexthop = rtnl_route_nh_alloc();
+        if (!nexthop)
+            return nullptr;
+        rtnl_route_nh_set_ifindex(nexthop, ifindex);
+        rtnl_route_add_nexthop(route.get(), nexthop); // the route owns it from here
+    }
+    return route;
+}
+
+int add_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
+              std::uint32_t metric, int flags) noexcept
+{
+    const auto route = make_route(prefix, ifindexes, metric);
+    return route ? rtnl_route_add(nl.get(), route.get(), flags) : -NLE_NOMEM;
+}
 } // namespace
 
 int replace_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
                   std::uint32_t metric) noexcept
 {
-    const auto route = make_route(prefix, ifindexes.empty(), metric);
-    if (!route)
-        return -NLE_NOMEM;
-    for (const int ifindex : ifindexes) {
-        rtnl_nexthop* nexthop = rtnl_route_nh_alloc();
-        if (!nexthop)
-            return -NLE_NOMEM;
-        rtnl_route_nh_set_ifindex(nexthop, ifindex);
-        rtnl_route_add_nexthop(route.get(), nexthop); // the route owns it from here
-    }
-    return rtnl_route_add(nl.get(), route.get(), NLM_F_REPLACE);
+    return add_route(nl, prefix, ifindexes, metric, NLM_F_REPLACE);
 }
 
-int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, bool blackhole,
+int add_route_if_absent(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
+                        std::uint32_t metric) noexcept
+{
+    return add_route(nl, prefix, ifindexes, metric, NLM_F_EXCL);
+}
+
+int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
                  std::uint32_t metric) noexcept
 {
-    // No nexthops in the request: the kernel then matches on prefix, metric,
-    // protocol and type alone and removes the whole route, even a multipath
-    // one whose interfaces changed under us.
-    const auto route = make_route(prefix, blackhole, metric);
+    // With the nexthops in the request the kernel matches them too (IPv4's
+    // fib_nh_match, IPv6's ifindex check): a route another daemon or the
+    // operator put at the same prefix and metric is not ours to remove.
+    const auto route = make_route(prefix, ifindexes, metric);
     if (!route)
         return -NLE_NOMEM;
     const int result = rtnl_route_delete(nl.get(), route.get(), 0);

@@ -19,9 +19,14 @@ inline constexpr std::uint8_t route_protocol = 250;
 // blackhole. Returns libnl's result: 0 or a negative NLE_* code.
 [[nodiscard]] int replace_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix,
                                 std::span<const int> ifindexes, std::uint32_t metric) noexcept;
-// Remove our unicast (blackhole = false) or blackhole route to prefix at
-// `metric`, whatever its interfaces. A route that is already gone is success (0).
-[[nodiscard]] int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, bool blackhole,
-                               std::uint32_t metric) noexcept;
+// The same route added only if the prefix has no route at `metric`: -NLE_EXIST
+// when one is there (ours, or someone else's that replace_route would overwrite).
+[[nodiscard]] int add_route_if_absent(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix,
+                                      std::span<const int> ifindexes, std::uint32_t metric) noexcept;
+// Remove our route to prefix at `metric`: unicast out of exactly `ifindexes`,
+// or (none given) the blackhole. A route that is already gone, or that is no
+// longer ours (another interface now), is success (0) and stays.
+[[nodiscard]] int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix,
+                               std::span<const int> ifindexes, std::uint32_t metric) noexcept;
 
 } // namespace mesh::routing

@@ -9,6 +9,7 @@
 #include "tools/cli/views.hpp"
 #include "tools/config/config.hpp"
 #include "tools/daemon/daemon.hpp"
+#include "tools/daemon/ike_policy.hpp"
 #include "tools/log/log.hpp"
 
 #include <CLI/CLI.hpp>
@@ -30,10 +31,28 @@ int run_daemon(const std::string& config_file, const std::string& level)
 {
     mesh::log::init(spdlog::level::from_str(level));
     auto config = mesh::config::load(config_file);
+    for (const auto& warning : config.warnings)
+        mesh::log::config()->warn("{}", warning);
     mesh::log::config()->info("loaded {}: {} peer(s), {} tunnel(s)", config_file, config.peers.size(),
                               config.tunnels.size());
     mesh::daemon::Daemon daemon(std::move(config));
     return daemon.run();
+}
+
+// What run does with the file short of starting: load it (every file it
+// names included) and build the IKE peers from it.
+int check_config(const std::string& config_file)
+{
+    const auto config = mesh::config::load(config_file);
+    [[maybe_unused]] const auto peers =
+        mesh::daemon::ike_peers(config, [](const mesh::config::Peer&) { return mesh::tunnel::IpAddress{}; });
+    for (const auto& warning : config.warnings)
+        std::cerr << warning << "\n";
+    std::cout << config_file << ": ok";
+    if (!config.warnings.empty())
+        std::cout << " (" << config.warnings.size() << " warning" << (config.warnings.size() == 1 ? "" : "s") << ")";
+    std::cout << "\n";
+    return 0;
 }
 
 } // namespace
@@ -79,29 +98,27 @@ int main(int argc, char** argv)
     try {
         if (*run)
             return run_daemon(config_file, level);
-        if (*check) {
-            [[maybe_unused]] const auto config = mesh::config::load(config_file);
-            std::cout << config_file << ": ok\n";
-            return 0;
-        }
+        if (*check)
+            return check_config(config_file);
         if (*status) {
-            const auto answer = mesh::cli::request(control_socket(config_file, socket), "status");
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::StatusRequest{});
             std::cout << (json ? answer.dump() + "\n" : mesh::cli::render_status(answer));
             return 0;
         }
         if (*rekey) {
-            const auto answer =
-                mesh::cli::request(control_socket(config_file, socket), (child ? "rekey child " : "rekey ike ") + peer);
-            if (answer.contains("error")) {
-                std::cerr << "mesh-site: " << answer["error"].get<std::string>() << "\n";
+            if (const auto wrong = mesh::daemon::check_peer_name(peer); !wrong.empty()) {
+                std::cerr << "mesh-site: rekey: " << wrong << "\n";
                 return 1;
             }
-            std::cout << "rekeying " << answer["count"] << (child ? " CHILD SA(s)" : " IKE SA(s)") << " with " << peer
-                      << "\n";
+            const mesh::daemon::RekeyRequest request{
+                child ? mesh::daemon::RekeyRequest::Sa::child : mesh::daemon::RekeyRequest::Sa::ike, peer};
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), request);
+            std::cout << "rekeying " << answer.value("count", 0) << (child ? " CHILD SA(s)" : " IKE SA(s)") << " with "
+                      << peer << "\n";
             return 0;
         }
         if (*keys) {
-            const auto answer = mesh::cli::request(control_socket(config_file, socket), "keys");
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::KeysRequest{});
             std::cout << (table == "esp" ? mesh::cli::render_wireshark_esp(answer)
                                          : mesh::cli::render_wireshark_ikev2(answer));
             return 0;

@@ -22,6 +22,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace mesh::tunnel {
 
@@ -30,7 +31,6 @@ constexpr std::uint8_t next_header_ipv4 = 4;
 constexpr std::uint8_t next_header_ipv6 = 41;
 constexpr std::uint8_t next_header_gre = 47;
 constexpr std::size_t esp_header_bytes = 8;
-constexpr auto unknown_spi_report_interval = std::chrono::seconds(1);
 // Until the control thread has moved the tunnel, every packet from the new
 // mapping would report it again: once per interval is enough.
 constexpr auto peer_moved_report_interval = std::chrono::milliseconds(100);
@@ -50,22 +50,35 @@ bool same_endpoint(const sockaddr_storage& a, socklen_t a_length, const sockaddr
            std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
 }
 
-// The gso_size of a UDP GRO read: its datagrams are that long, the last one
-// possibly shorter. 0 when the read is one datagram.
-std::size_t gro_segment_size(msghdr& header) noexcept
+// What a read's control messages say: UDP GRO's gso_size (its datagrams are
+// that long, the last one possibly shorter; 0 when the read is one datagram)
+// and SO_RXQ_OVFL's count of the socket's drops so far (absent until the
+// kernel has dropped one).
+struct ReadControl {
+    std::size_t segment = 0;
+    std::optional<std::uint32_t> kernel_drops;
+};
+
+ReadControl read_control(msghdr& header) noexcept
 {
+    ReadControl control;
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
         if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO && cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
             int size = 0;
             std::memcpy(&size, CMSG_DATA(cmsg), sizeof size);
-            return size > 0 ? static_cast<std::size_t>(size) : 0;
+            control.segment = size > 0 ? static_cast<std::size_t>(size) : 0;
+        } else if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SO_RXQ_OVFL &&
+                   cmsg->cmsg_len >= CMSG_LEN(sizeof(std::uint32_t))) {
+            std::uint32_t drops = 0;
+            std::memcpy(&drops, CMSG_DATA(cmsg), sizeof drops);
+            control.kernel_drops = drops;
         }
     }
-    return 0;
+    return control;
 }
 } // namespace
 
-void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
+void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp, std::size_t slot)
 {
     Batch& batch = *inbound_batch_;
     for (std::size_t i = 0; i < pump_batch; ++i) {
@@ -78,10 +91,8 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
         batch.messages[i].msg_hdr.msg_namelen = sizeof batch.names[i];
         batch.messages[i].msg_hdr.msg_iov = &batch.iov[i];
         batch.messages[i].msg_hdr.msg_iovlen = 1;
-        if (!raw_esp) {
-            batch.messages[i].msg_hdr.msg_control = batch.controls[i].data();
-            batch.messages[i].msg_hdr.msg_controllen = batch.controls[i].size();
-        }
+        batch.messages[i].msg_hdr.msg_control = batch.controls[i].data();
+        batch.messages[i].msg_hdr.msg_controllen = batch.controls[i].size();
     }
     const int received = ::recvmmsg(fd, batch.messages.data(), pump_batch, MSG_DONTWAIT, nullptr);
     if (received < 0) {
@@ -93,9 +104,16 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
         PacketBuffer& packet = batch.buffers[i];
         packet.set_size(batch.messages[i].msg_len);
         const socklen_t from_length = batch.messages[i].msg_hdr.msg_namelen;
+        const ReadControl control = read_control(batch.messages[i].msg_hdr);
+        if (control.kernel_drops) [[unlikely]] {
+            // A running total per socket: count what it grew by since the last read.
+            const std::uint32_t grown = *control.kernel_drops - kernel_drops_seen_[slot];
+            kernel_drops_seen_[slot] = *control.kernel_drops;
+            (raw_esp ? counters_.raw_esp_kernel_drops : counters_.udp_kernel_drops).add(grown);
+        }
         if (!raw_esp) {
             const auto bytes = packet.data();
-            const std::size_t segment = gro_segment_size(batch.messages[i].msg_hdr);
+            const std::size_t segment = control.segment;
             if (segment == 0 || segment >= bytes.size()) {
                 handle_datagram(snapshot, bytes, batch.names[i], from_length, fd);
                 continue;
@@ -146,11 +164,9 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
     const InboundEntry* entry = snapshot.inbound(spi);
     if (entry == nullptr) [[unlikely]] {
         counters_.unknown_spi_drops.add(1);
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_unknown_spi_report_ >= unknown_spi_report_interval) {
-            last_unknown_spi_report_ = now;
+        if (const auto report = unknown_spi_reports_.admit(std::chrono::steady_clock::now())) {
             const auto source = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
-            post(inbound_events_, {DataplaneEvent::Kind::unknown_spi, 0, spi, source.value_or(Endpoint{})});
+            post(inbound_events_, {DataplaneEvent::Kind::unknown_spi, 0, spi, source.value_or(Endpoint{}), *report});
         }
         return;
     }
@@ -170,7 +186,7 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
             last_peer_moved_report_ = now;
             const auto source = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
             if (source)
-                post(inbound_events_, {DataplaneEvent::Kind::peer_moved, path.id, entry->sa->spi(), *source});
+                post(inbound_events_, {DataplaneEvent::Kind::peer_moved, path.id, entry->sa->spi(), *source, {}});
         }
     }
     if (path.mode == TunnelMode::gre) {

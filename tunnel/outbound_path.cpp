@@ -119,7 +119,7 @@ void PacketPump::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, 
         path.counters->seal_drops.add(1);
         if (sealed.error() == EspError::sequence_exhausted && last_exhausted_spi_ != sa.spi()) {
             last_exhausted_spi_ = sa.spi();
-            post(outbound_events_, {DataplaneEvent::Kind::sequence_exhausted, path.id, sa.spi(), {}});
+            post(outbound_events_, {DataplaneEvent::Kind::sequence_exhausted, path.id, sa.spi(), {}, {}});
         }
         return;
     }

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 
 #include <cerrno>
+#include <stdexcept>
 #include <system_error>
 
 namespace mesh::tunnel {
@@ -13,8 +14,10 @@ namespace mesh::tunnel {
 namespace {
 // epoll data of the stop eventfd; tunnel ids and socket fds are smaller.
 constexpr std::uint64_t stop_tag = ~std::uint64_t{0};
-// Marks a socket's epoll data as a raw ESP socket rather than ESP-in-UDP.
+// A socket's epoll data: its fd in the low 32 bits, this bit for a raw ESP
+// socket rather than ESP-in-UDP, and its slot (kernel_drops_seen_) above.
 constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 32;
+constexpr int slot_shift = 40;
 
 FileDescriptor make_epoll()
 {
@@ -69,12 +72,19 @@ void PacketPump::watch_udp(int fd)
     // it (before Linux 5.0) only costs speed.
     const int on = 1;
     ::setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
-    epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd));
+    epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd) | next_slot());
 }
 
 void PacketPump::watch_raw_esp(int fd)
 {
-    epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd) | raw_esp_tag);
+    epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd) | raw_esp_tag | next_slot());
+}
+
+std::uint64_t PacketPump::next_slot()
+{
+    if (sockets_watched_ == max_sockets)
+        throw std::length_error("the packet pump watches at most 8 sockets");
+    return static_cast<std::uint64_t>(sockets_watched_++) << slot_shift;
 }
 
 void PacketPump::watch_tun(TunnelId id, int fd)
@@ -135,7 +145,8 @@ void PacketPump::run_inbound()
             if (events[i].data.u64 == stop_tag)
                 return;
             const auto data = events[i].data.u64;
-            inbound_batch(*snapshot, static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0);
+            inbound_batch(*snapshot, static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0,
+                          static_cast<std::size_t>(data >> slot_shift));
         }
         inbound_reader_.quiescent();
     }

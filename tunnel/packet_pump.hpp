@@ -14,6 +14,7 @@
 // thread; what the control thread must hear (IKE datagrams, events) goes
 // through lock-free rings and wakes it through notify_fd().
 
+#include "net/log_rate_limit.hpp"
 #include "tunnel/file_descriptor.hpp"
 #include "tunnel/gro_coalescer.hpp"
 #include "tunnel/packet_buffer.hpp"
@@ -39,7 +40,7 @@ inline constexpr std::size_t max_ike_datagram = 65535;
 struct DataplaneEvent {
     enum class Kind : std::uint8_t {
         sequence_exhausted,  // an outbound SA can send no more: rekey it
-        unknown_spi,         // ESP arrived for an SPI with no inbound SA (reported at most once a second)
+        unknown_spi,         // ESP arrived for an SPI with no inbound SA (reported about once a second)
         peer_moved,          // authenticated ESP-in-UDP came from another address or port than the
                              // tunnel sends to: the peer's NAT mapping changed (RFC 7296 section 2.23)
     };
@@ -47,6 +48,7 @@ struct DataplaneEvent {
     TunnelId tunnel = 0;
     std::uint32_t spi = 0;
     Endpoint from;
+    net::LogRateLimit::Suppressed suppressed;   // unknown_spi: the drops not reported since the previous report
 };
 
 // An IKE message that arrived on the NAT-T port, the non-ESP marker removed.
@@ -66,6 +68,11 @@ struct PumpCounters {
     Counter ike_queue_drops;     // the IKE queue was full
     Counter receive_errors;
     Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
+    // Datagrams the kernel dropped before the pump read them (a full receive
+    // buffer, a bad checksum): the sockets' SO_RXQ_OVFL totals, known as of
+    // the last datagram read.
+    Counter udp_kernel_drops;
+    Counter raw_esp_kernel_drops;
 };
 
 class PacketPump {
@@ -94,8 +101,12 @@ public:
     [[nodiscard]] const PumpCounters& counters() const noexcept { return counters_; }
 
 private:
+    // The slot of the next socket watched, shifted into place for its epoll data.
+    std::uint64_t next_slot();
+
     struct Batch {
-        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int))>;
+        // UDP_GRO's segment size and SO_RXQ_OVFL's drop count.
+        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t))>;
         std::array<PacketBuffer, pump_batch> buffers;
         std::array<mmsghdr, pump_batch> messages{};
         std::array<iovec, pump_batch> iov{};
@@ -112,7 +123,7 @@ private:
     void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
     void send_outbound(const TunnelPath& path);
     // inbound_path.cpp
-    void inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
+    void inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp, std::size_t slot);
     void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
                          socklen_t from_length, int udp_fd);
     void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
@@ -129,6 +140,7 @@ private:
     FileDescriptor stop_;
     FileDescriptor notify_;
     std::atomic<bool> stopping_{false};
+    std::size_t sockets_watched_ = 0;   // control thread: the next socket's slot
     std::thread outbound_thread_;
     std::thread inbound_thread_;
 
@@ -142,7 +154,10 @@ private:
     // Owned by the inbound thread.
     QuiescentState::Reader& inbound_reader_;
     std::unique_ptr<Batch> inbound_batch_;
-    std::chrono::steady_clock::time_point last_unknown_spi_report_{};
+    net::LogRateLimit unknown_spi_reports_;
+    // The last SO_RXQ_OVFL total of each watched socket, by the slot in its epoll data.
+    static constexpr std::size_t max_sockets = 8;
+    std::array<std::uint32_t, max_sockets> kernel_drops_seen_{};
     std::chrono::steady_clock::time_point last_peer_moved_report_{};
     GroCoalescer coalescer_;
     PumpCounters counters_;

@@ -24,13 +24,17 @@ UdpSocket::UdpSocket(const Endpoint& local) : local_(local)
     fd_ = FileDescriptor(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_)
         throw std::system_error(errno, std::generic_category(), "UDP socket");
-    set_option(fd_.get(), SOL_SOCKET, SO_REUSEADDR, 1);
+    // No SO_REUSEADDR: with it a second daemon could bind the same address
+    // and port and take IKE and ESP from the first; its bind must fail.
     // The *FORCE variants pass rmem_max/wmem_max when running as root; fall
     // back to what an unprivileged process may ask for.
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
         set_option(fd_.get(), SOL_SOCKET, SO_RCVBUF, socket_buffer_bytes);
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
         set_option(fd_.get(), SOL_SOCKET, SO_SNDBUF, socket_buffer_bytes);
+    // Every read then carries the count of datagrams the kernel dropped on
+    // this socket so far (a full buffer), for status.
+    set_option(fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, 1);
     socklen_t length = 0;
     const auto address = local.to_sockaddr(length);
     if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)

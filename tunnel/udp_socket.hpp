@@ -1,6 +1,7 @@
 #pragma once
 // The ESP-in-UDP socket (RFC 3948): one per local address and NAT-T port,
-// non-blocking, with large kernel buffers since the pump drains it in batches.
+// non-blocking, with large kernel buffers since the pump drains it in batches,
+// and SO_RXQ_OVFL on: its reads tell how many datagrams the kernel dropped.
 
 #include "tunnel/file_descriptor.hpp"
 #include "tunnel/ip_address.hpp"

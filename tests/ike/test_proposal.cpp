@@ -592,3 +592,28 @@ TEST_CASE("describe: transforms we do not know print by number")
     ah.protocol_id = ProtocolId::ah;
     CHECK(describe(SaPayload{{ah}}) == "AH:sha256");
 }
+
+TEST_CASE("describe: a transform refused for its attributes shows them as received, so theirs differs from ours")
+{
+    // strongSwan and libreswan's impair modes can send a Key Length twice;
+    // section 3.3.6 makes such a transform unacceptable. The line used to
+    // print "aes-256-cbc" on both sides of "no suitable proposal found".
+    IkePolicy ours;
+    ours.ciphers = {IkeCipher::aes256_cbc};
+    ours.prfs = {PrfId::hmac_sha2_256};
+    ours.dh_groups = {DhGroup::ecp256};
+    Transform doubled = encr(EncrId::aes_cbc, 256);
+    doubled.attributes.push_back(doubled.attributes.front());
+    const SaPayload offer = through_codec(SaPayload{{ike_proposal(
+        1, {doubled, T(TransformType::integ, id(IntegId::hmac_sha2_256_128)),
+            T(TransformType::prf, id(PrfId::hmac_sha2_256)), T(TransformType::dh, id(DhGroup::ecp256))})}});
+    const auto refused = choose_ike(offer, ours);
+    REQUIRE(!refused.has_value());
+    CHECK(refused.error().ours == "IKE:aes-256-cbc/sha256/prf-sha256/ecp256");
+    CHECK(refused.error().theirs == "IKE:aes-256-cbc[key-length=256,key-length=256]/sha256/prf-sha256/ecp256");
+    CHECK(refused.error().ours != refused.error().theirs);
+
+    Transform odd = encr(EncrId::aes_cbc, 128);
+    odd.attributes.push_back(TransformAttribute{99, false, 0, {0x01, 0xab}});
+    CHECK(describe(SaPayload{{ike_proposal(1, {odd})}}) == "IKE:aes-128-cbc[key-length=128,attribute-99=0x01ab]");
+}

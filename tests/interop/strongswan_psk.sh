@@ -9,7 +9,7 @@
 # so mesh-site runs its tunnel-mode form (mode ip, TS 10.1.0.0/24 <->
 # 10.2.0.0/24). IKE: aes256gcm16-prfsha256-ecp256; ESP: aes128gcm16 without
 # PFS. charon runs in site-b's namespace with its own config dir and a
-# private /run (DESIGN.md "Lab"); its log ($LAB_DIR/strongswan-b.log) has
+# private /run (docs/lab.md); its log ($LAB_DIR/strongswan-b.log) has
 # ike and cfg at level 2.
 #
 #   ref  strongSwan on both sites (no mesh-site): proves the lab and the

@@ -95,7 +95,7 @@ lab_info "site-b in SA drops: $sa_drops_before -> $sa_drops_after; garbage namin
     lab_die "site-b counted $((sa_drops_after - sa_drops_before)) drops on its in SA, but $ours bad datagrams named it"
 
 # The daemon-wide counters, where this build has them (they are additions to
-# DESIGN.md's status document): each kind of garbage lands in its own.
+# the status document of docs/commands.md): each kind of garbage lands in its own.
 "$LAB_PYTHON" - "$status_before" "$status_after" "$summary" <<'PY' || lab_die "site-b's daemon-wide counters do not add up"
 import json, sys
 before, after, sent = (json.loads(a) for a in sys.argv[1:4])

@@ -17,7 +17,7 @@
 #      logged, both daemons alive and answering status
 #   e  ESP proposals that do not meet (site-a aes-256-gcm, site-b only
 #      aes-128-cbc; site-b passive so site-a initiates): no tunnel, both
-#      daemons log "no suitable proposal found" (DESIGN.md)
+#      daemons log "no suitable proposal found" (docs/ike.md)
 #   f  SIGTERM to site-a: site-b's tunnel leaves "up" (or its peer goes)
 #      within 5 s, because site-a sends a Delete
 #

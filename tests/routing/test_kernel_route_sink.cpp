@@ -168,3 +168,74 @@ TEST_CASE("kernel: IPv6 gets the same pair of routes")
     CHECK(seen == std::set<std::string>{"2001:db8:2::/48 metric 10 dev mt-a", "blackhole 2001:db8:2::/48" + guard + " dev lo",
                                         "blackhole 2001:db8:3::/48" + guard + " dev lo"});
 }
+
+TEST_CASE("kernel: a sink removes only its own routes, and puts back what someone else removed")
+{
+    std::vector<std::set<std::string>> seen;
+    std::vector<std::size_t> deletions;
+    nlohmann::json status;
+    const bool ran = in_private_netns([&](Lab& lab) {
+        // Another daemon of the namespace routes the same prefix over its own interface.
+        KernelRouteSink other{lab.nl, 7};
+        lab.sink.apply(std::vector{via("10.2.0.0/24", {lab.a.ifindex()})});
+        other.apply(std::vector{via("10.2.0.0/24", {lab.b.ifindex()}, 20)});
+        seen.push_back(kernel_routes());
+        other.withdraw_all();
+        seen.push_back(kernel_routes());
+
+        RouteMonitor monitor;
+        for (const char* command : {"ip route del 10.2.0.0/24 dev mt-a metric 10",
+                                    "ip route del blackhole 10.2.0.0/24 metric 2147483647"})
+            REQUIRE(std::system(command) == 0);
+        seen.push_back(kernel_routes());
+        const auto batch = monitor.read();
+        deletions.push_back(batch.deleted.size());
+        for (const auto& deleted : batch.deleted)
+            lab.sink.on_route_deleted(deleted);
+        seen.push_back(kernel_routes());
+        status = lab.sink.status();
+        // Our own removal is no one else's: nothing comes back.
+        lab.sink.withdraw_all();
+        const auto ours = monitor.read();
+        deletions.push_back(ours.deleted.size());
+        for (const auto& deleted : ours.deleted)
+            lab.sink.on_route_deleted(deleted);
+        seen.push_back(kernel_routes());
+    });
+    if (!ran)
+        return;
+    REQUIRE(seen.size() == 5);
+    const std::set<std::string> mine{"10.2.0.0/24 metric 10 dev mt-a", "blackhole 10.2.0.0/24" + guard};
+    CHECK(seen[0] == std::set<std::string>{"10.2.0.0/24 metric 10 dev mt-a", "blackhole 10.2.0.0/24" + guard,
+                                           "10.2.0.0/24 metric 20 dev mt-b",
+                                           "blackhole 10.2.0.0/24 metric " + std::to_string(leak_guard_metric - 7)});
+    CHECK(seen[1] == mine);
+    CHECK(seen[2].empty());
+    CHECK(deletions[0] == 2);
+    CHECK(seen[3] == mine);
+    CHECK(status["counters"]["routes-restored"] == 2);
+    CHECK(deletions[1] == 2);
+    CHECK(seen[4].empty());
+}
+
+TEST_CASE("kernel: a route another sink replaced at the same metric and then withdrew comes back")
+{
+    std::vector<std::set<std::string>> seen;
+    const bool ran = in_private_netns([&](Lab& lab) {
+        KernelRouteSink other{lab.nl, 7};
+        RouteMonitor monitor;
+        lab.sink.apply(std::vector{via("10.2.0.0/24", {lab.a.ifindex()})});
+        other.apply(std::vector{via("10.2.0.0/24", {lab.b.ifindex()})});
+        seen.push_back(kernel_routes());
+        other.withdraw_all();
+        for (const auto& deleted : monitor.read().deleted)
+            lab.sink.on_route_deleted(deleted);
+        seen.push_back(kernel_routes());
+    });
+    if (!ran)
+        return;
+    REQUIRE(seen.size() == 2);
+    const std::string other_guard = "blackhole 10.2.0.0/24 metric " + std::to_string(leak_guard_metric - 7);
+    CHECK(seen[0] == std::set<std::string>{"10.2.0.0/24 metric 10 dev mt-b", "blackhole 10.2.0.0/24" + guard, other_guard});
+    CHECK(seen[1] == std::set<std::string>{"10.2.0.0/24 metric 10 dev mt-a", "blackhole 10.2.0.0/24" + guard});
+}

@@ -5,6 +5,8 @@
 
 #include "tools/config/config.hpp"
 
+#include "tests/ike/pki_helpers.hpp"
+
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -79,7 +81,7 @@ key-out = "000102030405060708090a0b0c0d0e0f10111213"
 
 } // namespace
 
-TEST_CASE("DESIGN.md's example, every key written, parses to its values")
+TEST_CASE("The documented example, every key written, parses to its values")
 {
     const Config c = load(samples / "full.toml");
     CHECK(c.path == samples / "full.toml");
@@ -209,6 +211,7 @@ TEST_CASE("secret-file is found relative to the configuration's folder, its trai
     const TempDir dir;
     std::filesystem::copy_file(samples / "hub.toml", dir.path / "hub.toml");
     dir.write("hub.secret", "hub-secret\n");
+    std::filesystem::permissions(dir.path / "hub.secret", std::filesystem::perms::owner_read);
     const Config c = load(dir.path / "hub.toml");
 
     const Peer& peer = c.peers.at("spokes");
@@ -683,8 +686,11 @@ secret-file = "b.secret"
 TEST_CASE("digital-signature files are resolved relative to the configuration and must exist")
 {
     const TempDir dir;
-    for (const char* name : {"a.pem", "a.key", "ca.pem"})
-        dir.write(name, "-----BEGIN-----\n");
+    using mesh::ike::test_pki::lab;
+    dir.write("a.pem", lab().ecdsa_leaf.cert.PEM_encode());
+    dir.write("a.key", mesh::ike::test_pki::pkcs8_pem(*lab().ecdsa_leaf.key));
+    std::filesystem::permissions(dir.path / "a.key", std::filesystem::perms::owner_read);
+    dir.write("ca.pem", lab().root.cert.PEM_encode());
     dir.write("a.toml", R"([site]
 name = "a"
 [peer.b]

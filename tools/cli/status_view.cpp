@@ -108,6 +108,13 @@ std::string render_status(const nlohmann::json& status)
     out += fmt::format("\nunknown-SPI drops {}, runt drops {}, NAT keepalives {}, IKE datagrams {}\n",
                        counters.value("unknown-spi-drops", 0), counters.value("runt-drops", 0),
                        counters.value("keepalives", 0), counters.value("ike-datagrams", 0));
+    if (status.contains("sockets")) {
+        // Datagrams the kernel dropped before the daemon read them (receive buffer full).
+        std::string drops;
+        for (const auto& [name, socket] : status["sockets"].items())
+            drops += fmt::format("{}{} {}", drops.empty() ? "" : ", ", name, socket.value("kernel-drops", 0));
+        out += "kernel receive drops: " + drops + "\n";
+    }
     return out;
 }
 

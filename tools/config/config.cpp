@@ -6,13 +6,16 @@
 //   5. every [tunnel.NAME] (its peer and proposal must exist; interfaces and
 //      static-sa spi-in unique);
 //   6. what a peer needs depending on its tunnels: a secret or certificates,
-//      unless every tunnel of it is keyed by hand.
+//      unless every tunnel of it is keyed by hand; peers with no tunnel (a
+//      warning) and peers IKE cannot tell apart;
+//   7. for load(): whether a file holding a secret is open to group or others.
 // Sections are read in file order, so the first mistake in the file is the
 // one reported, and "already used by" names the earlier section.
 
 #include "tools/config/config.hpp"
 
 #include "tools/config/config_reader.hpp"
+#include "tools/config/file_modes.hpp"
 #include "tools/config/sections.hpp"
 #include "tools/config/static_sa.hpp"
 
@@ -25,6 +28,8 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <sstream>
 #include <tuple>
@@ -279,9 +284,37 @@ std::string syntax_message(const toml::parse_error& e, std::string_view text)
     return quote == std::string::npos ? message : message.substr(0, quote) + "(hidden: the line holds a secret)";
 }
 
-} // namespace
+// The first secret the document holds itself (not through a file): a
+// peer's secret, a static SA's keys.
+const toml::node* first_secret(const toml::table& document)
+{
+    std::vector<const toml::node*> found;
+    const auto look = [&](const toml::node* tables, std::initializer_list<std::string_view> path,
+                          std::initializer_list<std::string_view> keys) {
+        if (tables == nullptr || !tables->is_table())
+            return;
+        for (const auto& [name, section] : *tables->as_table()) {
+            const toml::node* at = &section;
+            for (const auto step : path)
+                at = at != nullptr && at->is_table() ? at->as_table()->get(step) : nullptr;
+            if (at == nullptr || !at->is_table())
+                continue;
+            for (const auto key : keys)
+                if (const toml::node* n = at->as_table()->get(key))
+                    found.push_back(n);
+        }
+    };
+    look(document.get("peer"), {}, {"secret"});
+    look(document.get("tunnel"), {"static-sa"}, {"key-in", "key-out", "auth-key-in", "auth-key-out"});
+    const auto position = [](const toml::node* n) {
+        return std::tie(n->source().begin.line, n->source().begin.column);
+    };
+    const auto first = std::ranges::min_element(found, {}, position);
+    return first == found.end() ? nullptr : *first;
+}
 
-Config parse(std::string_view text, const std::string& file_name)
+Config parse_text(std::string_view text, const std::string& file_name,
+                  std::optional<std::filesystem::perms> file_perms)
 {
     const Source source{file_name, std::filesystem::path(file_name).parent_path()};
     toml::table document;
@@ -310,13 +343,26 @@ Config parse(std::string_view text, const std::string& file_name)
         auto read = detail::read_peer(source, s, config);
         peer_checks.push_back(std::move(read.checks));
         config.peers.emplace(s.name, std::move(read.peer));
+        std::ranges::move(read.warnings, std::back_inserter(config.warnings));
     }
     detail::TunnelClaims claims;
     for (const auto& s : sections(root, "tunnel"))
         config.tunnels.emplace(s.name, detail::read_tunnel(source, s, config, claims));
     for (const auto& checks : peer_checks)
         detail::check_peer_credentials(source, checks, config);
+    detail::check_peer_usage(source, peer_checks, config);
+
+    if (const toml::node* secret = file_perms ? first_secret(document) : nullptr)
+        if (const auto problem = detail::exposure(file_name, *file_perms))
+            config.warnings.push_back(source.warning(*secret, file_name + " holds a secret and is " + *problem));
     return config;
+}
+
+} // namespace
+
+Config parse(std::string_view text, const std::string& file_name)
+{
+    return parse_text(text, file_name, std::nullopt);
 }
 
 Config load(const std::filesystem::path& path)
@@ -328,7 +374,10 @@ Config load(const std::filesystem::path& path)
     text << in.rdbuf();
     if (in.bad())
         throw ConfigError(path.string(), 0, 0, "cannot read");
-    return parse(text.str(), path.string());
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    return parse_text(text.str(), path.string(),
+                      ec ? std::nullopt : std::optional<std::filesystem::perms>(status.permissions()));
 }
 
 } // namespace mesh::config

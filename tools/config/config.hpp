@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's configuration (TOML, DESIGN.md "Configuration"), read and
+// The daemon's configuration (TOML, docs/configuration.md), read and
 // checked in full before anything starts. Names follow RouterOS.
 
 #include "tunnel/esp_algorithm.hpp"
@@ -11,11 +11,17 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace mesh::ike {
+struct LocalCredentials;   // ike/certificates.hpp
+class TrustAnchor;
+} // namespace mesh::ike
 
 namespace mesh::config {
 
@@ -61,7 +67,7 @@ struct Profile {                                 // phase 1, the IKE SA
     Duration lifetime = std::chrono::hours(8);
     Duration dpd_interval = std::chrono::seconds(30);   // zero: "disable-dpd"
     std::uint32_t dpd_maximum_failures = 3;
-    bool nat_traversal = true;
+    bool nat_traversal = true;                   // false: no NAT-D payloads, IKE on ike-port, plain ESP
 };
 
 struct Proposal {                                // phase 2, the CHILD SA
@@ -87,12 +93,15 @@ struct Peer {
     AuthMethod auth_method = AuthMethod::pre_shared_key;
     Botan::secure_vector<std::uint8_t> secret;   // from secret or secret-file
     std::optional<std::filesystem::path> certificate, private_key, ca, crl;
+    // Those files loaded and checked (digital-signature): what IKE signs and verifies with.
+    std::shared_ptr<const ike::LocalCredentials> credentials;
+    std::shared_ptr<const ike::TrustAnchor> trust;
     std::optional<std::string> my_id;            // "fqdn:...", unset: address:<local address>
     std::string remote_id = "auto";
-    Encapsulation encapsulation = Encapsulation::udp;
+    Encapsulation encapsulation = Encapsulation::udp;   // automatic when the profile has nat-traversal = false
 };
 
-// Manual keying of one tunnel, like `ip xfrm state` (DESIGN.md [tunnel.NAME.static-sa]).
+// Manual keying of one tunnel, like `ip xfrm state` (docs/configuration.md, [tunnel.NAME.static-sa]).
 struct StaticSa {
     tunnel::EspCipher enc_algorithm = tunnel::EspCipher::aes128_gcm;
     tunnel::EspIntegrity auth_algorithm = tunnel::EspIntegrity::none;  // CBC: sha256 when not given
@@ -126,13 +135,19 @@ struct Config {
     std::map<std::string, Proposal> proposals;   // "default" always exists
     std::map<std::string, Peer> peers;
     std::map<std::string, Tunnel> tunnels;
+    // "FILE:LINE:COL: warning: message": what is accepted but likely a
+    // mistake. check-config prints them, run logs them.
+    std::vector<std::string> warnings;
 };
 
 // Reads and checks the whole file (docs/configuration.md lists every check).
 // Throws ConfigError naming file, line and column for a syntax error, an
 // unknown key, a wrong type or value, and a reference to a profile, proposal
-// or peer that does not exist. Relative paths in the file (secret-file,
-// certificates, sockets) are taken from the folder of path, or of file_name.
+// or peer that does not exist, a private key or secret-file that group or
+// others may read, and a certificate, key, CA or CRL that does not load.
+// Relative paths in the file (secret-file, certificates, sockets) are taken
+// from the folder of path, or of file_name. load() also warns when the file
+// holds a secret and group or others may read it.
 [[nodiscard]] Config load(const std::filesystem::path& path);
 [[nodiscard]] Config parse(std::string_view text, const std::string& file_name);
 

@@ -50,6 +50,11 @@ void Source::fail(const toml::source_region& at, const std::string& message) con
     throw ConfigError(file, at.begin.line, at.begin.column, message);
 }
 
+std::string Source::warning(const toml::source_region& at, const std::string& message) const
+{
+    return file + ":" + std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column) + ": warning: " + message;
+}
+
 std::optional<std::string_view> closest(std::string_view word, std::span<const std::string_view> candidates)
 {
     // One typo in a short word, two in a longer one; more is a different word.

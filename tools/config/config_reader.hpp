@@ -30,6 +30,12 @@ struct Source {
 
     [[noreturn]] void fail(const toml::source_region& at, const std::string& message) const;
     [[noreturn]] void fail(const toml::node& at, const std::string& message) const { fail(at.source(), message); }
+    // "FILE:LINE:COL: warning: message", for Config::warnings.
+    [[nodiscard]] std::string warning(const toml::source_region& at, const std::string& message) const;
+    [[nodiscard]] std::string warning(const toml::node& at, const std::string& message) const
+    {
+        return warning(at.source(), message);
+    }
 };
 
 // A value with the node it was read from, so later checks can point at it.

@@ -1,5 +1,6 @@
 // [peer.NAME]: where the peer is, how IKE authenticates it, and as whom.
 
+#include "tools/config/file_modes.hpp"
 #include "tools/config/sections.hpp"
 
 #include "ike/identity.hpp"
@@ -36,6 +37,8 @@ void check_id(const TableReader& r, const Value<std::string>& id, std::string_vi
 Botan::secure_vector<std::uint8_t> read_secret_file(const TableReader& r, const Value<std::filesystem::path>& file)
 {
     const std::string name = file.value.string();
+    if (const auto problem = exposure(file.value))
+        r.fail(*file.node, name + " is " + *problem);
     std::FILE* f = std::fopen(name.c_str(), "rb");
     if (!f)
         r.fail(*file.node, "cannot read secret-file " + name + ": " + std::strerror(errno));
@@ -113,7 +116,7 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
     const TableReader r(source, *s.table, "peer." + s.name,
                         {"address", "local-address", "passive", "profile", "auth-method", "secret", "secret-file",
                          "certificate", "private-key", "ca", "crl", "my-id", "remote-id", "encapsulation"});
-    PeerRead read{{}, {s.name, s.table, {}}};
+    PeerRead read{{}, {s.name, s.table, {}}, {}};
     Peer& peer = read.peer;
     peer.name = s.name;
 
@@ -145,6 +148,7 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
         peer.auth_method = v->value == "pre-shared-key" ? AuthMethod::pre_shared_key : AuthMethod::digital_signature;
     read_secret(r, peer);
     read_certificates(r, read);
+    load_peer_credentials(r, read);
 
     if (const auto v = r.string("my-id")) {
         check_id(r, *v, "my-id", false);
@@ -154,8 +158,18 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
         check_id(r, *v, "remote-id", true);
         peer.remote_id = v->value;
     }
-    if (const auto v = r.choice("encapsulation", encapsulation_names))
+    // RouterOS's nat-traversal = no: no NAT-D payloads, so nothing moves IKE
+    // to natt-port and ESP goes unencapsulated (RFC 7296 section 2.23).
+    const Profile& profile = config.profiles.at(peer.profile);
+    if (!profile.nat_traversal)
+        peer.encapsulation = Encapsulation::automatic;
+    if (const auto v = r.choice("encapsulation", encapsulation_names)) {
+        if (v->value == "udp" && !profile.nat_traversal)
+            r.fail(*v->node, "encapsulation = \"udp\" needs NAT traversal, which [profile." + profile.name +
+                                 "] turns off (nat-traversal = false): set encapsulation = \"auto\" here, or "
+                                 "nat-traversal = true in the profile");
         peer.encapsulation = v->value == "udp" ? Encapsulation::udp : Encapsulation::automatic;
+    }
     return read;
 }
 

@@ -1,11 +1,13 @@
 #pragma once
-// The readers of [peer.NAME] (peer_section.cpp) and [tunnel.NAME]
-// (tunnel_section.cpp), called by parse() in config.cpp in its order.
+// The readers of [peer.NAME] (peer_section.cpp, peer_credentials.cpp) and
+// [tunnel.NAME] (tunnel_section.cpp), and the checks of the peers against
+// their tunnels (peer_usage.cpp), called by parse() in config.cpp in its order.
 
 #include "tools/config/config_reader.hpp"
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,14 +29,27 @@ struct PeerChecks {
 struct PeerRead {
     Peer peer;
     PeerChecks checks;
+    std::vector<std::string> warnings;
 };
 
 // Reads and checks one peer; its profile must be in config already.
 [[nodiscard]] PeerRead read_peer(const Source& source, const Section& s, const Config& config);
 
+// digital-signature: loads the certificate, private key, CA and CRL given,
+// with the loaders IKE uses (ike/certificates.hpp), into read.peer; fails at
+// the key naming a file that does not load, or a private key that group or
+// others may read; warns when our certificate does not verify against the CA
+// or the CRL is out of date.
+void load_peer_credentials(const TableReader& r, PeerRead& read);
+
 // Once the tunnels are read: a peer with a tunnel keyed by IKE, or with no
 // tunnel at all, needs what IKE authenticates with.
 void check_peer_credentials(const Source& source, const PeerChecks& checks, const Config& config);
+
+// Once the tunnels are read: a peer with no tunnel, which the daemon ignores,
+// is a warning; two peers of one address that IKE cannot tell apart by
+// remote-id are an error.
+void check_peer_usage(const Source& source, std::span<const PeerChecks> checks, Config& config);
 
 // What must be unique across the tunnels of a site, and who took it first.
 struct TunnelClaims {

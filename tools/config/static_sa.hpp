@@ -1,5 +1,5 @@
 #pragma once
-// [tunnel.NAME.static-sa]: manual keying of one tunnel (DESIGN.md), read
+// [tunnel.NAME.static-sa]: manual keying of one tunnel (docs/configuration.md), read
 // and checked against the chosen cipher; and the ESP algorithm names that
 // it shares with [proposal.NAME].
 

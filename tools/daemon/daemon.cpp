@@ -4,6 +4,7 @@
 #include "routing/zebra_client.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/control_server.hpp"
+#include "tools/daemon/listen_guard.hpp"
 #include "tools/log/log.hpp"
 #include "tunnel/mtu.hpp"
 
@@ -25,7 +26,7 @@ constexpr auto reclaim_interval = std::chrono::milliseconds(200);
 constexpr std::uint32_t tun_txqueuelen = 2000;
 
 // What goes over a tunnel: its static routes and, in mode ip, the remote
-// subnets its CHILD SA carries (DESIGN.md: routed over the interface).
+// subnets its CHILD SA carries (docs/configuration.md: routed over the interface).
 std::vector<tunnel::IpPrefix> routed_prefixes(const config::Tunnel& tunnel)
 {
     auto prefixes = tunnel.routes;
@@ -51,7 +52,7 @@ tunnel::SaParams sa_params(const config::StaticSa& sa, bool inbound)
 
 Daemon::Daemon(config::Config config)
     : config_(std::move(config)),
-      signals_(io_, SIGINT, SIGTERM),
+      signals_(io_),
       reclaim_timer_(io_),
       pump_(std::make_unique<tunnel::PacketPump>(table_)),
       pump_notify_(io_, ::dup(pump_->notify_fd())),
@@ -60,15 +61,24 @@ Daemon::Daemon(config::Config config)
 {
     // A write to a peer that closed the control socket must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
-    const tunnel::Endpoint local{config_.site.listen.value_or(tunnel::IpAddress{}), config_.site.natt_port};
-    socket_ = std::make_unique<tunnel::UdpSocket>(local);
+    catch_signals();
+    // Every socket before any TUN or route: a second daemon on the same
+    // address, port or control socket stops here, having changed nothing.
+    const auto listen = config_.site.listen.value_or(tunnel::IpAddress{});
+    const tunnel::Endpoint local{listen, config_.site.natt_port};
+    socket_ = bind_exclusive(local);
     pump_->watch_udp(socket_->fd());
     log::esp()->info("listening for ESP-in-UDP and IKE on {}", local.to_string());
+    if (std::ranges::any_of(config_.tunnels, [](const auto& entry) { return !entry.second.static_sa; }))
+        ike_socket_ = bind_exclusive({listen, config_.site.ike_port});
+    control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
+                                               [this](const Request& request) { return handle_request(request); });
+    log::daemon()->info("control socket {}", config_.site.control_socket.string());
     if (config_.site.zebra_socket) {
         route_sink_ = std::make_unique<routing::ZebraClient>(io_, *config_.site.zebra_socket);
         log::routing()->info("routes go to zebra at {}", config_.site.zebra_socket->string());
     } else {
-        route_sink_ = std::make_unique<routing::KernelRouteSink>(netlink_);
+        start_kernel_routes(local);
     }
 
     tunnel::TunnelId next_id = 1;
@@ -76,9 +86,6 @@ Daemon::Daemon(config::Config config)
         start_tunnel(tunnel_config, next_id++);
 
     start_ike();
-    control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
-                                               [this](const std::string& request) { return handle_request(request); });
-    log::daemon()->info("control socket {}", config_.site.control_socket.string());
 }
 
 Daemon::~Daemon()
@@ -209,12 +216,7 @@ void Daemon::stop_tunnels()
 
 int Daemon::run()
 {
-    signals_.async_wait([this](const boost::system::error_code& error, int signal) {
-        if (error)
-            return;
-        log::daemon()->info("signal {}: shutting down", signal);
-        io_.stop();
-    });
+    watch_signals();
     watch_pump();
     schedule_reclaim();
     pump_->start();
@@ -257,7 +259,8 @@ void Daemon::drain_pump()
                 follow_peer(event->tunnel, event->from);
                 break;
             case tunnel::DataplaneEvent::Kind::unknown_spi:
-                log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped", event->spi, event->from.to_string());
+                log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped{}", event->spi,
+                                 event->from.to_string(), event->suppressed.note());
                 break;
             }
             ring->release();
@@ -267,9 +270,9 @@ void Daemon::drain_pump()
         if (ike_)
             ike_->on_datagram(socket_->local(), datagram->from, {datagram->bytes.data(), datagram->size},
                               std::chrono::steady_clock::now());
-        else
-            log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured", datagram->size,
-                              datagram->from.to_string());
+        else if (const auto allowed = ike_without_peers_log_.admit(std::chrono::steady_clock::now()))
+            log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured{}", datagram->size,
+                              datagram->from.to_string(), allowed->note());
         pump_->ike_queue().release();
     }
 }
@@ -285,15 +288,14 @@ void Daemon::schedule_reclaim()
     });
 }
 
-std::string Daemon::handle_request(const std::string& request)
+nlohmann::json Daemon::handle_request(const Request& request)
 {
-    if (request == "status")
-        return status().dump();
-    if (request == "keys")
-        return keys().dump();
-    if (request.starts_with("rekey "))
-        return rekey(request.substr(6)).dump();
-    return nlohmann::json{{"error", "unknown request '" + request + "'"}}.dump();
+    if (std::holds_alternative<StatusRequest>(request))
+        return status();
+    if (std::holds_alternative<KeysRequest>(request))
+        return keys();
+    const auto& rekey_request = std::get<RekeyRequest>(request);
+    return rekey((rekey_request.sa == RekeyRequest::Sa::ike ? "ike " : "child ") + rekey_request.peer);
 }
 
 } // namespace mesh::daemon

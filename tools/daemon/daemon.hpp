@@ -4,9 +4,13 @@
 // the data plane runs on the PacketPump's own threads.
 
 #include "ike/ike_engine.hpp"
+#include "net/log_rate_limit.hpp"
+#include "routing/kernel_route_sink.hpp"
+#include "routing/route_monitor.hpp"
 #include "routing/route_set.hpp"
 #include "routing/route_sink.hpp"
 #include "tools/config/config.hpp"
+#include "tools/daemon/control_request.hpp"
 #include "tunnel/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/raw_esp_socket.hpp"
@@ -75,6 +79,8 @@ private:
 
     void start_ike();
     void watch_ike_socket();
+    // The port-500 socket's kernel drops, from a read's control messages.
+    void note_kernel_drops(msghdr& header);
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
@@ -88,7 +94,17 @@ private:
     void watch_pump();
     void drain_pump();
     void schedule_reclaim();
-    [[nodiscard]] std::string handle_request(const std::string& request);
+    [[nodiscard]] nlohmann::json handle_request(const Request& request);
+
+    // daemon_signals.cpp: TERM, INT and QUIT stop cleanly; the others a
+    // careless `kill` may send are logged instead of killing the daemon.
+    // Caught from the start (queued until run()), watched from run().
+    void catch_signals();
+    void watch_signals();
+    // daemon_routes.cpp: the kernel route sink, and putting back its routes
+    // when someone else removes them.
+    void start_kernel_routes(const tunnel::Endpoint& local);
+    void watch_routes();
     // "ike PEER" or "child PEER": the peer's IKE SA, or its CHILD SAs, rekeyed
     // at once, as at their soft lifetime (`mesh-site rekey`).
     [[nodiscard]] nlohmann::json rekey(const std::string& what);
@@ -100,6 +116,9 @@ private:
     tunnel::NetlinkSocket netlink_;
     routing::RouteSet routes_;
     std::unique_ptr<routing::RouteSink> route_sink_;   // zebra (zebra-socket) or the kernel
+    routing::KernelRouteSink* kernel_routes_ = nullptr; // route_sink_ when it is the kernel
+    std::unique_ptr<routing::RouteMonitor> route_monitor_;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> route_events_;
     tunnel::SaTable table_;
     std::unique_ptr<tunnel::PacketPump> pump_;
     boost::asio::posix::stream_descriptor pump_notify_;
@@ -112,6 +131,9 @@ private:
     boost::asio::steady_timer ike_timer_;
     boost::asio::steady_timer keepalive_timer_;
     std::uint64_t keepalives_sent_ = 0;
+    std::uint32_t ike_kernel_drops_ = 0;            // SO_RXQ_OVFL total of the port-500 socket
+    net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each
+    net::LogRateLimit send_failure_log_;
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

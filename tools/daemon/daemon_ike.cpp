@@ -28,8 +28,8 @@ void Daemon::start_ike()
     });
     if (peers.empty())
         return;
+    // The constructor bound ike_socket_ before any TUN (tools/daemon/listen_guard.hpp).
     const tunnel::Endpoint ike_local{config_.site.listen.value_or(tunnel::IpAddress{}), config_.site.ike_port};
-    ike_socket_ = std::make_unique<tunnel::UdpSocket>(ike_local);
     ike_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ike_socket_->fd()));
     ike::IkeHost& host = *this;
     ike_ = std::make_unique<ike::IkeEngine>(host, std::move(peers), ike_local, socket_->local(), rng_);
@@ -46,13 +46,22 @@ void Daemon::watch_ike_socket()
         if (error)
             return;
         std::array<std::uint8_t, 65536> buffer;
+        alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint32_t))> control;
         for (;;) {
             sockaddr_storage from{};
-            socklen_t from_length = sizeof from;
-            const auto n = ::recvfrom(ike_socket_->fd(), buffer.data(), buffer.size(), MSG_DONTWAIT,
-                                      reinterpret_cast<sockaddr*>(&from), &from_length);
+            iovec iov{buffer.data(), buffer.size()};
+            msghdr header{};
+            header.msg_name = &from;
+            header.msg_namelen = sizeof from;
+            header.msg_iov = &iov;
+            header.msg_iovlen = 1;
+            header.msg_control = control.data();
+            header.msg_controllen = control.size();
+            const auto n = ::recvmsg(ike_socket_->fd(), &header, MSG_DONTWAIT);
             if (n < 0)
                 break;
+            note_kernel_drops(header);
+            const socklen_t from_length = header.msg_namelen;
             const auto remote = tunnel::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
             if (remote)
                 ike_->on_datagram(ike_socket_->local(), *remote, {buffer.data(), static_cast<std::size_t>(n)},
@@ -89,8 +98,20 @@ void Daemon::send(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
     header.msg_iov = natt ? parts.data() : parts.data() + 1;
     header.msg_iovlen = natt ? 2 : 1;
     const int fd = natt ? socket_->fd() : ike_socket_->fd();
-    if (::sendmsg(fd, &header, 0) < 0)
-        log::ike()->debug("sending to {} failed: {}", remote.to_string(), std::strerror(errno));
+    if (::sendmsg(fd, &header, 0) < 0) {
+        const int error = errno;
+        if (const auto allowed = send_failure_log_.admit(std::chrono::steady_clock::now()))
+            log::ike()->debug("sending to {} failed: {}{}", remote.to_string(), std::strerror(error), allowed->note());
+    }
+}
+
+void Daemon::note_kernel_drops(msghdr& header)
+{
+    // SO_RXQ_OVFL: the socket's running total, present once the kernel has dropped one.
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg))
+        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SO_RXQ_OVFL &&
+            cmsg->cmsg_len >= CMSG_LEN(sizeof ike_kernel_drops_))
+            std::memcpy(&ike_kernel_drops_, CMSG_DATA(cmsg), sizeof ike_kernel_drops_);
 }
 
 std::uint32_t Daemon::allocate_spi()

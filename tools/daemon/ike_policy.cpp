@@ -3,6 +3,7 @@
 #include "ike/certificates.hpp"
 #include "ike/identity.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace mesh::daemon {
@@ -84,11 +85,12 @@ std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
         out.ike = ike_policy(config.profiles.at(peer.profile));
         out.psk = peer.secret;
         if (peer.auth_method == config::AuthMethod::digital_signature) {
-            // Start-up: a file that does not load stops the daemon with its name.
+            // Loaded and checked with the configuration (tools/config/peer_credentials.cpp).
+            if (!peer.credentials || !peer.trust)
+                throw std::logic_error("peer '" + name + "': certificates not loaded with the configuration");
             out.auth = ike::PeerAuth::digital_signature;
-            out.credentials = std::make_shared<const ike::LocalCredentials>(
-                ike::load_credentials(*peer.certificate, *peer.private_key));
-            out.trust = std::make_shared<const ike::TrustAnchor>(ike::TrustAnchor::load(*peer.ca, peer.crl));
+            out.credentials = peer.credentials;
+            out.trust = peer.trust;
         }
         if (peer.my_id)
             out.my_id = identity(*peer.my_id);
@@ -97,6 +99,13 @@ std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
         out.always_encapsulate = peer.encapsulation == config::Encapsulation::udp;
         peers.push_back(std::move(out));
     }
+    // The engine takes the first peer whose address (then remote-id) fits:
+    // a hub's host peers before its catch-all range, and within one address
+    // a peer with a remote-id before one that takes any ("auto").
+    std::ranges::stable_sort(peers, [](const ike::PeerConfig& a, const ike::PeerConfig& b) {
+        return std::pair(a.address.length(), a.remote_id.has_value()) >
+               std::pair(b.address.length(), b.remote_id.has_value());
+    });
     return peers;
 }
 

@@ -1,4 +1,4 @@
-// What the control socket reports: status (DESIGN.md's `status --json`
+// What the control socket reports: status (docs/commands.md's `status --json`
 // document, to which fields are only ever added) and keys.
 
 #include "tools/daemon/daemon.hpp"
@@ -55,6 +55,14 @@ nlohmann::json Daemon::status() const
                             {"ike-queue-drops", pump.ike_queue_drops.get()},
                             {"receive-errors", pump.receive_errors.get()},
                             {"gro-datagrams", pump.gro_datagrams.get()}}}};
+    // Datagrams the kernel dropped before the daemon read them (SO_RXQ_OVFL),
+    // per socket: a flood beyond what the daemon keeps up with shows here.
+    report["sockets"] = {{"esp-in-udp",
+                          {{"local", socket_->local().to_string()}, {"kernel-drops", pump.udp_kernel_drops.get()}}}};
+    if (ike_socket_)
+        report["sockets"]["ike"] = {{"local", ike_socket_->local().to_string()}, {"kernel-drops", ike_kernel_drops_}};
+    if (raw_esp_)
+        report["sockets"]["esp"] = {{"kernel-drops", pump.raw_esp_kernel_drops.get()}};
     if (ike_) {
         for (const auto& sa : ike_->status(std::chrono::steady_clock::now())) {
             nlohmann::json children = nlohmann::json::array();
@@ -104,10 +112,13 @@ nlohmann::json Daemon::status() const
                                      {"peers-moved", c.peers_moved},
                                      {"cookies-sent", c.cookies_sent},
                                      {"init-refused", c.init_refused},
+                                     {"init-no-peer", c.init_no_peer},
+                                     {"unknown-spi", c.unknown_spi},
                                      {"ike-rekeys", c.ike_rekeys},
                                      {"ike-rekey-collisions", c.ike_rekey_collisions},
                                      {"initial-contacts", c.initial_contacts},
                                      {"duplicate-ike-sas", c.duplicate_ike_sas},
+                                     {"ike-sas-replaced", c.ike_sas_replaced},
                                      {"messages-fragmented", c.messages_fragmented},
                                      {"messages-reassembled", c.messages_reassembled},
                                      {"fragments-refused", c.fragments_refused},
@@ -161,7 +172,7 @@ nlohmann::json Daemon::status() const
 }
 
 // Secrets leave the daemon only here, on the owner-only control socket, for
-// `mesh-site keys` (DESIGN.md: the one deliberate way to export them).
+// `mesh-site keys` (docs/commands.md: the one deliberate way to export them).
 nlohmann::json Daemon::keys() const
 {
     nlohmann::json report{{"esp", nlohmann::json::array()}, {"ikev2", nlohmann::json::array()}};
