@@ -39,10 +39,8 @@ Identity local_identity(const PeerConfig& peer, const tunnel::Endpoint& local)
 }
 } // namespace
 
-std::vector<std::uint8_t> IkeEngine::auth_octets(IkeSa& sa, bool of_initiator, const Identity& id)
+std::vector<std::uint8_t> IkeEngine::auth_octets(IkeSa& sa, bool of_initiator, std::span<const std::uint8_t> id_body)
 {
-    std::vector<std::uint8_t> id_body{static_cast<std::uint8_t>(id.type), 0, 0, 0};
-    id_body.insert(id_body.end(), id.data.begin(), id.data.end());
     return signed_octets(*sa.prf, of_initiator ? sa.init_request : sa.init_response,
                          of_initiator ? sa.nonce_r : sa.nonce_i, of_initiator ? sa.keys.sk_pi : sa.keys.sk_pr, id_body);
 }
@@ -50,7 +48,7 @@ std::vector<std::uint8_t> IkeEngine::auth_octets(IkeSa& sa, bool of_initiator, c
 std::expected<std::vector<Payload>, std::string> IkeEngine::our_auth(IkeSa& sa, const PeerConfig& peer,
                                                                      const Identity& me)
 {
-    const auto octets = auth_octets(sa, sa.initiator, me);
+    const auto octets = auth_octets(sa, sa.initiator, id_body(to_payload<IdiPayload>(me)));
     if (peer.auth == PeerAuth::pre_shared_key) {
         const auto mac = psk_auth(*sa.prf, peer.psk, octets);
         return std::vector<Payload>{AuthPayload{AuthMethod::shared_key_mic, {mac.begin(), mac.end()}}};
@@ -69,10 +67,11 @@ std::expected<std::vector<Payload>, std::string> IkeEngine::our_auth(IkeSa& sa, 
 }
 
 std::expected<void, std::string> IkeEngine::check_peer_auth(IkeSa& sa, const PeerConfig& peer, const Identity& their,
+                                                            std::span<const std::uint8_t> their_id_body,
                                                             const std::vector<Payload>& inner)
 {
     const auto* auth = find<AuthPayload>(inner);
-    const auto octets = auth_octets(sa, !sa.initiator, their);
+    const auto octets = auth_octets(sa, !sa.initiator, their_id_body);
     if (peer.auth == PeerAuth::pre_shared_key) {
         if (auth->method != AuthMethod::shared_key_mic)
             return std::unexpected("it signed, but a pre-shared key is configured for it");
@@ -155,7 +154,7 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
         return;
     }
     sa.peer = &*peer;
-    if (const auto proved = check_peer_auth(sa, *peer, their, inner); !proved) {
+    if (const auto proved = check_peer_auth(sa, *peer, their, id_body(*idi), inner); !proved) {
         ++counters_.authentication_failed;
         report(now, peer->name, "authentication failed for {} from {}: {}", to_string(their),
                         sa.remote.to_string(), proved.error());
@@ -259,7 +258,7 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         refuse_responder(sa, now);
         return;
     }
-    if (const auto proved = check_peer_auth(sa, peer, their, inner); !proved) {
+    if (const auto proved = check_peer_auth(sa, peer, their, id_body(*idr), inner); !proved) {
         ++counters_.authentication_failed;
         report(now, peer.name, "authentication failed: {} ({}) did not prove its identity: {}",
                         sa.remote.to_string(), to_string(their), proved.error());

@@ -51,6 +51,17 @@ template <PayloadType Type>
     return Identity{payload.id_type, payload.data};
 }
 
+// The payload's body as it came or goes on the wire, after the generic
+// header: what AUTH covers (RFC 7296 section 2.15, RestOfInitIDPayload).
+template <PayloadType Type>
+[[nodiscard]] std::vector<std::uint8_t> id_body(const IdPayload<Type>& payload)
+{
+    std::vector<std::uint8_t> body{static_cast<std::uint8_t>(payload.id_type)};
+    body.insert(body.end(), payload.reserved.begin(), payload.reserved.end());
+    body.insert(body.end(), payload.data.begin(), payload.data.end());
+    return body;
+}
+
 // to_payload<IdiPayload>(my_id)
 template <class Payload>
 [[nodiscard]] Payload to_payload(const Identity& id)

@@ -128,6 +128,11 @@ void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoin
         return;
     }
     const Header& header = message->header;
+    if (header.spi_i == 0) {
+        // Section 3.1: the initiator's SPI is never zero. No state, no answer.
+        ++counters_.malformed;
+        return;
+    }
     if (header.exchange_type == ExchangeType::ike_sa_init && !header.response && header.spi_r == 0) {
         if (IkeSa* existing = find_sa(header.spi_i, 0); existing && !existing->initiator) {
             // A retransmitted IKE_SA_INIT: the same answer again, no new work.
@@ -165,7 +170,8 @@ bool IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::E
     // Section 2.5 and 2.21.1: an IKE_SA_INIT request that cannot be understood
     // is told why, without keeping state; anything else is dropped.
     const auto header = parse_header(bytes);
-    if (!header || header->response || header->exchange_type != ExchangeType::ike_sa_init || header->spi_r != 0)
+    if (!header || header->response || header->exchange_type != ExchangeType::ike_sa_init || header->spi_r != 0 ||
+        header->spi_i == 0)
         return false;
     NotifyPayload n;
     if (error.code == ParseErrc::unsupported_critical) {
@@ -223,6 +229,15 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
         auto inner = decrypt(sa, message, datagram);
         if (!inner)
             return;
+        if (header.exchange_type != sa.outstanding->exchange) {
+            // Section 1.2: a response is of its request's exchange type. Not
+            // an answer: the request stays out and is retransmitted.
+            ++counters_.malformed;
+            ike_log()->warn("{}: response {} from {} is of exchange type {}, the request was of {}: dropped",
+                            sa.peer->name, header.message_id, sa.remote.to_string(),
+                            static_cast<int>(header.exchange_type), static_cast<int>(sa.outstanding->exchange));
+            return;
+        }
         sa.last_heard = now;
         const OutstandingRequest answered = std::move(*sa.outstanding);
         sa.outstanding.reset();

@@ -261,13 +261,15 @@ private:
     void answer_first_child(IkeSa& sa, const std::vector<Payload>& inner, std::vector<Payload>& answer,
                             Clock::time_point now);
     void refuse_responder(IkeSa& sa, Clock::time_point now);
-    [[nodiscard]] std::vector<std::uint8_t> auth_octets(IkeSa& sa, bool of_initiator, const Identity& id);
+    // id_body: the ID payload's body as sent (identity.hpp's id_body).
+    [[nodiscard]] std::vector<std::uint8_t> auth_octets(IkeSa& sa, bool of_initiator, std::span<const std::uint8_t> id_body);
     // Our AUTH (and CERTs) for `me`, or why we cannot make one.
     [[nodiscard]] std::expected<std::vector<Payload>, std::string> our_auth(IkeSa& sa, const PeerConfig& peer,
                                                                             const Identity& me);
-    // Whether the peer proved to be `their` with its AUTH (and CERTs): the reason when not.
+    // Whether the peer proved to be `their`, sent as `their_id_body`, with its AUTH (and CERTs): the reason when not.
     [[nodiscard]] std::expected<void, std::string> check_peer_auth(IkeSa& sa, const PeerConfig& peer,
                                                                    const Identity& their,
+                                                                   std::span<const std::uint8_t> their_id_body,
                                                                    const std::vector<Payload>& inner);
     void count_child_refusal(IkeSa& sa, Clock::time_point now, const ChildRefusal& refusal);
     // Derives the CHILD SA's keys and installs it; nullptr if the data plane

@@ -17,6 +17,7 @@
 #include "ike/layout.hpp"
 #include "ike/limits.hpp"
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -58,12 +59,17 @@ struct IdPayload {
 
     IdType id_type = IdType::fqdn;
     std::vector<std::uint8_t> data;   // 4 bytes for IPV4_ADDR, 16 for IPV6_ADDR
+    // Sent as zero, but kept as received: AUTH covers the body as the peer
+    // sent it, RESERVED included (section 2.15).
+    std::array<std::uint8_t, 3> reserved{};
 
     template <class Self, class Io>
     static void layout(Self& p, Io& io)
     {
         io.u8(p.id_type);
-        io.reserved(3);
+        io.u8(p.reserved[0]);
+        io.u8(p.reserved[1]);
+        io.u8(p.reserved[2]);
         io.rest(p.data);
     }
     friend bool operator==(const IdPayload&, const IdPayload&) = default;

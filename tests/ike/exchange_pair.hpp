@@ -11,8 +11,7 @@
 
 #include "ike/identity.hpp"
 #include "ike/ike_engine.hpp"
-
-#include <botan/auto_rng.h>
+#include "test_rng.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -166,9 +165,9 @@ struct Pair {
         b_host.lost = &lost;
         b_host.name = 'b';
         b_host.next_spi = 0x2000;
-        a = std::make_unique<IkeEngine>(a_host, std::vector{std::move(a_side)}, a_ike, a_natt, rng);
+        a = std::make_unique<IkeEngine>(a_host, std::vector{std::move(a_side)}, a_ike, a_natt, a_rng);
         b_side.passive = !b_initiates;
-        b = std::make_unique<IkeEngine>(b_host, std::vector{std::move(b_side)}, b_ike, b_natt, rng, b_limits);
+        b = std::make_unique<IkeEngine>(b_host, std::vector{std::move(b_side)}, b_ike, b_natt, b_rng, b_limits);
         a->start(now);
         b->start(now);
     }
@@ -193,7 +192,23 @@ struct Pair {
         b->on_tick(now);
     }
 
-    Botan::AutoSeeded_RNG rng;
+    // The nonce rule of RFC 7296 section 2.8.1, decided: the next exchange
+    // `end` starts holds the lowest nonce of a collision, its Ni beginning
+    // with 0x00 and every later nonce of either end with 0x80.
+    // `draws_before_nonce`: the 32-byte draws (ecp256 private keys) the end
+    // makes before that Ni (an IKE rekey makes its key first).
+    void lowest_nonce_at(char end, int draws_before_nonce = 0)
+    {
+        test_rng::TestRng& lowest = end == 'a' ? a_rng : b_rng;
+        test_rng::TestRng& other = end == 'a' ? b_rng : a_rng;
+        lowest.first_bytes.assign(static_cast<std::size_t>(draws_before_nonce), 0x80);
+        lowest.first_bytes.push_back(0x00);
+        lowest.first_bytes.push_back(0x80);
+        other.first_bytes = {0x80};
+    }
+
+    test_rng::TestRng rng{"pair"};          // for the test's own keys and ciphers
+    test_rng::TestRng a_rng{"a"}, b_rng{"b"};
     std::deque<Datagram> wire;
     std::vector<HostEvent> events;
     int lost = 0;

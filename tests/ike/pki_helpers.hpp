@@ -15,7 +15,7 @@
 //
 // Every DN is "C=CH, O=mesh-site lab, CN=<cn>".
 
-#include <botan/auto_rng.h>
+#include "test_rng.hpp"
 #include <botan/bigint.h>
 #include <botan/der_enc.h>
 #include <botan/ec_group.h>
@@ -48,7 +48,7 @@ using std::chrono::hours;
 
 inline Botan::RandomNumberGenerator& rng()
 {
-    static Botan::AutoSeeded_RNG generator;
+    static test_rng::TestRng generator{"pki"};
     return generator;
 }
 

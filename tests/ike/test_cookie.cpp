@@ -4,7 +4,7 @@
 
 #include "ike/cookie.hpp"
 
-#include <botan/auto_rng.h>
+#include "test_rng.hpp"
 #include <doctest/doctest.h>
 
 using namespace mesh::ike;
@@ -18,7 +18,7 @@ constexpr std::uint64_t spi_i = 0x0102030405060708;
 
 TEST_CASE("a cookie checks for the nonce, address and SPI it was made for, and for nothing else")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_cookie"};
     CookieSecrets secrets(rng);
     const Clock::time_point now{};
     auto cookie = secrets.make(nonce, initiator, spi_i, now);
@@ -39,7 +39,7 @@ TEST_CASE("a cookie checks for the nonce, address and SPI it was made for, and f
 
 TEST_CASE("a cookie survives one change of the secret, not two; another responder's is refused")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_cookie"};
     CookieSecrets secrets(rng);
     const Clock::time_point start{};
     const auto cookie = secrets.make(nonce, initiator, spi_i, start);

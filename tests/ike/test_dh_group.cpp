@@ -6,7 +6,7 @@
 
 #include "ike/dh_group.hpp"
 
-#include <botan/auto_rng.h>
+#include "test_rng.hpp"
 #include <botan/bigint.h>
 #include <botan/dl_group.h>
 
@@ -79,7 +79,7 @@ const EcpVector ecp_vectors[] = {
 
 TEST_CASE("ECP groups: RFC 5903 section 8 known answers, both sides")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_dh_group"};
     for (const EcpVector& v : ecp_vectors) {
         CAPTURE(info(v.group)->name);
         auto initiator = DhKeyExchange::from_private_key(v.group, hex(v.i), rng);
@@ -101,7 +101,7 @@ TEST_CASE("ECP groups: RFC 5903 section 8 known answers, both sides")
 
 TEST_CASE("ECP groups: a point off the curve, a coordinate past p and a wrong length are refused")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_dh_group"};
     const EcpVector& v = ecp_vectors[0];
     auto initiator = DhKeyExchange::from_private_key(v.group, hex(v.i), rng);
     REQUIRE(initiator);
@@ -125,7 +125,7 @@ TEST_CASE("ECP groups: a point off the curve, a coordinate past p and a wrong le
 
 TEST_CASE("Curve25519: RFC 7748 section 6.1 known answer")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_dh_group"};
     auto alice = DhKeyExchange::from_private_key(
         DhGroup::curve25519, hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"), rng);
     auto bob = DhKeyExchange::from_private_key(
@@ -146,7 +146,7 @@ TEST_CASE("Curve25519: RFC 7748 section 6.1 known answer")
 
 TEST_CASE("Curve25519: low-order points give an all-zero secret, which is refused")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_dh_group"};
     auto ours = DhKeyExchange::generate(DhGroup::curve25519, rng);
     REQUIRE(ours);
     CHECK(ours->public_value().size() == 32);
@@ -161,7 +161,7 @@ TEST_CASE("Curve25519: low-order points give an all-zero secret, which is refuse
 
 TEST_CASE("MODP 2048: two generated keys agree on a secret as long as the prime")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_dh_group"};
     auto a = DhKeyExchange::generate(DhGroup::modp2048, rng);
     auto b = DhKeyExchange::generate(DhGroup::modp2048, rng);
     REQUIRE(a);
@@ -180,7 +180,7 @@ TEST_CASE("MODP 2048: two generated keys agree on a secret as long as the prime"
 
 TEST_CASE("MODP 2048: 0, 1, p-1, p and a wrong length are refused")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_dh_group"};
     auto ours = DhKeyExchange::generate(DhGroup::modp2048, rng);
     REQUIRE(ours);
 
@@ -199,7 +199,7 @@ TEST_CASE("MODP 2048: 0, 1, p-1, p and a wrong length are refused")
 
 TEST_CASE("Every configured group makes a public value of its KE length and agrees with itself")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_dh_group"};
     for (const DhGroup group : {DhGroup::modp3072, DhGroup::modp4096, DhGroup::ecp256, DhGroup::ecp384,
                                 DhGroup::ecp521, DhGroup::curve25519}) {
         CAPTURE(info(group)->name);
@@ -220,7 +220,7 @@ TEST_CASE("Every configured group makes a public value of its KE length and agre
 
 TEST_CASE("No key exchange for DhGroup::none or an unknown number")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_dh_group"};
     CHECK(DhKeyExchange::generate(DhGroup::none, rng).error() == CryptoError::invalid_suite);
     CHECK(DhKeyExchange::generate(static_cast<DhGroup>(2), rng).error() == CryptoError::invalid_suite);
     CHECK(DhKeyExchange::from_private_key(DhGroup::curve25519, Bytes(31, 1), rng).error() ==

@@ -9,7 +9,7 @@
 #include "ike/ike_engine.hpp"
 #include "pki_helpers.hpp"
 
-#include <botan/auto_rng.h>
+#include "test_rng.hpp"
 #include <botan/data_src.h>
 #include <botan/pkcs8.h>
 #include <doctest/doctest.h>
@@ -92,7 +92,7 @@ struct CertPair {
             (to.address == a_ike.address ? *a : *b).on_datagram(to, from, bytes, now);
         }
     }
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_exchange_certificates"};
     std::deque<std::tuple<Endpoint, Endpoint, std::vector<std::uint8_t>>> queue;
     Wire a_host, b_host;
     Endpoint a_ike{*IpAddress::parse("192.0.2.1"), 500}, a_natt{*IpAddress::parse("192.0.2.1"), 4500};

@@ -11,7 +11,7 @@
 
 #include "ike/sk_cipher.hpp"
 
-#include <botan/auto_rng.h>
+#include "test_rng.hpp"
 #include <botan/rng.h>
 
 #include "tests/hex.hpp"
@@ -155,7 +155,7 @@ TEST_CASE("AEAD SK payload: a changed IV, ciphertext, tag or header is an authen
 {
     for (const AeadCase& c : aead_cases) {
         CAPTURE(info(c.cipher).name);
-        Botan::AutoSeeded_RNG rng;
+        test_rng::TestRng rng{"test_sk_cipher"};
         const Bytes key = concat(range(0x40, c.key_bytes), salt);
         Pair pair = aead_pair(c.cipher, key, rng);
         const auto body = pair.sender.seal(aad, plaintext);
@@ -179,7 +179,7 @@ TEST_CASE("AEAD SK payload: a changed IV, ciphertext, tag or header is an authen
 
 TEST_CASE("AEAD SK payload: keys of the other direction do not open it")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_sk_cipher"};
     const Bytes key_i = concat(range(0x40, 32), salt);
     const Bytes key_r = concat(range(0x50, 32), salt);
     auto initiator = SkCipher::create(IkeCipher::aes256_gcm, IntegId::none, key_i, {}, key_r, {}, rng);
@@ -195,7 +195,7 @@ TEST_CASE("AEAD SK payload: keys of the other direction do not open it")
 
 TEST_CASE("SK payload: bodies too short are truncated, not decrypted")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_sk_cipher"};
     const Bytes key = concat(range(0x40, 16), salt);
     Pair pair = aead_pair(IkeCipher::aes128_gcm, key, rng);
     CHECK(pair.receiver.open(aad, {}).error() == CryptoError::truncated);
@@ -215,7 +215,7 @@ TEST_CASE("SK payload: bodies too short are truncated, not decrypted")
 TEST_CASE("SK payload: a Pad Length past the start of the text is bad padding; any padding value is accepted")
 {
     // Bodies a peer could send with valid ICVs (computed with Python as above).
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_sk_cipher"};
     const Bytes gcm_key = concat(range(0x40, 16), salt);
     Pair pair = aead_pair(IkeCipher::aes128_gcm, gcm_key, rng);
     // plaintext aa 05: Pad Length 5 on 2 octets.
@@ -263,7 +263,7 @@ TEST_CASE("CBC SK payload: AES-128-CBC + HMAC-SHA-256-128 body matches the indep
 
 TEST_CASE("CBC SK payload: tampering anywhere from the IKE header to the ICV fails the ICV")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_sk_cipher"};
     const Bytes key = range(0x40, 32);
     const Bytes integ_key = range(0x60, 64);
     auto sk = SkCipher::create(IkeCipher::aes256_cbc, IntegId::hmac_sha2_512_256, key, integ_key, key, integ_key, rng);
@@ -298,7 +298,7 @@ TEST_CASE("SK payload: sizes for every cipher and plaintext length, round trip t
         {IkeCipher::aes256_cbc, IntegId::hmac_sha2_384_192},
         {IkeCipher::aes256_cbc, IntegId::hmac_sha2_512_256},
     };
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_sk_cipher"};
     for (const Suite& s : suites) {
         CAPTURE(info(s.cipher).name);
         const Bytes key = range(0x10, info(s.cipher).key_bytes);
@@ -322,7 +322,7 @@ TEST_CASE("SK payload: sizes for every cipher and plaintext length, round trip t
 
 TEST_CASE("SK cipher: made from IkeSaKeys, the original initiator and responder understand each other")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_sk_cipher"};
     const IkeSuite suite{IkeCipher::aes256_cbc, PrfId::hmac_sha2_256, IntegId::hmac_sha2_256_128};
     IkeSaKeys keys;
     keys.sk_ei = Botan::secure_vector<std::uint8_t>(32, 0x01);
@@ -345,7 +345,7 @@ TEST_CASE("SK cipher: made from IkeSaKeys, the original initiator and responder 
 
 TEST_CASE("SK cipher: wrong key sizes and mismatched suites are refused")
 {
-    Botan::AutoSeeded_RNG rng;
+    test_rng::TestRng rng{"test_sk_cipher"};
     const Bytes k16(16, 1), k20(20, 1), k32(32, 1);
     CHECK(SkCipher::create(IkeCipher::aes128_gcm, IntegId::none, k16, {}, k16, {}, rng).error() ==
           CryptoError::invalid_length);  // the salt is missing
