@@ -35,7 +35,7 @@ struct ChildPayloads {
 } // namespace
 
 void append_child_offer(std::vector<Payload>& payloads, const ChildConfig& child, std::uint32_t spi_in,
-                        bool with_pfs, const tunnel::IpAddress& local, const tunnel::IpAddress& remote)
+                        bool with_pfs, const net::IpAddress& local, const net::IpAddress& remote)
 {
     payloads.push_back(child_proposals(child.policy, spi_in, with_pfs));
     auto [tsi, tsr] = traffic_selectors(child, local, remote);
@@ -48,8 +48,8 @@ void append_child_offer(std::vector<Payload>& payloads, const ChildConfig& child
 std::expected<ChildChoice, ChildRefusal> choose_child_sa(const std::vector<Payload>& request,
                                                          const ChildConfig& child, bool with_pfs,
                                                          std::uint32_t spi_in, DhGroup ke_group,
-                                                         const tunnel::IpAddress& local,
-                                                         const tunnel::IpAddress& remote)
+                                                         const net::IpAddress& local,
+                                                         const net::IpAddress& remote)
 {
     const ChildPayloads offer(request);
     if (!offer.complete())
@@ -76,8 +76,8 @@ void append_child_answer(std::vector<Payload>& payloads, const ChildConfig& chil
 
 std::expected<Accepted<ChildSuite>, std::string> check_child_answer(const std::vector<Payload>& response,
                                                                     const ChildConfig& child, bool with_pfs,
-                                                                    const tunnel::IpAddress& local,
-                                                                    const tunnel::IpAddress& remote)
+                                                                    const net::IpAddress& local,
+                                                                    const net::IpAddress& remote)
 {
     const ChildPayloads answer(response);
     if (!answer.complete())

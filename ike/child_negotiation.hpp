@@ -24,7 +24,7 @@
 namespace mesh::ike {
 
 void append_child_offer(std::vector<Payload>& payloads, const ChildConfig& child, std::uint32_t spi_in,
-                        bool with_pfs, const tunnel::IpAddress& local, const tunnel::IpAddress& remote);
+                        bool with_pfs, const net::IpAddress& local, const net::IpAddress& remote);
 
 // Responder: what to answer with, or the notification that refuses the SA.
 struct ChildChoice {
@@ -38,13 +38,13 @@ struct ChildRefusal {
 [[nodiscard]] std::expected<ChildChoice, ChildRefusal> choose_child_sa(const std::vector<Payload>& request,
                                                                        const ChildConfig& child, bool with_pfs,
                                                                        std::uint32_t spi_in, DhGroup ke_group,
-                                                                       const tunnel::IpAddress& local,
-                                                                       const tunnel::IpAddress& remote);
+                                                                       const net::IpAddress& local,
+                                                                       const net::IpAddress& remote);
 void append_child_answer(std::vector<Payload>& payloads, const ChildConfig& child, ChildChoice choice);
 
 // Initiator: the suite and the responder's SPI, or why the answer is refused.
 [[nodiscard]] std::expected<Accepted<ChildSuite>, std::string> check_child_answer(
-    const std::vector<Payload>& response, const ChildConfig& child, bool with_pfs, const tunnel::IpAddress& local,
-    const tunnel::IpAddress& remote);
+    const std::vector<Payload>& response, const ChildConfig& child, bool with_pfs, const net::IpAddress& local,
+    const net::IpAddress& remote);
 
 } // namespace mesh::ike

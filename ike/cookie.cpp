@@ -25,7 +25,7 @@ void CookieSecrets::rotate(Clock::time_point now)
 }
 
 std::array<std::uint8_t, 32> CookieSecrets::mac(const Secret& secret, std::span<const std::uint8_t> nonce_i,
-                                                const tunnel::IpAddress& initiator, std::uint64_t spi_i)
+                                                const net::IpAddress& initiator, std::uint64_t spi_i)
 {
     std::array<std::uint8_t, 8> spi{};
     for (int i = 0; i < 8; ++i)
@@ -39,7 +39,7 @@ std::array<std::uint8_t, 32> CookieSecrets::mac(const Secret& secret, std::span<
     return out;
 }
 
-std::vector<std::uint8_t> CookieSecrets::make(std::span<const std::uint8_t> nonce_i, const tunnel::IpAddress& initiator,
+std::vector<std::uint8_t> CookieSecrets::make(std::span<const std::uint8_t> nonce_i, const net::IpAddress& initiator,
                                               std::uint64_t spi_i, Clock::time_point now)
 {
     rotate(now);
@@ -53,7 +53,7 @@ std::vector<std::uint8_t> CookieSecrets::make(std::span<const std::uint8_t> nonc
 }
 
 bool CookieSecrets::check(std::span<const std::uint8_t> cookie, std::span<const std::uint8_t> nonce_i,
-                          const tunnel::IpAddress& initiator, std::uint64_t spi_i, Clock::time_point now)
+                          const net::IpAddress& initiator, std::uint64_t spi_i, Clock::time_point now)
 {
     rotate(now);
     if (cookie.size() != cookie_size)

@@ -11,7 +11,7 @@
 // refused.
 
 #include "ike/ike_sa.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <botan/mac.h>
 #include <botan/rng.h>
@@ -33,11 +33,11 @@ public:
     explicit CookieSecrets(Botan::RandomNumberGenerator& rng);
 
     [[nodiscard]] std::vector<std::uint8_t> make(std::span<const std::uint8_t> nonce_i,
-                                                 const tunnel::IpAddress& initiator, std::uint64_t spi_i,
+                                                 const net::IpAddress& initiator, std::uint64_t spi_i,
                                                  Clock::time_point now);
     // Whether cookie is one make() gave for these values under the current or the previous secret.
     [[nodiscard]] bool check(std::span<const std::uint8_t> cookie, std::span<const std::uint8_t> nonce_i,
-                             const tunnel::IpAddress& initiator, std::uint64_t spi_i, Clock::time_point now);
+                             const net::IpAddress& initiator, std::uint64_t spi_i, Clock::time_point now);
 
 private:
     struct Secret {
@@ -47,7 +47,7 @@ private:
 
     void rotate(Clock::time_point now);
     [[nodiscard]] std::array<std::uint8_t, 32> mac(const Secret& secret, std::span<const std::uint8_t> nonce_i,
-                                                   const tunnel::IpAddress& initiator, std::uint64_t spi_i);
+                                                   const net::IpAddress& initiator, std::uint64_t spi_i);
 
     Botan::RandomNumberGenerator& rng_;
     std::unique_ptr<Botan::MessageAuthenticationCode> hmac_;

@@ -29,7 +29,7 @@ NotifyPayload notify(NotifyType type)
     return n;
 }
 
-Identity local_identity(const PeerConfig& peer, const tunnel::Endpoint& local)
+Identity local_identity(const PeerConfig& peer, const net::Endpoint& local)
 {
     if (peer.my_id)
         return *peer.my_id;

@@ -119,8 +119,8 @@ void IkeEngine::add_nat_detection(const IkeSa& sa, std::vector<Payload>& payload
     payloads.push_back(notify(NotifyType::nat_detection_destination_ip, nat_detection_hash(sa.spi_i, sa.spi_r, sa.remote)));
 }
 
-void IkeEngine::check_nat(IkeSa& sa, const Message& message, const tunnel::Endpoint& local,
-                          const tunnel::Endpoint& remote)
+void IkeEngine::check_nat(IkeSa& sa, const Message& message, const net::Endpoint& local,
+                          const net::Endpoint& remote)
 {
     if (!sa.peer->ike.nat_traversal)
         return;
@@ -140,7 +140,7 @@ void IkeEngine::check_nat(IkeSa& sa, const Message& message, const tunnel::Endpo
 }
 
 bool IkeEngine::admit_init_request(const Message& request, std::span<const std::uint8_t> nonce_i,
-                                   const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now)
+                                   const net::Endpoint& local, const net::Endpoint& remote, Clock::time_point now)
 {
     std::size_t half_open = 0, from_address = 0;
     for (const auto& sa : sas_) {
@@ -173,7 +173,7 @@ bool IkeEngine::admit_init_request(const Message& request, std::span<const std::
 }
 
 void IkeEngine::on_init_request(const Message& request, std::span<const std::uint8_t> datagram,
-                                const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now)
+                                const net::Endpoint& local, const net::Endpoint& remote, Clock::time_point now)
 {
     const auto candidate = std::find_if(peers_.begin(), peers_.end(),
                                         [&](const PeerConfig& p) { return p.address.contains(remote.address); });

@@ -331,7 +331,7 @@ std::expected<Identity, std::string> parse_identity(std::string_view text)
         return std::unexpected("the " + std::string(form) + ": identity is empty");
 
     if (form == "address") {
-        const auto address = tunnel::IpAddress::parse(value);
+        const auto address = net::IpAddress::parse(value);
         if (!address)
             return std::unexpected("'" + std::string(value) + "' is not an IP address");
         return identity_of(*address);
@@ -367,8 +367,8 @@ std::string to_string(const Identity& id)
         const bool v4 = id.type == IdType::ipv4_addr;
         if (id.data.size() != (v4 ? 4U : 16U))
             break;
-        const auto family = v4 ? tunnel::IpAddress::Family::v4 : tunnel::IpAddress::Family::v6;
-        return "address:" + tunnel::IpAddress::from_bytes(family, id.data.data()).to_string();
+        const auto family = v4 ? net::IpAddress::Family::v4 : net::IpAddress::Family::v6;
+        return "address:" + net::IpAddress::from_bytes(family, id.data.data()).to_string();
     }
     case IdType::fqdn: return "fqdn:" + printable(id.data);
     case IdType::rfc822_addr: return "user-fqdn:" + printable(id.data);
@@ -382,7 +382,7 @@ std::string to_string(const Identity& id)
     return "id-type-" + std::to_string(static_cast<unsigned>(id.type)) + ":" + hex_text(id.data);
 }
 
-Identity identity_of(const tunnel::IpAddress& address)
+Identity identity_of(const net::IpAddress& address)
 {
     return Identity{address.is_v4() ? IdType::ipv4_addr : IdType::ipv6_addr,
                     {address.bytes(), address.bytes() + address.size()}};

@@ -19,7 +19,7 @@
 
 #include "ike/payloads.hpp"
 #include "ike/policy.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <expected>
 #include <string>
@@ -35,7 +35,7 @@ namespace mesh::ike {
 [[nodiscard]] std::string to_string(const Identity& id);
 
 // address:<address>, the default my-id.
-[[nodiscard]] Identity identity_of(const tunnel::IpAddress& address);
+[[nodiscard]] Identity identity_of(const net::IpAddress& address);
 
 // Whether the identity the peer sent is the one configured: same type and
 // data, except that FQDN and RFC822 names compare without regard to ASCII

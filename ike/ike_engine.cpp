@@ -60,8 +60,8 @@ const char* to_string(ChildState state) noexcept
     return "unknown";
 }
 
-IkeEngine::IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, tunnel::Endpoint ike_local,
-                     tunnel::Endpoint natt_local, Botan::RandomNumberGenerator& rng, IkeLimits limits)
+IkeEngine::IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, net::Endpoint ike_local,
+                     net::Endpoint natt_local, Botan::RandomNumberGenerator& rng, IkeLimits limits)
     : host_(host), peers_(std::move(peers)), ike_local_(ike_local), natt_local_(natt_local), rng_(rng),
       limits_(limits), cookies_(rng)
 {
@@ -115,7 +115,7 @@ IkeSa* IkeEngine::find_sa(std::uint64_t spi_i, std::uint64_t spi_r)
     return nullptr;
 }
 
-void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+void IkeEngine::on_datagram(const net::Endpoint& local, const net::Endpoint& remote,
                             std::span<const std::uint8_t> bytes, Clock::time_point now)
 {
     ++counters_.messages_in;
@@ -164,7 +164,7 @@ void IkeEngine::on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoin
     on_encrypted(*sa, *message, bytes, local, remote, now);
 }
 
-bool IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+bool IkeEngine::answer_unparsable(const net::Endpoint& local, const net::Endpoint& remote,
                                   std::span<const std::uint8_t> bytes, const ParseError& error)
 {
     // Section 2.5 and 2.21.1: an IKE_SA_INIT request that cannot be understood
@@ -194,7 +194,7 @@ bool IkeEngine::answer_unparsable(const tunnel::Endpoint& local, const tunnel::E
     return true;
 }
 
-void IkeEngine::log_unparsable(const tunnel::Endpoint& remote, const ParseError& error, bool answered,
+void IkeEngine::log_unparsable(const net::Endpoint& remote, const ParseError& error, bool answered,
                                Clock::time_point now)
 {
     // Section 2.5: what a peer running another version, or using an extension
@@ -220,7 +220,7 @@ void IkeEngine::log_unparsable(const tunnel::Endpoint& remote, const ParseError&
 }
 
 void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
-                             const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now)
+                             const net::Endpoint& local, const net::Endpoint& remote, Clock::time_point now)
 {
     const Header& header = message.header;
     if (header.response) {

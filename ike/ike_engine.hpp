@@ -89,7 +89,7 @@ struct IkeLimits {
 // A line of `mesh-site status`' peers list (RouterOS active-peers).
 struct IkeSaStatus {
     std::string peer;
-    tunnel::Endpoint remote;
+    net::Endpoint remote;
     IkeState state;
     bool initiator;
     std::uint64_t spi_i, spi_r;
@@ -129,14 +129,14 @@ struct IkeSaKeysExport {
 
 class IkeEngine {
 public:
-    IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, tunnel::Endpoint ike_local, tunnel::Endpoint natt_local,
+    IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, net::Endpoint ike_local, net::Endpoint natt_local,
               Botan::RandomNumberGenerator& rng, IkeLimits limits = {});
     ~IkeEngine();
 
     // Starts IKE SAs to every peer that is not passive.
     void start(Clock::time_point now);
     // A datagram for IKE, the non-ESP marker already removed on the NAT-T port.
-    void on_datagram(const tunnel::Endpoint& local, const tunnel::Endpoint& remote, std::span<const std::uint8_t> bytes,
+    void on_datagram(const net::Endpoint& local, const net::Endpoint& remote, std::span<const std::uint8_t> bytes,
                      Clock::time_point now);
     // Retransmissions, give-ups and re-initiation; call every ~100 ms.
     void on_tick(Clock::time_point now);
@@ -152,7 +152,7 @@ public:
     // Authenticated ESP for `tunnel` came from `remote`, not from where the
     // IKE SA thinks the peer is: its NAT mapping moved (section 2.23). The
     // IKE SA follows, as it would for an IKE request from there.
-    void follow_peer(const std::string& tunnel, const tunnel::Endpoint& remote);
+    void follow_peer(const std::string& tunnel, const net::Endpoint& remote);
 
     [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
     [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;
@@ -212,15 +212,15 @@ private:
                                                                       std::span<const std::uint8_t> datagram,
                                                                       PayloadType& first_payload);
     // Whether the datagram was an IKE_SA_INIT request that got an error notification.
-    bool answer_unparsable(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+    bool answer_unparsable(const net::Endpoint& local, const net::Endpoint& remote,
                            std::span<const std::uint8_t> bytes, const ParseError& error);
-    void log_unparsable(const tunnel::Endpoint& remote, const ParseError& error, bool answered,
+    void log_unparsable(const net::Endpoint& remote, const ParseError& error, bool answered,
                         Clock::time_point now);
     void on_encrypted(IkeSa& sa, const Message& message, std::span<const std::uint8_t> datagram,
-                      const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
+                      const net::Endpoint& local, const net::Endpoint& remote, Clock::time_point now);
     void fail(IkeSa& sa, Clock::time_point now);
     // nat_rebinding.cpp: the IKE SA's peer is now at remote; its CHILD SAs' ESP goes there too.
-    void move_peer(IkeSa& sa, const tunnel::Endpoint& local, const tunnel::Endpoint& remote);
+    void move_peer(IkeSa& sa, const net::Endpoint& local, const net::Endpoint& remote);
     void retransmit(IkeSa& sa, Clock::time_point now);
     // Dead peer detection (section 2.4), driven by on_tick.
     void check_liveness(IkeSa& sa, Clock::time_point now);
@@ -240,15 +240,15 @@ private:
     // Section 2.6: whether an IKE_SA_INIT request may have state and a DH;
     // answers N(COOKIE) or drops it when not.
     bool admit_init_request(const Message& request, std::span<const std::uint8_t> nonce_i,
-                            const tunnel::Endpoint& local, const tunnel::Endpoint& remote, Clock::time_point now);
-    void on_init_request(const Message& request, std::span<const std::uint8_t> datagram, const tunnel::Endpoint& local,
-                         const tunnel::Endpoint& remote, Clock::time_point now);
+                            const net::Endpoint& local, const net::Endpoint& remote, Clock::time_point now);
+    void on_init_request(const Message& request, std::span<const std::uint8_t> datagram, const net::Endpoint& local,
+                         const net::Endpoint& remote, Clock::time_point now);
     void on_init_response(IkeSa& sa, const Message& response, std::span<const std::uint8_t> datagram,
                           Clock::time_point now);
     bool derive_keys(IkeSa& sa, std::span<const std::uint8_t> peer_ke);
     // The PRF, SK_ keys and SK cipher of `sa` from its SKEYSEED (suite, nonces, SPIs and role set).
     bool key_ike_sa(IkeSa& sa, std::span<const std::uint8_t> seed);
-    void check_nat(IkeSa& sa, const Message& message, const tunnel::Endpoint& local, const tunnel::Endpoint& remote);
+    void check_nat(IkeSa& sa, const Message& message, const net::Endpoint& local, const net::Endpoint& remote);
     void add_nat_detection(const IkeSa& sa, std::vector<Payload>& payloads) const;
 
     // exchange_auth.cpp
@@ -371,8 +371,8 @@ private:
 
     IkeHost& host_;
     std::vector<PeerConfig> peers_;
-    tunnel::Endpoint ike_local_;
-    tunnel::Endpoint natt_local_;
+    net::Endpoint ike_local_;
+    net::Endpoint natt_local_;
     Botan::RandomNumberGenerator& rng_;
     std::vector<std::unique_ptr<IkeSa>> sas_;
     std::map<const PeerConfig*, PeerSchedule> schedule_;

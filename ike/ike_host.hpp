@@ -5,7 +5,7 @@
 // negotiates. The daemon implements it; tests implement it in memory.
 
 #include "tunnel/esp_sa.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <cstdint>
 #include <span>
@@ -18,7 +18,7 @@ struct ChildSaInstall {
     std::string peer;              // PeerConfig::name
     tunnel::SaParams inbound;
     tunnel::SaParams outbound;
-    tunnel::Endpoint remote;       // where the ESP goes (the port only matters with UDP)
+    net::Endpoint remote;       // where the ESP goes (the port only matters with UDP)
     bool udp_encapsulation = true; // ESP-in-UDP (RFC 3948); false: plain ESP, IP protocol 50
     // false: installed, but the tunnel sends on it only after use_outbound. The
     // responder of a rekey decrypts on the new SA at once but keeps sending on
@@ -33,7 +33,7 @@ public:
 
     // Sends one IKE message from local to remote. On the NAT-T port the host
     // puts the four-byte non-ESP marker in front (RFC 3948 section 2.2).
-    virtual void send(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+    virtual void send(const net::Endpoint& local, const net::Endpoint& remote,
                       std::span<const std::uint8_t> message) = 0;
     // A fresh inbound ESP SPI (>= 256), unused by any installed SA.
     virtual std::uint32_t allocate_spi() = 0;
@@ -44,7 +44,7 @@ public:
     // that stopped sending), in place of the SA used so far. The host keeps
     // each SA's outbound half until the SA is deleted, so its sequence
     // numbers carry on.
-    virtual void use_outbound(const std::string& tunnel, std::uint32_t inbound_spi, const tunnel::Endpoint& remote,
+    virtual void use_outbound(const std::string& tunnel, std::uint32_t inbound_spi, const net::Endpoint& remote,
                               bool udp_encapsulation) = 0;
     // Removes the CHILD SA with this inbound SPI, both directions. If the
     // tunnel sent on it, its newest other CHILD SA takes over; the tunnel goes
@@ -53,7 +53,7 @@ public:
     virtual void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) = 0;
     // The peer of the tunnel's CHILD SA is now at remote (its NAT mapping
     // moved, RFC 7296 section 2.23): ESP goes there from now on.
-    virtual void move_child(const std::string& tunnel, const tunnel::Endpoint& remote) = 0;
+    virtual void move_child(const std::string& tunnel, const net::Endpoint& remote) = 0;
     // Packets authenticated so far on the inbound SA with this SPI (0 when
     // there is none): inbound ESP proves the peer alive, so a busy tunnel
     // needs no liveness checks (RFC 7296 section 2.4).
@@ -63,7 +63,7 @@ public:
     [[nodiscard]] virtual std::uint64_t child_bytes(std::uint32_t inbound_spi) const = 0;
     // The MTU of the path to remote, which IKE messages must fit once cut
     // into fragments (RFC 7383 section 2.5.1).
-    [[nodiscard]] virtual std::uint32_t path_mtu(const tunnel::Endpoint& remote) const = 0;
+    [[nodiscard]] virtual std::uint32_t path_mtu(const net::Endpoint& remote) const = 0;
 };
 
 } // namespace mesh::ike

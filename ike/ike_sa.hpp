@@ -108,8 +108,8 @@ struct IkeSa {
     bool initiator = false;                       // the original initiator
     std::uint64_t spi_i = 0;
     std::uint64_t spi_r = 0;
-    tunnel::Endpoint local;
-    tunnel::Endpoint remote;
+    net::Endpoint local;
+    net::Endpoint remote;
     IkeState state = IkeState::init_sent;
     Clock::time_point created_at{};
     Clock::time_point established_at{};

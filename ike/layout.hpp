@@ -19,7 +19,7 @@
 
 #include "ike/parse_error.hpp"
 #include "ike/wire.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -49,9 +49,9 @@ template <class B>
 template <class T>
 [[nodiscard]] Field<T> field(T& value, unsigned shift, unsigned width) noexcept { return {value, shift, width}; }
 
-[[nodiscard]] constexpr std::size_t address_length(tunnel::IpAddress::Family family) noexcept
+[[nodiscard]] constexpr std::size_t address_length(net::IpAddress::Family family) noexcept
 {
-    return family == tunnel::IpAddress::Family::v4 ? 4 : 16;
+    return family == net::IpAddress::Family::v4 ? 4 : 16;
 }
 
 class Decoder {
@@ -107,11 +107,11 @@ public:
     }
     void rest(std::vector<std::uint8_t>& v) { bytes(v, remaining()); }
 
-    void address(tunnel::IpAddress& a, tunnel::IpAddress::Family family) noexcept
+    void address(net::IpAddress& a, net::IpAddress::Family family) noexcept
     {
         const auto s = take(address_length(family));
         if (ok())
-            a = tunnel::IpAddress::from_bytes(family, s.data());
+            a = net::IpAddress::from_bytes(family, s.data());
     }
 
     // `count` elements, each at least `min_size` bytes: a count the bytes cannot
@@ -278,7 +278,7 @@ public:
     }
     void rest(const std::vector<std::uint8_t>& v) { out_.bytes(v); }
 
-    void address(const tunnel::IpAddress& a, tunnel::IpAddress::Family family)
+    void address(const net::IpAddress& a, net::IpAddress::Family family)
     {
         if (a.family() != family)
             return fail(ParseErrc::invalid_syntax);

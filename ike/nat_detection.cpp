@@ -4,7 +4,7 @@
 
 namespace mesh::ike {
 
-std::vector<std::uint8_t> nat_detection_hash(std::uint64_t spi_i, std::uint64_t spi_r, const tunnel::Endpoint& endpoint)
+std::vector<std::uint8_t> nat_detection_hash(std::uint64_t spi_i, std::uint64_t spi_r, const net::Endpoint& endpoint)
 {
     const auto sha1 = Botan::HashFunction::create_or_throw("SHA-1");
     std::uint8_t spis[16];

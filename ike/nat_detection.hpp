@@ -2,7 +2,7 @@
 // NAT detection (RFC 7296 section 2.23): each side hashes the addresses it
 // sees; a mismatch on receipt means a NAT rewrote them.
 
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -11,6 +11,6 @@ namespace mesh::ike {
 
 // SHA-1(SPIi | SPIr | IP address | port), SPIr zero in the first request.
 [[nodiscard]] std::vector<std::uint8_t> nat_detection_hash(std::uint64_t spi_i, std::uint64_t spi_r,
-                                                           const tunnel::Endpoint& endpoint);
+                                                           const net::Endpoint& endpoint);
 
 } // namespace mesh::ike

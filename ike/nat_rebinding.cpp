@@ -11,7 +11,7 @@
 
 namespace mesh::ike {
 
-void IkeEngine::move_peer(IkeSa& sa, const tunnel::Endpoint& local, const tunnel::Endpoint& remote)
+void IkeEngine::move_peer(IkeSa& sa, const net::Endpoint& local, const net::Endpoint& remote)
 {
     ike_log()->info("{}: peer moved from {} to {} (NAT mapping changed): following", sa.peer->name,
                     sa.remote.to_string(), remote.to_string());
@@ -22,7 +22,7 @@ void IkeEngine::move_peer(IkeSa& sa, const tunnel::Endpoint& local, const tunnel
         host_.move_child(child.config->name, remote);
 }
 
-void IkeEngine::follow_peer(const std::string& tunnel, const tunnel::Endpoint& remote)
+void IkeEngine::follow_peer(const std::string& tunnel, const net::Endpoint& remote)
 {
     for (auto& sa : sas_) {
         if (sa->state != IkeState::established || sa->remote == remote)

@@ -6,7 +6,7 @@
 #include "ike/constants.hpp"
 #include "ike/crypto_suite.hpp"
 #include "tunnel/esp_algorithm.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <botan/secmem.h>
 
@@ -68,8 +68,8 @@ struct ChildConfig {                              // [tunnel.NAME], one CHILD SA
     std::string name;
     ChildMode mode = ChildMode::transport_gre;
     ChildPolicy policy;
-    std::vector<tunnel::IpPrefix> local_subnets;  // tunnel_ip only
-    std::vector<tunnel::IpPrefix> remote_subnets;
+    std::vector<net::IpPrefix> local_subnets;  // tunnel_ip only
+    std::vector<net::IpPrefix> remote_subnets;
 };
 
 struct LocalCredentials;   // certificates.hpp
@@ -79,8 +79,8 @@ enum class PeerAuth : std::uint8_t { pre_shared_key, digital_signature };
 
 struct PeerConfig {                               // [peer.NAME]
     std::string name;
-    tunnel::IpPrefix address;                     // a range only for a passive peer
-    std::optional<tunnel::IpAddress> local_address;
+    net::IpPrefix address;                     // a range only for a passive peer
+    std::optional<net::IpAddress> local_address;
     bool passive = false;
     IkePolicy ike;
     PeerAuth auth = PeerAuth::pre_shared_key;

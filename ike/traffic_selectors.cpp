@@ -11,7 +11,7 @@
 namespace mesh::ike {
 namespace {
 
-using tunnel::IpAddress;
+using net::IpAddress;
 
 constexpr std::uint16_t max_port = 65535;
 
@@ -189,7 +189,7 @@ std::string protocol_text(std::uint8_t protocol)
 
 // ---------------------------------------------------------------------------
 
-TrafficSelector prefix_selector(const tunnel::IpPrefix& prefix, std::uint8_t ip_protocol)
+TrafficSelector prefix_selector(const net::IpPrefix& prefix, std::uint8_t ip_protocol)
 {
     const auto [first, last] = prefix_range(prefix.address(), prefix.length());
     return TrafficSelector{ts_type_of(first), ip_protocol, 0, max_port, first, last};
@@ -210,9 +210,9 @@ ChildSelectors child_selectors(const ChildConfig& child, const IpAddress& local,
         s.remote.push_back(host_selector(remote, ip_protocol_gre));
         break;
     case ChildMode::tunnel_ip:
-        for (const tunnel::IpPrefix& p : child.local_subnets)
+        for (const net::IpPrefix& p : child.local_subnets)
             s.local.push_back(prefix_selector(p));
-        for (const tunnel::IpPrefix& p : child.remote_subnets)
+        for (const net::IpPrefix& p : child.remote_subnets)
             s.remote.push_back(prefix_selector(p));
         break;
     }

@@ -26,7 +26,7 @@
 
 #include "ike/policy.hpp"
 #include "ike/ts_payload.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <cstdint>
 #include <expected>
@@ -52,16 +52,16 @@ struct ChildSelectors {
 
 // `local` and `remote` are the IKE SA's addresses: the selectors of mode gre;
 // mode ip takes the configuration's subnets.
-[[nodiscard]] ChildSelectors child_selectors(const ChildConfig& child, const tunnel::IpAddress& local,
-                                             const tunnel::IpAddress& remote);
+[[nodiscard]] ChildSelectors child_selectors(const ChildConfig& child, const net::IpAddress& local,
+                                             const net::IpAddress& remote);
 
 // first: TSi, second: TSr.
 using TsPair = std::pair<TsiPayload, TsrPayload>;
 
 [[nodiscard]] TsPair initiator_ts(const ChildSelectors& ours);
 // The same from the tunnel and the IKE SA's addresses.
-[[nodiscard]] TsPair traffic_selectors(const ChildConfig& child, const tunnel::IpAddress& local,
-                                       const tunnel::IpAddress& remote);
+[[nodiscard]] TsPair traffic_selectors(const ChildConfig& child, const net::IpAddress& local,
+                                       const net::IpAddress& remote);
 
 // The offer and our policy have no traffic in common: answer TS_UNACCEPTABLE
 // and log message(). Both sides are written as TSi === TSr.
@@ -83,8 +83,8 @@ struct TsUnacceptable {
                                                            const ChildSelectors& ours);
 [[nodiscard]] std::expected<TsPair, TsUnacceptable> narrow(const ChildConfig& child, const TsiPayload& tsi_offered,
                                                            const TsrPayload& tsr_offered,
-                                                           const tunnel::IpAddress& local,
-                                                           const tunnel::IpAddress& remote);
+                                                           const net::IpAddress& local,
+                                                           const net::IpAddress& remote);
 
 // Initiator: every selector of the answer lies within one we offered
 // (narrowing is the responder's right, widening is not) and neither side is
@@ -96,14 +96,14 @@ struct TsUnacceptable {
 [[nodiscard]] std::expected<TsPair, TsUnacceptable> accept_ts_reply(const ChildConfig& child,
                                                                     const TsiPayload& tsi_reply,
                                                                     const TsrPayload& tsr_reply,
-                                                                    const tunnel::IpAddress& local,
-                                                                    const tunnel::IpAddress& remote);
+                                                                    const net::IpAddress& local,
+                                                                    const net::IpAddress& remote);
 
 // ---------------------------------------------------------------------------
 // Building blocks
 
-[[nodiscard]] TrafficSelector prefix_selector(const tunnel::IpPrefix& prefix, std::uint8_t ip_protocol = ip_protocol_any);
-[[nodiscard]] TrafficSelector host_selector(const tunnel::IpAddress& address, std::uint8_t ip_protocol = ip_protocol_any);
+[[nodiscard]] TrafficSelector prefix_selector(const net::IpPrefix& prefix, std::uint8_t ip_protocol = ip_protocol_any);
+[[nodiscard]] TrafficSelector host_selector(const net::IpAddress& address, std::uint8_t ip_protocol = ip_protocol_any);
 
 // Start not after end, and addresses of the family the TS type names.
 [[nodiscard]] bool is_well_formed(const TrafficSelector& ts) noexcept;

@@ -4,7 +4,7 @@
 #include "ike/constants.hpp"
 #include "ike/layout.hpp"
 #include "ike/limits.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -33,22 +33,22 @@ struct TrafficSelector {
     std::uint8_t ip_protocol = 0;   // 0: any
     std::uint16_t start_port = 0;
     std::uint16_t end_port = 65535;
-    tunnel::IpAddress start_address;   // of the family ts_type names
-    tunnel::IpAddress end_address;
+    net::IpAddress start_address;   // of the family ts_type names
+    net::IpAddress end_address;
 
     template <class Self, class Io>
     static void layout(Self& ts, Io& io)
     {
         io.u8(ts.ts_type);
         io.u8(ts.ip_protocol);
-        tunnel::IpAddress::Family family{};
+        net::IpAddress::Family family{};
         switch (ts.ts_type) {
         case TsType::ipv4_addr_range:
-            family = tunnel::IpAddress::Family::v4;
+            family = net::IpAddress::Family::v4;
             io.expect_u16(limits::ts_ipv4_length, ParseErrc::bad_length);
             break;
         case TsType::ipv6_addr_range:
-            family = tunnel::IpAddress::Family::v6;
+            family = net::IpAddress::Family::v6;
             io.expect_u16(limits::ts_ipv6_length, ParseErrc::bad_length);
             break;
         default:

@@ -16,7 +16,7 @@ namespace mesh::routing {
 
 void KernelRouteSink::apply(std::span<const SelectedRoute> routes)
 {
-    std::map<tunnel::IpPrefix, const SelectedRoute*> wanted;
+    std::map<net::IpPrefix, const SelectedRoute*> wanted;
     for (const SelectedRoute& route : routes)
         wanted.emplace(route.prefix, &route);
 
@@ -32,7 +32,7 @@ void KernelRouteSink::apply(std::span<const SelectedRoute> routes)
 void KernelRouteSink::install(Installed& route)
 {
     const SelectedRoute& wanted = route.wanted;
-    const tunnel::IpPrefix& prefix = wanted.prefix;
+    const net::IpPrefix& prefix = wanted.prefix;
     route.error.clear();
     if (!route.blackhole) {
         route.blackhole = succeeded(replace_route(nl_, prefix, {}, blackhole_metric_), "add leak-guard blackhole",
@@ -69,7 +69,7 @@ void KernelRouteSink::install(Installed& route)
     }
 }
 
-bool KernelRouteSink::uninstall(const tunnel::IpPrefix& prefix, Installed& route)
+bool KernelRouteSink::uninstall(const net::IpPrefix& prefix, Installed& route)
 {
     if (route.unicast) {
         const Unicast& unicast = *route.unicast;
@@ -116,7 +116,7 @@ void KernelRouteSink::restore_all()
 
 void KernelRouteSink::restore(Installed& route, std::span<const int> ifindexes)
 {
-    const tunnel::IpPrefix& prefix = route.wanted.prefix;
+    const net::IpPrefix& prefix = route.wanted.prefix;
     const bool blackhole = ifindexes.empty();
     const std::uint32_t metric = blackhole ? blackhole_metric_ : route.unicast->metric;
     // Only if absent: the deletion may be our own (a route replaced since),
@@ -150,7 +150,7 @@ void KernelRouteSink::withdraw_all()
         it = uninstall(it->first, it->second) ? routes_.erase(it) : std::next(it);
 }
 
-bool KernelRouteSink::succeeded(int result, const char* action, const tunnel::IpPrefix& prefix, Installed& route)
+bool KernelRouteSink::succeeded(int result, const char* action, const net::IpPrefix& prefix, Installed& route)
 {
     if (result >= 0)
         return true;

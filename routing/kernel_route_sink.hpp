@@ -15,7 +15,7 @@
 
 #include "routing/route_monitor.hpp"
 #include "routing/route_sink.hpp"
-#include "tunnel/netlink_socket.hpp"
+#include "net/netlink_socket.hpp"
 
 #include <cstdint>
 #include <map>
@@ -38,7 +38,7 @@ inline constexpr std::uint32_t leak_guard_instances = 65536;
 class KernelRouteSink : public RouteSink {
 public:
     // instance: below leak_guard_instances, the same for every run of one daemon.
-    explicit KernelRouteSink(tunnel::NetlinkSocket& nl, std::uint32_t instance = 0)
+    explicit KernelRouteSink(net::NetlinkSocket& nl, std::uint32_t instance = 0)
         : nl_(nl), blackhole_metric_(leak_guard_metric - instance % leak_guard_instances)
     {
     }
@@ -70,12 +70,12 @@ private:
     // Adds the blackhole (no ifindexes) or the unicast route again if the kernel lacks it.
     void restore(Installed& route, std::span<const int> ifindexes);
     // Both routes of the prefix out; false if one could not be removed.
-    bool uninstall(const tunnel::IpPrefix& prefix, Installed& route);
+    bool uninstall(const net::IpPrefix& prefix, Installed& route);
     // Logs and counts a failed netlink call; true when it succeeded.
-    bool succeeded(int result, const char* action, const tunnel::IpPrefix& prefix, Installed& route);
+    bool succeeded(int result, const char* action, const net::IpPrefix& prefix, Installed& route);
 
-    tunnel::NetlinkSocket& nl_;
-    std::map<tunnel::IpPrefix, Installed> routes_;
+    net::NetlinkSocket& nl_;
+    std::map<net::IpPrefix, Installed> routes_;
     std::uint64_t routes_replaced_ = 0;
     std::uint32_t blackhole_metric_;
     std::uint64_t routes_removed_ = 0;

@@ -6,13 +6,13 @@
 namespace mesh::routing {
 
 namespace {
-using RoutePtr = tunnel::NetlinkObject<rtnl_route, rtnl_route_put>::Ptr;
-using AddrPtr = tunnel::NetlinkObject<nl_addr, nl_addr_put>::Ptr;
+using RoutePtr = net::NetlinkObject<rtnl_route, rtnl_route_put>::Ptr;
+using AddrPtr = net::NetlinkObject<nl_addr, nl_addr_put>::Ptr;
 
 // Our route to prefix in the main table at `metric`; no nexthops yet. The
 // kernel tells routes of one prefix apart by metric (and, for IPv4, by type
 // and scope), so these fields are what add and delete must agree on.
-RoutePtr make_route(const tunnel::IpPrefix& prefix, bool blackhole, std::uint32_t metric) noexcept
+RoutePtr make_route(const net::IpPrefix& prefix, bool blackhole, std::uint32_t metric) noexcept
 {
     const int family = prefix.address().is_v4() ? AF_INET : AF_INET6;
     AddrPtr destination(nl_addr_build(family, prefix.address().bytes(), prefix.address().size()));
@@ -34,7 +34,7 @@ RoutePtr make_route(const tunnel::IpPrefix& prefix, bool blackhole, std::uint32_
 }
 
 // make_route() with a nexthop out of each interface.
-RoutePtr make_route(const tunnel::IpPrefix& prefix, std::span<const int> ifindexes, std::uint32_t metric) noexcept
+RoutePtr make_route(const net::IpPrefix& prefix, std::span<const int> ifindexes, std::uint32_t metric) noexcept
 {
     auto route = make_route(prefix, ifindexes.empty(), metric);
     if (!route)
@@ -49,7 +49,7 @@ RoutePtr make_route(const tunnel::IpPrefix& prefix, std::span<const int> ifindex
     return route;
 }
 
-int add_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
+int add_route(net::NetlinkSocket& nl, const net::IpPrefix& prefix, std::span<const int> ifindexes,
               std::uint32_t metric, int flags) noexcept
 {
     const auto route = make_route(prefix, ifindexes, metric);
@@ -57,19 +57,19 @@ int add_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::sp
 }
 } // namespace
 
-int replace_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
+int replace_route(net::NetlinkSocket& nl, const net::IpPrefix& prefix, std::span<const int> ifindexes,
                   std::uint32_t metric) noexcept
 {
     return add_route(nl, prefix, ifindexes, metric, NLM_F_REPLACE);
 }
 
-int add_route_if_absent(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
+int add_route_if_absent(net::NetlinkSocket& nl, const net::IpPrefix& prefix, std::span<const int> ifindexes,
                         std::uint32_t metric) noexcept
 {
     return add_route(nl, prefix, ifindexes, metric, NLM_F_EXCL);
 }
 
-int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix, std::span<const int> ifindexes,
+int remove_route(net::NetlinkSocket& nl, const net::IpPrefix& prefix, std::span<const int> ifindexes,
                  std::uint32_t metric) noexcept
 {
     // With the nexthops in the request the kernel matches them too (IPv4's

@@ -3,8 +3,8 @@
 // rtnetlink, for sites that run no FRR (no zebra-socket). KernelRouteSink
 // decides what goes in; these calls only build and send the messages.
 
-#include "tunnel/ip_address.hpp"
-#include "tunnel/netlink_socket.hpp"
+#include "net/ip_address.hpp"
+#include "net/netlink_socket.hpp"
 
 #include <cstdint>
 #include <span>
@@ -17,16 +17,16 @@ inline constexpr std::uint8_t route_protocol = 250;
 // Add or replace the route to prefix at `metric`: unicast out of the
 // interfaces (a multipath route when more than one), or with no interface a
 // blackhole. Returns libnl's result: 0 or a negative NLE_* code.
-[[nodiscard]] int replace_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix,
+[[nodiscard]] int replace_route(net::NetlinkSocket& nl, const net::IpPrefix& prefix,
                                 std::span<const int> ifindexes, std::uint32_t metric) noexcept;
 // The same route added only if the prefix has no route at `metric`: -NLE_EXIST
 // when one is there (ours, or someone else's that replace_route would overwrite).
-[[nodiscard]] int add_route_if_absent(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix,
+[[nodiscard]] int add_route_if_absent(net::NetlinkSocket& nl, const net::IpPrefix& prefix,
                                       std::span<const int> ifindexes, std::uint32_t metric) noexcept;
 // Remove our route to prefix at `metric`: unicast out of exactly `ifindexes`,
 // or (none given) the blackhole. A route that is already gone, or that is no
 // longer ours (another interface now), is success (0) and stays.
-[[nodiscard]] int remove_route(tunnel::NetlinkSocket& nl, const tunnel::IpPrefix& prefix,
+[[nodiscard]] int remove_route(net::NetlinkSocket& nl, const net::IpPrefix& prefix,
                                std::span<const int> ifindexes, std::uint32_t metric) noexcept;
 
 } // namespace mesh::routing

@@ -48,7 +48,7 @@ std::optional<RouteDeletion> parse_deletion(std::span<const std::uint8_t> body)
     deletion.table = header.rtm_table;
     deletion.protocol = header.rtm_protocol;
     deletion.blackhole = header.rtm_type == RTN_BLACKHOLE;
-    const auto family = header.rtm_family == AF_INET ? tunnel::IpAddress::Family::v4 : tunnel::IpAddress::Family::v6;
+    const auto family = header.rtm_family == AF_INET ? net::IpAddress::Family::v4 : net::IpAddress::Family::v6;
     const std::size_t address_bytes = header.rtm_family == AF_INET ? 4 : 16;
     std::array<std::uint8_t, 16> destination{};
     auto attributes = body.subspan(std::min<std::size_t>(NLMSG_ALIGN(sizeof(rtmsg)), body.size()));
@@ -83,7 +83,7 @@ std::optional<RouteDeletion> parse_deletion(std::span<const std::uint8_t> body)
         }
         attributes = attributes.subspan(std::min<std::size_t>(RTA_ALIGN(attribute.rta_len), attributes.size()));
     }
-    deletion.prefix = {tunnel::IpAddress::from_bytes(family, destination.data()), header.rtm_dst_len};
+    deletion.prefix = {net::IpAddress::from_bytes(family, destination.data()), header.rtm_dst_len};
     return deletion;
 }
 } // namespace

@@ -5,8 +5,8 @@
 // mesh-site route or leak-guard blackhole behind its back; the daemon reads
 // the deletions here and KernelRouteSink puts its own routes back.
 
-#include "tunnel/file_descriptor.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/file_descriptor.hpp"
+#include "net/ip_address.hpp"
 
 #include <cstdint>
 #include <span>
@@ -16,7 +16,7 @@ namespace mesh::routing {
 
 // One RTM_DELROUTE, with the fields that tell whose route it was.
 struct RouteDeletion {
-    tunnel::IpPrefix prefix;
+    net::IpPrefix prefix;
     std::uint32_t table = 0;
     std::uint8_t protocol = 0;
     bool blackhole = false;
@@ -43,7 +43,7 @@ public:
     [[nodiscard]] Batch read();
 
 private:
-    tunnel::FileDescriptor fd_;
+    net::FileDescriptor fd_;
 };
 
 } // namespace mesh::routing

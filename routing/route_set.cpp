@@ -28,9 +28,9 @@ std::vector<SelectedRoute> RouteSet::selected() const
 {
     // Every owned prefix starts as a blackhole; each up owner that is at least
     // as good as the best seen so far replaces or joins the nexthops.
-    std::map<tunnel::IpPrefix, SelectedRoute> by_prefix;
+    std::map<net::IpPrefix, SelectedRoute> by_prefix;
     for (const auto& [name, owned] : tunnels_) {
-        for (const tunnel::IpPrefix& prefix : owned.prefixes) {
+        for (const net::IpPrefix& prefix : owned.prefixes) {
             auto [it, added] = by_prefix.try_emplace(prefix, SelectedRoute{prefix, {}, leak_guard_distance, 0});
             SelectedRoute& route = it->second;
             if (!owned.up)

@@ -12,7 +12,7 @@
 //     remote site is dropped instead of leaking to the default route in clear
 //     text (any real route, OSPF's or BGP's, still wins over it).
 
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <cstdint>
 #include <map>
@@ -25,7 +25,7 @@ namespace mesh::routing {
 inline constexpr std::uint8_t leak_guard_distance = 254;
 
 struct TunnelRoutes { // what one tunnel owns
-    std::vector<tunnel::IpPrefix> prefixes;
+    std::vector<net::IpPrefix> prefixes;
     int ifindex = 0;
     std::uint8_t distance = 10; // the tunnel's route-distance
     std::uint32_t metric = 0;
@@ -33,7 +33,7 @@ struct TunnelRoutes { // what one tunnel owns
 };
 
 struct SelectedRoute { // the one answer per prefix that a sink installs
-    tunnel::IpPrefix prefix;
+    net::IpPrefix prefix;
     std::vector<int> ifindexes; // sorted; empty = blackhole (no owning tunnel is up: leak protection); IPv6: at most one
     std::uint8_t distance = 0;  // best distance among the up owners; leak_guard_distance for a blackhole
     std::uint32_t metric = 0;

@@ -239,8 +239,8 @@ encode_hello(zapi::RouteType route_type, std::uint16_t instance, std::uint32_t s
 
 namespace {
 
-std::size_t address_bytes(const tunnel::IpPrefix& p) noexcept { return p.address().size(); }
-std::uint8_t max_prefix_length(const tunnel::IpPrefix& p) noexcept { return p.address().is_v4() ? 32 : 128; }
+std::size_t address_bytes(const net::IpPrefix& p) noexcept { return p.address().size(); }
+std::uint8_t max_prefix_length(const net::IpPrefix& p) noexcept { return p.address().is_v4() ? 32 : 128; }
 
 bool nexthop_valid(const Nexthop& nh) noexcept
 {
@@ -343,7 +343,7 @@ std::expected<std::vector<std::uint8_t>, ZapiError> encode_route(zapi::Command c
 
     // Prefix: family, length, then only the PSIZE(length) = ceil(length/8)
     // leading bytes. Bits past the length are cleared, as a canonical prefix has them.
-    const tunnel::IpPrefix& p = route.prefix;
+    const net::IpPrefix& p = route.prefix;
     w.u8(p.address().is_v4() ? zapi::family_inet : zapi::family_inet6);
     w.u8(p.length());
     const std::size_t psize = (std::size_t{p.length()} + 7) / 8;
@@ -388,13 +388,13 @@ std::expected<RouteNotify, ZapiError> decode_route_notify_owner(std::span<const 
         return std::unexpected(ZapiError::bad_value);
     n.note = static_cast<zapi::RouteNote>(note);
 
-    tunnel::IpAddress::Family af{};
+    net::IpAddress::Family af{};
     std::uint8_t max_length = 0;
     if (family == zapi::family_inet) {
-        af = tunnel::IpAddress::Family::v4;
+        af = net::IpAddress::Family::v4;
         max_length = 32;
     } else if (family == zapi::family_inet6) {
-        af = tunnel::IpAddress::Family::v6;
+        af = net::IpAddress::Family::v6;
         max_length = 128;
     } else {
         return std::unexpected(ZapiError::bad_family);
@@ -408,7 +408,7 @@ std::expected<RouteNotify, ZapiError> decode_route_notify_owner(std::span<const 
     n.safi = r.u8();
     if (!r.ok())
         return std::unexpected(ZapiError::truncated);
-    n.prefix = tunnel::IpPrefix(tunnel::IpAddress::from_bytes(af, address.data()), length);
+    n.prefix = net::IpPrefix(net::IpAddress::from_bytes(af, address.data()), length);
     return n;
 }
 

@@ -13,7 +13,7 @@
 // big-endian (lib/stream.c stream_putw/putl) unless a comment says otherwise.
 
 #include "routing/zapi_constants.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -168,7 +168,7 @@ struct Nexthop {
     zapi::NexthopType type = zapi::NexthopType::ifindex;
     std::uint32_t vrf_id = zapi::vrf_default;
     std::int32_t ifindex = 0;  // ifindex_t is a signed int in FRR (lib/zebra.h)
-    tunnel::IpAddress gate;    // ipv4*/ipv6* types only
+    net::IpAddress gate;    // ipv4*/ipv6* types only
     zapi::BlackholeType blackhole = zapi::BlackholeType::unspec; // blackhole type only
 
     static Nexthop via_ifindex(std::int32_t ifindex, std::uint32_t vrf_id = zapi::vrf_default) noexcept
@@ -192,7 +192,7 @@ struct Route {
     std::uint32_t message = 0; // ZAPI_MESSAGE_*
     std::uint8_t safi = zapi::safi_unicast;
     std::uint32_t vrf_id = zapi::vrf_default; // goes in the header
-    tunnel::IpPrefix prefix;
+    net::IpPrefix prefix;
     std::vector<Nexthop> nexthops;
     std::uint8_t distance = 0;
     std::uint32_t metric = 0;
@@ -220,7 +220,7 @@ struct Route {
 // The header's vrf_id carries the route's VRF.
 struct RouteNotify {
     zapi::RouteNote note = zapi::RouteNote::fail_install;
-    tunnel::IpPrefix prefix;
+    net::IpPrefix prefix;
     std::uint32_t table = 0;
     std::uint8_t afi = 0;
     std::uint8_t safi = 0;

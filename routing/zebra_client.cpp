@@ -264,7 +264,7 @@ void ZebraClient::reconnect_later()
 
 void ZebraClient::apply(std::span<const SelectedRoute> routes)
 {
-    std::map<tunnel::IpPrefix, SelectedRoute> wanted;
+    std::map<net::IpPrefix, SelectedRoute> wanted;
     for (const SelectedRoute& route : routes)
         wanted.insert_or_assign(route.prefix, route);
     wanted_ = std::move(wanted);

@@ -112,8 +112,8 @@ private:
     bool write_waiting_ = false;
 
     std::uint32_t ecmp_ = 0; // from CAPABILITIES; 0 until then
-    std::map<tunnel::IpPrefix, SelectedRoute> wanted_;
-    std::map<tunnel::IpPrefix, Announced> announced_; // what this session told zebra
+    std::map<net::IpPrefix, SelectedRoute> wanted_;
+    std::map<net::IpPrefix, Announced> announced_; // what this session told zebra
 
     struct Counters {
         std::uint64_t connects = 0;

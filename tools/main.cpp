@@ -45,7 +45,7 @@ int check_config(const std::string& config_file)
 {
     const auto config = mesh::config::load(config_file);
     [[maybe_unused]] const auto peers =
-        mesh::daemon::ike_peers(config, [](const mesh::config::Peer&) { return mesh::tunnel::IpAddress{}; });
+        mesh::daemon::ike_peers(config, [](const mesh::config::Peer&) { return mesh::net::IpAddress{}; });
     for (const auto& warning : config.warnings)
         std::cerr << warning << "\n";
     std::cout << config_file << ": ok";

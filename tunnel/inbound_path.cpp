@@ -165,8 +165,8 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
     if (entry == nullptr) [[unlikely]] {
         counters_.unknown_spi_drops.add(1);
         if (const auto report = unknown_spi_reports_.admit(std::chrono::steady_clock::now())) {
-            const auto source = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
-            post(inbound_events_, {DataplaneEvent::Kind::unknown_spi, 0, spi, source.value_or(Endpoint{}), *report});
+            const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+            post(inbound_events_, {DataplaneEvent::Kind::unknown_spi, 0, spi, source.value_or(net::Endpoint{}), *report});
         }
         return;
     }
@@ -184,7 +184,7 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
         const auto now = std::chrono::steady_clock::now();
         if (now - last_peer_moved_report_ >= peer_moved_report_interval) {
             last_peer_moved_report_ = now;
-            const auto source = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+            const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
             if (source)
                 post(inbound_events_, {DataplaneEvent::Kind::peer_moved, path.id, entry->sa->spi(), *source, {}});
         }
@@ -234,7 +234,7 @@ void PacketPump::queue_ike(std::span<const std::uint8_t> message, const sockaddr
                            socklen_t from_length, int udp_fd)
 {
     IkeDatagram* slot = ike_queue_.prepare();
-    const auto source = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+    const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
     if (slot == nullptr || !source) {
         counters_.ike_queue_drops.add(1);
         return;

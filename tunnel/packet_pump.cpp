@@ -19,17 +19,17 @@ constexpr std::uint64_t stop_tag = ~std::uint64_t{0};
 constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 32;
 constexpr int slot_shift = 40;
 
-FileDescriptor make_epoll()
+net::FileDescriptor make_epoll()
 {
-    FileDescriptor fd(::epoll_create1(EPOLL_CLOEXEC));
+    net::FileDescriptor fd(::epoll_create1(EPOLL_CLOEXEC));
     if (!fd)
         throw std::system_error(errno, std::generic_category(), "epoll_create1");
     return fd;
 }
 
-FileDescriptor make_eventfd()
+net::FileDescriptor make_eventfd()
 {
-    FileDescriptor fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    net::FileDescriptor fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!fd)
         throw std::system_error(errno, std::generic_category(), "eventfd");
     return fd;

@@ -15,7 +15,7 @@
 // through lock-free rings and wakes it through notify_fd().
 
 #include "net/log_rate_limit.hpp"
-#include "tunnel/file_descriptor.hpp"
+#include "net/file_descriptor.hpp"
 #include "tunnel/gro_coalescer.hpp"
 #include "tunnel/packet_buffer.hpp"
 #include "tunnel/sa_table.hpp"
@@ -47,13 +47,13 @@ struct DataplaneEvent {
     Kind kind = Kind::unknown_spi;
     TunnelId tunnel = 0;
     std::uint32_t spi = 0;
-    Endpoint from;
+    net::Endpoint from;
     net::LogRateLimit::Suppressed suppressed;   // unknown_spi: the drops not reported since the previous report
 };
 
 // An IKE message that arrived on the NAT-T port, the non-ESP marker removed.
 struct IkeDatagram {
-    Endpoint from;
+    net::Endpoint from;
     int udp_fd = -1;
     std::size_t size = 0;
     std::array<std::uint8_t, max_ike_datagram> bytes;
@@ -135,10 +135,10 @@ private:
     void notify() noexcept;
 
     SaTable& table_;
-    FileDescriptor outbound_epoll_;
-    FileDescriptor inbound_epoll_;
-    FileDescriptor stop_;
-    FileDescriptor notify_;
+    net::FileDescriptor outbound_epoll_;
+    net::FileDescriptor inbound_epoll_;
+    net::FileDescriptor stop_;
+    net::FileDescriptor notify_;
     std::atomic<bool> stopping_{false};
     std::size_t sockets_watched_ = 0;   // control thread: the next socket's slot
     std::thread outbound_thread_;

@@ -8,10 +8,10 @@
 
 namespace mesh::tunnel {
 
-RawEspSocket::RawEspSocket(const IpAddress& local)
+RawEspSocket::RawEspSocket(const net::IpAddress& local)
 {
     const bool v4 = local.is_v4();
-    fd_ = FileDescriptor(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP));
+    fd_ = net::FileDescriptor(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP));
     if (!fd_)
         throw std::system_error(errno, std::generic_category(), "raw ESP socket");
     const int buffer = 8 << 20;
@@ -21,7 +21,7 @@ RawEspSocket::RawEspSocket(const IpAddress& local)
     const int on = 1;
     ::setsockopt(fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
     socklen_t length = 0;
-    const auto address = Endpoint{local, 0}.to_sockaddr(length);
+    const auto address = net::Endpoint{local, 0}.to_sockaddr(length);
     if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
         throw std::system_error(errno, std::generic_category(), "binding raw ESP to " + local.to_string());
 }

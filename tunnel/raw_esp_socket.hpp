@@ -3,20 +3,20 @@
 // encapsulation = "auto": a raw socket, since this kernel has no ESP of its
 // own to hand the packets to. Inbound reads carry the IPv4 header in front.
 
-#include "tunnel/file_descriptor.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/file_descriptor.hpp"
+#include "net/ip_address.hpp"
 
 namespace mesh::tunnel {
 
 class RawEspSocket {
 public:
     // Throws std::system_error (needs CAP_NET_RAW).
-    explicit RawEspSocket(const IpAddress& local);
+    explicit RawEspSocket(const net::IpAddress& local);
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
 
 private:
-    FileDescriptor fd_;
+    net::FileDescriptor fd_;
 };
 
 } // namespace mesh::tunnel

@@ -44,7 +44,7 @@ void SaTable::remove_tunnel(TunnelId id)
     publish();
 }
 
-void SaTable::set_peer(TunnelId id, const Endpoint& peer, int send_fd)
+void SaTable::set_peer(TunnelId id, const net::Endpoint& peer, int send_fd)
 {
     tunnels_.at(id).settings.peer = peer;
     tunnels_.at(id).settings.udp_fd = send_fd;

@@ -6,7 +6,7 @@
 // old snapshot once no reader can hold it).
 
 #include "tunnel/esp_sa.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 #include "tunnel/quiescent_state.hpp"
 
 #include <sys/socket.h>
@@ -90,7 +90,7 @@ public:
         std::uint32_t mtu = 1400;
         bool mss_clamp = true;
         bool vnet_hdr = false;            // TunDevice::vnet_hdr()
-        Endpoint peer;
+        net::Endpoint peer;
         // Keeps the TUN and socket behind the fds open while a snapshot may name them.
         std::shared_ptr<const void> fd_owner;
     };
@@ -119,7 +119,7 @@ public:
     void add_tunnel(TunnelId id, const TunnelSettings& settings);
     void remove_tunnel(TunnelId id);
     // Where the tunnel's ESP goes and through which socket (UDP or raw ESP).
-    void set_peer(TunnelId id, const Endpoint& peer, int send_fd);
+    void set_peer(TunnelId id, const net::Endpoint& peer, int send_fd);
     // Throws std::invalid_argument if the inbound SPI is installed already.
     // send: the tunnel's ESP leaves on this SA's outbound half from now on.
     void install(TunnelId id, InstalledSa sa, bool send);

@@ -7,9 +7,9 @@
 // super-packets of up to 64 KiB with their checksums left undone: the data
 // plane then cuts them itself, a syscall per 64 KiB instead of per packet.
 
-#include "tunnel/file_descriptor.hpp"
-#include "tunnel/ip_address.hpp"
-#include "tunnel/netlink_socket.hpp"
+#include "net/file_descriptor.hpp"
+#include "net/ip_address.hpp"
+#include "net/netlink_socket.hpp"
 
 #include <cstdint>
 #include <string>
@@ -34,7 +34,7 @@ public:
     void set_carrier(bool on);
 
 private:
-    FileDescriptor fd_;
+    net::FileDescriptor fd_;
     std::string name_;
     int ifindex_ = 0;
     bool vnet_hdr_ = false;
@@ -42,10 +42,10 @@ private:
 };
 
 // Link settings of any interface, by index; each throws std::runtime_error.
-void set_link_mtu(NetlinkSocket& nl, int ifindex, std::uint32_t mtu);
-void set_link_up(NetlinkSocket& nl, int ifindex, bool up);
-void set_link_txqueuelen(NetlinkSocket& nl, int ifindex, std::uint32_t packets);
+void set_link_mtu(net::NetlinkSocket& nl, int ifindex, std::uint32_t mtu);
+void set_link_up(net::NetlinkSocket& nl, int ifindex, bool up);
+void set_link_txqueuelen(net::NetlinkSocket& nl, int ifindex, std::uint32_t packets);
 // Adds the address, or announces it again when the interface has it already.
-void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
+void add_link_address(net::NetlinkSocket& nl, int ifindex, const net::IpPrefix& address);
 
 } // namespace mesh::tunnel

@@ -18,10 +18,10 @@ void set_option(int fd, int level, int name, int value)
 }
 } // namespace
 
-UdpSocket::UdpSocket(const Endpoint& local) : local_(local)
+UdpSocket::UdpSocket(const net::Endpoint& local) : local_(local)
 {
     const int family = local.address.is_v4() ? AF_INET : AF_INET6;
-    fd_ = FileDescriptor(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    fd_ = net::FileDescriptor(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_)
         throw std::system_error(errno, std::generic_category(), "UDP socket");
     // No SO_REUSEADDR: with it a second daemon could bind the same address
@@ -42,17 +42,17 @@ UdpSocket::UdpSocket(const Endpoint& local) : local_(local)
     sockaddr_storage bound{};
     socklen_t bound_length = sizeof bound;
     if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&bound), &bound_length) == 0)
-        local_ = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&bound), bound_length).value_or(local);
+        local_ = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&bound), bound_length).value_or(local);
 }
 
 } // namespace mesh::tunnel
 
 namespace mesh::tunnel {
 
-std::optional<PathInfo> probe_path(const Endpoint& peer)
+std::optional<PathInfo> probe_path(const net::Endpoint& peer)
 {
     const bool v4 = peer.address.is_v4();
-    FileDescriptor fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    net::FileDescriptor fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd)
         throw std::system_error(errno, std::generic_category(), "UDP socket");
     socklen_t length = 0;
@@ -63,7 +63,7 @@ std::optional<PathInfo> probe_path(const Endpoint& peer)
     socklen_t local_length = sizeof local;
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_length);
     PathInfo info;
-    if (const auto endpoint = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&local), local_length))
+    if (const auto endpoint = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&local), local_length))
         info.local = endpoint->address;
     int mtu = 0;
     socklen_t mtu_length = sizeof mtu;

@@ -3,8 +3,8 @@
 // non-blocking, with large kernel buffers since the pump drains it in batches,
 // and SO_RXQ_OVFL on: its reads tell how many datagrams the kernel dropped.
 
-#include "tunnel/file_descriptor.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/file_descriptor.hpp"
+#include "net/ip_address.hpp"
 #include "tunnel/mtu.hpp"
 
 #include <cstdint>
@@ -16,14 +16,14 @@ class UdpSocket {
 public:
     // Binds local (an unspecified address binds all, port 0 picks one, see
     // local()); throws std::system_error.
-    explicit UdpSocket(const Endpoint& local);
+    explicit UdpSocket(const net::Endpoint& local);
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
-    [[nodiscard]] const Endpoint& local() const noexcept { return local_; }
+    [[nodiscard]] const net::Endpoint& local() const noexcept { return local_; }
 
 private:
-    FileDescriptor fd_;
-    Endpoint local_;
+    net::FileDescriptor fd_;
+    net::Endpoint local_;
 };
 
 } // namespace mesh::tunnel
@@ -33,11 +33,11 @@ namespace mesh::tunnel {
 // What the kernel's routing says about the way to a peer: the source address
 // it would pick and the MTU of that path (IP_MTU of a connected socket).
 struct PathInfo {
-    IpAddress local;
+    net::IpAddress local;
     std::uint32_t mtu = default_path_mtu;
 };
 // nullopt when the kernel has no route to the peer (yet: the WAN may come up
 // after the daemon).
-[[nodiscard]] std::optional<PathInfo> probe_path(const Endpoint& peer);
+[[nodiscard]] std::optional<PathInfo> probe_path(const net::Endpoint& peer);
 
 } // namespace mesh::tunnel

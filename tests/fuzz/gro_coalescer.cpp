@@ -30,7 +30,7 @@
 // __builtin_trap() on any difference.
 
 #include "tests/tunnel/inner_packets.hpp"
-#include "tunnel/file_descriptor.hpp"
+#include "net/file_descriptor.hpp"
 #include "tunnel/gro_coalescer.hpp"
 #include "tunnel/offload_limits.hpp"
 #include "tunnel/virtio_net_header.hpp"
@@ -232,7 +232,7 @@ void repair(std::span<std::uint8_t> p)
 }
 
 struct FakeTun {
-    FileDescriptor tun, app;
+    net::FileDescriptor tun, app;
 };
 
 struct Harness {
@@ -242,8 +242,8 @@ struct Harness {
             std::array<int, 2> fds{};
             if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds.data()) != 0)
                 __builtin_trap();
-            fake.tun = FileDescriptor(fds[0]);
-            fake.app = FileDescriptor(fds[1]);
+            fake.tun = net::FileDescriptor(fds[0]);
+            fake.app = net::FileDescriptor(fds[1]);
             // Room for a flush of every flow's 64 KiB at once; without the
             // privilege to force it, packets are kept small enough to fit.
             int buffer = 8 << 20;

@@ -16,8 +16,8 @@
 namespace {
 
 using namespace mesh::ike;
-using mesh::tunnel::Endpoint;
-using mesh::tunnel::IpAddress;
+using mesh::net::Endpoint;
+using mesh::net::IpAddress;
 
 struct Host : IkeHost {
     void send(const Endpoint&, const Endpoint&, std::span<const std::uint8_t> message) override
@@ -29,7 +29,7 @@ struct Host : IkeHost {
     bool install_child(const ChildSaInstall&) override { return true; }
     void use_outbound(const std::string&, std::uint32_t, const Endpoint&, bool) override {}
     void delete_child(const std::string&, std::uint32_t) override {}
-    void move_child(const std::string&, const mesh::tunnel::Endpoint&) override {}
+    void move_child(const std::string&, const mesh::net::Endpoint&) override {}
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }
     std::uint64_t child_bytes(std::uint32_t) const override { return 0; }
     std::uint32_t path_mtu(const Endpoint&) const override { return 1500; }
@@ -40,7 +40,7 @@ PeerConfig any_peer()
 {
     PeerConfig p;
     p.name = "fuzz";
-    p.address = *mesh::tunnel::IpPrefix::parse("0.0.0.0/0");
+    p.address = *mesh::net::IpPrefix::parse("0.0.0.0/0");
     p.passive = true;
     p.ike.ciphers = {IkeCipher::aes128_gcm, IkeCipher::aes128_cbc};
     p.ike.prfs = {PrfId::hmac_sha2_256};

@@ -36,8 +36,8 @@
 namespace {
 
 using namespace mesh::ike;
-using mesh::tunnel::Endpoint;
-using mesh::tunnel::IpAddress;
+using mesh::net::Endpoint;
+using mesh::net::IpAddress;
 
 // ChaCha20's keystream under a fixed key: the same keys in every run.
 class FixedRng final : public Botan::RandomNumberGenerator {
@@ -98,7 +98,7 @@ PeerConfig peer(const char* name, const char* address, const char* my_id, const 
 {
     PeerConfig p;
     p.name = name;
-    p.address = *mesh::tunnel::IpPrefix::parse(address);
+    p.address = *mesh::net::IpPrefix::parse(address);
     p.ike.ciphers = {IkeCipher::aes128_gcm};
     p.ike.prfs = {PrfId::hmac_sha2_256};
     p.ike.dh_groups = {DhGroup::curve25519};

@@ -26,9 +26,9 @@
 namespace exchange_pair {
 
 using namespace mesh::ike;
-using mesh::tunnel::Endpoint;
-using mesh::tunnel::IpAddress;
-using mesh::tunnel::IpPrefix;
+using mesh::net::Endpoint;
+using mesh::net::IpAddress;
+using mesh::net::IpPrefix;
 
 struct Datagram {
     Endpoint from, to;

@@ -14,7 +14,7 @@
 using namespace mesh::ike;
 using ike_test::Bytes;
 using ike_test::hex;
-using mesh::tunnel::IpAddress;
+using mesh::net::IpAddress;
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <doctest/doctest.h>
 
 using namespace mesh::ike;
-using mesh::tunnel::IpAddress;
+using mesh::net::IpAddress;
 
 namespace {
 const std::vector<std::uint8_t> nonce(32, 0x5a);

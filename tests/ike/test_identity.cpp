@@ -128,7 +128,7 @@ TEST_CASE("identity: to_string of what a peer may send")
     CHECK(to_string(Identity{IdType::der_asn1_gn, {0xa0, 0x01}}) == "id-type-10:a001");
     CHECK(to_string(Identity{IdType::der_asn1_dn, {0x30, 0x05}}) == "id-type-9:3005");   // not DER
     CHECK(to_string(Identity{IdType::ipv4_addr, {1, 2, 3}}) == "id-type-1:010203");
-    CHECK(to_string(identity_of(*mesh::tunnel::IpAddress::parse("203.0.1.1"))) == "address:203.0.1.1");
+    CHECK(to_string(identity_of(*mesh::net::IpAddress::parse("203.0.1.1"))) == "address:203.0.1.1");
 }
 
 TEST_CASE("identity: matches wants the same type and data")

@@ -10,8 +10,8 @@
 #include <vector>
 
 using namespace mesh::ike;
-using mesh::tunnel::IpAddress;
-using mesh::tunnel::IpPrefix;
+using mesh::net::IpAddress;
+using mesh::net::IpPrefix;
 
 namespace {
 

@@ -38,7 +38,7 @@ struct Received {
     std::uint16_t instance = 0;
     bool receive_notify = false;
     // ROUTE_ADD / ROUTE_DELETE
-    tunnel::IpPrefix prefix;
+    net::IpPrefix prefix;
     std::vector<int> ifindexes;
     bool blackhole = false;
     std::uint8_t distance = 0;
@@ -69,9 +69,9 @@ inline Received decode_received(const routing::Frame& frame)
         std::array<std::uint8_t, 16> address{};
         const auto bytes = in.bytes((length + 7u) / 8u);
         std::memcpy(address.data(), bytes.data(), bytes.size());
-        r.prefix = tunnel::IpPrefix(tunnel::IpAddress::from_bytes(family == zapi::family_inet
-                                                                      ? tunnel::IpAddress::Family::v4
-                                                                      : tunnel::IpAddress::Family::v6,
+        r.prefix = net::IpPrefix(net::IpAddress::from_bytes(family == zapi::family_inet
+                                                                      ? net::IpAddress::Family::v4
+                                                                      : net::IpAddress::Family::v6,
                                                                   address.data()),
                                     length);
         if (message & zapi::message::nexthop) {
@@ -124,7 +124,7 @@ inline std::vector<std::uint8_t> capabilities_frame(std::uint32_t ecmp)
 }
 
 // ROUTE_NOTIFY_OWNER for an IPv4 prefix; the note goes in host order as zebra writes it.
-inline std::vector<std::uint8_t> notify_frame(zapi::RouteNote note, const tunnel::IpPrefix& prefix)
+inline std::vector<std::uint8_t> notify_frame(zapi::RouteNote note, const net::IpPrefix& prefix)
 {
     std::vector<std::uint8_t> body(4);
     const auto value = static_cast<std::uint32_t>(note);

@@ -11,9 +11,9 @@
 
 namespace mesh::test {
 
-inline tunnel::IpPrefix prefix(const char* text)
+inline net::IpPrefix prefix(const char* text)
 {
-    const auto p = tunnel::IpPrefix::parse(text);
+    const auto p = net::IpPrefix::parse(text);
     REQUIRE(p.has_value());
     return *p;
 }

@@ -63,7 +63,7 @@ std::set<std::string> kernel_routes()
 }
 
 struct Lab {
-    mesh::tunnel::NetlinkSocket nl;
+    mesh::net::NetlinkSocket nl;
     mesh::tunnel::TunDevice a{"mt-a"};
     mesh::tunnel::TunDevice b{"mt-b"};
     KernelRouteSink sink{nl};

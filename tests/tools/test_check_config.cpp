@@ -95,7 +95,7 @@ bool contains(const std::string& text, const std::string& part)
 
 std::vector<mesh::ike::PeerConfig> ike_peers_of(const Config& config)
 {
-    return mesh::daemon::ike_peers(config, [](const Peer&) { return mesh::tunnel::IpAddress{}; });
+    return mesh::daemon::ike_peers(config, [](const Peer&) { return mesh::net::IpAddress{}; });
 }
 
 } // namespace

@@ -18,8 +18,8 @@ using namespace mesh::config;
 using namespace std::chrono_literals;
 using mesh::tunnel::EspCipher;
 using mesh::tunnel::EspIntegrity;
-using mesh::tunnel::IpAddress;
-using mesh::tunnel::IpPrefix;
+using mesh::net::IpAddress;
+using mesh::net::IpPrefix;
 
 namespace {
 

@@ -35,15 +35,15 @@ std::filesystem::path temporary_socket_path()
 
 TEST_CASE("listen guard: a second bind of a held address names the process that holds it")
 {
-    const auto first = daemon::bind_exclusive({*tunnel::IpAddress::parse("127.0.0.1"), 0});
-    const tunnel::Endpoint held = first->local();
+    const auto first = daemon::bind_exclusive({*net::IpAddress::parse("127.0.0.1"), 0});
+    const net::Endpoint held = first->local();
     const std::string expected = held.to_string() + " is already used by " + own_name() + " (pid " +
                                  std::to_string(::getpid()) + ")";
     CHECK_THROWS_WITH_AS(daemon::bind_exclusive(held), expected.c_str(), std::runtime_error);
     // The wildcard address collides with the held one too.
-    const tunnel::Endpoint wildcard{tunnel::IpAddress{}, held.port};
+    const net::Endpoint wildcard{net::IpAddress{}, held.port};
     CHECK(daemon::udp_port_holder(wildcard) == own_name() + " (pid " + std::to_string(::getpid()) + ")");
-    CHECK(daemon::udp_port_holder({*tunnel::IpAddress::parse("127.0.0.2"), held.port}).empty());
+    CHECK(daemon::udp_port_holder({*net::IpAddress::parse("127.0.0.2"), held.port}).empty());
 }
 
 TEST_CASE("listen guard: a control socket file nothing answers on is removed, a live one refused")

@@ -4,7 +4,7 @@
 // each writev arrives as one datagram, header and packet.
 
 #include "tests/tunnel/inner_packets.hpp"
-#include "tunnel/file_descriptor.hpp"
+#include "net/file_descriptor.hpp"
 #include "tunnel/gro_coalescer.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
@@ -18,6 +18,7 @@
 #include <vector>
 
 using namespace mesh::tunnel;
+namespace net = mesh::net;
 using mesh::test::PacketSpec;
 using mesh::test::build_packet;
 using mesh::test::counting_payload;
@@ -37,8 +38,8 @@ struct FakeTun {
     {
         std::array<int, 2> fds{};
         REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds.data()) == 0);
-        tun = FileDescriptor(fds[0]);
-        app = FileDescriptor(fds[1]);
+        tun = net::FileDescriptor(fds[0]);
+        app = net::FileDescriptor(fds[1]);
         int buffer = 4 << 20;
         ::setsockopt(tun.get(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
         ::setsockopt(app.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
@@ -61,7 +62,7 @@ struct FakeTun {
             all.push_back(std::move(*w));
         return all;
     }
-    FileDescriptor tun, app;
+    net::FileDescriptor tun, app;
 };
 
 // A bulk sender's segments: consecutive sequence numbers, one ack, window and

@@ -19,6 +19,7 @@
 #include <vector>
 
 using namespace mesh::tunnel;
+namespace net = mesh::net;
 namespace gre = mesh::gre;
 
 namespace {
@@ -55,8 +56,8 @@ struct Site {
     explicit Site(TunnelMode tunnel_mode, bool with_vnet_hdr = false) : mode(tunnel_mode), vnet_hdr(with_vnet_hdr)
     {
         REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds.data()) == 0);
-        tun_side = FileDescriptor(fds[0]);
-        app_side = FileDescriptor(fds[1]);
+        tun_side = net::FileDescriptor(fds[0]);
+        app_side = net::FileDescriptor(fds[1]);
         // Room for 64 KiB super-packets queued in both directions.
         int buffer = 4 << 20;
         for (const int fd : fds) {
@@ -116,8 +117,8 @@ struct Site {
     TunnelMode mode;
     bool vnet_hdr;
     std::array<int, 2> fds{};
-    FileDescriptor tun_side, app_side;
-    UdpSocket socket{Endpoint{*IpAddress::parse("127.0.0.1"), 0}};
+    net::FileDescriptor tun_side, app_side;
+    UdpSocket socket{net::Endpoint{*net::IpAddress::parse("127.0.0.1"), 0}};
     SaTable table;
     PacketPump pump{table};
 };
@@ -129,7 +130,7 @@ struct RawSender {
     {
         return ::sendto(socket.fd(), bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to), length) >= 0;
     }
-    UdpSocket socket{Endpoint{*IpAddress::parse("127.0.0.1"), 0}};
+    UdpSocket socket{net::Endpoint{*net::IpAddress::parse("127.0.0.1"), 0}};
     socklen_t length = 0;
     sockaddr_storage to;
 };

@@ -15,6 +15,7 @@
 #include <thread>
 
 using namespace mesh::tunnel;
+namespace net = mesh::net;
 
 namespace {
 
@@ -36,13 +37,13 @@ TEST_CASE("datagrams dropped on a full receive buffer are counted as the socket'
 {
     SaTable table;
     PacketPump pump(table);
-    UdpSocket socket(Endpoint{*IpAddress::parse("127.0.0.1"), 0});
+    UdpSocket socket(net::Endpoint{*net::IpAddress::parse("127.0.0.1"), 0});
     // The smallest buffer the kernel allows: a few datagrams fill it.
     const int small = 1;
     ::setsockopt(socket.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     pump.watch_udp(socket.fd());
 
-    FileDescriptor sender(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    net::FileDescriptor sender(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     REQUIRE(sender);
     socklen_t length = 0;
     const auto to = socket.local().to_sockaddr(length);

@@ -12,6 +12,7 @@
 #include <vector>
 
 using namespace mesh::tunnel;
+namespace net = mesh::net;
 
 namespace {
 
@@ -86,7 +87,7 @@ TEST_CASE("the batch says when it is full")
 
 TEST_CASE("GSO sends arrive as the datagrams they were made of, in order")
 {
-    const Endpoint loopback{*IpAddress::parse("127.0.0.1"), 0};
+    const net::Endpoint loopback{*net::IpAddress::parse("127.0.0.1"), 0};
     UdpSocket sender(loopback);
     UdpSocket receiver(loopback);
     socklen_t to_length = 0;
@@ -118,7 +119,7 @@ TEST_CASE("GSO sends arrive as the datagrams they were made of, in order")
 
 TEST_CASE("only UDP sockets may segment")
 {
-    UdpSocket udp(Endpoint{*IpAddress::parse("127.0.0.1"), 0});
+    UdpSocket udp(net::Endpoint{*net::IpAddress::parse("127.0.0.1"), 0});
     CHECK(is_udp_socket(udp.fd()));
     int pair[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM, 0, pair) == 0);
@@ -129,7 +130,7 @@ TEST_CASE("only UDP sockets may segment")
 
 TEST_CASE("when the kernel refuses GSO the datagrams still go, one by one, and segmentation stays off")
 {
-    const Endpoint loopback{*IpAddress::parse("127.0.0.1"), 0};
+    const net::Endpoint loopback{*net::IpAddress::parse("127.0.0.1"), 0};
     UdpSocket sender(loopback);
     UdpSocket receiver(loopback);
     // A socket that sends without UDP checksums may not segment (EINVAL).

@@ -3,7 +3,7 @@
 // checked in full before anything starts. Names follow RouterOS.
 
 #include "tunnel/esp_algorithm.hpp"
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <botan/secmem.h>
 
@@ -50,7 +50,7 @@ enum class LinkDown : std::uint8_t { admin, carrier };
 
 struct Site {
     std::string name;
-    std::optional<tunnel::IpAddress> listen;     // unset: any
+    std::optional<net::IpAddress> listen;     // unset: any
     std::uint16_t ike_port = 500;
     std::uint16_t natt_port = 4500;
     std::filesystem::path control_socket;        // default /run/mesh-site/<name>.sock
@@ -86,8 +86,8 @@ enum class Encapsulation : std::uint8_t { udp, automatic };
 
 struct Peer {
     std::string name;
-    tunnel::IpPrefix address;                    // a host prefix, or a range for a passive hub
-    std::optional<tunnel::IpAddress> local_address;
+    net::IpPrefix address;                    // a host prefix, or a range for a passive hub
+    std::optional<net::IpAddress> local_address;
     bool passive = false;
     std::string profile = "default";
     AuthMethod auth_method = AuthMethod::pre_shared_key;
@@ -118,11 +118,11 @@ struct Tunnel {
     std::string peer;
     std::string proposal = "default";
     std::string interface;                       // default: the tunnel's name, at most 15 characters
-    std::optional<tunnel::IpPrefix> address;     // required for mode gre
+    std::optional<net::IpPrefix> address;     // required for mode gre
     TunnelMode mode = TunnelMode::gre;
-    std::vector<tunnel::IpPrefix> local_subnets, remote_subnets;
+    std::vector<net::IpPrefix> local_subnets, remote_subnets;
     std::optional<std::uint32_t> mtu;            // unset: computed from the overhead
-    std::vector<tunnel::IpPrefix> routes;
+    std::vector<net::IpPrefix> routes;
     std::uint32_t route_distance = 10;
     bool mss_clamp = true;                       // clamp the MSS of SYNs entering the tunnel to its MTU
     std::optional<StaticSa> static_sa;

@@ -310,60 +310,60 @@ std::optional<std::vector<std::string>> TableReader::choice_values(std::string_v
     return values;
 }
 
-std::optional<Value<tunnel::IpAddress>> TableReader::address(std::string_view key) const
+std::optional<Value<net::IpAddress>> TableReader::address(std::string_view key) const
 {
     const auto v = string(key);
     if (!v)
         return std::nullopt;
-    const auto a = tunnel::IpAddress::parse(v->value);
+    const auto a = net::IpAddress::parse(v->value);
     if (!a)
         fail(*v->node, in_quotes(key) + " must be an IP address, not \"" + v->value + "\"");
-    return Value<tunnel::IpAddress>{*a, v->node};
+    return Value<net::IpAddress>{*a, v->node};
 }
 
 namespace {
 
-tunnel::IpPrefix to_prefix(const TableReader& r, const Value<std::string>& v, std::string_view key)
+net::IpPrefix to_prefix(const TableReader& r, const Value<std::string>& v, std::string_view key)
 {
-    const auto p = tunnel::IpPrefix::parse(v.value);
+    const auto p = net::IpPrefix::parse(v.value);
     if (!p)
         r.fail(*v.node, in_quotes(key) + " must be an IP address or prefix, not \"" + v.value + "\"");
     return *p;
 }
 
-tunnel::IpAddress network_of(const tunnel::IpPrefix& p)
+net::IpAddress network_of(const net::IpPrefix& p)
 {
     std::array<std::uint8_t, 16> bytes{};
     std::memcpy(bytes.data(), p.address().bytes(), p.address().size());
     for (std::size_t bit = p.length(); bit < p.address().size() * 8; ++bit)
         bytes[bit / 8] = static_cast<std::uint8_t>(bytes[bit / 8] & ~(0x80u >> (bit % 8)));
-    return tunnel::IpAddress::from_bytes(p.address().family(), bytes.data());
+    return net::IpAddress::from_bytes(p.address().family(), bytes.data());
 }
 
 } // namespace
 
-std::optional<Value<tunnel::IpPrefix>> TableReader::prefix(std::string_view key) const
+std::optional<Value<net::IpPrefix>> TableReader::prefix(std::string_view key) const
 {
     const auto v = string(key);
     if (!v)
         return std::nullopt;
-    return Value<tunnel::IpPrefix>{to_prefix(*this, *v, key), v->node};
+    return Value<net::IpPrefix>{to_prefix(*this, *v, key), v->node};
 }
 
-void TableReader::check_network(const Value<tunnel::IpPrefix>& p, std::string_view key) const
+void TableReader::check_network(const Value<net::IpPrefix>& p, std::string_view key) const
 {
-    const tunnel::IpPrefix network(network_of(p.value), p.value.length());
+    const net::IpPrefix network(network_of(p.value), p.value.length());
     if (network != p.value)
         fail(*p.node, in_quotes(key) + " entry " + p.value.to_string() + " has host bits set (did you mean " +
                           network.to_string() + "?)");
 }
 
-std::vector<tunnel::IpPrefix> TableReader::networks(std::string_view key) const
+std::vector<net::IpPrefix> TableReader::networks(std::string_view key) const
 {
-    std::vector<tunnel::IpPrefix> out;
+    std::vector<net::IpPrefix> out;
     if (const auto list = strings(key)) {
         for (const auto& item : list->items) {
-            const Value<tunnel::IpPrefix> p{to_prefix(*this, item, key), item.node};
+            const Value<net::IpPrefix> p{to_prefix(*this, item, key), item.node};
             check_network(p, key);
             out.push_back(p.value);
         }

@@ -95,10 +95,10 @@ public:
 
     // An IP address; a prefix ("10.0.0.0/24", a bare address being a host
     // prefix); a list of prefixes naming networks, no host bits set.
-    [[nodiscard]] std::optional<Value<tunnel::IpAddress>> address(std::string_view key) const;
-    [[nodiscard]] std::optional<Value<tunnel::IpPrefix>> prefix(std::string_view key) const;
-    [[nodiscard]] std::vector<tunnel::IpPrefix> networks(std::string_view key) const;
-    void check_network(const Value<tunnel::IpPrefix>& prefix, std::string_view key) const;
+    [[nodiscard]] std::optional<Value<net::IpAddress>> address(std::string_view key) const;
+    [[nodiscard]] std::optional<Value<net::IpPrefix>> prefix(std::string_view key) const;
+    [[nodiscard]] std::vector<net::IpPrefix> networks(std::string_view key) const;
+    void check_network(const Value<net::IpPrefix>& prefix, std::string_view key) const;
 
     // A name of a section of the kind given, that must be among defined.
     template <typename Map>

@@ -17,7 +17,7 @@ namespace {
 constexpr std::array<std::string_view, 2> auth_method_names{"pre-shared-key", "digital-signature"};
 constexpr std::array<std::string_view, 2> encapsulation_names{"udp", "auto"};
 
-bool is_host(const tunnel::IpPrefix& p)
+bool is_host(const net::IpPrefix& p)
 {
     return p.length() == (p.address().is_v4() ? 32 : 128);
 }

@@ -104,7 +104,7 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
 
     if (const auto v = r.integer("mtu", 576, 65535)) {
         // RFC 8200 section 5: every link that carries IPv6 has an MTU of at least 1280.
-        const auto is_v6 = [](const tunnel::IpPrefix& p) { return !p.address().is_v4(); };
+        const auto is_v6 = [](const net::IpPrefix& p) { return !p.address().is_v4(); };
         const bool carries_v6 = (t.address && is_v6(*t.address)) || std::ranges::any_of(t.local_subnets, is_v6) ||
                                 std::ranges::any_of(t.remote_subnets, is_v6) || std::ranges::any_of(t.routes, is_v6);
         if (carries_v6 && v->value < 1280)

@@ -27,7 +27,7 @@ constexpr std::uint32_t tun_txqueuelen = 2000;
 
 // What goes over a tunnel: its static routes and, in mode ip, the remote
 // subnets its CHILD SA carries (docs/configuration.md: routed over the interface).
-std::vector<tunnel::IpPrefix> routed_prefixes(const config::Tunnel& tunnel)
+std::vector<net::IpPrefix> routed_prefixes(const config::Tunnel& tunnel)
 {
     auto prefixes = tunnel.routes;
     if (tunnel.mode == config::TunnelMode::ip)
@@ -64,8 +64,8 @@ Daemon::Daemon(config::Config config)
     catch_signals();
     // Every socket before any TUN or route: a second daemon on the same
     // address, port or control socket stops here, having changed nothing.
-    const auto listen = config_.site.listen.value_or(tunnel::IpAddress{});
-    const tunnel::Endpoint local{listen, config_.site.natt_port};
+    const auto listen = config_.site.listen.value_or(net::IpAddress{});
+    const net::Endpoint local{listen, config_.site.natt_port};
     socket_ = bind_exclusive(local);
     pump_->watch_udp(socket_->fd());
     log::esp()->info("listening for ESP-in-UDP and IKE on {}", local.to_string());

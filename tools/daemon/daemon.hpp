@@ -11,7 +11,7 @@
 #include "routing/route_sink.hpp"
 #include "tools/config/config.hpp"
 #include "tools/daemon/control_request.hpp"
-#include "tunnel/netlink_socket.hpp"
+#include "net/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/raw_esp_socket.hpp"
 #include "tunnel/sa_table.hpp"
@@ -51,29 +51,29 @@ private:
         const config::Tunnel* config = nullptr;
         tunnel::TunnelId id = 0;
         std::shared_ptr<tunnel::TunDevice> device;
-        tunnel::Endpoint peer;
-        tunnel::IpAddress local;
+        net::Endpoint peer;
+        net::IpAddress local;
         std::uint32_t mtu = 0;
         bool up = false;
         bool udp_encapsulation = true;
     };
 
     // ike::IkeHost: how IKE reaches sockets and the data plane.
-    void send(const tunnel::Endpoint& local, const tunnel::Endpoint& remote,
+    void send(const net::Endpoint& local, const net::Endpoint& remote,
               std::span<const std::uint8_t> message) override;
     std::uint32_t allocate_spi() override;
     bool install_child(const ike::ChildSaInstall& child) override;
-    void use_outbound(const std::string& tunnel, std::uint32_t inbound_spi, const tunnel::Endpoint& remote,
+    void use_outbound(const std::string& tunnel, std::uint32_t inbound_spi, const net::Endpoint& remote,
                       bool udp_encapsulation) override;
     void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) override;
     [[nodiscard]] std::uint64_t inbound_packets(std::uint32_t inbound_spi) const override;
-    [[nodiscard]] std::uint32_t path_mtu(const tunnel::Endpoint& remote) const override;
+    [[nodiscard]] std::uint32_t path_mtu(const net::Endpoint& remote) const override;
     [[nodiscard]] std::uint64_t child_bytes(std::uint32_t inbound_spi) const override;
-    void move_child(const std::string& tunnel, const tunnel::Endpoint& remote) override;
+    void move_child(const std::string& tunnel, const net::Endpoint& remote) override;
 
     // daemon_nat.cpp: NAT keepalives and following a peer whose NAT mapping moved.
-    void follow_peer(tunnel::TunnelId id, const tunnel::Endpoint& from);
-    void move_tunnel(Tunnel& tunnel, const tunnel::Endpoint& remote);
+    void follow_peer(tunnel::TunnelId id, const net::Endpoint& from);
+    void move_tunnel(Tunnel& tunnel, const net::Endpoint& remote);
     void schedule_keepalives();
     void send_keepalives();
 
@@ -84,7 +84,7 @@ private:
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
-    void direct_esp(Tunnel& tunnel, const tunnel::Endpoint& remote, bool udp_encapsulation);
+    void direct_esp(Tunnel& tunnel, const net::Endpoint& remote, bool udp_encapsulation);
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);
@@ -103,7 +103,7 @@ private:
     void watch_signals();
     // daemon_routes.cpp: the kernel route sink, and putting back its routes
     // when someone else removes them.
-    void start_kernel_routes(const tunnel::Endpoint& local);
+    void start_kernel_routes(const net::Endpoint& local);
     void watch_routes();
     // "ike PEER" or "child PEER": the peer's IKE SA, or its CHILD SAs, rekeyed
     // at once, as at their soft lifetime (`mesh-site rekey`).
@@ -113,7 +113,7 @@ private:
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer reclaim_timer_;
-    tunnel::NetlinkSocket netlink_;
+    net::NetlinkSocket netlink_;
     routing::RouteSet routes_;
     std::unique_ptr<routing::RouteSink> route_sink_;   // zebra (zebra-socket) or the kernel
     routing::KernelRouteSink* kernel_routes_ = nullptr; // route_sink_ when it is the kernel

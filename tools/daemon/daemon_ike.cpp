@@ -24,12 +24,12 @@ void Daemon::start_ike()
     // Without a route yet the kernel picks the source when it sends.
     auto peers = ike_peers(config_, [this](const config::Peer& peer) {
         const auto path = tunnel::probe_path({peer.address.address(), config_.site.ike_port});
-        return path ? path->local : config_.site.listen.value_or(tunnel::IpAddress{});
+        return path ? path->local : config_.site.listen.value_or(net::IpAddress{});
     });
     if (peers.empty())
         return;
     // The constructor bound ike_socket_ before any TUN (tools/daemon/listen_guard.hpp).
-    const tunnel::Endpoint ike_local{config_.site.listen.value_or(tunnel::IpAddress{}), config_.site.ike_port};
+    const net::Endpoint ike_local{config_.site.listen.value_or(net::IpAddress{}), config_.site.ike_port};
     ike_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ike_socket_->fd()));
     ike::IkeHost& host = *this;
     ike_ = std::make_unique<ike::IkeEngine>(host, std::move(peers), ike_local, socket_->local(), rng_);
@@ -62,7 +62,7 @@ void Daemon::watch_ike_socket()
                 break;
             note_kernel_drops(header);
             const socklen_t from_length = header.msg_namelen;
-            const auto remote = tunnel::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+            const auto remote = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
             if (remote)
                 ike_->on_datagram(ike_socket_->local(), *remote, {buffer.data(), static_cast<std::size_t>(n)},
                                   std::chrono::steady_clock::now());
@@ -83,7 +83,7 @@ void Daemon::schedule_ike_tick()
     });
 }
 
-void Daemon::send(const tunnel::Endpoint& local, const tunnel::Endpoint& remote, std::span<const std::uint8_t> message)
+void Daemon::send(const net::Endpoint& local, const net::Endpoint& remote, std::span<const std::uint8_t> message)
 {
     const bool natt = local.port == socket_->local().port;
     // RFC 3948 section 2.2: on the NAT-T port IKE is told from ESP by four zero bytes.
@@ -155,7 +155,7 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     return true;
 }
 
-void Daemon::use_outbound(const std::string& name, std::uint32_t inbound_spi, const tunnel::Endpoint& remote,
+void Daemon::use_outbound(const std::string& name, std::uint32_t inbound_spi, const net::Endpoint& remote,
                           bool udp_encapsulation)
 {
     Tunnel* tunnel = find_tunnel(name);
@@ -173,7 +173,7 @@ void Daemon::use_outbound(const std::string& name, std::uint32_t inbound_spi, co
         set_tunnel_up(*tunnel, true);
 }
 
-void Daemon::direct_esp(Tunnel& tunnel, const tunnel::Endpoint& remote, bool udp_encapsulation)
+void Daemon::direct_esp(Tunnel& tunnel, const net::Endpoint& remote, bool udp_encapsulation)
 {
     int send_fd = socket_->fd();
     if (!udp_encapsulation) {
@@ -216,7 +216,7 @@ std::uint64_t Daemon::child_bytes(std::uint32_t inbound_spi) const
     return 0;
 }
 
-std::uint32_t Daemon::path_mtu(const tunnel::Endpoint& remote) const
+std::uint32_t Daemon::path_mtu(const net::Endpoint& remote) const
 {
     const auto path = tunnel::probe_path(remote);
     return path ? path->mtu : tunnel::default_path_mtu;

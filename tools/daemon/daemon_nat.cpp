@@ -15,7 +15,7 @@
 
 namespace mesh::daemon {
 
-void Daemon::move_tunnel(Tunnel& tunnel, const tunnel::Endpoint& remote)
+void Daemon::move_tunnel(Tunnel& tunnel, const net::Endpoint& remote)
 {
     if (tunnel.peer == remote)
         return;
@@ -25,7 +25,7 @@ void Daemon::move_tunnel(Tunnel& tunnel, const tunnel::Endpoint& remote)
     tunnel.peer = remote;
 }
 
-void Daemon::follow_peer(tunnel::TunnelId id, const tunnel::Endpoint& from)
+void Daemon::follow_peer(tunnel::TunnelId id, const net::Endpoint& from)
 {
     const auto it = std::find_if(tunnels_.begin(), tunnels_.end(), [&](const Tunnel& t) { return t.id == id; });
     if (it == tunnels_.end() || !it->udp_encapsulation || it->peer == from)
@@ -35,7 +35,7 @@ void Daemon::follow_peer(tunnel::TunnelId id, const tunnel::Endpoint& from)
         ike_->follow_peer(it->config->name, from);
 }
 
-void Daemon::move_child(const std::string& name, const tunnel::Endpoint& remote)
+void Daemon::move_child(const std::string& name, const net::Endpoint& remote)
 {
     if (Tunnel* tunnel = find_tunnel(name); tunnel != nullptr && tunnel->udp_encapsulation)
         move_tunnel(*tunnel, remote);

@@ -16,7 +16,7 @@ namespace {
 // listen_guard makes unique among the daemons of one network namespace and
 // which stay the same across restarts (so a restarted daemon replaces the
 // blackholes its crashed predecessor left). FNV-1a, folded to 16 bits.
-std::uint32_t route_instance(const tunnel::Endpoint& local)
+std::uint32_t route_instance(const net::Endpoint& local)
 {
     std::uint32_t hash = 2166136261u;
     auto mix = [&](std::uint8_t byte) { hash = (hash ^ byte) * 16777619u; };
@@ -28,7 +28,7 @@ std::uint32_t route_instance(const tunnel::Endpoint& local)
 }
 } // namespace
 
-void Daemon::start_kernel_routes(const tunnel::Endpoint& local)
+void Daemon::start_kernel_routes(const net::Endpoint& local)
 {
     auto sink = std::make_unique<routing::KernelRouteSink>(netlink_, route_instance(local));
     kernel_routes_ = sink.get();

@@ -57,7 +57,7 @@ ike::Identity identity(const std::string& text)
 } // namespace
 
 std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
-                                       const std::function<tunnel::IpAddress(const config::Peer&)>& local_address_for)
+                                       const std::function<net::IpAddress(const config::Peer&)>& local_address_for)
 {
     std::vector<ike::PeerConfig> peers;
     for (const auto& [name, peer] : config.peers) {

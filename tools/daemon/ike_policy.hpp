@@ -13,6 +13,6 @@ namespace mesh::daemon {
 
 // local_address_for(peer) gives the address the kernel would send from.
 [[nodiscard]] std::vector<ike::PeerConfig> ike_peers(
-    const config::Config& config, const std::function<tunnel::IpAddress(const config::Peer&)>& local_address_for);
+    const config::Config& config, const std::function<net::IpAddress(const config::Peer&)>& local_address_for);
 
 } // namespace mesh::daemon

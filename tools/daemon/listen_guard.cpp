@@ -6,7 +6,7 @@
 
 #include "tools/daemon/listen_guard.hpp"
 
-#include "tunnel/file_descriptor.hpp"
+#include "net/file_descriptor.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -27,7 +27,7 @@ namespace {
 
 // The address as /proc/net/udp prints it: each 32-bit word of the network-order
 // bytes as the host reads it, in %08X.
-std::string proc_net_address(const tunnel::IpAddress& address)
+std::string proc_net_address(const net::IpAddress& address)
 {
     std::string text;
     for (std::size_t i = 0; i < address.size(); i += 4) {
@@ -45,7 +45,7 @@ bool all_zero(const std::string& hex) { return hex.find_first_not_of('0') == std
 // Inodes of the UDP sockets that a bind of `local` collides with: same port,
 // and the same address or a wildcard on either side (an IPv6 wildcard without
 // IPV6_V6ONLY takes IPv4 too).
-std::set<unsigned long> colliding_inodes(const tunnel::Endpoint& local)
+std::set<unsigned long> colliding_inodes(const net::Endpoint& local)
 {
     const std::string ours = proc_net_address(local.address);
     const bool ours_wildcard = local.address.is_unspecified();
@@ -108,7 +108,7 @@ std::optional<std::pair<long, std::string>> socket_owner(const std::set<unsigned
 
 } // namespace
 
-std::string udp_port_holder(const tunnel::Endpoint& local)
+std::string udp_port_holder(const net::Endpoint& local)
 {
     const auto inodes = colliding_inodes(local);
     if (inodes.empty())
@@ -122,7 +122,7 @@ std::string udp_port_holder(const tunnel::Endpoint& local)
     return name + " (pid " + std::to_string(pid) + ")";
 }
 
-std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const tunnel::Endpoint& local)
+std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const net::Endpoint& local)
 {
     try {
         return std::make_unique<tunnel::UdpSocket>(local);
@@ -147,7 +147,7 @@ void claim_control_socket(const std::filesystem::path& path)
     if (text.size() >= sizeof address.sun_path)
         throw std::runtime_error("control socket path " + text + " is too long");
     std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
-    const tunnel::FileDescriptor fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const net::FileDescriptor fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd)
         throw std::system_error(errno, std::generic_category(), "control socket");
     const bool answers = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;

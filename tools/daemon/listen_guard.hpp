@@ -6,7 +6,7 @@
 // the port. Sockets are per network namespace, so a hub and its sites in
 // separate namespaces may all use 192.0.2.1:4500.
 
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 #include "tunnel/udp_socket.hpp"
 
 #include <filesystem>
@@ -18,12 +18,12 @@ namespace mesh::daemon {
 // The UDP socket bound on `local`; when the address is taken, throws
 // std::runtime_error with one line naming the holder:
 // "192.0.2.1:4500 is already used by another mesh-site (pid 812)".
-[[nodiscard]] std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const tunnel::Endpoint& local);
+[[nodiscard]] std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const net::Endpoint& local);
 
 // Who holds UDP `local` in this network namespace: "another mesh-site (pid 812)",
 // "charon (pid 77)", or, for a socket no visible process owns, "a socket (inode 4711)";
 // empty when /proc/net/udp{,6} shows none.
-[[nodiscard]] std::string udp_port_holder(const tunnel::Endpoint& local);
+[[nodiscard]] std::string udp_port_holder(const net::Endpoint& local);
 
 // Makes `path` free to bind a control socket on: a socket file nothing
 // answers on (a daemon that did not exit cleanly) is removed; throws

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace mesh::tunnel {
+namespace mesh::net {
 
 class IpAddress {
 public:
@@ -69,4 +69,4 @@ struct Endpoint {
     friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
 };
 
-} // namespace mesh::tunnel
+} // namespace mesh::net

@@ -6,7 +6,7 @@
 
 #include <utility>
 
-namespace mesh::tunnel {
+namespace mesh::net {
 
 class FileDescriptor {
 public:
@@ -38,4 +38,4 @@ private:
     int fd_ = -1;
 };
 
-} // namespace mesh::tunnel
+} // namespace mesh::net

@@ -1,4 +1,4 @@
-#include "tunnel/ip_address.hpp"
+#include "net/ip_address.hpp"
 
 #include <arpa/inet.h>
 
@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace mesh::tunnel {
+namespace mesh::net {
 
 IpAddress IpAddress::v4(std::uint32_t host_order) noexcept
 {
@@ -129,4 +129,4 @@ std::string Endpoint::to_string() const
                            : "[" + address.to_string() + "]:" + std::to_string(port);
 }
 
-} // namespace mesh::tunnel
+} // namespace mesh::net

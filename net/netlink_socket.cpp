@@ -1,10 +1,10 @@
-#include "tunnel/netlink_socket.hpp"
+#include "net/netlink_socket.hpp"
 
 #include <netlink/netlink.h>
 
 #include <stdexcept>
 
-namespace mesh::tunnel {
+namespace mesh::net {
 
 void check_netlink(int result, const std::string& what)
 {
@@ -19,4 +19,4 @@ NetlinkSocket::NetlinkSocket() : sock_(nl_socket_alloc())
     check_netlink(nl_connect(sock_.get(), NETLINK_ROUTE), "netlink connect");
 }
 
-} // namespace mesh::tunnel
+} // namespace mesh::net

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-namespace mesh::tunnel {
+namespace mesh::net {
 
 class NetlinkSocket {
 public:
@@ -34,4 +34,4 @@ struct NetlinkObject {
     using Ptr = std::unique_ptr<T, Free>;
 };
 
-} // namespace mesh::tunnel
+} // namespace mesh::net
