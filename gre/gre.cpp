@@ -5,6 +5,7 @@
 #include "gre/gre.hpp"
 
 #include "gre/checksum.hpp"
+#include "net/byte_order.hpp"
 
 #include <cassert>
 
@@ -23,30 +24,6 @@ constexpr std::uint16_t version_mask = 0x0007;
 // is not what we think it is.
 constexpr std::uint16_t reserved0_mask = 0x4ff8;
 
-constexpr std::uint16_t load16(const std::uint8_t* p) noexcept
-{
-    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
-
-constexpr std::uint32_t load32(const std::uint8_t* p) noexcept
-{
-    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
-
-constexpr void store16(std::uint8_t* p, std::uint16_t v) noexcept
-{
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-
-constexpr void store32(std::uint8_t* p, std::uint32_t v) noexcept
-{
-    p[0] = static_cast<std::uint8_t>(v >> 24);
-    p[1] = static_cast<std::uint8_t>(v >> 16);
-    p[2] = static_cast<std::uint8_t>(v >> 8);
-    p[3] = static_cast<std::uint8_t>(v);
-}
-
 } // namespace
 
 void encap(std::span<std::uint8_t> packet, const Header& h) noexcept
@@ -55,24 +32,24 @@ void encap(std::span<std::uint8_t> packet, const Header& h) noexcept
     std::uint8_t* p = packet.data();
     const std::uint16_t flags = (h.checksum ? flag_checksum : 0) | (h.key ? flag_key : 0)
                               | (h.sequence ? flag_sequence : 0);
-    store16(p, flags);
-    store16(p + 2, h.protocol);
+    net::store_be16(p, flags);
+    net::store_be16(p + 2, h.protocol);
     p += 4;
     // Checksum and Reserved1 are zero while the checksum is computed (RFC 2784 section 2.5).
     std::uint8_t* checksum_field = p;
     if (h.checksum) {
-        store32(p, 0);
+        net::store_be32(p, 0);
         p += 4;
     }
     if (h.key) {
-        store32(p, *h.key);
+        net::store_be32(p, *h.key);
         p += 4;
     }
     if (h.sequence) {
-        store32(p, *h.sequence);
+        net::store_be32(p, *h.sequence);
     }
     if (h.checksum) {
-        store16(checksum_field, internet_checksum(packet));
+        net::store_be16(checksum_field, internet_checksum(packet));
     }
 }
 
@@ -82,7 +59,7 @@ std::expected<Decapsulated, GreError> decap(std::span<const std::uint8_t> packet
         return std::unexpected(GreError::truncated);
     }
     const std::uint8_t* p = packet.data();
-    const std::uint16_t flags = load16(p);
+    const std::uint16_t flags = net::load_be16(p);
     if ((flags & version_mask) != 0) [[unlikely]] {
         return std::unexpected(GreError::bad_version);
     }
@@ -90,7 +67,7 @@ std::expected<Decapsulated, GreError> decap(std::span<const std::uint8_t> packet
         return std::unexpected(GreError::reserved_bits_set);
     }
     Decapsulated d{};
-    d.header.protocol = load16(p + 2);
+    d.header.protocol = net::load_be16(p + 2);
     d.header.checksum = (flags & flag_checksum) != 0;
     // The optional fields' values are filled in below; their presence fixes the length.
     if ((flags & flag_key) != 0) {
@@ -106,7 +83,7 @@ std::expected<Decapsulated, GreError> decap(std::span<const std::uint8_t> packet
     p += 4;
     if (d.header.checksum) {
         // RFC 2784 section 2.5.2: Reserved1 is sent as zero.
-        if (load16(p + 2) != 0) [[unlikely]] {
+        if (net::load_be16(p + 2) != 0) [[unlikely]] {
             return std::unexpected(GreError::reserved_bits_set);
         }
         // Over header and payload with the checksum field in place, a correct
@@ -117,11 +94,11 @@ std::expected<Decapsulated, GreError> decap(std::span<const std::uint8_t> packet
         p += 4;
     }
     if (d.header.key) {
-        d.header.key = load32(p);
+        d.header.key = net::load_be32(p);
         p += 4;
     }
     if (d.header.sequence) {
-        d.header.sequence = load32(p);
+        d.header.sequence = net::load_be32(p);
     }
     return d;
 }

@@ -1,5 +1,7 @@
 #include "ike/cookie.hpp"
 
+#include "net/byte_order.hpp"
+
 #include <botan/mem_ops.h>
 
 namespace mesh::ike {
@@ -58,8 +60,7 @@ bool CookieSecrets::check(std::span<const std::uint8_t> cookie, std::span<const 
     rotate(now);
     if (cookie.size() != cookie_size)
         return false;
-    const std::uint32_t version = std::uint32_t{cookie[0]} << 24 | std::uint32_t{cookie[1]} << 16 |
-                                  std::uint32_t{cookie[2]} << 8 | cookie[3];
+    const std::uint32_t version = net::load_be32(cookie.data());
     const Secret* secret = version == current_.version ? &current_ : version == previous_.version ? &previous_ : nullptr;
     if (secret == nullptr || secret->key.empty())
         return false;

@@ -1,17 +1,16 @@
 #include "ike/fragmentation.hpp"
 
+#include "net/headers.hpp"
+
 namespace mesh::ike {
 
 namespace {
-constexpr std::size_t ipv4_header = 20;
-constexpr std::size_t ipv6_header = 40;
-constexpr std::size_t udp_header = 8;
 constexpr std::size_t non_esp_marker = 4;
 } // namespace
 
 std::size_t ike_message_limit(std::uint32_t path_mtu, bool ipv6, bool natt_port) noexcept
 {
-    const std::size_t overhead = (ipv6 ? ipv6_header : ipv4_header) + udp_header + (natt_port ? non_esp_marker : 0);
+    const std::size_t overhead = (ipv6 ? net::ipv6_header_bytes : net::ipv4_header_bytes) + net::udp_header_bytes + (natt_port ? non_esp_marker : 0);
     return path_mtu > overhead ? path_mtu - overhead : 0;
 }
 

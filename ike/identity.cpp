@@ -2,6 +2,8 @@
 
 #include "ike/identity.hpp"
 
+#include "net/hex.hpp"
+
 #include <botan/asn1_obj.h>
 #include <botan/ber_dec.h>
 #include <botan/pkix_types.h>
@@ -63,16 +65,6 @@ bool is_dotted_oid(std::string_view s) noexcept
     return std::all_of(s.begin(), s.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
 }
 
-int hex_digit(char c) noexcept
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 std::string_view trim(std::string_view s) noexcept
 {
@@ -115,8 +107,8 @@ std::expected<std::vector<Ava>, std::string> split_dn(std::string_view text)
             if (c == '\\') {
                 if (i + 1 >= text.size())
                     return std::unexpected(std::string("a '\\' ends the text"));
-                const int hi = hex_digit(text[i + 1]);
-                const int lo = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
+                const int hi = net::hex_digit(text[i + 1]);
+                const int lo = i + 2 < text.size() ? net::hex_digit(text[i + 2]) : -1;
                 if (hi >= 0 && lo >= 0) {
                     ava.value.push_back(static_cast<char>(hi << 4 | lo));
                     i += 2;
@@ -268,14 +260,13 @@ std::vector<std::uint8_t> bytes_of(std::string_view s)
 
 std::expected<std::vector<std::uint8_t>, std::string> parse_hex(std::string_view s)
 {
-    if (s.starts_with("0x") || s.starts_with("0X"))
-        s.remove_prefix(2);
+    s = net::without_0x(s);
     if (s.empty() || s.size() % 2 != 0)
         return std::unexpected(std::string("key-id must be an even number of hex digits"));
     std::vector<std::uint8_t> out;
     for (std::size_t i = 0; i < s.size(); i += 2) {
-        const int hi = hex_digit(s[i]);
-        const int lo = hex_digit(s[i + 1]);
+        const int hi = net::hex_digit(s[i]);
+        const int lo = net::hex_digit(s[i + 1]);
         if (hi < 0 || lo < 0)
             return std::unexpected(std::string("key-id must be hex"));
         out.push_back(static_cast<std::uint8_t>(hi << 4 | lo));

@@ -1,5 +1,7 @@
 #include "ike/key_material.hpp"
 
+#include "net/byte_order.hpp"
+
 #include <botan/mem_ops.h>
 
 #include <array>
@@ -14,8 +16,7 @@ using SecureBytes = Botan::secure_vector<std::uint8_t>;
 std::array<std::uint8_t, 8> be64(std::uint64_t value) noexcept
 {
     std::array<std::uint8_t, 8> out{};
-    for (std::size_t i = 0; i < out.size(); ++i)
-        out[i] = static_cast<std::uint8_t>(value >> (56 - 8 * i));
+    net::store_be64(out.data(), value);
     return out;
 }
 

@@ -1,5 +1,7 @@
 #include "ike/sk_cipher.hpp"
 
+#include "net/byte_order.hpp"
+
 #include <botan/aead.h>
 #include <botan/cipher_mode.h>
 #include <botan/mac.h>
@@ -28,20 +30,6 @@ std::string botan_mode_name(IkeCipher cipher)
     case IkeCipher::aes128_cbc: return "AES-128/CBC/NoPadding";
     }
     return {};
-}
-
-void store_be64(std::uint64_t value, std::uint8_t* out) noexcept
-{
-    for (std::size_t i = 0; i < 8; ++i)
-        out[i] = static_cast<std::uint8_t>(value >> (56 - 8 * i));
-}
-
-std::uint64_t load_be64(const std::uint8_t* in) noexcept
-{
-    std::uint64_t value = 0;
-    for (std::size_t i = 0; i < 8; ++i)
-        value = (value << 8) | in[i];
-    return value;
 }
 
 // plaintext | Padding (zeros) | Pad Length, in a buffer that is wiped when freed.
@@ -120,7 +108,7 @@ std::expected<SkCipher, CryptoError> SkCipher::create(IkeCipher cipher, IntegId 
             // given to a second SkCipher; a counter cannot repeat within one.
             std::array<std::uint8_t, 8> start{};
             rng.randomize(start.data(), start.size());
-            sk.next_iv_ = load_be64(start.data());
+            sk.next_iv_ = net::load_be64(start.data());
         } else {
             sk.seal_cbc_ = Botan::Cipher_Mode::create_or_throw(mode, Botan::ENCRYPTION);
             sk.open_cbc_ = Botan::Cipher_Mode::create_or_throw(mode, Botan::DECRYPTION);
@@ -189,7 +177,7 @@ std::vector<std::uint8_t> SkCipher::seal_aead(std::span<const std::uint8_t> aad_
 
     std::array<std::uint8_t, salt_bytes + 8> nonce{};
     std::copy(seal_salt_.begin(), seal_salt_.end(), nonce.begin());
-    store_be64(next_iv_++, nonce.data() + salt_bytes);
+    net::store_be64(nonce.data() + salt_bytes, next_iv_++);
 
     seal_aead_->set_associated_data(aad_prefix.data(), aad_prefix.size());
     seal_aead_->start(nonce.data(), nonce.size());

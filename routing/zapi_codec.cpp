@@ -5,6 +5,8 @@
 
 #include "routing/zapi_codec.hpp"
 
+#include "net/byte_order.hpp"
+
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -53,14 +55,15 @@ void ZapiWriter::put(const std::uint8_t* p, std::size_t n)
 
 void ZapiWriter::u16(std::uint16_t v)
 {
-    const std::uint8_t b[2] = {static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+    std::uint8_t b[2];
+    net::store_be16(b, v);
     put(b, 2);
 }
 
 void ZapiWriter::u32(std::uint32_t v)
 {
-    const std::uint8_t b[4] = {static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16),
-                               static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+    std::uint8_t b[4];
+    net::store_be32(b, v);
     put(b, 4);
 }
 
@@ -70,8 +73,7 @@ void ZapiWriter::u16_at(std::size_t offset, std::uint16_t v)
         overflowed_ = true;
         return;
     }
-    out_[offset] = static_cast<std::uint8_t>(v >> 8);
-    out_[offset + 1] = static_cast<std::uint8_t>(v);
+    net::store_be16(out_.data() + offset, v);
 }
 
 // --- Reader ---
@@ -96,7 +98,7 @@ std::uint16_t ZapiReader::u16() noexcept
 {
     if (!take(2))
         return 0;
-    const auto v = static_cast<std::uint16_t>((data_[pos_] << 8) | data_[pos_ + 1]);
+    const auto v = net::load_be16(data_.data() + pos_);
     pos_ += 2;
     return v;
 }
@@ -105,8 +107,7 @@ std::uint32_t ZapiReader::u32() noexcept
 {
     if (!take(4))
         return 0;
-    const std::uint32_t v = (std::uint32_t{data_[pos_]} << 24) | (std::uint32_t{data_[pos_ + 1]} << 16)
-                            | (std::uint32_t{data_[pos_ + 2]} << 8) | std::uint32_t{data_[pos_ + 3]};
+    const std::uint32_t v = net::load_be32(data_.data() + pos_);
     pos_ += 4;
     return v;
 }

@@ -39,7 +39,7 @@ rm -f "$ctest_log"
 
 step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=ON -DMESH_WERROR=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_gre test_tunnel test_ike test_routing test_tools
+cmake --build build-asan -j"$jobs" --target test_net test_gre test_tunnel test_ike test_routing test_tools
 ctest --test-dir build-asan -L unit -E shellcheck --output-on-failure
 
 step "data plane under ThreadSanitizer (SA table snapshots, SPSC rings, both pump threads)"

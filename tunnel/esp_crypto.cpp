@@ -1,5 +1,6 @@
 #include "tunnel/esp_crypto.hpp"
 
+#include "net/byte_order.hpp"
 #include "tunnel/evp_aead.hpp"
 
 #include <botan/aead.h>
@@ -21,14 +22,6 @@ namespace {
 constexpr std::size_t aes_block_bytes = 16;
 constexpr std::size_t esp_header_bytes = EspCrypto::header_bytes;
 constexpr std::size_t max_hmac_bytes = 64;  // SHA-512
-
-void store_be32(std::uint32_t value, std::uint8_t* out) noexcept
-{
-    out[0] = static_cast<std::uint8_t>(value >> 24);
-    out[1] = static_cast<std::uint8_t>(value >> 16);
-    out[2] = static_cast<std::uint8_t>(value >> 8);
-    out[3] = static_cast<std::uint8_t>(value);
-}
 
 std::string botan_cipher_name(EspCipher cipher)
 {
@@ -126,8 +119,8 @@ void EspCrypto::write_iv(std::uint64_t seq, std::span<std::uint8_t> iv) noexcept
 {
     assert(iv.size() == iv_bytes_);
     std::array<std::uint8_t, aes_block_bytes> block{};
-    store_be32(static_cast<std::uint32_t>(seq >> 32), block.data());
-    store_be32(static_cast<std::uint32_t>(seq), block.data() + 4);
+    net::store_be32(block.data(), static_cast<std::uint32_t>(seq >> 32));
+    net::store_be32(block.data() + 4, static_cast<std::uint32_t>(seq));
     if (aead_mode_) {
         std::copy_n(block.begin(), iv.size(), iv.begin());
         return;
@@ -174,7 +167,7 @@ std::optional<EspCrypto::AeadParts> EspCrypto::split_aead(std::span<std::uint8_t
     std::copy_n(packet.begin(), 4, aad_storage.begin());
     std::size_t aad_bytes = 8;
     if (esn_) {
-        store_be32(static_cast<std::uint32_t>(seq >> 32), aad_storage.data() + 4);
+        net::store_be32(aad_storage.data() + 4, static_cast<std::uint32_t>(seq >> 32));
         aad_bytes = 12;
     }
     std::copy_n(packet.begin() + 4, 4, aad_storage.begin() + static_cast<std::ptrdiff_t>(aad_bytes - 4));
@@ -237,7 +230,7 @@ bool EspCrypto::seal_cbc(std::span<std::uint8_t> packet, std::uint64_t seq)
     cbc_->start(packet.data() + esp_header_bytes, iv_bytes_);
     cbc_->process(packet.data() + front, text_bytes);
     std::array<std::uint8_t, 4> esn_high{};
-    store_be32(static_cast<std::uint32_t>(seq >> 32), esn_high.data());
+    net::store_be32(esn_high.data(), static_cast<std::uint32_t>(seq >> 32));
     compute_icv(packet.first(front + text_bytes), std::span(esn_high).first(esn_ ? 4 : 0),
                 packet.subspan(front + text_bytes));
     return true;
@@ -252,7 +245,7 @@ bool EspCrypto::open_cbc(std::span<std::uint8_t> packet, std::uint64_t seq)
 
     // RFC 4303 section 3.4.4.1: authenticate first, decrypt only what verified.
     std::array<std::uint8_t, 4> esn_high{};
-    store_be32(static_cast<std::uint32_t>(seq >> 32), esn_high.data());
+    net::store_be32(esn_high.data(), static_cast<std::uint32_t>(seq >> 32));
     std::array<std::uint8_t, max_hmac_bytes> expected;
     const auto expected_icv = std::span(expected).first(icv_bytes_);
     compute_icv(packet.first(front + text_bytes), std::span(esn_high).first(esn_ ? 4 : 0), expected_icv);

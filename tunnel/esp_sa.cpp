@@ -7,6 +7,7 @@
 
 #include "tunnel/esp_sa.hpp"
 
+#include "net/byte_order.hpp"
 #include "tunnel/esp_crypto.hpp"
 
 #include <cstdint>
@@ -18,19 +19,6 @@ namespace {
 constexpr std::size_t esp_header_bytes = EspCrypto::header_bytes;
 constexpr std::size_t trailer_bytes = 2;  // pad length, next header
 constexpr std::uint64_t max_sequence_32 = UINT32_MAX;
-
-void store_be32(std::uint32_t value, std::uint8_t* out) noexcept
-{
-    out[0] = static_cast<std::uint8_t>(value >> 24);
-    out[1] = static_cast<std::uint8_t>(value >> 16);
-    out[2] = static_cast<std::uint8_t>(value >> 8);
-    out[3] = static_cast<std::uint8_t>(value);
-}
-
-std::uint32_t load_be32(const std::uint8_t* in) noexcept
-{
-    return std::uint32_t{in[0]} << 24 | std::uint32_t{in[1]} << 16 | std::uint32_t{in[2]} << 8 | in[3];
-}
 
 // RFC 4303 section 2.4: payload, padding and trailer end on a multiple of the
 // cipher's block size, and on a 4-byte boundary for every cipher.
@@ -112,8 +100,8 @@ std::expected<std::size_t, EspError> OutboundSa::seal(std::span<std::uint8_t> fr
     trailer[pad + 1] = next_header;
 
     std::uint8_t* header = frame.data();
-    store_be32(params_.spi, header);
-    store_be32(static_cast<std::uint32_t>(seq), header + 4);
+    net::store_be32(header, params_.spi);
+    net::store_be32(header + 4, static_cast<std::uint32_t>(seq));
     crypto_->write_iv(seq, {header + esp_header_bytes, cipher.iv_bytes});
 
     // The number is spent even if the cipher refused, so no nonce is ever used twice.
@@ -164,7 +152,7 @@ std::expected<InboundSa::Opened, EspError> InboundSa::open(std::span<std::uint8_
     }
 
     // RFC 4303 section 3.4.3: the cheap replay check before the ICV.
-    const auto seq = window_.check(load_be32(esp.data() + 4));
+    const auto seq = window_.check(net::load_be32(esp.data() + 4));
     if (!seq) [[unlikely]] {
         counters_.replay_drops.add(1);
         return std::unexpected(EspError::replay);

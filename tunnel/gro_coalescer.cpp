@@ -1,6 +1,8 @@
 #include "tunnel/gro_coalescer.hpp"
 
 #include "gre/checksum.hpp"
+#include "net/byte_order.hpp"
+#include "net/headers.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
 #include <sys/uio.h>
@@ -10,11 +12,6 @@
 namespace mesh::tunnel {
 
 namespace {
-constexpr std::size_t ipv4_header = 20;
-constexpr std::size_t ipv6_header = 40;
-constexpr std::size_t tcp_min_header = 20;
-constexpr std::size_t tcp_checksum_offset = 16;
-constexpr std::size_t udp_checksum_offset = 6;
 constexpr std::uint8_t tcp_psh = 0x08;
 constexpr std::uint8_t tcp_ack = 0x10;
 constexpr std::uint8_t ipv4_df = 0x40;
@@ -51,7 +48,7 @@ bool checksums_verify(std::span<const std::uint8_t> packet, const TransportPacke
     if (t.version == 4 && gre::ones_complement_sum(packet.first(t.l4_offset)) != 0xffff)
         return false;
     const auto l4 = packet.subspan(t.l4_offset, t.size - t.l4_offset);
-    if (t.protocol == protocol_udp && load_be16(&l4[udp_checksum_offset]) == 0)
+    if (t.protocol == protocol_udp && net::load_be16(&l4[net::udp_checksum_offset]) == 0)
         return t.version == 4;   // none over IPv4 (RFC 768), refused over IPv6 (RFC 8200 section 8.1)
     return gre::ones_complement_sum(l4, pseudo_header_sum(packet, t, l4.size())) == 0xffff;
 }
@@ -62,11 +59,11 @@ bool checksums_verify(std::span<const std::uint8_t> packet, const TransportPacke
 // TCP with only ACK or ACK|PSH.
 bool candidate(std::span<const std::uint8_t> packet, const TransportPacket& t) noexcept
 {
-    if (t.size != packet.size() || t.l4_offset != (t.version == 4 ? ipv4_header : ipv6_header) ||
+    if (t.size != packet.size() || t.l4_offset != (t.version == 4 ? net::ipv4_header_bytes : net::ipv6_header_bytes) ||
         payload_bytes(t) == 0)
         return false;
     if (t.protocol == protocol_udp)
-        return load_be16(packet.data() + t.l4_offset + 4) == t.size - t.l4_offset && checksums_verify(packet, t);
+        return net::load_be16(packet.data() + t.l4_offset + 4) == t.size - t.l4_offset && checksums_verify(packet, t);
     const std::uint8_t flags = tcp_flags(packet, t);
     return (flags & ~(tcp_ack | tcp_psh)) == 0 && (flags & tcp_ack) != 0 && checksums_verify(packet, t);
 }
@@ -129,7 +126,7 @@ void GroCoalescer::start(Flow& flow, std::span<std::uint8_t> packet, const Trans
     flow.total = t.size;
     flow.count = 1;
     const bool tcp = t.protocol == protocol_tcp;
-    flow.next_seq = tcp ? load_be32(packet.data() + t.l4_offset + 4) + static_cast<std::uint32_t>(flow.segment) : 0;
+    flow.next_seq = tcp ? net::load_be32(packet.data() + t.l4_offset + 4) + static_cast<std::uint32_t>(flow.segment) : 0;
     flow.psh = tcp && (tcp_flags(packet, t) & tcp_psh) != 0;
     flow.closed = flow.psh;
     flow.iov[1] = {packet.data(), packet.size()};
@@ -156,9 +153,9 @@ bool GroCoalescer::append(Flow& flow, std::span<std::uint8_t> packet, const Tran
     const std::uint8_t* tcp = p + t.l4_offset;
     // Sequence number next in line; ack and data offset (bytes 8-12), window
     // (14-15) and every option byte as the first segment's.
-    if (load_be32(tcp + 4) != flow.next_seq || std::memcmp(tcp + 8, head_tcp + 8, 5) != 0 ||
+    if (net::load_be32(tcp + 4) != flow.next_seq || std::memcmp(tcp + 8, head_tcp + 8, 5) != 0 ||
         std::memcmp(tcp + 14, head_tcp + 14, 2) != 0 ||
-        std::memcmp(tcp + tcp_min_header, head_tcp + tcp_min_header, t.l4_header - tcp_min_header) != 0)
+        std::memcmp(tcp + net::tcp_min_header_bytes, head_tcp + net::tcp_min_header_bytes, t.l4_header - net::tcp_min_header_bytes) != 0)
         return false;
     flow.iov[flow.count + 1] = {packet.data() + t.l4_offset + t.l4_header, payload};
     ++flow.count;
@@ -177,10 +174,10 @@ void GroCoalescer::write(Flow& flow) noexcept
         const TransportPacket& t = flow.transport;
         std::uint8_t* ip = flow.head.data();
         if (t.version == 4) {
-            store_be16(ip + 2, static_cast<std::uint16_t>(flow.total));
+            net::store_be16(ip + 2, static_cast<std::uint16_t>(flow.total));
             write_ipv4_checksum(flow.head.first(t.l4_offset));
         } else {
-            store_be16(ip + 4, static_cast<std::uint16_t>(flow.total - ipv6_header));
+            net::store_be16(ip + 4, static_cast<std::uint16_t>(flow.total - net::ipv6_header_bytes));
         }
         std::uint8_t* l4 = ip + t.l4_offset;
         const std::size_t l4_bytes = flow.total - t.l4_offset;
@@ -188,11 +185,11 @@ void GroCoalescer::write(Flow& flow) noexcept
         if (tcp && flow.psh)
             l4[13] |= tcp_psh;
         if (!tcp)
-            store_be16(l4 + 4, static_cast<std::uint16_t>(l4_bytes));   // as udp_gro_complete leaves it
+            net::store_be16(l4 + 4, static_cast<std::uint16_t>(l4_bytes));   // as udp_gro_complete leaves it
         // CHECKSUM_PARTIAL as the kernel keeps it: the pseudo-header sum in
         // the field, the rest added by whoever needs the checksum.
-        const std::size_t checksum_offset = tcp ? tcp_checksum_offset : udp_checksum_offset;
-        store_be16(l4 + checksum_offset, pseudo_header_sum(flow.head, t, l4_bytes));
+        const std::size_t checksum_offset = tcp ? net::tcp_checksum_offset : net::udp_checksum_offset;
+        net::store_be16(l4 + checksum_offset, pseudo_header_sum(flow.head, t, l4_bytes));
         header.flags = VirtioNetHeader::needs_csum;
         header.gso_type = !tcp ? VirtioNetHeader::gso_udp_l4
                           : t.version == 4 ? VirtioNetHeader::gso_tcpv4

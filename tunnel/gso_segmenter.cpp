@@ -1,5 +1,7 @@
 #include "tunnel/gso_segmenter.hpp"
 
+#include "net/byte_order.hpp"
+
 #include <cassert>
 #include <cstring>
 
@@ -54,21 +56,21 @@ std::size_t write_segment(std::span<const std::uint8_t> packet, const GsoPlan& p
     const auto segment = out.first(size);
     const std::size_t l4_bytes = size - t.l4_offset;
     if (t.version == 4) {
-        store_be16(&segment[2], static_cast<std::uint16_t>(size));
-        store_be16(&segment[4], static_cast<std::uint16_t>(load_be16(&segment[4]) + index));
+        net::store_be16(&segment[2], static_cast<std::uint16_t>(size));
+        net::store_be16(&segment[4], static_cast<std::uint16_t>(net::load_be16(&segment[4]) + index));
         write_ipv4_checksum(segment.first(t.l4_offset));
     } else {
-        store_be16(&segment[4], static_cast<std::uint16_t>(l4_bytes));
+        net::store_be16(&segment[4], static_cast<std::uint16_t>(l4_bytes));
     }
     std::uint8_t* l4 = segment.data() + t.l4_offset;
     if (t.protocol == protocol_tcp) {
-        store_be32(l4 + 4, load_be32(l4 + 4) + static_cast<std::uint32_t>(offset));
+        net::store_be32(l4 + 4, net::load_be32(l4 + 4) + static_cast<std::uint32_t>(offset));
         if (index + 1 < plan.count)
             l4[13] &= static_cast<std::uint8_t>(~(tcp_fin | tcp_psh));
         if (index > 0)
             l4[13] &= static_cast<std::uint8_t>(~tcp_cwr);
     } else {
-        store_be16(l4 + 4, static_cast<std::uint16_t>(l4_bytes));
+        net::store_be16(l4 + 4, static_cast<std::uint16_t>(l4_bytes));
     }
     write_transport_checksum(segment, t, l4_bytes);
     return size;

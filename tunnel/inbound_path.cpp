@@ -10,7 +10,10 @@
 // A raw ESP socket skips the demultiplexing: its reads are IPv4 header + ESP.
 
 #include "gre/gre.hpp"
+#include "net/byte_order.hpp"
+#include "net/headers.hpp"
 #include "tunnel/inner_packet.hpp"
+#include "tunnel/mtu.hpp"
 #include "tunnel/packet_pump.hpp"
 
 #include <netinet/in.h>
@@ -27,10 +30,6 @@
 namespace mesh::tunnel {
 
 namespace {
-constexpr std::uint8_t next_header_ipv4 = 4;
-constexpr std::uint8_t next_header_ipv6 = 41;
-constexpr std::uint8_t next_header_gre = 47;
-constexpr std::size_t esp_header_bytes = 8;
 // Until the control thread has moved the tunnel, every packet from the new
 // mapping would report it again: once per interval is enough.
 constexpr auto peer_moved_report_interval = std::chrono::milliseconds(100);
@@ -146,7 +145,7 @@ void PacketPump::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_
         counters_.keepalives.add(1);
         return;
     }
-    if (bytes.size() >= 4 && load_be32(bytes.data()) == 0) {
+    if (bytes.size() >= 4 && net::load_be32(bytes.data()) == 0) {
         queue_ike(bytes.subspan(4), from, from_length, udp_fd);
         return;
     }
@@ -160,7 +159,7 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
         counters_.runt_drops.add(1);
         return;
     }
-    const std::uint32_t spi = load_be32(bytes.data());
+    const std::uint32_t spi = net::load_be32(bytes.data());
     const InboundEntry* entry = snapshot.inbound(spi);
     if (entry == nullptr) [[unlikely]] {
         counters_.unknown_spi_drops.add(1);
@@ -190,7 +189,7 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
         }
     }
     if (path.mode == TunnelMode::gre) {
-        if (next_header != next_header_gre) [[unlikely]] {
+        if (next_header != net::protocol_gre) [[unlikely]] {
             counters.inner_drops.add(1);
             return;
         }
@@ -208,8 +207,8 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
             return;
         }
     } else {
-        const bool matches = !packet.empty() && ((next_header == next_header_ipv4 && packet[0] >> 4 == 4) ||
-                                                 (next_header == next_header_ipv6 && packet[0] >> 4 == 6));
+        const bool matches = !packet.empty() && ((next_header == net::protocol_ipv4 && packet[0] >> 4 == 4) ||
+                                                 (next_header == net::protocol_ipv6 && packet[0] >> 4 == 6));
         if (!matches) [[unlikely]] {
             counters.inner_drops.add(1);   // includes next header 59, the dummy packets of RFC 4303 section 2.6
             return;

@@ -48,25 +48,4 @@ void write_ipv4_checksum(std::span<std::uint8_t> header) noexcept;
 [[nodiscard]] bool complete_checksum(std::span<std::uint8_t> packet, std::size_t csum_start,
                                      std::size_t csum_offset) noexcept;
 
-[[nodiscard]] inline std::uint16_t load_be16(const std::uint8_t* p) noexcept
-{
-    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
-inline void store_be16(std::uint8_t* p, std::uint16_t v) noexcept
-{
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-[[nodiscard]] inline std::uint32_t load_be32(const std::uint8_t* p) noexcept
-{
-    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
-inline void store_be32(std::uint8_t* p, std::uint32_t v) noexcept
-{
-    p[0] = static_cast<std::uint8_t>(v >> 24);
-    p[1] = static_cast<std::uint8_t>(v >> 16);
-    p[2] = static_cast<std::uint8_t>(v >> 8);
-    p[3] = static_cast<std::uint8_t>(v);
-}
-
 } // namespace mesh::tunnel

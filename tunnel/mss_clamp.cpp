@@ -9,6 +9,8 @@
 #include "tunnel/mss_clamp.hpp"
 
 #include "gre/checksum.hpp"
+#include "net/byte_order.hpp"
+#include "net/headers.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -17,40 +19,24 @@
 namespace mesh::tunnel {
 namespace {
 
-constexpr std::uint8_t protocol_tcp = 6;
-constexpr std::size_t ipv4_min_header = 20;
-constexpr std::size_t ipv6_header = 40;
-constexpr std::size_t tcp_min_header = 20;
 constexpr std::uint8_t tcp_flag_syn = 0x02;
-constexpr std::size_t tcp_checksum_offset = 16;
 constexpr std::uint8_t option_eol = 0;
 constexpr std::uint8_t option_nop = 1;
 constexpr std::uint8_t option_mss = 2;
 constexpr std::uint8_t option_mss_length = 4;
 
-std::uint16_t load16(const std::uint8_t* p) noexcept
-{
-    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
-
-void store16(std::uint8_t* p, std::uint16_t v) noexcept
-{
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-
 // The TCP segment inside an IPv4 packet, or an empty span when there is none
 // whose header we may read.
 std::span<std::uint8_t> ipv4_tcp_segment(std::span<std::uint8_t> packet) noexcept
 {
-    if (packet.size() < ipv4_min_header) {
+    if (packet.size() < net::ipv4_header_bytes) {
         return {};
     }
     const std::size_t header_length = std::size_t{packet[0] & 0x0fU} * 4;
-    const std::size_t total_length = load16(&packet[2]);
-    const std::uint16_t fragment_offset = load16(&packet[6]) & 0x1fff;
+    const std::size_t total_length = net::load_be16(&packet[2]);
+    const std::uint16_t fragment_offset = net::load_be16(&packet[6]) & 0x1fff;
     // Fragments after the first carry no TCP header.
-    if (packet[9] != protocol_tcp || fragment_offset != 0 || header_length < ipv4_min_header
+    if (packet[9] != net::protocol_tcp || fragment_offset != 0 || header_length < net::ipv4_header_bytes
         || total_length < header_length || total_length > packet.size()) {
         return {};
     }
@@ -61,30 +47,30 @@ std::span<std::uint8_t> ipv4_tcp_segment(std::span<std::uint8_t> packet) noexcep
 // headers in between are not walked (TCP SYNs practically never carry them).
 std::span<std::uint8_t> ipv6_tcp_segment(std::span<std::uint8_t> packet) noexcept
 {
-    if (packet.size() < ipv6_header) {
+    if (packet.size() < net::ipv6_header_bytes) {
         return {};
     }
     // A Payload Length of 0 announces a jumbogram (RFC 2675): not ours to parse.
-    const std::size_t payload_length = load16(&packet[4]);
-    if (packet[6] != protocol_tcp || payload_length == 0 || payload_length > packet.size() - ipv6_header) {
+    const std::size_t payload_length = net::load_be16(&packet[4]);
+    if (packet[6] != net::protocol_tcp || payload_length == 0 || payload_length > packet.size() - net::ipv6_header_bytes) {
         return {};
     }
-    return packet.subspan(ipv6_header, payload_length);
+    return packet.subspan(net::ipv6_header_bytes, payload_length);
 }
 
 // Lowers every MSS option above max_mss (normally there is one, RFC 9293
 // section 3.7.1) and keeps the TCP checksum right.
 bool clamp_options(std::span<std::uint8_t> segment, std::uint16_t max_mss) noexcept
 {
-    if (segment.size() < tcp_min_header || (segment[13] & tcp_flag_syn) == 0) {
+    if (segment.size() < net::tcp_min_header_bytes || (segment[13] & tcp_flag_syn) == 0) {
         return false;
     }
     const std::size_t data_offset = static_cast<std::size_t>(segment[12] >> 4) * 4;
-    if (data_offset < tcp_min_header || data_offset > segment.size()) {
+    if (data_offset < net::tcp_min_header_bytes || data_offset > segment.size()) {
         return false;
     }
     bool changed = false;
-    std::size_t i = tcp_min_header;
+    std::size_t i = net::tcp_min_header_bytes;
     while (i < data_offset) {
         const std::uint8_t kind = segment[i];
         if (kind == option_eol) {
@@ -102,16 +88,16 @@ bool clamp_options(std::span<std::uint8_t> segment, std::uint16_t max_mss) noexc
             break;
         }
         if (kind == option_mss && length == option_mss_length) {
-            const std::uint16_t mss = load16(&segment[i + 2]);
+            const std::uint16_t mss = net::load_be16(&segment[i + 2]);
             if (mss > max_mss) {
-                store16(&segment[i + 2], max_mss);
+                net::store_be16(&segment[i + 2], max_mss);
                 // A field at an odd offset from the start of the summed data
                 // adds its bytes swapped (RFC 1071 section 2(B)); the TCP
                 // header starts the summed data after the even-sized pseudo-header.
                 const bool odd = ((i + 2) & 1U) != 0;
                 const auto swap = [odd](std::uint16_t v) { return odd ? std::byteswap(v) : v; };
-                std::uint8_t* checksum = &segment[tcp_checksum_offset];
-                store16(checksum, gre::checksum_update(load16(checksum), swap(mss), swap(max_mss)));
+                std::uint8_t* checksum = &segment[net::tcp_checksum_offset];
+                net::store_be16(checksum, gre::checksum_update(net::load_be16(checksum), swap(mss), swap(max_mss)));
                 changed = true;
             }
         }
@@ -132,14 +118,14 @@ bool clamp_tcp_mss(std::span<std::uint8_t> packet, std::uint32_t mtu) noexcept
     std::size_t ip_header = 0;
     if (version == 4) {
         segment = ipv4_tcp_segment(packet);
-        ip_header = ipv4_min_header;
+        ip_header = net::ipv4_header_bytes;
     } else if (version == 6) {
         segment = ipv6_tcp_segment(packet);
-        ip_header = ipv6_header;
+        ip_header = net::ipv6_header_bytes;
     } else {
         return false;
     }
-    const std::size_t overhead = ip_header + tcp_min_header;
+    const std::size_t overhead = ip_header + net::tcp_min_header_bytes;
     if (segment.empty() || mtu <= overhead) {
         return false;
     }

@@ -10,7 +10,7 @@ std::size_t fixed_overhead(const TunnelOverhead& o) noexcept
 {
     const EspCipherInfo& c = info(o.cipher);
     const std::size_t icv = c.aead ? c.icv_bytes : info(o.integrity).icv_bytes;
-    return o.underlay_ip_header + (o.udp_encapsulation ? udp_header_bytes : 0) + esp_header_bytes + c.iv_bytes + icv;
+    return o.underlay_ip_header + (o.udp_encapsulation ? net::udp_header_bytes : 0) + esp_header_bytes + c.iv_bytes + icv;
 }
 
 } // namespace

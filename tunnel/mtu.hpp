@@ -10,6 +10,7 @@
 //                          AEADs, ESP's own alignment (RFC 4303 section 2.4)
 
 #include "gre/gre.hpp"
+#include "net/headers.hpp"
 #include "tunnel/esp_algorithm.hpp"
 
 #include <cstddef>
@@ -18,15 +19,12 @@
 namespace mesh::tunnel {
 
 inline constexpr std::uint32_t default_path_mtu = 1500;      // Ethernet underlay
-inline constexpr std::size_t ipv4_header_bytes = 20;         // without options
-inline constexpr std::size_t ipv6_header_bytes = 40;         // without extension headers
-inline constexpr std::size_t udp_header_bytes = 8;           // ESP-in-UDP, RFC 3948 section 2.1
 inline constexpr std::size_t esp_header_bytes = 8;           // SPI and sequence number, RFC 4303 section 2
 inline constexpr std::size_t esp_trailer_bytes = 2;          // pad length and next header, RFC 4303 section 2.4
 
 // Everything a tunnel adds around an inner packet.
 struct TunnelOverhead {
-    std::size_t underlay_ip_header = ipv4_header_bytes;    // ipv6_header_bytes over IPv6
+    std::size_t underlay_ip_header = net::ipv4_header_bytes;    // net::ipv6_header_bytes over IPv6
     bool udp_encapsulation = true;                         // false: plain ESP (encapsulation "auto", no NAT)
     std::size_t gre_header = gre::header_length({});       // mode gre: 4 without key, sequence, checksum; mode ip: 0
     EspCipher cipher = EspCipher::aes128_gcm;

@@ -5,6 +5,7 @@
 //   header and GRE (mode gre) -> ESP seal in place -> sendmmsg(UDP) with GSO
 
 #include "gre/gre.hpp"
+#include "net/headers.hpp"
 #include "tunnel/gso_segmenter.hpp"
 #include "tunnel/inner_packet.hpp"
 #include "tunnel/mss_clamp.hpp"
@@ -19,9 +20,6 @@
 namespace mesh::tunnel {
 
 namespace {
-constexpr std::uint8_t next_header_ipv4 = 4;
-constexpr std::uint8_t next_header_ipv6 = 41;
-constexpr std::uint8_t next_header_gre = 47;
 // How long a full socket buffer may hold the outbound thread before the rest of a batch is dropped.
 constexpr int send_wait_ms = 20;
 } // namespace
@@ -109,10 +107,10 @@ void PacketPump::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, 
         frame = outbound_sends_->prepare(frame_bytes);
     }
     write_inner(frame.subspan(front + gre_bytes, inner_bytes));
-    std::uint8_t next_header = version == 4 ? next_header_ipv4 : next_header_ipv6;
+    std::uint8_t next_header = version == 4 ? net::protocol_ipv4 : net::protocol_ipv6;
     if (gre_mode) {
         gre::encap(frame.subspan(front, gre_bytes + inner_bytes), gre_header);
-        next_header = next_header_gre;
+        next_header = net::protocol_gre;
     }
     const auto sealed = sa.seal(frame, gre_bytes + inner_bytes, next_header);
     if (!sealed) [[unlikely]] {

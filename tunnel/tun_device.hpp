@@ -1,6 +1,6 @@
 #pragma once
 // A TUN interface (IFF_TUN | IFF_NO_PI: the fd carries bare IPv4/IPv6
-// packets) and its link settings through rtnetlink.
+// packets) (its link settings: net/link.hpp).
 //
 // With IFF_VNET_HDR every read and write starts with a VirtioNetHeader, and
 // TUNSETOFFLOAD lets the kernel hand over TCP (and, since Linux 6.2, UDP)
@@ -40,12 +40,5 @@ private:
     bool vnet_hdr_ = false;
     unsigned offloads_ = 0;
 };
-
-// Link settings of any interface, by index; each throws std::runtime_error.
-void set_link_mtu(net::NetlinkSocket& nl, int ifindex, std::uint32_t mtu);
-void set_link_up(net::NetlinkSocket& nl, int ifindex, bool up);
-void set_link_txqueuelen(net::NetlinkSocket& nl, int ifindex, std::uint32_t packets);
-// Adds the address, or announces it again when the interface has it already.
-void add_link_address(net::NetlinkSocket& nl, int ifindex, const net::IpPrefix& address);
 
 } // namespace mesh::tunnel

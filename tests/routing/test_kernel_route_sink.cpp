@@ -6,6 +6,7 @@
 // The namespace belongs to one worker thread (unshare(CLONE_NEWNET) is per
 // thread), so nothing outside the test sees these routes.
 
+#include "net/link.hpp"
 #include "routing/kernel_route_sink.hpp"
 #include "tests/routing/route_helpers.hpp"
 #include "tunnel/tun_device.hpp"
@@ -70,8 +71,8 @@ struct Lab {
 
     Lab()
     {
-        mesh::tunnel::set_link_up(nl, a.ifindex(), true);
-        mesh::tunnel::set_link_up(nl, b.ifindex(), true);
+        mesh::net::set_link_up(nl, a.ifindex(), true);
+        mesh::net::set_link_up(nl, b.ifindex(), true);
     }
 };
 

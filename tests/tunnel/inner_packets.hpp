@@ -2,6 +2,7 @@
 // Inner IPv4/IPv6 TCP and UDP packets for the offload tests, built field by
 // field, and a deliberately naive RFC 1071 checksum to check ours against.
 
+#include "net/byte_order.hpp"
 #include "tunnel/inner_packet.hpp"
 
 #include <cstdint>
@@ -75,7 +76,7 @@ inline std::vector<std::uint8_t> build_packet(const PacketSpec& s)
     if (s.v6) {
         p[0] = static_cast<std::uint8_t>(0x60 | s.tos >> 4);
         p[1] = static_cast<std::uint8_t>(s.tos << 4);
-        tunnel::store_be16(&p[4], static_cast<std::uint16_t>(l4_bytes));
+        net::store_be16(&p[4], static_cast<std::uint16_t>(l4_bytes));
         p[6] = s.protocol;
         p[7] = s.ttl;
         const std::uint8_t source[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -85,8 +86,8 @@ inline std::vector<std::uint8_t> build_packet(const PacketSpec& s)
     } else {
         p[0] = 0x45;
         p[1] = s.tos;
-        tunnel::store_be16(&p[2], static_cast<std::uint16_t>(p.size()));
-        tunnel::store_be16(&p[4], s.id);
+        net::store_be16(&p[2], static_cast<std::uint16_t>(p.size()));
+        net::store_be16(&p[4], s.id);
         p[6] = 0x40;   // DF
         p[8] = s.ttl;
         p[9] = s.protocol;
@@ -94,17 +95,17 @@ inline std::vector<std::uint8_t> build_packet(const PacketSpec& s)
         std::copy(std::begin(addresses), std::end(addresses), p.begin() + 12);
     }
     std::uint8_t* l4 = p.data() + l3;
-    tunnel::store_be16(l4, s.source_port);
-    tunnel::store_be16(l4 + 2, s.destination_port);
+    net::store_be16(l4, s.source_port);
+    net::store_be16(l4 + 2, s.destination_port);
     if (tcp) {
-        tunnel::store_be32(l4 + 4, s.seq);
-        tunnel::store_be32(l4 + 8, s.ack);
+        net::store_be32(l4 + 4, s.seq);
+        net::store_be32(l4 + 8, s.ack);
         l4[12] = static_cast<std::uint8_t>(l4_header / 4 << 4);
         l4[13] = s.flags;
-        tunnel::store_be16(l4 + 14, s.window);
+        net::store_be16(l4 + 14, s.window);
         std::copy(s.options.begin(), s.options.end(), l4 + 20);
     } else {
-        tunnel::store_be16(l4 + 4, static_cast<std::uint16_t>(l4_bytes));
+        net::store_be16(l4 + 4, static_cast<std::uint16_t>(l4_bytes));
     }
     std::copy(s.payload.begin(), s.payload.end(), l4 + l4_header);
     const auto transport = tunnel::parse_transport(p);
@@ -126,8 +127,8 @@ inline std::vector<std::uint8_t> counting_payload(std::size_t n, std::uint8_t st
 inline std::vector<std::uint8_t> timestamp_option(std::uint32_t value, std::uint32_t echo)
 {
     std::vector<std::uint8_t> o{1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0};
-    tunnel::store_be32(&o[4], value);
-    tunnel::store_be32(&o[8], echo);
+    net::store_be32(&o[4], value);
+    net::store_be32(&o[8], echo);
     return o;
 }
 

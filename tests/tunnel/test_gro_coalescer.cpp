@@ -3,8 +3,9 @@
 // segments must be left alone. A datagram socketpair stands in for the TUN:
 // each writev arrives as one datagram, header and packet.
 
-#include "tests/tunnel/inner_packets.hpp"
+#include "net/byte_order.hpp"
 #include "net/file_descriptor.hpp"
+#include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/gro_coalescer.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
@@ -134,7 +135,7 @@ void check_super_packet(const Written& w, const std::vector<PacketSpec>& specs)
     const auto t = parse_transport(w.packet);
     REQUIRE(t);
     const std::uint16_t pseudo = pseudo_header_sum(w.packet, *t, w.packet.size() - l3);
-    CHECK(load_be16(&w.packet[l3 + 16]) == pseudo);
+    CHECK(net::load_be16(&w.packet[l3 + 16]) == pseudo);
     if (!v6)
         CHECK(mesh::test::ipv4_checksum_ok(w.packet));
     auto completed = w.packet;
@@ -266,7 +267,7 @@ TEST_CASE("SYN, FIN, RST, URG, ECE, CWR, pure ACKs and IP options go straight th
     auto with_options = build_packet(stream({1000})[0]);
     with_options.insert(with_options.begin() + 20, {1, 1, 1, 0});   // NOP, NOP, NOP, EOL
     with_options[0] = 0x46;
-    store_be16(&with_options[2], static_cast<std::uint16_t>(with_options.size()));
+    net::store_be16(&with_options[2], static_cast<std::uint16_t>(with_options.size()));
     CHECK_FALSE(c.coalescer.add(with_options, c.tun.tun.get(), c.counters));
 }
 
@@ -294,8 +295,8 @@ TEST_CASE("UDP datagrams of one flow become one USO super-packet, beside a held 
     CHECK(w.header.csum_start == 20);
     CHECK(w.header.csum_offset == 6);
     CHECK(w.packet.size() == 28 + 3 * 1200 + 300);
-    CHECK(load_be16(&w.packet[2]) == w.packet.size());
-    CHECK(load_be16(&w.packet[24]) == w.packet.size() - 20);   // UDP length of the whole
+    CHECK(net::load_be16(&w.packet[2]) == w.packet.size());
+    CHECK(net::load_be16(&w.packet[24]) == w.packet.size() - 20);   // UDP length of the whole
     CHECK(mesh::test::ipv4_checksum_ok(w.packet));
     auto completed = w.packet;
     REQUIRE(complete_checksum(completed, 20, 6));

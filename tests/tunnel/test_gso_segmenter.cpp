@@ -2,6 +2,7 @@
 // would have built for that piece of payload on its own, and its checksums
 // must verify with the naive reference sum.
 
+#include "net/byte_order.hpp"
 #include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/gso_segmenter.hpp"
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 using namespace mesh::tunnel;
+namespace net = mesh::net;
 using mesh::test::PacketSpec;
 using mesh::test::build_packet;
 using mesh::test::counting_payload;
@@ -142,7 +144,7 @@ TEST_CASE("a small MSS cuts a super-packet into many segments")
     const auto segments = cut(super_packet(spec), gso(VirtioNetHeader::gso_tcpv4, 100, 20, 16));
     REQUIRE(segments.size() == 650);
     CHECK(mesh::test::transport_checksum_ok(segments[649]));
-    CHECK(mesh::tunnel::load_be32(&segments[649][24]) == spec.seq + 649 * 100);
+    CHECK(mesh::net::load_be32(&segments[649][24]) == spec.seq + 649 * 100);
 }
 
 TEST_CASE("a super-packet that cannot be cut as its header says is refused")

@@ -16,8 +16,8 @@ using mesh::tunnel::outer_packet_size;
 using mesh::tunnel::tunnel_mtu;
 using mesh::tunnel::TunnelOverhead;
 
-constexpr std::size_t v4 = mesh::tunnel::ipv4_header_bytes;
-constexpr std::size_t v6 = mesh::tunnel::ipv6_header_bytes;
+constexpr std::size_t v4 = mesh::net::ipv4_header_bytes;
+constexpr std::size_t v6 = mesh::net::ipv6_header_bytes;
 constexpr std::size_t gre = 4;
 
 TunnelOverhead overhead(std::size_t ip, std::size_t gre_header, EspCipher cipher,

@@ -4,6 +4,7 @@
 // real packets through the real pump, offloads included, no root.
 
 #include "gre/gre.hpp"
+#include "net/byte_order.hpp"
 #include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/udp_socket.hpp"
@@ -232,7 +233,7 @@ std::pair<VirtioNetHeader, std::vector<std::uint8_t>> tso_packet(const PacketSpe
     auto packet = build_packet(spec);
     const auto t = parse_transport(packet);
     const std::size_t csum = t->l4_offset + (spec.protocol == protocol_tcp ? 16 : 6);
-    store_be16(&packet[csum], pseudo_header_sum(packet, *t, packet.size() - t->l4_offset));
+    net::store_be16(&packet[csum], pseudo_header_sum(packet, *t, packet.size() - t->l4_offset));
     VirtioNetHeader header;
     header.flags = VirtioNetHeader::needs_csum;
     header.gso_type = spec.protocol == protocol_udp ? VirtioNetHeader::gso_udp_l4
@@ -287,7 +288,7 @@ TEST_CASE("a 64 KiB TSO super-packet crosses as two UDP GSO sends and arrives co
         std::vector<std::uint8_t> payload;
         std::uint32_t seq = spec.seq;
         for (const auto& p : packets) {
-            CHECK(load_be32(&p[24]) == seq);
+            CHECK(net::load_be32(&p[24]) == seq);
             payload.insert(payload.end(), p.begin() + 52, p.end());
             seq += static_cast<std::uint32_t>(p.size() - 52);
         }

@@ -1,27 +1,11 @@
 #include "tools/config/static_sa.hpp"
 
+#include "net/hex.hpp"
+
 #include <stdexcept>
 
 namespace mesh::config::detail {
 namespace {
-
-int hex_digit(char c) noexcept
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-std::string_view without_0x(std::string_view text) noexcept
-{
-    if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
-        text.remove_prefix(2);
-    return text;
-}
 
 // An SPI, written as a TOML integer (0x00001001) or a string ("0x00001001").
 std::uint32_t read_spi(const TableReader& r, std::string_view key)
@@ -35,13 +19,13 @@ std::uint32_t read_spi(const TableReader& r, std::string_view key)
         value = i->get();
     } else if (const auto* s = n->as_string()) {
         const std::string_view text = s->get();
-        const std::string_view digits = without_0x(text);
+        const std::string_view digits = net::without_0x(text);
         if (digits.size() == text.size() || digits.empty() || digits.size() > 16)
             r.fail(*n, name + " must be an integer such as 0x00001001, or a string \"0x...\"");
         for (const char c : digits) {
-            if (hex_digit(c) < 0)
+            if (net::hex_digit(c) < 0)
                 r.fail(*n, name + " must be an integer such as 0x00001001, or a string \"0x...\"");
-            value = value * 16 + hex_digit(c);
+            value = value * 16 + net::hex_digit(c);
             if (value > 0xffffffff)
                 break;
         }
@@ -65,16 +49,16 @@ Botan::secure_vector<std::uint8_t> read_key(const TableReader& r, std::string_vi
     if (!text)
         r.fail_missing(key);
     const std::string name = "'" + std::string(key) + "'";
-    const std::string_view digits = without_0x(text->value);
+    const std::string_view digits = net::without_0x(text->value);
     for (const char c : digits)
-        if (hex_digit(c) < 0)
+        if (net::hex_digit(c) < 0)
             r.fail(*text->node, name + " must be hex digits (a 0x prefix is accepted)");
     if (digits.size() != 2 * bytes)
         r.fail(*text->node, name + " must be " + std::to_string(2 * bytes) + " hex digits for " + what + ", not " +
                                 std::to_string(digits.size()));
     Botan::secure_vector<std::uint8_t> out(bytes);
     for (std::size_t i = 0; i < bytes; ++i)
-        out[i] = static_cast<std::uint8_t>(hex_digit(digits[2 * i]) * 16 + hex_digit(digits[2 * i + 1]));
+        out[i] = static_cast<std::uint8_t>(net::hex_digit(digits[2 * i]) * 16 + net::hex_digit(digits[2 * i + 1]));
     return out;
 }
 

@@ -1,9 +1,10 @@
 #include "tools/daemon/daemon.hpp"
 
+#include "net/link.hpp"
 #include "routing/kernel_route_sink.hpp"
 #include "routing/zebra_client.hpp"
-#include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/control_server.hpp"
+#include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/listen_guard.hpp"
 #include "tools/log/log.hpp"
 #include "tunnel/mtu.hpp"
@@ -112,7 +113,7 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
         tunnel.mtu = *config.mtu;
     } else {
         tunnel::TunnelOverhead overhead;
-        overhead.underlay_ip_header = tunnel.peer.address.is_v4() ? tunnel::ipv4_header_bytes : tunnel::ipv6_header_bytes;
+        overhead.underlay_ip_header = tunnel.peer.address.is_v4() ? net::ipv4_header_bytes : net::ipv6_header_bytes;
         overhead.gre_header = config.mode == config::TunnelMode::gre ? gre::header_length({}) : 0;
         // Until IKE chooses, size for the cipher with the largest overhead the proposal allows.
         const auto& proposal = config_.proposals.at(config.proposal);
@@ -131,10 +132,10 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
         }
         tunnel.mtu = smallest;
     }
-    tunnel::set_link_mtu(netlink_, tunnel.device->ifindex(), tunnel.mtu);
-    tunnel::set_link_txqueuelen(netlink_, tunnel.device->ifindex(), tun_txqueuelen);
+    net::set_link_mtu(netlink_, tunnel.device->ifindex(), tunnel.mtu);
+    net::set_link_txqueuelen(netlink_, tunnel.device->ifindex(), tun_txqueuelen);
     if (config.address)
-        tunnel::add_link_address(netlink_, tunnel.device->ifindex(), *config.address);
+        net::add_link_address(netlink_, tunnel.device->ifindex(), *config.address);
 
     tunnel::SaTable::TunnelSettings settings;
     settings.tun_fd = tunnel.device->fd();
@@ -180,12 +181,12 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     // Carrier stays on with link-down "admin": the interface's state says it all.
     const bool admin = config_.site.link_down == config::LinkDown::admin;
     tunnel.device->set_carrier(up || admin);
-    tunnel::set_link_up(netlink_, tunnel.device->ifindex(), up || !admin);
+    net::set_link_up(netlink_, tunnel.device->ifindex(), up || !admin);
     // zebra 8.4 now and then misses the address of an interface made a moment
     // before (ospfd then shows "OSPF not enabled on this interface"); the
     // kernel announces it again when it is added again.
     if (up && tunnel.config->address)
-        tunnel::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.config->address);
+        net::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.config->address);
     tunnel.up = up;
     // After the link: the kernel refuses a route through an interface that is down.
     update_routes(tunnel);

@@ -1,6 +1,3 @@
-// net/log_rate_limit.hpp. It lives here until net/ has a test binary of its
-// own: tunnel's is the one that builds header-only code of the repo root today.
-
 #include "net/log_rate_limit.hpp"
 
 #include <doctest/doctest.h>
