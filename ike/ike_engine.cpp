@@ -291,8 +291,14 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
     std::optional<ParseError> inner_error;
     auto inner = decrypt(sa, message, datagram, &inner_error);
     if (!inner) {
-        if (inner_error && inner_error->code == ParseErrc::unsupported_critical)
+        if (inner_error && inner_error->code == ParseErrc::unsupported_critical) {
+            if (sa.state == IkeState::init_done) {
+                // Authenticated, so the answer goes where IKE_AUTH came from (section 2.11).
+                sa.local = local;
+                sa.remote = remote;
+            }
             refuse_critical_request(sa, header, inner_error->value, now);
+        }
         return;
     }
     sa.last_heard = now;

@@ -377,9 +377,11 @@ TEST_CASE("an unknown critical payload inside SK of IKE_AUTH: the responder answ
     header.response = false;
     header.initiator = true;
     header.message_id = 1;
-    p.deliver({p.a_ike, p.b_ike, initiator.seal(header, {unknown_critical})});
+    const Endpoint a_nat_t{p.a_ike.address, 4500}, b_nat_t{p.b_ike.address, 4500};
+    p.deliver({a_nat_t, b_nat_t, initiator.seal(header, {unknown_critical})});
 
     const Datagram reply = take_front(p);
+    CHECK(reply.to == a_nat_t);                 // where IKE_AUTH came from (section 2.11)
     CHECK(parse(reply.bytes)->header.response);
     const auto inner = initiator.open(reply.bytes);
     const auto* refusal = find_notify(inner, NotifyType::unsupported_critical_payload);
@@ -389,7 +391,7 @@ TEST_CASE("an unknown critical payload inside SK of IKE_AUTH: the responder answ
     CHECK(p.b->status(p.now).empty());
     REQUIRE(p.b->failures().size() == 1);
     CHECK(p.b->failures().begin()->second.text.find(
-              "IKE_AUTH from 192.0.2.1:500 refused: unsupported critical payload (type 200)") != std::string::npos);
+              "IKE_AUTH from 192.0.2.1:4500 refused: unsupported critical payload (type 200)") != std::string::npos);
 }
 
 TEST_CASE("an unknown critical payload inside SK of the IKE_AUTH response: the initiator logs it, deletes the IKE "
