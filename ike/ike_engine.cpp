@@ -32,6 +32,18 @@ std::optional<std::int64_t> seconds_until(Clock::time_point when, Clock::time_po
         return std::nullopt;
     return std::chrono::duration_cast<std::chrono::seconds>(when - now).count();
 }
+
+const char* exchange_name(ExchangeType exchange) noexcept
+{
+    switch (exchange) {
+    case ExchangeType::ike_sa_init: return "IKE_SA_INIT";
+    case ExchangeType::ike_auth: return "IKE_AUTH";
+    case ExchangeType::create_child_sa: return "CREATE_CHILD_SA";
+    case ExchangeType::informational: return "INFORMATIONAL";
+    case ExchangeType::ike_intermediate: return "IKE_INTERMEDIATE";
+    }
+    return "IKE message";
+}
 } // namespace
 
 const char* to_string(IkeState state) noexcept
@@ -131,13 +143,23 @@ void IkeEngine::on_datagram(const net::Endpoint& local, const net::Endpoint& rem
     if (header.spi_i == 0) {
         // Section 3.1: the initiator's SPI is never zero. No state, no answer.
         ++counters_.malformed;
+        if (const auto allowed = log_limits_.zero_spi.admit(now))
+            ike_log()->warn("{} from {} refused: SPIi is zero (RFC 7296 section 3.1){}",
+                            exchange_name(header.exchange_type), remote.to_string(), allowed->note());
         return;
     }
     if (header.exchange_type == ExchangeType::ike_sa_init && !header.response && header.spi_r == 0) {
-        if (IkeSa* existing = find_sa(header.spi_i, 0); existing && !existing->initiator) {
-            // A retransmitted IKE_SA_INIT: the same answer again, no new work.
-            if (!existing->init_response.empty())
-                host_.send(existing->local, existing->remote, existing->init_response);
+        // Section 2.1: a retransmitted IKE_SA_INIT (same SPIi, same address
+        // and port, its SA still half open) is answered from the cache, not
+        // processed again. COOKIE and INVALID_KE_PAYLOAD answers keep no SA,
+        // so the request after one of them is new work.
+        const auto half_open = std::find_if(sas_.begin(), sas_.end(), [&](const auto& sa) {
+            return !sa->initiator && sa->state == IkeState::init_done && sa->spi_i == header.spi_i &&
+                   sa->remote == remote;
+        });
+        if (half_open != sas_.end()) {
+            ++counters_.retransmits;
+            host_.send((*half_open)->local, (*half_open)->remote, (*half_open)->init_response);
             return;
         }
         on_init_request(*message, bytes, local, remote, now);
@@ -226,9 +248,13 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
     if (header.response) {
         if (!sa.outstanding || sa.outstanding->message_id != header.message_id)
             return;   // late or duplicate answer
-        auto inner = decrypt(sa, message, datagram);
-        if (!inner)
+        std::optional<ParseError> inner_error;
+        auto inner = decrypt(sa, message, datagram, &inner_error);
+        if (!inner) {
+            if (inner_error && inner_error->code == ParseErrc::unsupported_critical)
+                refuse_critical_response(sa, inner_error->value, now);
             return;
+        }
         if (header.exchange_type != sa.outstanding->exchange) {
             // Section 1.2: a response is of its request's exchange type. Not
             // an answer: the request stays out and is retransmitted.
@@ -266,10 +292,12 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
     auto inner = decrypt(sa, message, datagram, &inner_error);
     if (!inner) {
         if (inner_error && inner_error->code == ParseErrc::unsupported_critical) {
-            NotifyPayload n;
-            n.notify_type = NotifyType::unsupported_critical_payload;
-            n.data = {inner_error->value};
-            send_response(sa, header, {std::move(n)});
+            if (sa.state == IkeState::init_done) {
+                // Authenticated, so the answer goes where IKE_AUTH came from (section 2.11).
+                sa.local = local;
+                sa.remote = remote;
+            }
+            refuse_critical_request(sa, header, inner_error->value, now);
         }
         return;
     }
@@ -295,6 +323,37 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
     default:
         break;
     }
+}
+
+void IkeEngine::refuse_critical_request(IkeSa& sa, const Header& header, std::uint8_t payload_type,
+                                        Clock::time_point now)
+{
+    // Section 2.5: the request is rejected, its response says why.
+    report_limited(log_limits_.unsupported_critical, now, sa.peer->name,
+                   "{} from {} refused: unsupported critical payload (type {}), answered UNSUPPORTED_CRITICAL_PAYLOAD",
+                   exchange_name(header.exchange_type), sa.remote.to_string(), payload_type);
+    NotifyPayload n;
+    n.notify_type = NotifyType::unsupported_critical_payload;
+    n.data = {payload_type};
+    send_response(sa, header, {std::move(n)});
+    // A refused IKE_AUTH ends the half-open IKE SA, as AUTHENTICATION_FAILED does.
+    if (sa.state == IkeState::init_done)
+        sa.state = IkeState::dead;
+}
+
+void IkeEngine::refuse_critical_response(IkeSa& sa, std::uint8_t payload_type, Clock::time_point now)
+{
+    // Section 2.5: the response is rejected. The request stays out for a
+    // later exchange (the peer's cached answer is the same, so it fails in
+    // time); an IKE_AUTH answer that cannot be used ends the IKE SA now, and
+    // the responder, which may think it up, hears the Delete (section 1.4.1).
+    report_limited(log_limits_.unsupported_critical, now, sa.peer->name,
+                   "{} response from {} refused: unsupported critical payload (type {})",
+                   exchange_name(sa.outstanding->exchange), sa.remote.to_string(), payload_type);
+    if (sa.state != IkeState::auth_sent)
+        return;
+    send_ike_delete(sa);
+    fail(sa, now);
 }
 
 Datagrams IkeEngine::encrypt(IkeSa& sa, Header header, const std::vector<Payload>& inner)

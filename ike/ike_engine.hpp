@@ -191,6 +191,9 @@ private:
     // ike_engine.cpp: dispatch, sending, timers
     IkeSa* find_sa(std::uint64_t spi_i, std::uint64_t spi_r);
     void send_request(IkeSa& sa, ExchangeType exchange, std::vector<Payload> inner, Clock::time_point now);
+    // An unknown critical payload inside SK (RFC 7296 section 2.5).
+    void refuse_critical_request(IkeSa& sa, const Header& header, std::uint8_t payload_type, Clock::time_point now);
+    void refuse_critical_response(IkeSa& sa, std::uint8_t payload_type, Clock::time_point now);
     void send_response(IkeSa& sa, const Header& request, std::vector<Payload> inner);
     void send_datagram(IkeSa& sa, const Datagrams& datagrams);
     // Sent again: a retransmission, or the answer to a retransmitted request.

@@ -13,6 +13,7 @@ struct IkeLogLimits {
     net::LogRateLimit unsupported_critical;   // RFC 7296 section 2.5
     net::LogRateLimit bad_version;            // INVALID_MAJOR_VERSION
     net::LogRateLimit unknown_spi;            // no IKE SA has these SPIs
+    net::LogRateLimit zero_spi;               // SPIi zero (RFC 7296 section 3.1)
     net::LogRateLimit missing_payload;        // IKE_SA_INIT without SA, KE or Nonce
     net::LogRateLimit no_peer;                // IKE_SA_INIT from an address no peer has
     net::LogRateLimit init_refused;           // over the half-open or IKE SA bounds

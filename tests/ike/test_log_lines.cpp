@@ -99,6 +99,21 @@ TEST_CASE("an unknown critical payload is logged as a warning in RFC 7296's word
     CHECK(lines[0].find("answered UNSUPPORTED_CRITICAL_PAYLOAD") != std::string::npos);
 }
 
+TEST_CASE("an IKE_SA_INIT with SPIi zero is logged as a warning naming section 3.1")
+{
+    CapturedLog log;
+    Pair p(a_to_b(), b_to_a());
+    Message request = init_request(0);
+    request.payloads.push_back(ike_proposals(a_to_b().ike));
+    p.b->on_datagram(p.b_ike, p.a_ike, serialize(request), p.now);
+
+    CHECK(p.wire.empty());
+    CHECK(p.b->counters().malformed == 1);
+    const auto lines = log.seen("IKE_SA_INIT from 192.0.2.1:500 refused: SPIi is zero (RFC 7296 section 3.1)");
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].starts_with("warning"));
+}
+
 TEST_CASE("an unsupported major version is logged as a warning naming INVALID_MAJOR_VERSION")
 {
     CapturedLog log;

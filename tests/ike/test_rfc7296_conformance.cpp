@@ -1,8 +1,9 @@
 // RFC 7296 rules a peer under test (libreswan's --impair) broke and the
 // engine let pass: a zero SPIi (section 3.1), a response of another exchange
 // type than its request (section 1.2), non-zero RESERVED bytes in an ID
-// payload (section 2.15). The misbehaving end is made by hand here, with the
-// library's own codec and key derivation.
+// payload (section 2.15), an IKE_SA_INIT sent twice (section 2.1), an unknown
+// critical payload inside SK (section 2.5). The misbehaving end is made by
+// hand here, with the library's own codec and key derivation.
 
 #include "pair_steps.hpp"
 #include "pki_helpers.hpp"
@@ -294,5 +295,132 @@ TEST_CASE("IDr with non-zero RESERVED bytes: the initiator checks AUTH over the 
     CHECK(p.a->failures().empty());
     REQUIRE(p.a->status(p.now).size() == 1);
     CHECK(p.a->status(p.now).front().state == IkeState::established);
+    CHECK(p.a_host.installed.size() == 1);
+}
+
+namespace {
+
+// A message of `keys`' IKE SA sealed as `side` sends it: an end that puts
+// what it likes inside SK.
+std::vector<std::uint8_t> seal_as(Pair& p, const IkeSaKeysExport& keys, SkSide side, Header header,
+                                  const std::vector<Payload>& inner)
+{
+    auto sk = SkCipher::create(keys.suite, *keys.keys, side, p.rng);
+    REQUIRE(sk);
+    Message message;
+    message.header = header;
+    const auto plaintext = serialize_payload_chain(inner);
+    message.payloads.push_back(SkPayload{inner.empty() ? PayloadType::none : payload_type(inner.front()), {}});
+    auto datagram = associated_data(message, sk->sealed_size(plaintext.size()));
+    const auto body = sk->seal(datagram, plaintext);
+    REQUIRE(body);
+    datagram.insert(datagram.end(), body->begin(), body->end());
+    return datagram;
+}
+
+const UnknownPayload unknown_critical{static_cast<PayloadType>(200), true, {1, 2, 3, 4}};
+
+} // namespace
+
+TEST_CASE("IKE_SA_INIT sent twice (section 2.1): the copy is answered from the cache, one IKE SA")
+{
+    Pair p(a_to_b(), b_to_a());
+    p.tick(1000ms);
+    const Datagram init = take_front(p);
+    p.deliver(init);
+    const Datagram first = take_front(p);
+    p.deliver(init);                            // the retransmission
+    const Datagram second = take_front(p);
+    CHECK(second.bytes == first.bytes);
+    CHECK(p.b->status(p.now).size() == 1);
+
+    Datagram elsewhere = init;                  // the same SPIi from another port is another initiator
+    elsewhere.from.port = 4500;
+    p.deliver(elsewhere);
+    CHECK(p.b->status(p.now).size() == 2);
+    p.wire.clear();
+
+    p.deliver(first);
+    p.deliver_all();
+    p.tick(31s);                                // the other one's half-open SA times out
+    REQUIRE(p.b->status(p.now).size() == 1);
+    CHECK(p.b->status(p.now).front().state == IkeState::established);
+    CHECK(p.b_host.installed.size() == 1);
+}
+
+TEST_CASE("an unknown critical payload inside SK of IKE_AUTH: the responder answers UNSUPPORTED_CRITICAL_PAYLOAD, "
+          "logs it and drops the half-open IKE SA (section 2.5)")
+{
+    Pair p(a_to_b(), b_to_a());   // A is never ticked: the test initiates in its place
+    auto dh = DhKeyExchange::generate(DhGroup::ecp256, p.rng);
+    REQUIRE(dh);
+    const std::vector<std::uint8_t> ni(32, 0x11);
+    Message init;
+    init.header.spi_i = 0x1122334455667788;
+    init.header.exchange_type = ExchangeType::ike_sa_init;
+    init.header.initiator = true;
+    init.payloads = {ike_proposals(a_to_b().ike), KePayload{DhGroup::ecp256, dh->public_value()}, NoncePayload{ni}};
+    p.deliver({p.a_ike, p.b_ike, serialize(init)});
+    const auto answer = parse(take_front(p).bytes);
+    REQUIRE(answer);
+    REQUIRE(answer->find<KePayload>() != nullptr);
+    REQUIRE(answer->find<NoncePayload>() != nullptr);
+    const auto g_ir = dh->shared_secret(answer->find<KePayload>()->data);
+    REQUIRE(g_ir);
+    HandMadeEnd initiator;
+    initiator.key(p, *g_ir, ni, answer->find<NoncePayload>()->data, init.header.spi_i, answer->header.spi_r,
+                  SkSide::original_initiator);
+    REQUIRE(p.b->status(p.now).size() == 1);
+
+    Header header = answer->header;
+    header.exchange_type = ExchangeType::ike_auth;
+    header.response = false;
+    header.initiator = true;
+    header.message_id = 1;
+    const Endpoint a_nat_t{p.a_ike.address, 4500}, b_nat_t{p.b_ike.address, 4500};
+    p.deliver({a_nat_t, b_nat_t, initiator.seal(header, {unknown_critical})});
+
+    const Datagram reply = take_front(p);
+    CHECK(reply.to == a_nat_t);                 // where IKE_AUTH came from (section 2.11)
+    CHECK(parse(reply.bytes)->header.response);
+    const auto inner = initiator.open(reply.bytes);
+    const auto* refusal = find_notify(inner, NotifyType::unsupported_critical_payload);
+    REQUIRE(refusal != nullptr);
+    CHECK(refusal->data == std::vector<std::uint8_t>{200});
+
+    CHECK(p.b->status(p.now).empty());
+    REQUIRE(p.b->failures().size() == 1);
+    CHECK(p.b->failures().begin()->second.text.find(
+              "IKE_AUTH from 192.0.2.1:4500 refused: unsupported critical payload (type 200)") != std::string::npos);
+}
+
+TEST_CASE("an unknown critical payload inside SK of the IKE_AUTH response: the initiator logs it, deletes the IKE "
+          "SA and starts over (section 2.5)")
+{
+    Pair p(a_to_b(), b_to_a());
+    p.tick(1000ms);
+    p.deliver(take_front(p));                   // A's IKE_SA_INIT at B
+    p.deliver(take_front(p));                   // B's answer at A
+    p.deliver(take_front(p));                   // A's IKE_AUTH at B: B is up
+    const Datagram b_answer = take_front(p);    // replaced
+    const auto keys = p.b->keys();
+    REQUIRE(keys.size() == 1);
+    const auto header = parse(b_answer.bytes)->header;
+    p.deliver({b_answer.from, b_answer.to,
+               seal_as(p, keys.front(), SkSide::original_responder, header, {unknown_critical})});
+
+    CHECK(p.a->status(p.now).empty());
+    REQUIRE(p.a->failures().size() == 1);
+    CHECK(p.a->failures().begin()->second.text.find(
+              "IKE_AUTH response from 192.0.2.2:4500 refused: unsupported critical payload (type 200)") !=
+          std::string::npos);
+    p.deliver(take_front(p));                   // A's Delete: B's IKE SA goes too
+    CHECK(p.b->status(p.now).empty());
+    CHECK(p.a_host.installed.empty());
+
+    p.deliver_all();
+    p.tick(3s);                                 // the retry brings the tunnel up
+    p.deliver_all();
+    CHECK(p.a->status(p.now).size() == 1);
     CHECK(p.a_host.installed.size() == 1);
 }
