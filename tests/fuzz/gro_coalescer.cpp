@@ -29,8 +29,9 @@
 // coalesced-packets and coalesced-segments counters count what came out.
 // __builtin_trap() on any difference.
 
-#include "tests/tunnel/inner_packets.hpp"
+#include "net/byte_order.hpp"
 #include "net/file_descriptor.hpp"
+#include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/gro_coalescer.hpp"
 #include "tunnel/offload_limits.hpp"
 #include "tunnel/virtio_net_header.hpp"
@@ -50,6 +51,7 @@
 namespace {
 
 using namespace mesh::tunnel;
+namespace net = mesh::net;
 using Bytes = std::vector<std::uint8_t>;
 
 constexpr std::size_t tuns = 2;
@@ -114,16 +116,16 @@ void receive(Received& received, std::size_t tun, std::span<const std::uint8_t> 
         return;
     std::uint8_t* l4 = p.data() + t->l4_offset;
     if (t->protocol == protocol_udp) {
-        const std::size_t udp_length = load_be16(l4 + 4);
+        const std::size_t udp_length = net::load_be16(l4 + 4);
         if (udp_length < 8 || udp_length > p.size() - t->l4_offset)
             return;
         p.resize(t->l4_offset + udp_length);   // the UDP length rules (RFC 768)
         l4 = p.data() + t->l4_offset;
         if (v4)
-            store_be16(&p[2], static_cast<std::uint16_t>(p.size()));
+            net::store_be16(&p[2], static_cast<std::uint16_t>(p.size()));
         else
-            store_be16(&p[4], static_cast<std::uint16_t>(p.size() - t->l4_offset));
-        if (checksums && load_be16(l4 + 6) == 0) {
+            net::store_be16(&p[4], static_cast<std::uint16_t>(p.size() - t->l4_offset));
+        if (checksums && net::load_be16(l4 + 6) == 0) {
             if (!v4)
                 return;   // RFC 8200 section 8.1: a zero UDP checksum over IPv6 is dropped
         } else if (checksums && !transport_ok(p)) {
@@ -133,12 +135,12 @@ void receive(Received& received, std::size_t tun, std::span<const std::uint8_t> 
         return;
     }
     if (v4) {
-        store_be16(&p[4], 0);
-        store_be16(&p[10], 0);
+        net::store_be16(&p[4], 0);
+        net::store_be16(&p[10], 0);
     }
-    store_be16(l4 + transport_checksum_offset(t->protocol), 0);
+    net::store_be16(l4 + transport_checksum_offset(t->protocol), 0);
     if (t->protocol == protocol_tcp && (l4[13] & tcp_urg) == 0)
-        store_be16(l4 + 18, 0);   // read only with URG set (RFC 9293 section 3.1)
+        net::store_be16(l4 + 18, 0);   // read only with URG set (RFC 9293 section 3.1)
 
     Bytes flow{static_cast<std::uint8_t>(tun), t->version, t->protocol};
     const std::size_t addresses = v4 ? 12 : 8;   // the addresses only: IPv4 options do not make another flow
@@ -178,12 +180,12 @@ void receive_written(Received& received, std::size_t tun, std::span<const std::u
     if (v4)
         require(ipv4_ok(packet));
     if (!tcp)
-        require(load_be16(packet.data() + t->l4_offset + 4) == packet.size() - t->l4_offset);
+        require(net::load_be16(packet.data() + t->l4_offset + 4) == packet.size() - t->l4_offset);
 
     // NEEDS_CSUM: completed over the whole, the checksum must verify.
     Bytes whole(packet.begin(), packet.end());
     const auto sum = sum_of(std::span(whole).subspan(t->l4_offset));
-    store_be16(&whole[header.csum_start + header.csum_offset], static_cast<std::uint16_t>(~sum));
+    net::store_be16(&whole[header.csum_start + header.csum_offset], static_cast<std::uint16_t>(~sum));
     require(transport_ok(whole));
 
     // The kernel's GSO: headers repeated, lengths and sequence numbers of each
@@ -197,15 +199,15 @@ void receive_written(Received& received, std::size_t tun, std::span<const std::u
                        packet.begin() + static_cast<std::ptrdiff_t>(headers + offset + piece));
         std::uint8_t* l4 = segment.data() + t->l4_offset;
         if (v4)
-            store_be16(&segment[2], static_cast<std::uint16_t>(segment.size()));
+            net::store_be16(&segment[2], static_cast<std::uint16_t>(segment.size()));
         else
-            store_be16(&segment[4], static_cast<std::uint16_t>(segment.size() - t->l4_offset));
+            net::store_be16(&segment[4], static_cast<std::uint16_t>(segment.size() - t->l4_offset));
         if (tcp) {
-            store_be32(l4 + 4, load_be32(l4 + 4) + static_cast<std::uint32_t>(offset));
+            net::store_be32(l4 + 4, net::load_be32(l4 + 4) + static_cast<std::uint32_t>(offset));
             if (psh && i + 1 < count)
                 l4[13] &= static_cast<std::uint8_t>(~tcp_psh);
         } else {
-            store_be16(l4 + 4, static_cast<std::uint16_t>(segment.size() - t->l4_offset));
+            net::store_be16(l4 + 4, static_cast<std::uint16_t>(segment.size() - t->l4_offset));
         }
         receive(received, tun, segment, false);
     }
@@ -217,15 +219,15 @@ void repair(std::span<std::uint8_t> p)
     if (p.empty() || p.size() > max_ip_packet)
         return;
     if (p[0] >> 4 == 4 && p.size() >= 20 && std::size_t{p[0] & 0x0fu} * 4 <= p.size())
-        store_be16(&p[2], static_cast<std::uint16_t>(p.size()));
+        net::store_be16(&p[2], static_cast<std::uint16_t>(p.size()));
     else if (p[0] >> 4 == 6 && p.size() >= 40)
-        store_be16(&p[4], static_cast<std::uint16_t>(p.size() - 40));
+        net::store_be16(&p[4], static_cast<std::uint16_t>(p.size() - 40));
     const auto t = parse_transport(p);
     if (!t)
         return;
     const std::size_t l4_bytes = t->size - t->l4_offset;
     if (t->protocol == protocol_udp)
-        store_be16(&p[t->l4_offset + 4], static_cast<std::uint16_t>(l4_bytes));
+        net::store_be16(&p[t->l4_offset + 4], static_cast<std::uint16_t>(l4_bytes));
     write_transport_checksum(p.first(t->size), *t, l4_bytes);
     if (t->version == 4)
         write_ipv4_checksum(p.first(t->l4_offset));
@@ -287,7 +289,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::span<const std::uint8_t> in(data, size);
     for (std::size_t packets = 0; packets < max_packets && in.size() >= 3; ++packets) {
         const std::uint8_t selector = in[0];
-        const std::size_t length = load_be16(&in[1]);
+        const std::size_t length = net::load_be16(&in[1]);
         in = in.subspan(3);
         std::span<std::uint8_t> packet;
         if ((selector & 0x08) != 0) {
@@ -303,10 +305,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (std::size_t i = headers; i < bytes; ++i)
                 packet[i] = fill++;
             if (t->protocol == protocol_tcp)
-                store_be32(&packet[t->l4_offset + 4], load_be32(&previous[t->l4_offset + 4]) +
+                net::store_be32(&packet[t->l4_offset + 4], net::load_be32(&previous[t->l4_offset + 4]) +
                                                           static_cast<std::uint32_t>(t->size - headers));
             if (t->version == 4)
-                store_be16(&packet[4], static_cast<std::uint16_t>(load_be16(&previous[4]) + 1));
+                net::store_be16(&packet[4], static_cast<std::uint16_t>(net::load_be16(&previous[4]) + 1));
             repair(packet);
         } else {
             const std::size_t bytes = std::min({length, in.size(), h->max_packet});

@@ -27,6 +27,7 @@
 //     field is no 16-bit word of the sum, and the kernel's own
 //     skb_checksum_help stores no verifying checksum there either).
 
+#include "net/byte_order.hpp"
 #include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/gso_segmenter.hpp"
 #include "tunnel/offload_limits.hpp"
@@ -39,6 +40,7 @@
 namespace {
 
 using namespace mesh::tunnel;
+namespace net = mesh::net;
 
 constexpr std::uint8_t tcp_fin = 0x01;
 constexpr std::uint8_t tcp_psh = 0x08;
@@ -81,19 +83,19 @@ void check_segment(std::span<const std::uint8_t> packet, const GsoPlan& plan, st
     const std::uint8_t* in = packet.data();
     const std::uint8_t* out = segment.data();
     if (t.version == 4) {
-        require(load_be16(out + 2) == segment.size());
-        require(load_be16(out + 4) == static_cast<std::uint16_t>(load_be16(in + 4) + index));
+        require(net::load_be16(out + 2) == segment.size());
+        require(net::load_be16(out + 4) == static_cast<std::uint16_t>(net::load_be16(in + 4) + index));
         require(same(in, out, 0, 2) && same(in, out, 6, 10) && same(in, out, 12, t.l4_offset));
         require(mesh::test::ipv4_checksum_ok(segment));
     } else {
-        require(load_be16(out + 4) == segment.size() - t.l4_offset);
+        require(net::load_be16(out + 4) == segment.size() - t.l4_offset);
         require(same(in, out, 0, 4) && same(in, out, 6, 40));
     }
     const std::uint8_t* l4_in = in + t.l4_offset;
     const std::uint8_t* l4_out = out + t.l4_offset;
     require(same(l4_in, l4_out, 0, 4));   // ports
     if (t.protocol == protocol_tcp) {
-        require(load_be32(l4_out + 4) == load_be32(l4_in + 4) + static_cast<std::uint32_t>(index * plan.segment_payload));
+        require(net::load_be32(l4_out + 4) == net::load_be32(l4_in + 4) + static_cast<std::uint32_t>(index * plan.segment_payload));
         std::uint8_t flags = l4_in[13];
         if (index + 1 < plan.count)
             flags &= static_cast<std::uint8_t>(~(tcp_fin | tcp_psh));
@@ -102,7 +104,7 @@ void check_segment(std::span<const std::uint8_t> packet, const GsoPlan& plan, st
         require(l4_out[13] == flags);
         require(same(l4_in, l4_out, 8, 13) && same(l4_in, l4_out, 14, 16) && same(l4_in, l4_out, 18, t.l4_header));
     } else {
-        require(load_be16(l4_out + 4) == segment.size() - t.l4_offset);
+        require(net::load_be16(l4_out + 4) == segment.size() - t.l4_offset);
     }
     require(mesh::test::transport_checksum_ok(segment));
     const std::size_t offset = index * plan.segment_payload;
@@ -123,7 +125,7 @@ void check_completed(std::span<const std::uint8_t> packet, const VirtioNetHeader
     require(field + 2 <= packet.size());
     require(same(packet.data(), out.data(), 0, field) && same(packet.data(), out.data(), field + 2, packet.size()));
     if (header.csum_offset % 2 == 0)
-        require(mesh::test::naive_sum(out.subspan(start), load_be16(&packet[field])) == 0xffff);
+        require(mesh::test::naive_sum(out.subspan(start), net::load_be16(&packet[field])) == 0xffff);
 }
 
 } // namespace

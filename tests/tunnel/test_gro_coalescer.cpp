@@ -483,7 +483,7 @@ TEST_CASE("UDP datagrams the stack would drop or trim are not merged")
         Coalescing c;
         const auto udp = datagrams(2, true);
         auto zero = build_packet(udp[1]);
-        store_be16(&zero[46], 0);
+        net::store_be16(&zero[46], 0);
         CHECK(add_packet(c, build_packet(udp[0])));
         CHECK_FALSE(add_packet(c, zero));
         CHECK(c.flush().size() == 1);
@@ -494,7 +494,7 @@ TEST_CASE("UDP datagrams the stack would drop or trim are not merged")
         const auto udp = datagrams(2);
         auto padded = build_packet(udp[0]);
         padded.insert(padded.end(), 4, 0);
-        store_be16(&padded[2], static_cast<std::uint16_t>(padded.size()));
+        net::store_be16(&padded[2], static_cast<std::uint16_t>(padded.size()));
         write_ipv4_checksum(std::span(padded).first(20));
         CHECK_FALSE(add_packet(c, padded));
         CHECK(add_packet(c, build_packet(udp[1])));
@@ -508,7 +508,7 @@ TEST_CASE("UDP datagrams the stack would drop or trim are not merged")
         const auto udp = datagrams(2);
         for (const auto& s : udp) {
             auto packet = build_packet(s);
-            store_be16(&packet[26], 0);
+            net::store_be16(&packet[26], 0);
             CHECK(add_packet(c, packet));
         }
         const auto written = c.flush();
@@ -527,7 +527,7 @@ TEST_CASE("a segment of a held flow with IPv4 options is written after what the 
     auto options = build_packet(specs[2]);
     options.insert(options.begin() + 20, {1, 1, 1, 0});
     options[0] = 0x46;
-    store_be16(&options[2], static_cast<std::uint16_t>(options.size()));
+    net::store_be16(&options[2], static_cast<std::uint16_t>(options.size()));
     write_ipv4_checksum(std::span(options).first(24));
     CHECK_FALSE(add_packet(c, options));
     const auto written = c.tun.read_all();   // before the caller writes it
