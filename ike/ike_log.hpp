@@ -1,17 +1,13 @@
 #pragma once
-// The "ike" log topic. The daemon creates it (tools/log); in tests, where it
-// does not exist, messages go to spdlog's default logger.
+// The "ike" log topic.
 
-#include <spdlog/spdlog.h>
-
-#include <memory>
+#include "net/log_topic.hpp"
 
 namespace mesh::ike {
 
 inline std::shared_ptr<spdlog::logger> ike_log()
 {
-    auto logger = spdlog::get("ike");
-    return logger ? logger : spdlog::default_logger();
+    return net::log_topic("ike");
 }
 
 } // namespace mesh::ike

@@ -1,17 +1,13 @@
 #pragma once
-// The "routing" log topic. The daemon creates it (tools/log); in tests, where
-// it does not exist, messages go to spdlog's default logger.
+// The "routing" log topic.
 
-#include <spdlog/spdlog.h>
-
-#include <memory>
+#include "net/log_topic.hpp"
 
 namespace mesh::routing {
 
 inline std::shared_ptr<spdlog::logger> routing_log()
 {
-    auto logger = spdlog::get("routing");
-    return logger ? logger : spdlog::default_logger();
+    return net::log_topic("routing");
 }
 
 } // namespace mesh::routing
