@@ -257,6 +257,7 @@ hub_stop_mesh() {
 
 hub_start_swan() {
     lab_info "strongSwan hub (charon, kernel-libipsec, one %any connection)"
+    : >"$LAB_DIR/strongswan-hub.log"   # charon appends: only this run's lines
     LAB_SWAN_PLUGINS=counters LAB_SWAN_LOG=1 lab_charon_start hub
     HUB_PID=${LAB_PID[charon-hub]}
     cat >"$LAB_DIR/swan-hub/swanctl/swanctl.conf" <<EOF
@@ -362,6 +363,7 @@ EOF
 spokes_prepare() {
     local n=$1 kind=$2
     [[ $kind == charon ]] || return 0
+    : >"$LAB_DIR/strongswan-spokes.log"
     LAB_SWAN_LOG=1 lab_charon_start spokes
     write_spoke_swanctl "$n"
     lab_swanctl spokes --load-creds --noprompt >>"$LAB_DIR/swanctl-spokes.out" 2>&1 ||
@@ -425,11 +427,11 @@ count_lines() { grep -Ec -- "$1" "${@:2}" 2>/dev/null | awk -F: '{s += $NF} END 
 
 # counts_mesh N KIND -> JSON object
 counts_mesh() {
-    local n=$1 kind=$2 json
-    json=$(mesh hub status --json) || lab_die "the mesh-site hub does not answer status"
+    local n=$1 kind=$2
+    mesh hub status --json >"$LAB_DIR/hub-status.json" || lab_die "the mesh-site hub does not answer status"
     "$LAB_PYTHON" -c '
 import json, sys
-d, extra = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+d, extra = json.load(open(sys.argv[1])), json.loads(sys.argv[2])
 ike = d.get("counters", {}).get("ike", {})
 sockets = d.get("sockets", {})
 print(json.dumps(dict(extra,
@@ -439,25 +441,24 @@ print(json.dumps(dict(extra,
     cookies=ike.get("cookies-sent"),
     auth_failures=ike.get("authentication-failed"),
     queue_drops=d.get("counters", {}).get("ike-queue-drops", 0)
-        + sum(s.get("kernel-drops", 0) for s in sockets.values()))))' "$json" \
+        + sum(s.get("kernel-drops", 0) for s in sockets.values()))))' "$LAB_DIR/hub-status.json" \
         "{\"init_answers\": $(count_lines 'IKE_SA_INIT from .* (answered with|answering with a COOKIE)' "$LAB_DIR/hub.log"), $(counts_spokes "$n" "$kind")}"
 }
 
 # counts_swan N KIND -> JSON object
 counts_swan() {
-    local n=$1 kind=$2 sas counters log=$LAB_DIR/strongswan-hub.log
-    sas=$(lab_swan_sas hub)
-    counters=$(ns_exec "$HUB_NS" env STRONGSWAN_CONF="$LAB_DIR/swan-hub/strongswan.conf" \
-        SWANCTL_DIR="$LAB_DIR/swan-hub/swanctl" swanctl --counters 2>&1) || true
-    echo "$counters" >"$LAB_DIR/swanctl-hub-counters.out"
+    local n=$1 kind=$2 log=$LAB_DIR/strongswan-hub.log
+    lab_swan_sas hub >"$LAB_DIR/swanctl-hub-sas.out"
+    ns_exec "$HUB_NS" env STRONGSWAN_CONF="$LAB_DIR/swan-hub/strongswan.conf" \
+        SWANCTL_DIR="$LAB_DIR/swan-hub/swanctl" swanctl --counters >"$LAB_DIR/swanctl-hub-counters.out" 2>&1 || true
     "$LAB_PYTHON" -c '
 import json, re, sys
-sas, counters, extra = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+sas, counters, extra = open(sys.argv[1]).read(), open(sys.argv[2]).read(), json.loads(sys.argv[3])
 c = dict((k, int(v)) for k, v in re.findall(r"([a-z][a-z-]+)\s*:\s*(\d+)", counters))
 print(json.dumps(dict(extra,
     ike_sas=len(re.findall(r"ESTABLISHED", sas)),
     child_sas=len(re.findall(r"INSTALLED", sas)),
-    init_answers=c.get("ike-init-out-resp"))))' "$sas" "$counters" \
+    init_answers=c.get("ike-init-out-resp"))))' "$LAB_DIR/swanctl-hub-sas.out" "$LAB_DIR/swanctl-hub-counters.out" \
         "{\"retransmits_in\": $(count_lines 'received retransmit of request' "$log"),
           \"cookies\": $(count_lines 'generating IKE_SA_INIT response .*N\(COOKIE\)' "$log"),
           \"auth_failures\": $(count_lines 'generating IKE_AUTH response .*N\(AUTH_FAILED\)' "$log"),
@@ -469,7 +470,9 @@ counts_spokes() {
     local n=$1 kind=$2 retransmits initiations
     if [[ $kind == charon ]]; then
         retransmits=$(count_lines 'retransmit [0-9]+ of request' "$LAB_DIR/strongswan-spokes.log")
-        initiations=$(count_lines 'initiating IKE_SA' "$LAB_DIR/strongswan-spokes.log")
+        # charon logs "initiating IKE_SA s<i>[<unique id>]" again when it
+        # resends IKE_SA_INIT with a COOKIE: a new IKE SA has a new unique id.
+        initiations=$(grep -Eo 'initiating IKE_SA [^ ]+' "$LAB_DIR/strongswan-spokes.log" | sort -u | wc -l)
     else
         local i
         retransmits=$(for ((i = 1; i <= n; i++)); do { mesh "s$i" status --json 2>/dev/null || echo "{}"; } | tr -d "\n"; echo; done |
