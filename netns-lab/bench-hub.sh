@@ -44,7 +44,8 @@
 #   hub RSS             before the spokes start (the hub configured and
 #                       idle) and once all are up; per spoke the difference
 #                       over N (the kernel's TUNs are not in it)
-#   counts              IKE SAs and CHILD SAs, IKE_SA_INITs answered,
+#   counts              IKE SAs and CHILD SAs, IKE_SA_INITs answered with a
+#                       KE (a DH each; COOKIEs and resent answers apart),
 #                       retransmitted requests, COOKIEs, AUTH failures
 #                       (hub); retransmits and re-initiations (spokes:
 #                       initiations beyond one per spoke); IKE datagrams the
@@ -77,7 +78,7 @@ while (($#)); do
         --timeout) timeout=$2; shift 2 ;;
         --binary | -b) binary=$2; shift 2 ;;
         --json) json_out=$2; shift 2 ;;
-        -h | --help) sed -n '2,63s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,/^# shellcheck/{/^# shellcheck/d;s/^# \{0,1\}//p}' "$0"; exit 0 ;;
         [0-9]*) counts+=("$1"); shift ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -434,9 +435,6 @@ import json, sys
 d, extra = json.load(open(sys.argv[1])), json.loads(sys.argv[2])
 ike = d.get("counters", {}).get("ike", {})
 sockets = d.get("sockets", {})
-# Its log answers each IKE_SA_INIT it keys in one line; COOKIE lines are
-# rate-limited, their counter is not.
-extra["init_answers"] += ike.get("cookies-sent", 0)
 print(json.dumps(dict(extra,
     ike_sas=sum(1 for p in d.get("peers", []) if p.get("state") == "established"),
     child_sas=sum(len(p.get("child-sas", [])) for p in d.get("peers", [])),

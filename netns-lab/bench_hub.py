@@ -179,7 +179,7 @@ def rows_of(r):
     add("hub RSS per spoke, KB", (after - before) / n, "%.1f")
     for key, label in (("ike_sas", "IKE SAs established at the hub"),
                        ("child_sas", "CHILD SAs at the hub"),
-                       ("init_answers", "IKE_SA_INIT responses (COOKIEs too)"),
+                       ("init_answers", "IKE_SA_INITs answered with a KE"),
                        ("retransmits_in", "retransmitted requests the hub saw"),
                        ("cookies", "COOKIEs sent by the hub"),
                        ("auth_failures", "AUTH failures (hub)"),
