@@ -334,6 +334,9 @@ write_spoke_swanctl() {
         local_addrs = 100.64.$h
         remote_addrs = $HUB
         proposals = aes256gcm16-prfsha256-ecp256
+        # A branch keeps trying (as a mesh-site spoke does): charon gives
+        # up after its retransmits (3 here), then initiates anew.
+        keyingtries = 0
         local {
             auth = psk
             id = fqdn:s$i.spoke.lab
