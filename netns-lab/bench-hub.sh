@@ -47,7 +47,8 @@
 #   counts              IKE SAs and CHILD SAs, IKE_SA_INITs answered with a
 #                       KE (a DH each; COOKIEs and resent answers apart),
 #                       retransmitted requests, COOKIEs, AUTH failures
-#                       (hub); retransmits and re-initiations (spokes:
+#                       (hub), peers the hub declared dead (DPD) by the
+#                       end of --idle; retransmits and re-initiations (spokes:
 #                       initiations beyond one per spoke); IKE datagrams the
 #                       hub dropped (its queue between threads and its
 #                       sockets' kernel drops)
@@ -444,6 +445,7 @@ print(json.dumps(dict(extra,
     retransmits_in=ike.get("retransmits"),
     cookies=ike.get("cookies-sent"),
     auth_failures=ike.get("authentication-failed"),
+    peers_dead=ike.get("peers-dead"),
     queue_drops=d.get("counters", {}).get("ike-queue-drops", 0)
         + sum(s.get("kernel-drops", 0) for s in sockets.values()))))' "$LAB_DIR/hub-status.json" \
         "{\"init_answers\": $(count_lines 'IKE_SA_INIT from .* answered with' "$LAB_DIR/hub.log"), $(counts_spokes "$n" "$kind")}"
@@ -466,6 +468,7 @@ print(json.dumps(dict(extra,
         "{\"retransmits_in\": $(count_lines 'received retransmit of request' "$log"),
           \"cookies\": $(count_lines 'generating IKE_SA_INIT response .*N\(COOKIE\)' "$log"),
           \"auth_failures\": $(count_lines 'generating IKE_AUTH response .*N\(AUTH_FAILED\)' "$log"),
+          \"peers_dead\": $(count_lines 'giving up after [0-9]+ retransmits' "$log"),
           $(counts_spokes "$n" "$kind")}"
 }
 

@@ -177,12 +177,13 @@ def rows_of(r):
     add("hub RSS before the spokes, MB", before / 1024)
     add("hub RSS all up, MB", after / 1024)
     add("hub RSS per spoke, KB", (after - before) / n, "%.1f")
-    for key, label in (("ike_sas", "IKE SAs established at the hub"),
-                       ("child_sas", "CHILD SAs at the hub"),
+    for key, label in (("ike_sas", "IKE SAs at the hub after --idle"),
+                       ("child_sas", "CHILD SAs at the hub after --idle"),
                        ("init_answers", "IKE_SA_INITs answered with a KE"),
                        ("retransmits_in", "retransmitted requests the hub saw"),
                        ("cookies", "COOKIEs sent by the hub"),
                        ("auth_failures", "AUTH failures (hub)"),
+                       ("peers_dead", "peers declared dead by the hub's DPD"),
                        ("spoke_retransmits", "IKE retransmits (spokes)"),
                        ("reinitiations", "re-initiations (spokes)"),
                        ("queue_drops", "IKE datagrams dropped in the hub")):
