@@ -436,19 +436,21 @@ counts_mesh() {
     mesh hub status --json >"$LAB_DIR/hub-status.json" || lab_die "the mesh-site hub does not answer status"
     "$LAB_PYTHON" -c '
 import json, sys
-d, extra = json.load(open(sys.argv[1])), json.loads(sys.argv[2])
+d, up, extra = json.load(open(sys.argv[1])), json.load(open(sys.argv[3])), json.loads(sys.argv[2])
 ike = d.get("counters", {}).get("ike", {})
-sockets = d.get("sockets", {})
+def drops(d):
+    return d.get("counters", {}).get("ike-queue-drops", 0) + sum(
+        s.get("kernel-drops", 0) for s in d.get("sockets", {}).values())
 print(json.dumps(dict(extra,
     ike_sas=sum(1 for p in d.get("peers", []) if p.get("state") == "established"),
     child_sas=sum(len(p.get("child-sas", [])) for p in d.get("peers", [])),
-    retransmits_in=ike.get("retransmits"),
+    retransmits_in=up.get("counters", {}).get("ike", {}).get("retransmits"),   # later, DPD counts there too
     cookies=ike.get("cookies-sent"),
     auth_failures=ike.get("authentication-failed"),
     peers_dead=ike.get("peers-dead"),
-    queue_drops=d.get("counters", {}).get("ike-queue-drops", 0)
-        + sum(s.get("kernel-drops", 0) for s in sockets.values()))))' "$LAB_DIR/hub-status.json" \
-        "{\"init_answers\": $(count_lines 'IKE_SA_INIT from .* answered with' "$LAB_DIR/hub.log"), $(counts_spokes "$n" "$kind")}"
+    queue_drops=drops(up), idle_queue_drops=drops(d) - drops(up))))' "$LAB_DIR/hub-status.json" \
+        "{\"init_answers\": $(count_lines 'IKE_SA_INIT from .* answered with' "$LAB_DIR/hub.log"), $(counts_spokes "$n" "$kind")}" \
+        "$LAB_DIR/hub-status-up.json"
 }
 
 # counts_swan N KIND -> JSON object
@@ -526,6 +528,8 @@ run_one() {
     up=$(cat "$LAB_DIR/ping.json")
     lab_info "$hub hub: $("$LAB_PYTHON" -c 'import json,sys; u=json.loads(sys.argv[1])["up_s"]; print("%d of %d up, last at %s s" % (sum(t is not None for t in u), len(u), max((t for t in u if t is not None), default="-")))' "$up")"
     mem=$(spokes_memory "$kind")
+    [[ $hub != mesh-site ]] || mesh hub status --json >"$LAB_DIR/hub-status-up.json" ||
+        lab_die "the mesh-site hub does not answer status"
     lab_info "$hub hub: idle for ${idle}s"
     cpu0=$(bench_hub cpu "$HUB_PID")
     sleep "$idle"
@@ -534,6 +538,7 @@ run_one() {
     if [[ $hub == mesh-site ]]; then counts=$(counts_mesh "$n" "$kind"); else counts=$(counts_swan "$n" "$kind"); fi
     local status
     status=$(status_ms "$hub")
+    [[ $kind != charon ]] || cp "$LAB_DIR/strongswan-spokes.log" "$LAB_DIR/strongswan-spokes-$hub-hub-$n.log"
     spokes_stop "$kind"
     if [[ $hub == mesh-site ]]; then hub_stop_mesh; else hub_stop_swan; fi
     "$LAB_PYTHON" -c '

@@ -180,13 +180,14 @@ def rows_of(r):
     for key, label in (("ike_sas", "IKE SAs at the hub after --idle"),
                        ("child_sas", "CHILD SAs at the hub after --idle"),
                        ("init_answers", "IKE_SA_INITs answered with a KE"),
-                       ("retransmits_in", "retransmitted requests the hub saw"),
+                       ("retransmits_in", "retransmitted requests the hub saw, set-up"),
                        ("cookies", "COOKIEs sent by the hub"),
                        ("auth_failures", "AUTH failures (hub)"),
                        ("peers_dead", "peers declared dead by the hub's DPD"),
                        ("spoke_retransmits", "IKE retransmits (spokes)"),
                        ("reinitiations", "re-initiations (spokes)"),
-                       ("queue_drops", "IKE datagrams dropped in the hub")):
+                       ("queue_drops", "IKE datagrams the hub dropped, set-up"),
+                       ("idle_queue_drops", "IKE datagrams the hub dropped, idle")):
         add(label, r["counts"].get(key), "%d")
     add("status latency, ms (status --json / swanctl --list-sas)", r["status_ms"], "%.1f")
     return rows
