@@ -81,6 +81,26 @@ frr_stop() {
     rm -rf "$(frr_conf_dir "$ns")" "$run"
 }
 
+# frr_kill NS: kill -9 to every FRR daemon of the namespace, as a crash
+# would; their stale sockets and pid files are removed so that frr_start can
+# wait for the new ones. The folders and configs stay.
+frr_kill() {
+    local ns=$1 run pidfile pid pids=() i
+    run=$(frr_run_dir "$ns")
+    for pidfile in "$run"/*.pid; do
+        [[ -f $pidfile ]] || continue
+        pid=$(<"$pidfile")
+        [[ $pid =~ ^[0-9]+$ ]] && kill -KILL "$pid" 2>/dev/null && pids+=("$pid")
+    done
+    for pid in "${pids[@]}"; do
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+    done
+    rm -f "$run"/*.pid "$run"/*.vty "$run/zserv.api"
+}
+
 # vty NS COMMAND...: one vtysh command in that namespace's FRR.
 vty() {
     local ns=$1; shift
