@@ -117,3 +117,32 @@ frr_bgp_established() {
     vty "$1" "show bgp ipv4 unicast summary" |
         awk -v p="$2" '$1 == p && $10 ~ /^[0-9]+$/ { ok = 1 } END { exit !ok }'
 }
+
+# frr_bgp_paths NS PREFIX: the neighbors whose paths to PREFIX bgpd uses
+# (valid, and best or multipath), sorted, comma-separated; empty if none.
+frr_bgp_paths() {
+    vty "$1" "show bgp ipv4 unicast $2 json" | "$LAB_PYTHON" -c '
+import json, sys
+try:
+    paths = json.load(sys.stdin).get("paths") or []
+except ValueError:
+    paths = []
+used = [p.get("peer", {}).get("peerId", "?") for p in paths
+        if p.get("valid") and (p.get("multipath") or p.get("bestpath", {}).get("overall"))]
+print(",".join(sorted(used)))'
+}
+
+# frr_route_ifaces NS PREFIX: the interfaces of the nexthops zebra installed
+# in the kernel for PREFIX (`show ip route PREFIX json`, fib), sorted,
+# comma-separated; empty if none.
+frr_route_ifaces() {
+    vty "$1" "show ip route $2 json" | "$LAB_PYTHON" -c '
+import json, sys
+try:
+    routes = json.load(sys.stdin).get(sys.argv[1]) or []
+except ValueError:
+    routes = []
+ifaces = {h.get("interfaceName", "?") for r in routes if r.get("selected")
+          for h in r.get("nexthops", []) if h.get("fib")}
+print(",".join(sorted(ifaces)))' "$2"
+}
