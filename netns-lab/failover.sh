@@ -61,7 +61,7 @@ while (($#)); do
         --binary | -b) binary=$2; shift 2 ;;
         --show) show=1; shift ;;
         --keep | -k) keep=1; shift ;;
-        -h | --help) sed -n '2,38s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
