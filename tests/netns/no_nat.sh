@@ -57,7 +57,7 @@ done
 lab_info "(3) no NAT and no move at either site"
 for s in a b; do
     flags=$(nat_flags "$s")
-    echo "$flags" | sed "s/^/    site $s: /" >&2
+    while read -r line; do echo "    site $s: $line" >&2; done <<<"$flags"
     (($(wc -l <<<"$flags") == 2)) || lab_die "site $s should hold 2 established IKE SAs, has: $flags"
     ! grep -q True <<<"$flags" || lab_die "site $s reports a NAT on a plain link: $flags"
     moved=$(counter "$s" peers-moved)
