@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -66,6 +67,33 @@ std::optional<net::IpAddress> destination_address(const cmsghdr& cmsg) noexcept
         return net::IpAddress::from_bytes(net::IpAddress::Family::v6, reinterpret_cast<const std::uint8_t*>(&info.ipi6_addr));
     }
     return std::nullopt;
+}
+
+void set_source_address(msghdr& header, std::span<std::uint8_t> control, const UdpSocket& socket,
+                        const net::IpAddress& source) noexcept
+{
+    const bool v4 = socket.local().address.is_v4();
+    if (source.is_unspecified() || source.is_v4() != v4 || control.size() < destination_control_bytes)
+        return;
+    std::fill(control.begin(), control.end(), std::uint8_t{0});
+    header.msg_control = control.data();
+    header.msg_controllen = v4 ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+    if (v4) {
+        in_pktinfo info{};
+        std::memcpy(&info.ipi_spec_dst, source.bytes(), 4);
+        cmsg->cmsg_level = IPPROTO_IP;
+        cmsg->cmsg_type = IP_PKTINFO;
+        cmsg->cmsg_len = CMSG_LEN(sizeof info);
+        std::memcpy(CMSG_DATA(cmsg), &info, sizeof info);
+    } else {
+        in6_pktinfo info{};
+        std::memcpy(&info.ipi6_addr, source.bytes(), 16);
+        cmsg->cmsg_level = IPPROTO_IPV6;
+        cmsg->cmsg_type = IPV6_PKTINFO;
+        cmsg->cmsg_len = CMSG_LEN(sizeof info);
+        std::memcpy(CMSG_DATA(cmsg), &info, sizeof info);
+    }
 }
 
 } // namespace mesh::tunnel

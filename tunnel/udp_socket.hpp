@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 namespace mesh::tunnel {
 
@@ -37,6 +38,12 @@ inline constexpr std::size_t destination_control_bytes = CMSG_SPACE(sizeof(in6_p
 // The address a datagram was sent to, when this control message of its read
 // is the IP_PKTINFO or IPV6_PKTINFO the socket asked for; nullopt otherwise.
 [[nodiscard]] std::optional<net::IpAddress> destination_address(const cmsghdr& cmsg) noexcept;
+
+// Makes a send on `socket` leave from `source` (IP_PKTINFO or IPV6_PKTINFO):
+// the control message in `control` (destination_control_bytes), set in
+// `header`. Nothing when `source` is unspecified or of the other family.
+void set_source_address(msghdr& header, std::span<std::uint8_t> control, const UdpSocket& socket,
+                        const net::IpAddress& source) noexcept;
 
 } // namespace mesh::tunnel
 

@@ -98,8 +98,20 @@ void Daemon::send(const net::Endpoint& local, const net::Endpoint& remote, std::
     header.msg_namelen = length;
     header.msg_iov = natt ? parts.data() : parts.data() + 1;
     header.msg_iovlen = natt ? 2 : 1;
-    const int fd = natt ? socket_->fd() : ike_socket_->fd();
-    if (::sendmsg(fd, &header, 0) < 0) {
+    const tunnel::UdpSocket& socket = natt ? *socket_ : *ike_socket_;
+    // Section 2.11: an answer leaves from the address its request came to,
+    // which a socket bound to any address does not choose by itself; without
+    // it a NAT in front of the peer would drop it. An address no longer ours
+    // (EINVAL): the kernel's choice.
+    alignas(cmsghdr) std::array<std::uint8_t, tunnel::destination_control_bytes> control;
+    tunnel::set_source_address(header, control, socket, local.address);
+    auto sent = ::sendmsg(socket.fd(), &header, 0);
+    if (sent < 0 && header.msg_control != nullptr && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
+        header.msg_control = nullptr;
+        header.msg_controllen = 0;
+        sent = ::sendmsg(socket.fd(), &header, 0);
+    }
+    if (sent < 0) {
         const int error = errno;
         if (const auto allowed = send_failure_log_.admit(std::chrono::steady_clock::now()))
             log::ike()->debug("sending to {} failed: {}{}", remote.to_string(), std::strerror(error), allowed->note());
