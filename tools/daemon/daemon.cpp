@@ -257,7 +257,7 @@ void Daemon::drain_pump()
                     ike_->rekey_child(event->spi, std::chrono::steady_clock::now());
                 break;
             case tunnel::DataplaneEvent::Kind::peer_moved:
-                follow_peer(event->tunnel, event->from);
+                follow_peer(event->tunnel, event->spi, event->from);
                 break;
             case tunnel::DataplaneEvent::Kind::unknown_spi:
                 log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped{}", event->spi,
@@ -269,8 +269,8 @@ void Daemon::drain_pump()
     }
     while (const tunnel::IkeDatagram* datagram = pump_->ike_queue().front()) {
         if (ike_)
-            ike_->on_datagram(socket_->local(), datagram->from, {datagram->bytes.data(), datagram->size},
-                              std::chrono::steady_clock::now());
+            ike_->on_datagram(ike_local(datagram->to, socket_->local().port, datagram->from), datagram->from,
+                              {datagram->bytes.data(), datagram->size}, std::chrono::steady_clock::now());
         else if (const auto allowed = ike_without_peers_log_.admit(std::chrono::steady_clock::now()))
             log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured{}", datagram->size,
                               datagram->from.to_string(), allowed->note());
