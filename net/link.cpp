@@ -1,9 +1,12 @@
 #include "net/link.hpp"
 
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netlink/msg.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 
+#include <stdexcept>
 #include <string>
 
 namespace mesh::net {
@@ -12,6 +15,7 @@ namespace {
 using LinkPtr = NetlinkObject<rtnl_link, rtnl_link_put>::Ptr;
 using AddrPtr = NetlinkObject<rtnl_addr, rtnl_addr_put>::Ptr;
 using NlAddrPtr = NetlinkObject<nl_addr, nl_addr_put>::Ptr;
+using MessagePtr = NetlinkObject<nl_msg, nlmsg_free>::Ptr;
 
 LinkPtr kernel_link(NetlinkSocket& nl, int ifindex)
 {
@@ -47,6 +51,31 @@ void set_link_txqueuelen(NetlinkSocket& nl, int ifindex, std::uint32_t packets)
 {
     change_link(nl, ifindex, [](rtnl_link* l, std::uint32_t v) { rtnl_link_set_txqlen(l, v); }, packets,
                 "setting txqueuelen " + std::to_string(packets));
+}
+
+void set_link_group(NetlinkSocket& nl, int ifindex, std::uint32_t group)
+{
+    change_link(nl, ifindex, [](rtnl_link* l, std::uint32_t v) { rtnl_link_set_group(l, v); }, group,
+                "setting group " + std::to_string(group));
+}
+
+bool delete_link_group(NetlinkSocket& nl, std::uint32_t group)
+{
+    // libnl's rtnl_link_delete() wants an index or a name; a deletion by
+    // group is an RTM_DELLINK with index 0 and IFLA_GROUP (rtnl_group_dellink).
+    MessagePtr message(nlmsg_alloc_simple(RTM_DELLINK, 0));
+    if (!message)
+        throw std::runtime_error("deleting interface group " + std::to_string(group) + ": out of memory");
+    ifinfomsg header{};
+    header.ifi_family = AF_UNSPEC;
+    check_netlink(nlmsg_append(message.get(), &header, sizeof header, NLMSG_ALIGNTO),
+                  "deleting interface group " + std::to_string(group));
+    check_netlink(nla_put_u32(message.get(), IFLA_GROUP, group), "deleting interface group " + std::to_string(group));
+    const int result = nl_send_sync(nl.get(), message.release());
+    if (result == -NLE_NODEV || result == -NLE_OBJ_NOTFOUND)
+        return false;
+    check_netlink(result, "deleting interface group " + std::to_string(group));
+    return true;
 }
 
 void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)

@@ -1,11 +1,13 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "net/link.hpp"
+#include "net/os_error.hpp"
 #include "routing/kernel_route_sink.hpp"
 #include "routing/zebra_client.hpp"
 #include "tools/daemon/control_server.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/listen_guard.hpp"
+#include "tools/daemon/open_files.hpp"
 #include "tools/log/log.hpp"
 #include "tunnel/mtu.hpp"
 
@@ -55,6 +57,7 @@ Daemon::Daemon(config::Config config)
     : config_(std::move(config)),
       signals_(io_),
       reclaim_timer_(io_),
+      reap_timer_(io_),
       pump_(std::make_unique<tunnel::PacketPump>(table_)),
       pump_notify_(io_, ::dup(pump_->notify_fd())),
       ike_timer_(io_),
@@ -62,12 +65,17 @@ Daemon::Daemon(config::Config config)
 {
     // A write to a peer that closed the control socket must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
+    const OpenFiles need = open_files_needed(config_);
+    const FileLimit before = raise_file_limit(need);
+    log::daemon()->info("open files: {} needed, limit {} (was {}, hard {})", need.to_string(), net::open_files_limit(),
+                        before.soft, before.hard);
     catch_signals();
     // Every socket before any TUN or route: a second daemon on the same
     // address, port or control socket stops here, having changed nothing.
     const auto listen = config_.site.listen.value_or(net::IpAddress{});
     const net::Endpoint local{listen, config_.site.natt_port};
     socket_ = bind_exclusive(local);
+    tun_reaper_ = std::make_unique<tunnel::TunReaper>(netlink_, tunnel::tun_reaper_groups + daemon_instance(local));
     pump_->watch_udp(socket_->fd());
     log::esp()->info("listening for ESP-in-UDP and IKE on {}", local.to_string());
     if (std::ranges::any_of(config_.tunnels, [](const auto& entry) { return !entry.second.static_sa; }))
@@ -83,10 +91,15 @@ Daemon::Daemon(config::Config config)
     }
 
     tunnel::TunnelId next_id = 1;
-    for (const auto& [name, tunnel_config] : config_.tunnels)
-        start_tunnel(tunnel_config, next_id++);
-
-    start_ike();
+    try {
+        for (const auto& [name, tunnel_config] : config_.tunnels)
+            start_tunnel(tunnel_config, next_id++);
+        start_ike();
+    } catch (...) {
+        // A daemon that cannot start leaves neither routes nor interfaces.
+        stop_tunnels();
+        throw;
+    }
 }
 
 Daemon::~Daemon()
@@ -213,6 +226,11 @@ void Daemon::stop_tunnels()
         table_.remove_tunnel(tunnel.id);
     }
     route_sink_->withdraw_all();
+    // After the routes: deleting an interface takes its routes along, and
+    // the sink would then fail to remove them.
+    for (auto& tunnel : tunnels_)
+        release_tun(tunnel.device);
+    reap_tuns();
 }
 
 int Daemon::run()

@@ -91,6 +91,11 @@ private:
     // Tells the route sink what the tunnel owns now and whether it is up.
     void update_routes(const Tunnel& tunnel);
     void stop_tunnels();
+    // daemon_tun_reaper.cpp: a TUN no longer wanted (its fd no longer
+    // watched by the pump) is deleted with others in one batch, soon after:
+    // never 20 ms of the control thread per TUN.
+    void release_tun(std::shared_ptr<tunnel::TunDevice> device);
+    void reap_tuns();
     void watch_pump();
     void drain_pump();
     void schedule_reclaim();
@@ -114,6 +119,8 @@ private:
     boost::asio::signal_set signals_;
     boost::asio::steady_timer reclaim_timer_;
     net::NetlinkSocket netlink_;
+    std::unique_ptr<tunnel::TunReaper> tun_reaper_;
+    boost::asio::steady_timer reap_timer_;
     routing::RouteSet routes_;
     std::unique_ptr<routing::RouteSink> route_sink_;   // zebra (zebra-socket) or the kernel
     routing::KernelRouteSink* kernel_routes_ = nullptr; // route_sink_ when it is the kernel

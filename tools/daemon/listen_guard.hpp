@@ -9,6 +9,7 @@
 #include "net/ip_address.hpp"
 #include "tunnel/udp_socket.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -19,6 +20,13 @@ namespace mesh::daemon {
 // std::runtime_error with one line naming the holder:
 // "192.0.2.1:4500 is already used by another mesh-site (pid 812)".
 [[nodiscard]] std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const net::Endpoint& local);
+
+// The daemon's instance number, below 65536: from the listen address and
+// port, which bind_exclusive makes unique among the daemons of one network
+// namespace and which stay the same across restarts (so a restarted daemon
+// replaces the leak-guard blackholes its crashed predecessor left). It tells
+// apart what daemons share in a namespace: blackhole metrics, interface groups.
+[[nodiscard]] std::uint32_t daemon_instance(const net::Endpoint& local);
 
 // Who holds UDP `local` in this network namespace: "another mesh-site (pid 812)",
 // "charon (pid 77)", or, for a socket no visible process owns, "a socket (inode 4711)";
