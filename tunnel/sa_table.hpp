@@ -109,6 +109,7 @@ public:
         std::shared_ptr<TunnelCounters> counters = std::make_shared<TunnelCounters>();
         std::vector<InstalledSa> sas;       // oldest first; several while a rekey overlaps
         std::uint32_t sending = 0;          // inbound SPI of the SA whose outbound half is in use; 0: none
+        bool udp_gso = false;               // settings.udp_fd is UDP: asked once, not at every publish
         [[nodiscard]] const InstalledSa* sending_sa() const noexcept;
     };
 

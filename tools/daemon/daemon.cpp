@@ -92,8 +92,12 @@ Daemon::Daemon(config::Config config)
 
     tunnel::TunnelId next_id = 1;
     try {
+        // One apply for all: each is O(routes), which per tunnel made the start quadratic.
+        starting_tunnels_ = true;
         for (const auto& [name, tunnel_config] : config_.tunnels)
             start_tunnel(tunnel_config, next_id++);
+        starting_tunnels_ = false;
+        route_sink_->apply(routes_.selected());
         start_ike();
     } catch (...) {
         // A daemon that cannot start leaves neither routes nor interfaces.
@@ -214,7 +218,8 @@ void Daemon::update_routes(const Tunnel& tunnel)
     owned.distance = static_cast<std::uint8_t>(tunnel.config->route_distance);
     owned.up = tunnel.up;
     routes_.set(tunnel.config->name, std::move(owned));
-    route_sink_->apply(routes_.selected());
+    if (!starting_tunnels_)
+        route_sink_->apply(routes_.selected());
 }
 
 void Daemon::stop_tunnels()

@@ -125,6 +125,7 @@ private:
     std::unique_ptr<routing::RouteSink> route_sink_;   // zebra (zebra-socket) or the kernel
     routing::KernelRouteSink* kernel_routes_ = nullptr; // route_sink_ when it is the kernel
     std::unique_ptr<routing::RouteMonitor> route_monitor_;
+    bool starting_tunnels_ = false; // routes go to the sink once, when all tunnels have started
     std::unique_ptr<boost::asio::posix::stream_descriptor> route_events_;
     tunnel::SaTable table_;
     std::unique_ptr<tunnel::PacketPump> pump_;
