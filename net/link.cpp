@@ -6,6 +6,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -76,6 +77,20 @@ bool delete_link_group(NetlinkSocket& nl, std::uint32_t group)
         return false;
     check_netlink(result, "deleting interface group " + std::to_string(group));
     return true;
+}
+
+std::vector<int> link_group_members(NetlinkSocket& nl, std::uint32_t group)
+{
+    nl_cache* cache = nullptr;
+    check_netlink(rtnl_link_alloc_cache(nl.get(), AF_UNSPEC, &cache), "listing interfaces");
+    const std::unique_ptr<nl_cache, void (*)(nl_cache*)> owner(cache, nl_cache_free);
+    std::vector<int> members;
+    for (nl_object* object = nl_cache_get_first(cache); object != nullptr; object = nl_cache_get_next(object)) {
+        auto* link = reinterpret_cast<rtnl_link*>(object);
+        if (rtnl_link_get_group(link) == group)
+            members.push_back(rtnl_link_get_ifindex(link));
+    }
+    return members;
 }
 
 void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)

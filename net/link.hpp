@@ -6,6 +6,7 @@
 #include "net/netlink_socket.hpp"
 
 #include <cstdint>
+#include <vector>
 
 namespace mesh::net {
 
@@ -20,6 +21,8 @@ void set_link_group(NetlinkSocket& nl, int ifindex, std::uint32_t group);
 // RCU once for all of them instead of once each. False when the group had
 // no interface.
 bool delete_link_group(NetlinkSocket& nl, std::uint32_t group);
+// The indexes of the interfaces in `group`, from one dump of every link.
+[[nodiscard]] std::vector<int> link_group_members(NetlinkSocket& nl, std::uint32_t group);
 // Adds the address, or announces it again when the interface has it already.
 void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
 

@@ -45,6 +45,13 @@ void SaTable::remove_tunnel(TunnelId id)
     publish();
 }
 
+void SaTable::remove_tunnels(std::span<const TunnelId> ids)
+{
+    for (const TunnelId id : ids)
+        tunnels_.erase(id);
+    publish();
+}
+
 void SaTable::set_peer(TunnelId id, const net::Endpoint& peer, int send_fd)
 {
     tunnels_.at(id).settings.peer = peer;

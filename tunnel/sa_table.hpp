@@ -119,6 +119,9 @@ public:
     // Control thread only.
     void add_tunnel(TunnelId id, const TunnelSettings& settings);
     void remove_tunnel(TunnelId id);
+    // Several with one publish: a publish copies every tunnel, so removing
+    // a thousand one by one is quadratic.
+    void remove_tunnels(std::span<const TunnelId> ids);
     // Where the tunnel's ESP goes and through which socket (UDP or raw ESP).
     void set_peer(TunnelId id, const net::Endpoint& peer, int send_fd);
     // Throws std::invalid_argument if the inbound SPI is installed already.

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -75,10 +76,15 @@ void TunDevice::set_carrier(bool on)
         throw_errno("setting carrier of " + name_);
 }
 
+void TunReaper::adopt(const TunDevice& device)
+{
+    net::set_link_group(nl_, device.ifindex(), live_);
+}
+
 bool TunReaper::release(std::shared_ptr<TunDevice> device)
 {
     try {
-        net::set_link_group(nl_, device->ifindex(), group_);
+        net::set_link_group(nl_, device->ifindex(), released_group_);
     } catch (const std::runtime_error&) {
         return false;
     }
@@ -91,7 +97,26 @@ std::size_t TunReaper::reap()
     const auto released = std::exchange(released_, {});
     if (released.empty())
         return 0;
-    return net::delete_link_group(nl_, group_) ? released.size() : 0;
+    return net::delete_link_group(nl_, released_group_) ? released.size() : 0;
+}
+
+std::size_t TunReaper::reap_all(std::span<const std::shared_ptr<TunDevice>> live)
+{
+    std::vector<int> ours;
+    for (const auto& device : live)
+        ours.push_back(device->ifindex());
+    std::ranges::sort(ours);
+    const auto members = net::link_group_members(nl_, live_);
+    const bool alone = std::ranges::all_of(members, [&](int ifindex) { return std::ranges::binary_search(ours, ifindex); });
+    std::size_t deleted = 0;
+    if (alone) {
+        if (!live.empty() && net::delete_link_group(nl_, live_))
+            deleted = members.size();
+    } else {
+        for (const auto& device : live)
+            release(device);
+    }
+    return deleted + reap();
 }
 
 } // namespace mesh::tunnel

@@ -145,7 +145,7 @@ n "$hub" ip -4 route show type blackhole 10.100.7.0/24
 lab_info "(c) SIGTERM"
 stop hub
 nothing_left c
-lab_log_has hub "deleted $tunnels interface\\(s\\) of group [0-9]+ in [0-9]+ ms" ||
+lab_log_has hub "deleted $tunnels interface\\(s\\) \\(groups [0-9]+ and [0-9]+\\) in [0-9]+ ms" ||
     lab_die "(c) the interfaces were not deleted in one batch"
 lab_info "(c) stopped in $stop_ms ms ($(grep -Eo "deleted $tunnels interface.*" "$LAB_DIR/hub.log")); nothing left"
 lab_info "PASS: many_tunnels ($tunnels tunnels: start $start_ms ms, stop $stop_ms ms)"

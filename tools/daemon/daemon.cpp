@@ -75,7 +75,7 @@ Daemon::Daemon(config::Config config)
     const auto listen = config_.site.listen.value_or(net::IpAddress{});
     const net::Endpoint local{listen, config_.site.natt_port};
     socket_ = bind_exclusive(local);
-    tun_reaper_ = std::make_unique<tunnel::TunReaper>(netlink_, tunnel::tun_reaper_groups + daemon_instance(local));
+    tun_reaper_ = std::make_unique<tunnel::TunReaper>(netlink_, daemon_instance(local));
     pump_->watch_udp(socket_->fd());
     log::esp()->info("listening for ESP-in-UDP and IKE on {}", local.to_string());
     if (std::ranges::any_of(config_.tunnels, [](const auto& entry) { return !entry.second.static_sa; }))
@@ -126,6 +126,7 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     tunnel.local = config_.site.listen && !config_.site.listen->is_unspecified() ? *config_.site.listen : path.local;
 
     tunnel.device = std::make_shared<tunnel::TunDevice>(config.interface);
+    tun_reaper_->adopt(*tunnel.device);
     if (config.mtu) {
         tunnel.mtu = *config.mtu;
     } else {
@@ -224,18 +225,18 @@ void Daemon::update_routes(const Tunnel& tunnel)
 
 void Daemon::stop_tunnels()
 {
+    std::vector<tunnel::TunnelId> ids;
     for (auto& tunnel : tunnels_) {
         pump_->unwatch_tun(tunnel.device->fd());
         tunnel.up = false;
         routes_.remove(tunnel.config->name);
-        table_.remove_tunnel(tunnel.id);
+        ids.push_back(tunnel.id);
     }
+    table_.remove_tunnels(ids);
     route_sink_->withdraw_all();
     // After the routes: deleting an interface takes its routes along, and
     // the sink would then fail to remove them.
-    for (auto& tunnel : tunnels_)
-        release_tun(tunnel.device);
-    reap_tuns();
+    delete_tuns();
 }
 
 int Daemon::run()

@@ -93,9 +93,12 @@ private:
     void stop_tunnels();
     // daemon_tun_reaper.cpp: a TUN no longer wanted (its fd no longer
     // watched by the pump) is deleted with others in one batch, soon after:
-    // never 20 ms of the control thread per TUN.
+    // never 20 ms of the control thread per TUN. A new TUN is adopted
+    // (tunnel::TunReaper::adopt) before it goes up.
     void release_tun(std::shared_ptr<tunnel::TunDevice> device);
     void reap_tuns();
+    // Every tunnel's TUN, and those released, at once (the stop).
+    void delete_tuns();
     void watch_pump();
     void drain_pump();
     void schedule_reclaim();

@@ -11,6 +11,11 @@ namespace mesh::daemon {
 
 namespace {
 constexpr auto reap_delay = std::chrono::milliseconds(100);
+
+std::chrono::milliseconds::rep ms_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
 } // namespace
 
 void Daemon::release_tun(std::shared_ptr<tunnel::TunDevice> device)
@@ -19,7 +24,7 @@ void Daemon::release_tun(std::shared_ptr<tunnel::TunDevice> device)
     if (!tun_reaper_->release(std::move(device)))
         log::esp()->warn("interface {}: cannot move it into group {} to delete it with others; "
                          "it goes alone as its fd closes (about 20 ms)",
-                         name, tun_reaper_->group());
+                         name, tun_reaper_->released_group());
     if (tun_reaper_->pending() == 1) {
         reap_timer_.expires_after(reap_delay);
         reap_timer_.async_wait([this](const boost::system::error_code& error) {
@@ -38,11 +43,28 @@ void Daemon::reap_tuns()
     const auto start = std::chrono::steady_clock::now();
     try {
         const auto deleted = tun_reaper_->reap();
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-        log::esp()->info("deleted {} interface(s) of group {} in {} ms", deleted, tun_reaper_->group(), ms.count());
+        log::esp()->info("deleted {} released interface(s) (group {}) in {} ms", deleted,
+                         tun_reaper_->released_group(), ms_since(start));
     } catch (const std::runtime_error& error) {
         log::esp()->warn("cannot delete {} interface(s) in one batch ({}): they go one by one as their fds close",
                          pending, error.what());
+    }
+}
+
+void Daemon::delete_tuns()
+{
+    reap_timer_.cancel();
+    std::vector<std::shared_ptr<tunnel::TunDevice>> live;
+    for (const auto& tunnel : tunnels_)
+        live.push_back(tunnel.device);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        const auto deleted = tun_reaper_->reap_all(live);
+        log::esp()->info("deleted {} interface(s) (groups {} and {}) in {} ms", deleted, tun_reaper_->live_group(),
+                         tun_reaper_->released_group(), ms_since(start));
+    } catch (const std::runtime_error& error) {
+        log::esp()->warn("cannot delete the interfaces in one batch ({}): they go one by one as their fds close",
+                         error.what());
     }
 }
 
