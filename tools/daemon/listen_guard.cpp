@@ -7,6 +7,7 @@
 #include "tools/daemon/listen_guard.hpp"
 
 #include "net/file_descriptor.hpp"
+#include "net/os_error.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -161,7 +162,7 @@ void claim_control_socket(const std::filesystem::path& path)
     std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
     const net::FileDescriptor fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd)
-        throw std::system_error(errno, std::generic_category(), "control socket");
+        net::throw_os_error("control socket");
     const bool answers = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
     if (answers)
         throw std::runtime_error("control socket " + text + " is already used by a running mesh-site");
