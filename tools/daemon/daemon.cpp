@@ -67,8 +67,6 @@ Daemon::Daemon(config::Config config)
     std::signal(SIGPIPE, SIG_IGN);
     const OpenFiles need = open_files_needed(config_);
     const FileLimit before = raise_file_limit(need);
-    log::daemon()->info("open files: {} needed, limit {} (was {}, hard {})", need.to_string(), net::open_files_limit(),
-                        before.soft, before.hard);
     catch_signals();
     // Every socket before any TUN or route: a second daemon on the same
     // address, port or control socket stops here, having changed nothing.
@@ -83,6 +81,8 @@ Daemon::Daemon(config::Config config)
     control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
                                                [this](const Request& request) { return handle_request(request); });
     log::daemon()->info("control socket {}", config_.site.control_socket.string());
+    log::daemon()->info("open files: {} needed, limit {} (was {}, hard {})", need.to_string(), net::open_files_limit(),
+                        before.soft, before.hard);
     if (config_.site.zebra_socket) {
         route_sink_ = std::make_unique<routing::ZebraClient>(io_, *config_.site.zebra_socket);
         log::routing()->info("routes go to zebra at {}", config_.site.zebra_socket->string());
