@@ -12,7 +12,10 @@
 #      leaves no interface, route or blackhole
 #   b  RLIMIT_NOFILE 1024 with a higher hard limit (systemd's default): it
 #      raises its soft limit to the hard one (/proc/PID/limits), all 1010
-#      interfaces exist and are up, 1010 routes and 1010 blackholes
+#      interfaces exist and are up, 1010 routes and 1010 blackholes; a
+#      second daemon on the same configuration is refused and changes
+#      nothing; `ip route flush proto 250` and every route and blackhole is
+#      put back
 #   c  SIGTERM: exit status 0; no interface, route or blackhole of it left,
 #      its interfaces deleted in one batch (logged); the time is printed
 #      (closing 1000 TUNs one by one took 21 s: ~20 ms each in the kernel)
@@ -141,6 +144,22 @@ lab_wait 30 "$tunnels interfaces up, $tunnels routes, $tunnels blackholes" \
 lab_info "(b) running in $start_ms ms: $(links) interfaces ($(links_up) up), $(routes) routes, $(blackholes) blackholes, RLIMIT_NOFILE $soft"
 n "$hub" ip -4 route show 10.100.7.0/24
 n "$hub" ip -4 route show type blackhole 10.100.7.0/24
+
+lab_info "(b) a second daemon on the same configuration is refused; the first keeps its $tunnels interfaces"
+rc=0
+n "$hub" prlimit --nofile=1024:"$host_hard" "$MESH_SITE" run -c "$LAB_DIR/hub.toml" >"$LAB_DIR/second.log" 2>&1 || rc=$?
+((rc == 1)) || lab_die "(b) the second daemon exited with status $rc, not 1"
+lab_log_has second "192\.0\.2\.1:4500 is already used by another mesh-site \(pid ${LAB_PID[hub]}\)" ||
+    lab_die "(b) the second daemon did not name the first: $(tail -n 1 "$LAB_DIR/second.log")"
+(($(links_up) == tunnels && $(routes) == tunnels && $(blackholes) == tunnels)) ||
+    lab_die "(b) after the refusal: $(links_up) interfaces up, $(routes) routes, $(blackholes) blackholes"
+
+lab_info "(b) every route and blackhole flushed behind its back: all back"
+t0=$EPOCHREALTIME
+n "$hub" ip route flush proto 250
+lab_wait 60 "$tunnels routes and $tunnels blackholes restored" \
+    eval '(($(routes) == tunnels && $(blackholes) == tunnels))'
+lab_info "(b) restored in $(ms_since "$t0") ms (polled every 0.1 s)"
 
 lab_info "(c) SIGTERM"
 stop hub
