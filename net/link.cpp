@@ -54,6 +54,19 @@ void set_link_txqueuelen(NetlinkSocket& nl, int ifindex, std::uint32_t packets)
                 "setting txqueuelen " + std::to_string(packets));
 }
 
+void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
+{
+    const int family = address.address().is_v4() ? AF_INET : AF_INET6;
+    NlAddrPtr local(nl_addr_build(family, address.address().bytes(), address.address().size()));
+    nl_addr_set_prefixlen(local.get(), address.length());
+    AddrPtr addr(rtnl_addr_alloc());
+    rtnl_addr_set_ifindex(addr.get(), ifindex);
+    check_netlink(rtnl_addr_set_local(addr.get(), local.get()), "address " + address.to_string());
+    // NLM_F_REPLACE: adding it again is not an error and makes the kernel
+    // announce it again, which is what a routing daemon that missed it needs.
+    check_netlink(rtnl_addr_add(nl.get(), addr.get(), NLM_F_REPLACE), "adding address " + address.to_string());
+}
+
 void set_link_group(NetlinkSocket& nl, int ifindex, std::uint32_t group)
 {
     change_link(nl, ifindex, [](rtnl_link* l, std::uint32_t v) { rtnl_link_set_group(l, v); }, group,
@@ -91,19 +104,6 @@ std::vector<int> link_group_members(NetlinkSocket& nl, std::uint32_t group)
             members.push_back(rtnl_link_get_ifindex(link));
     }
     return members;
-}
-
-void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
-{
-    const int family = address.address().is_v4() ? AF_INET : AF_INET6;
-    NlAddrPtr local(nl_addr_build(family, address.address().bytes(), address.address().size()));
-    nl_addr_set_prefixlen(local.get(), address.length());
-    AddrPtr addr(rtnl_addr_alloc());
-    rtnl_addr_set_ifindex(addr.get(), ifindex);
-    check_netlink(rtnl_addr_set_local(addr.get(), local.get()), "address " + address.to_string());
-    // NLM_F_REPLACE: adding it again is not an error and makes the kernel
-    // announce it again, which is what a routing daemon that missed it needs.
-    check_netlink(rtnl_addr_add(nl.get(), addr.get(), NLM_F_REPLACE), "adding address " + address.to_string());
 }
 
 } // namespace mesh::net

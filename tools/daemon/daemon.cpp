@@ -57,11 +57,11 @@ Daemon::Daemon(config::Config config)
     : config_(std::move(config)),
       signals_(io_),
       reclaim_timer_(io_),
-      reap_timer_(io_),
       pump_(std::make_unique<tunnel::PacketPump>(table_)),
       pump_notify_(io_, ::dup(pump_->notify_fd())),
       ike_timer_(io_),
-      keepalive_timer_(io_)
+      keepalive_timer_(io_),
+      reap_timer_(io_)
 {
     // A write to a peer that closed the control socket must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
@@ -73,7 +73,6 @@ Daemon::Daemon(config::Config config)
     const auto listen = config_.site.listen.value_or(net::IpAddress{});
     const net::Endpoint local{listen, config_.site.natt_port};
     socket_ = bind_exclusive(local);
-    tun_reaper_ = std::make_unique<tunnel::TunReaper>(netlink_, daemon_instance(local));
     pump_->watch_udp(socket_->fd());
     log::esp()->info("listening for ESP-in-UDP and IKE on {}", local.to_string());
     if (std::ranges::any_of(config_.tunnels, [](const auto& entry) { return !entry.second.static_sa; }))
@@ -90,6 +89,7 @@ Daemon::Daemon(config::Config config)
         start_kernel_routes(local);
     }
 
+    tun_reaper_ = std::make_unique<tunnel::TunReaper>(netlink_, daemon_instance(local));
     tunnel::TunnelId next_id = 1;
     try {
         // One apply for all: each is O(routes), which per tunnel made the start quadratic.

@@ -123,7 +123,6 @@ private:
     boost::asio::steady_timer reclaim_timer_;
     net::NetlinkSocket netlink_;
     std::unique_ptr<tunnel::TunReaper> tun_reaper_;
-    boost::asio::steady_timer reap_timer_;
     routing::RouteSet routes_;
     std::unique_ptr<routing::RouteSink> route_sink_;   // zebra (zebra-socket) or the kernel
     routing::KernelRouteSink* kernel_routes_ = nullptr; // route_sink_ when it is the kernel
@@ -141,6 +140,7 @@ private:
     std::unique_ptr<boost::asio::posix::stream_descriptor> ike_readable_;
     boost::asio::steady_timer ike_timer_;
     boost::asio::steady_timer keepalive_timer_;
+    boost::asio::steady_timer reap_timer_;            // deletes released TUNs in one batch
     std::uint64_t keepalives_sent_ = 0;
     std::uint32_t ike_kernel_drops_ = 0;            // SO_RXQ_OVFL total of the port-500 socket
     net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each

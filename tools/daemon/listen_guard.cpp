@@ -135,18 +135,6 @@ std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const net::Endpoint& local)
     }
 }
 
-std::uint32_t daemon_instance(const net::Endpoint& local)
-{
-    // FNV-1a, folded to 16 bits.
-    std::uint32_t hash = 2166136261u;
-    auto mix = [&](std::uint8_t byte) { hash = (hash ^ byte) * 16777619u; };
-    for (std::size_t i = 0; i < local.address.size(); ++i)
-        mix(local.address.bytes()[i]);
-    mix(static_cast<std::uint8_t>(local.port >> 8));
-    mix(static_cast<std::uint8_t>(local.port));
-    return (hash ^ (hash >> 16)) % 65536;
-}
-
 void claim_control_socket(const std::filesystem::path& path)
 {
     std::error_code error;
@@ -167,6 +155,18 @@ void claim_control_socket(const std::filesystem::path& path)
     if (answers)
         throw std::runtime_error("control socket " + text + " is already used by a running mesh-site");
     std::filesystem::remove(path, error); // a daemon that did not exit cleanly left it
+}
+
+std::uint32_t daemon_instance(const net::Endpoint& local)
+{
+    // FNV-1a, folded to 16 bits.
+    std::uint32_t hash = 2166136261u;
+    auto mix = [&](std::uint8_t byte) { hash = (hash ^ byte) * 16777619u; };
+    for (std::size_t i = 0; i < local.address.size(); ++i)
+        mix(local.address.bytes()[i]);
+    mix(static_cast<std::uint8_t>(local.port >> 8));
+    mix(static_cast<std::uint8_t>(local.port));
+    return (hash ^ (hash >> 16)) % 65536;
 }
 
 } // namespace mesh::daemon

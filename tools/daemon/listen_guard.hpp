@@ -21,13 +21,6 @@ namespace mesh::daemon {
 // "192.0.2.1:4500 is already used by another mesh-site (pid 812)".
 [[nodiscard]] std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const net::Endpoint& local);
 
-// The daemon's instance number, below 65536: from the listen address and
-// port, which bind_exclusive makes unique among the daemons of one network
-// namespace and which stay the same across restarts (so a restarted daemon
-// replaces the leak-guard blackholes its crashed predecessor left). It tells
-// apart what daemons share in a namespace: blackhole metrics, interface groups.
-[[nodiscard]] std::uint32_t daemon_instance(const net::Endpoint& local);
-
 // Who holds UDP `local` in this network namespace: "another mesh-site (pid 812)",
 // "charon (pid 77)", or, for a socket no visible process owns, "a socket (inode 4711)";
 // empty when /proc/net/udp{,6} shows none.
@@ -37,5 +30,12 @@ namespace mesh::daemon {
 // answers on (a daemon that did not exit cleanly) is removed; throws
 // std::runtime_error when a daemon still answers there.
 void claim_control_socket(const std::filesystem::path& path);
+
+// The daemon's instance number, below 65536: from the listen address and
+// port, which bind_exclusive makes unique among the daemons of one network
+// namespace and which stay the same across restarts (so a restarted daemon
+// replaces the leak-guard blackholes its crashed predecessor left). It tells
+// apart what daemons share in a namespace: blackhole metrics, interface groups.
+[[nodiscard]] std::uint32_t daemon_instance(const net::Endpoint& local);
 
 } // namespace mesh::daemon
