@@ -1,5 +1,7 @@
 #include "tunnel/udp_socket.hpp"
 
+#include "net/os_error.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -25,7 +27,7 @@ UdpSocket::UdpSocket(const net::Endpoint& local) : local_(local)
     const int family = local.address.is_v4() ? AF_INET : AF_INET6;
     fd_ = net::FileDescriptor(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_)
-        throw std::system_error(errno, std::generic_category(), "UDP socket");
+        net::throw_os_error("UDP socket");
     // No SO_REUSEADDR: with it a second daemon could bind the same address
     // and port and take IKE and ESP from the first; its bind must fail.
     // The *FORCE variants pass rmem_max/wmem_max when running as root; fall
@@ -105,7 +107,7 @@ std::optional<PathInfo> probe_path(const net::Endpoint& peer)
     const bool v4 = peer.address.is_v4();
     net::FileDescriptor fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd)
-        throw std::system_error(errno, std::generic_category(), "UDP socket");
+        net::throw_os_error("UDP socket");
     socklen_t length = 0;
     const auto address = peer.to_sockaddr(length);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
