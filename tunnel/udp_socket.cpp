@@ -18,7 +18,7 @@ void set_option(int fd, int level, int name, int value)
 }
 } // namespace
 
-UdpSocket::UdpSocket(const net::Endpoint& local) : local_(local)
+UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port) : local_(local)
 {
     const int family = local.address.is_v4() ? AF_INET : AF_INET6;
     fd_ = net::FileDescriptor(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -26,6 +26,10 @@ UdpSocket::UdpSocket(const net::Endpoint& local) : local_(local)
         throw std::system_error(errno, std::generic_category(), "UDP socket");
     // No SO_REUSEADDR: with it a second daemon could bind the same address
     // and port and take IKE and ESP from the first; its bind must fail.
+    // SO_REUSEPORT only for the workers' group, which keeps others out by its
+    // owner (tools/daemon/listen_guard.hpp).
+    if (reuse_port)
+        set_option(fd_.get(), SOL_SOCKET, SO_REUSEPORT, 1);
     // The *FORCE variants pass rmem_max/wmem_max when running as root; fall
     // back to what an unprivileged process may ask for.
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)

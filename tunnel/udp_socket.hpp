@@ -15,8 +15,9 @@ namespace mesh::tunnel {
 class UdpSocket {
 public:
     // Binds local (an unspecified address binds all, port 0 picks one, see
-    // local()); throws std::system_error.
-    explicit UdpSocket(const net::Endpoint& local);
+    // local()); throws std::system_error. reuse_port: a member of an
+    // SO_REUSEPORT group (tunnel/spi_steering.hpp), one socket per worker.
+    explicit UdpSocket(const net::Endpoint& local, bool reuse_port = false);
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     [[nodiscard]] const net::Endpoint& local() const noexcept { return local_; }

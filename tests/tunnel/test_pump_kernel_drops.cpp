@@ -41,7 +41,7 @@ TEST_CASE("datagrams dropped on a full receive buffer are counted as the socket'
     // The smallest buffer the kernel allows: a few datagrams fill it.
     const int small = 1;
     ::setsockopt(socket.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    pump.watch_udp(socket.fd());
+    pump.watch_udp(0, socket.fd());
 
     net::FileDescriptor sender(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     REQUIRE(sender);
@@ -57,7 +57,7 @@ TEST_CASE("datagrams dropped on a full receive buffer are counted as the socket'
     for (std::uint64_t i = 0; i < flood; ++i)
         send_one();   // the pump is not reading yet: most of them are dropped
 
-    const auto& counters = pump.counters();
+    const auto& counters = pump.counters(0);
     pump.start();
     REQUIRE(wait_until([&] {
         int queued = 0;

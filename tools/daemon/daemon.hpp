@@ -78,9 +78,13 @@ private:
     void send_keepalives();
 
     void start_ike();
-    void watch_ike_socket();
-    // The port-500 socket's kernel drops, from a read's control messages.
-    void note_kernel_drops(msghdr& header);
+    // IKE reaches the control thread on two sockets it reads itself: port
+    // 500 (natt false) and the NAT-T port's control socket, to which the
+    // kernel steers keepalives and everything behind the non-ESP marker.
+    void watch_ike_socket(bool natt);
+    void read_ike_socket(bool natt);
+    // A socket's kernel drops (SO_RXQ_OVFL), from a read's control messages.
+    static void note_kernel_drops(msghdr& header, std::uint32_t& total);
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
@@ -122,7 +126,9 @@ private:
     tunnel::SaTable table_;
     std::unique_ptr<tunnel::PacketPump> pump_;
     boost::asio::posix::stream_descriptor pump_notify_;
-    std::unique_ptr<tunnel::UdpSocket> socket_;
+    std::unique_ptr<tunnel::UdpSocket> socket_;        // the NAT-T port's control socket: IKE and keepalives
+    std::vector<std::unique_ptr<tunnel::UdpSocket>> worker_sockets_;   // its ESP, by SPI (tunnel/spi_steering.hpp)
+    std::unique_ptr<boost::asio::posix::stream_descriptor> natt_readable_;
     std::vector<Tunnel> tunnels_;
     Botan::AutoSeeded_RNG rng_;
     std::unique_ptr<tunnel::RawEspSocket> raw_esp_;    // created when a peer needs plain ESP
@@ -132,6 +138,11 @@ private:
     boost::asio::steady_timer keepalive_timer_;
     std::uint64_t keepalives_sent_ = 0;
     std::uint32_t ike_kernel_drops_ = 0;            // SO_RXQ_OVFL total of the port-500 socket
+    std::uint32_t natt_kernel_drops_ = 0;           // and of the NAT-T control socket
+    std::uint64_t ike_datagrams_ = 0;               // IKE read from the NAT-T control socket
+    std::uint64_t natt_keepalives_ = 0;
+    std::uint64_t natt_misrouted_drops_ = 0;        // neither IKE nor a keepalive on the NAT-T control socket
+    std::size_t next_spi_worker_ = 0;               // allocate_spi: round robin over the workers
     net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each
     net::LogRateLimit send_failure_log_;
     std::unique_ptr<ike::IkeEngine> ike_;
