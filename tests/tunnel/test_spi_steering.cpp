@@ -141,7 +141,7 @@ TEST_CASE("an IKE burst reaches the control socket whole or as counted kernel dr
         net::store_be32(ike.data() + 4, i);
         sender.send(ike);
         if (i % 50 == 0) {
-            const std::uint32_t spi = 0x1000 + i;   // no SA: each is an unknown-SPI drop at its worker
+            const std::uint32_t spi = 0x1000 + i / 50;   // no SA: each is an unknown-SPI drop at its worker
             sender.send(esp_with_spi(spi));
             ++esp_sent[steered_worker(spi, workers)];
         }
