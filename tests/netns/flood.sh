@@ -17,7 +17,7 @@
 #     kernel drops it counts (SO_RXQ_OVFL) are more than 0 at each port;
 #   - site a accounts for every datagram sent, exactly: IKE messages in
 #     (each malformed, init-no-peer or unknown-spi), the pump's drops by
-#     reason (runt, unknown SPI, keepalive, IKE queue full), the real SA's
+#     reason (runt, unknown SPI, keepalive, misrouted, claimed), the real SA's
 #     auth/replay/malformed drops, and the datagrams the kernel dropped on a
 #     full socket (SO_RXQ_OVFL, status "sockets"); the SA's packets are the
 #     ping replies;
@@ -97,8 +97,8 @@ s.sendto(b"\x01\x02\x03\x04\x00\x00\x00\x01", (sys.argv[1], 4500))
 s.sendto(b"\x01" * 30, (sys.argv[1], 500))
 PY
 
-# Accounted datagrams (the IKE queue and SA counters move on the control and
-# pump threads): read until two readings 0.5 s apart agree.
+# Accounted datagrams (the IKE and SA counters move on the control thread
+# and the workers): read until two readings 0.5 s apart agree.
 account() {
     "$LAB_PYTHON" - "$status_before" "$(mesh a status --json)" "$flood" "$received" "$burst" <<'PY'
 import json, sys
@@ -121,7 +121,8 @@ parts = {
     "keepalives": delta("counters", "keepalives"),
     "runt-drops": delta("counters", "runt-drops"),
     "unknown-spi-drops": delta("counters", "unknown-spi-drops"),
-    "ike-queue-drops": delta("counters", "ike-queue-drops"),
+    "misrouted-drops": delta("counters", "misrouted-drops"),
+    "claim-drops": delta("counters", "claim-drops"),
     "sa auth-drops": sa_in("auth-drops"),
     "sa replay-drops": sa_in("replay-drops"),
     "sa malformed-drops": sa_in("malformed-drops"),

@@ -514,10 +514,10 @@ std::size_t drain(PacketPump& pump)
 
 // The data plane's lock-free parts under real concurrency, for
 // ThreadSanitizer (tests/run-all.sh runs this binary built with MESH_TSAN):
-// both pump threads of both sites carry traffic both ways while the control
+// each site's one worker carries traffic both ways while the control
 // thread rekeys (install, send_on, remove), reclaims old snapshots and drains
 // the event rings, fed by ESP for removed SPIs (and stray IKE datagrams).
-TEST_CASE("rekeys, deletes and reclaims while both pump threads carry traffic both ways")
+TEST_CASE("rekeys, deletes and reclaims while one worker per site carries traffic both ways")
 {
     Site a(TunnelMode::gre), b(TunnelMode::gre);
     a.connect(b, 0x2001, 0x1001, 7, 9);

@@ -23,7 +23,7 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto reclaim_interval = std::chrono::milliseconds(200);
-// TUN's default of 500 packets overflows while the outbound thread seals a
+// TUN's default of 500 packets overflows while a worker seals a
 // batch, and every overflow is a TCP loss; a few milliseconds of queue at
 // line rate absorbs it.
 constexpr std::uint32_t tun_txqueuelen = 2000;

@@ -141,7 +141,8 @@ private:
     std::uint32_t natt_kernel_drops_ = 0;           // and of the NAT-T control socket
     std::uint64_t ike_datagrams_ = 0;               // IKE read from the NAT-T control socket
     std::uint64_t natt_keepalives_ = 0;
-    std::uint64_t natt_misrouted_drops_ = 0;        // neither IKE nor a keepalive on the NAT-T control socket
+    std::uint64_t natt_runt_drops_ = 0;             // shorter than the non-ESP marker, not a keepalive
+    std::uint64_t natt_misrouted_drops_ = 0;        // ESP on the NAT-T control socket
     std::size_t next_spi_worker_ = 0;               // allocate_spi: round robin over the workers
     net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each
     net::LogRateLimit send_failure_log_;

@@ -81,7 +81,11 @@ void Daemon::read_ike_socket(bool natt)
                 ++natt_keepalives_;
                 continue;
             }
-            if (message.size() < 4 || net::load_be32(message.data()) != 0) {
+            if (message.size() < 4) {
+                ++natt_runt_drops_;
+                continue;
+            }
+            if (net::load_be32(message.data()) != 0) {
                 ++natt_misrouted_drops_;
                 continue;
             }

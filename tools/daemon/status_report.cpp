@@ -58,7 +58,7 @@ nlohmann::json Daemon::status() const
                           {"workers", std::move(workers)},
                           {"counters",
                            {{"unknown-spi-drops", pump.total(&PumpCounters::unknown_spi_drops)},
-                            {"runt-drops", pump.total(&PumpCounters::runt_drops)},
+                            {"runt-drops", natt_runt_drops_ + pump.total(&PumpCounters::runt_drops)},
                             {"keepalives", natt_keepalives_ + pump.total(&PumpCounters::keepalives)},
                             {"keepalives-sent", keepalives_sent_},
                             {"ike-datagrams", ike_datagrams_},
