@@ -26,7 +26,6 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <optional>
 
 namespace mesh::tunnel {
 
@@ -50,31 +49,18 @@ bool same_endpoint(const sockaddr_storage& a, socklen_t a_length, const sockaddr
            std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
 }
 
-// What a read's control messages say: UDP GRO's gso_size (its datagrams are
-// that long, the last one possibly shorter; 0 when the read is one datagram)
-// and SO_RXQ_OVFL's count of the socket's drops so far (absent until the
-// kernel has dropped one).
-struct ReadControl {
-    std::size_t segment = 0;
-    std::optional<std::uint32_t> kernel_drops;
-};
-
-ReadControl read_control(msghdr& header) noexcept
+// UDP GRO's gso_size from a read's control messages: its datagrams are that
+// long, the last one possibly shorter; 0 when the read is one datagram.
+std::size_t gro_segment(msghdr& header) noexcept
 {
-    ReadControl control;
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
         if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO && cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
             int size = 0;
             std::memcpy(&size, CMSG_DATA(cmsg), sizeof size);
-            control.segment = size > 0 ? static_cast<std::size_t>(size) : 0;
-        } else if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SO_RXQ_OVFL &&
-                   cmsg->cmsg_len >= CMSG_LEN(sizeof(std::uint32_t))) {
-            std::uint32_t drops = 0;
-            std::memcpy(&drops, CMSG_DATA(cmsg), sizeof drops);
-            control.kernel_drops = drops;
+            return size > 0 ? static_cast<std::size_t>(size) : 0;
         }
     }
-    return control;
+    return 0;
 }
 } // namespace
 
@@ -104,17 +90,9 @@ void PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
         PacketBuffer& packet = batch.buffers[i];
         packet.set_size(batch.messages[i].msg_len);
         const socklen_t from_length = batch.messages[i].msg_hdr.msg_namelen;
-        const ReadControl control = read_control(batch.messages[i].msg_hdr);
-        if (control.kernel_drops) [[unlikely]] {
-            // A running total per socket: count what it grew by since the last read.
-            std::uint32_t& seen = raw_esp ? raw_esp_kernel_drops_seen_ : udp_kernel_drops_seen_;
-            const std::uint32_t grown = *control.kernel_drops - seen;
-            seen = *control.kernel_drops;
-            (raw_esp ? counters_.raw_esp_kernel_drops : counters_.udp_kernel_drops).add(grown);
-        }
         if (!raw_esp) {
             const auto bytes = packet.data();
-            const std::size_t segment = control.segment;
+            const std::size_t segment = gro_segment(batch.messages[i].msg_hdr);
             if (segment == 0 || segment >= bytes.size()) {
                 handle_datagram(snapshot, bytes, batch.names[i], from_length);
                 continue;

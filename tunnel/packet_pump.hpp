@@ -34,11 +34,11 @@ public:
     PacketPump(const PacketPump&) = delete;
     PacketPump& operator=(const PacketPump&) = delete;
 
-    // Control thread; may be called while the threads run.
-    // The worker's ESP-in-UDP socket: it receives the SPIs steered to it and
-    // sends its tunnels' ESP-in-UDP. Also turns on UDP GRO for it: only the
-    // worker may read it then.
+    // Control thread, before start(): the worker's ESP-in-UDP socket, which
+    // receives the SPIs steered to it and sends its tunnels' ESP-in-UDP.
+    // Also turns on UDP GRO for it: only the worker may read it then.
     void watch_udp(std::size_t worker, int fd);
+    // Control thread; may be called while the threads run.
     // A raw IP-protocol-50 socket (RawEspSocket): plain ESP, read by worker 0.
     void watch_raw_esp(int fd);
     void watch_tun(TunnelId id, int fd);

@@ -60,11 +60,6 @@ struct PumpCounters {
     Counter claim_drops;
     Counter receive_errors;
     Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
-    // Datagrams the kernel dropped before the worker read them (a full receive
-    // buffer, a bad checksum): the sockets' SO_RXQ_OVFL totals, known as of
-    // the last datagram read.
-    Counter udp_kernel_drops;
-    Counter raw_esp_kernel_drops;
 };
 
 using EventRing = SpscRing<DataplaneEvent, 64>;
@@ -77,7 +72,7 @@ public:
     PumpWorker(const PumpWorker&) = delete;
     PumpWorker& operator=(const PumpWorker&) = delete;
 
-    // Control thread, also while the thread runs.
+    // Control thread; watch_udp before start(), the others also while the thread runs.
     void watch_udp(int fd);
     void watch_raw_esp(int fd);
     void watch_tun(TunnelId id, int fd);
@@ -91,8 +86,8 @@ public:
 
 private:
     struct Batch {
-        // UDP_GRO's segment size and SO_RXQ_OVFL's drop count.
-        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t))>;
+        // UDP_GRO's segment size.
+        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int))>;
         std::array<PacketBuffer, pump_batch> buffers;
         std::array<mmsghdr, pump_batch> messages{};
         std::array<iovec, pump_batch> iov{};
@@ -132,9 +127,6 @@ private:
     // Inbound.
     std::unique_ptr<Batch> batch_;
     net::LogRateLimit unknown_spi_reports_;
-    // The last SO_RXQ_OVFL totals of its UDP and its raw ESP socket.
-    std::uint32_t udp_kernel_drops_seen_ = 0;
-    std::uint32_t raw_esp_kernel_drops_seen_ = 0;
     std::chrono::steady_clock::time_point last_peer_moved_report_{};
     GroCoalescer coalescer_;
     PumpCounters counters_;

@@ -8,7 +8,7 @@
 //   ESP, by its SPI                               -> worker SPI % workers
 //
 // IKE thus waits in the control socket's own buffer, where an overflow is a
-// kernel drop (SO_RXQ_OVFL), and never in a queue between threads; ESP of
+// kernel drop (kernel_drops, udp_socket.hpp), never in a queue between threads; ESP of
 // one SA always reaches the same worker, which keeps its anti-replay window
 // and cipher state to one writer.
 

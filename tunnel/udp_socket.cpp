@@ -1,8 +1,10 @@
 #include "tunnel/udp_socket.hpp"
 
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <system_error>
 
@@ -36,9 +38,6 @@ UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port) : local_(local
         set_option(fd_.get(), SOL_SOCKET, SO_RCVBUF, socket_buffer_bytes);
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
         set_option(fd_.get(), SOL_SOCKET, SO_SNDBUF, socket_buffer_bytes);
-    // Every read then carries the count of datagrams the kernel dropped on
-    // this socket so far (a full buffer), for status.
-    set_option(fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, 1);
     socklen_t length = 0;
     const auto address = local.to_sockaddr(length);
     if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
@@ -52,6 +51,16 @@ UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port) : local_(local
 } // namespace mesh::tunnel
 
 namespace mesh::tunnel {
+
+std::uint64_t kernel_drops(int fd) noexcept
+{
+    std::array<std::uint32_t, SK_MEMINFO_VARS> meminfo{};
+    socklen_t length = sizeof meminfo;
+    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo.data(), &length) < 0 ||
+        length < (SK_MEMINFO_DROPS + 1) * sizeof(std::uint32_t))
+        return 0;
+    return meminfo[SK_MEMINFO_DROPS];
+}
 
 std::optional<PathInfo> probe_path(const net::Endpoint& peer)
 {

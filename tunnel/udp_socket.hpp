@@ -1,7 +1,6 @@
 #pragma once
 // The ESP-in-UDP socket (RFC 3948): one per local address and NAT-T port,
-// non-blocking, with large kernel buffers since the pump drains it in batches,
-// and SO_RXQ_OVFL on: its reads tell how many datagrams the kernel dropped.
+// non-blocking, with large kernel buffers since the pump drains it in batches.
 
 #include "net/file_descriptor.hpp"
 #include "net/ip_address.hpp"
@@ -30,6 +29,11 @@ private:
 } // namespace mesh::tunnel
 
 namespace mesh::tunnel {
+
+// Datagrams the kernel dropped on a socket so far (a full receive buffer, a
+// bad checksum): SO_MEMINFO's count, exact whenever it is asked, also for a
+// socket that has received nothing since; 0 when it cannot be read.
+[[nodiscard]] std::uint64_t kernel_drops(int fd) noexcept;
 
 // What the kernel's routing says about the way to a peer: the source address
 // it would pick and the MTU of that path (IP_MTU of a connected socket).

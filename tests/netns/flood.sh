@@ -14,12 +14,12 @@
 # short ones, bad ICVs for the tunnel's real inbound SPI, keepalives). Then:
 #   - 0 pings lost;
 #   - then, site a stopped (SIGSTOP), a burst beyond its receive buffers: the
-#     kernel drops it counts (SO_RXQ_OVFL) are more than 0 at each port;
+#     kernel drops it counts (SO_MEMINFO) are more than 0 at each port;
 #   - site a accounts for every datagram sent, exactly: IKE messages in
 #     (each malformed, init-no-peer or unknown-spi), the pump's drops by
 #     reason (runt, unknown SPI, keepalive, misrouted, claimed), the real SA's
 #     auth/replay/malformed drops, and the datagrams the kernel dropped on a
-#     full socket (SO_RXQ_OVFL, status "sockets"); the SA's packets are the
+#     full socket (SO_MEMINFO, status "sockets"); the SA's packets are the
 #     ping replies;
 #   - site a's resident memory grew by less than 16 MiB;
 #   - site a's log grew by about one line a second per reason (at most 6 a
@@ -72,9 +72,9 @@ lab_alive mesh-site-a || flood_die "site a's mesh-site exited during the flood"
 # A daemon that stops reading for a moment (a busy machine) loses datagrams in
 # the kernel once its 16 MiB receive buffers are full: stopped, site a gets
 # 15,000 datagrams of 1400 random bytes at each port, more than the buffers
-# hold, and must count the kernel's drops (SO_RXQ_OVFL) with the rest. That
-# count rides on the datagrams queued after the drops: one more datagram at
-# each port, once it reads again, brings the sockets' final totals.
+# hold, and must count the kernel's drops (SO_MEMINFO, on every socket of the
+# NAT-T port's group) with the rest. One more datagram at each port, once it
+# reads again, shows it reads again.
 burst=15000
 pretty "" "kill -STOP mesh-site (site a); $burst datagrams of 1400 bytes at each port; kill -CONT"
 kill -STOP "${LAB_PID[mesh-site-a]}"

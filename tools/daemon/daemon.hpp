@@ -83,8 +83,6 @@ private:
     // kernel steers keepalives and everything behind the non-ESP marker.
     void watch_ike_socket(bool natt);
     void read_ike_socket(bool natt);
-    // A socket's kernel drops (SO_RXQ_OVFL), from a read's control messages.
-    static void note_kernel_drops(msghdr& header, std::uint32_t& total);
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
@@ -137,8 +135,6 @@ private:
     boost::asio::steady_timer ike_timer_;
     boost::asio::steady_timer keepalive_timer_;
     std::uint64_t keepalives_sent_ = 0;
-    std::uint32_t ike_kernel_drops_ = 0;            // SO_RXQ_OVFL total of the port-500 socket
-    std::uint32_t natt_kernel_drops_ = 0;           // and of the NAT-T control socket
     std::uint64_t ike_datagrams_ = 0;               // IKE read from the NAT-T control socket
     std::uint64_t natt_keepalives_ = 0;
     std::uint64_t natt_runt_drops_ = 0;             // shorter than the non-ESP marker, not a keepalive

@@ -59,7 +59,6 @@ void Daemon::read_ike_socket(bool natt)
     constexpr int reads_per_wake = 64;
     tunnel::UdpSocket& socket = natt ? *socket_ : *ike_socket_;
     std::array<std::uint8_t, 65536> buffer;
-    alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint32_t))> control;
     for (int i = 0; i < reads_per_wake; ++i) {
         sockaddr_storage from{};
         iovec iov{buffer.data(), buffer.size()};
@@ -68,12 +67,9 @@ void Daemon::read_ike_socket(bool natt)
         header.msg_namelen = sizeof from;
         header.msg_iov = &iov;
         header.msg_iovlen = 1;
-        header.msg_control = control.data();
-        header.msg_controllen = control.size();
         const auto n = ::recvmsg(socket.fd(), &header, MSG_DONTWAIT);
         if (n < 0)
             break;
-        note_kernel_drops(header, natt ? natt_kernel_drops_ : ike_kernel_drops_);
         std::span<const std::uint8_t> message(buffer.data(), static_cast<std::size_t>(n));
         if (natt) {
             // RFC 3948 section 2.2; ESP comes here only behind IKE in one GRO read.
@@ -136,14 +132,6 @@ void Daemon::send(const net::Endpoint& local, const net::Endpoint& remote, std::
         if (const auto allowed = send_failure_log_.admit(std::chrono::steady_clock::now()))
             log::ike()->debug("sending to {} failed: {}{}", remote.to_string(), std::strerror(error), allowed->note());
     }
-}
-
-void Daemon::note_kernel_drops(msghdr& header, std::uint32_t& total)
-{
-    // SO_RXQ_OVFL: the socket's running total, present once the kernel has dropped one.
-    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg))
-        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SO_RXQ_OVFL && cmsg->cmsg_len >= CMSG_LEN(sizeof total))
-            std::memcpy(&total, CMSG_DATA(cmsg), sizeof total);
 }
 
 std::uint32_t Daemon::allocate_spi()

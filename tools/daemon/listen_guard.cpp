@@ -158,19 +158,20 @@ private:
 
 tunnel::SteeredSockets bind_steered_exclusive(const net::Endpoint& local, std::size_t workers)
 {
-    const FileSystemUid owner(static_cast<uid_t>(1'000'000'000 + ::getpid()));
-    if (!owner.taken() && local.port != 0) {
-        if (const std::string holder = udp_port_holder(local); !holder.empty())
-            throw std::runtime_error(local.to_string() + " is already used by " + holder);
+    {
+        const FileSystemUid owner(static_cast<uid_t>(1'000'000'000 + ::getpid()));
+        if (owner.taken() || local.port == 0 || udp_port_holder(local).empty()) {
+            try {
+                return tunnel::bind_steered(local, workers);
+            } catch (const std::system_error& error) {
+                if (error.code().value() != EADDRINUSE)
+                    throw;
+            }
+        }
     }
-    try {
-        return tunnel::bind_steered(local, workers);
-    } catch (const std::system_error& error) {
-        if (error.code().value() != EADDRINUSE)
-            throw;
-        const std::string holder = udp_port_holder(local);
-        throw std::runtime_error(local.to_string() + " is already used" + (holder.empty() ? "" : " by " + holder));
-    }
+    // Back under our own file-system UID, which may read other processes' /proc/PID/fd.
+    const std::string holder = udp_port_holder(local);
+    throw std::runtime_error(local.to_string() + " is already used" + (holder.empty() ? "" : " by " + holder));
 }
 
 void claim_control_socket(const std::filesystem::path& path)

@@ -43,13 +43,12 @@ nlohmann::json Daemon::status() const
 {
     using tunnel::PumpCounters;
     const auto& pump = *pump_;
-    std::uint64_t natt_kernel_drops = natt_kernel_drops_;
+    std::uint64_t natt_kernel_drops = tunnel::kernel_drops(socket_->fd());
     nlohmann::json workers = nlohmann::json::array();
     for (std::size_t i = 0; i < pump.workers(); ++i) {
-        const PumpCounters& counters = pump.counters(i);
-        natt_kernel_drops += counters.udp_kernel_drops.get();
-        workers.push_back({{"kernel-drops", counters.udp_kernel_drops.get()},
-                           {"unknown-spi-drops", counters.unknown_spi_drops.get()}});
+        const auto drops = tunnel::kernel_drops(worker_sockets_[i]->fd());
+        natt_kernel_drops += drops;
+        workers.push_back({{"kernel-drops", drops}, {"unknown-spi-drops", pump.counters(i).unknown_spi_drops.get()}});
     }
     nlohmann::json report{{"site", config_.site.name},
                           {"uptime-s", age_seconds(started_)},
@@ -66,14 +65,14 @@ nlohmann::json Daemon::status() const
                             {"claim-drops", pump.total(&PumpCounters::claim_drops)},
                             {"receive-errors", pump.total(&PumpCounters::receive_errors)},
                             {"gro-datagrams", pump.total(&PumpCounters::gro_datagrams)}}}};
-    // Datagrams the kernel dropped before the daemon read them (SO_RXQ_OVFL),
+    // Datagrams the kernel dropped before the daemon read them (SO_MEMINFO),
     // per socket: a flood beyond what the daemon keeps up with shows here.
     // The NAT-T port's are its control socket's (IKE) and its workers'.
     report["sockets"] = {{"esp-in-udp", {{"local", socket_->local().to_string()}, {"kernel-drops", natt_kernel_drops}}}};
     if (ike_socket_)
-        report["sockets"]["ike"] = {{"local", ike_socket_->local().to_string()}, {"kernel-drops", ike_kernel_drops_}};
+        report["sockets"]["ike"] = {{"local", ike_socket_->local().to_string()}, {"kernel-drops", tunnel::kernel_drops(ike_socket_->fd())}};
     if (raw_esp_)
-        report["sockets"]["esp"] = {{"kernel-drops", pump.total(&PumpCounters::raw_esp_kernel_drops)}};
+        report["sockets"]["esp"] = {{"kernel-drops", tunnel::kernel_drops(raw_esp_->fd())}};
     if (ike_) {
         for (const auto& sa : ike_->status(std::chrono::steady_clock::now())) {
             nlohmann::json children = nlohmann::json::array();
