@@ -19,6 +19,7 @@
 #include "tunnel/sa_table.hpp"
 #include "tunnel/spsc_ring.hpp"
 #include "tunnel/udp_gso_batch.hpp"
+#include "tunnel/udp_socket.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
 #include <sys/socket.h>
@@ -86,8 +87,9 @@ public:
 
 private:
     struct Batch {
-        // UDP_GRO's segment size.
-        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int))>;
+        // UDP_GRO's segment size, and room for the destination address every
+        // UdpSocket reports (unused here), so that nothing is truncated.
+        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int)) + destination_control_bytes>;
         std::array<PacketBuffer, pump_batch> buffers;
         std::array<mmsghdr, pump_batch> messages{};
         std::array<iovec, pump_batch> iov{};

@@ -4,8 +4,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 namespace mesh::tunnel {
@@ -38,6 +40,12 @@ UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port) : local_(local
         set_option(fd_.get(), SOL_SOCKET, SO_RCVBUF, socket_buffer_bytes);
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
         set_option(fd_.get(), SOL_SOCKET, SO_SNDBUF, socket_buffer_bytes);
+    // On an IPv6 socket, IPv4 datagrams come with IPV6_PKTINFO too, their
+    // destination IPv4-mapped, as their source is.
+    if (family == AF_INET)
+        set_option(fd_.get(), IPPROTO_IP, IP_PKTINFO, 1);
+    else
+        set_option(fd_.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
     socklen_t length = 0;
     const auto address = local.to_sockaddr(length);
     if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)
@@ -46,6 +54,49 @@ UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port) : local_(local
     socklen_t bound_length = sizeof bound;
     if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&bound), &bound_length) == 0)
         local_ = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&bound), bound_length).value_or(local);
+}
+
+std::optional<net::IpAddress> destination_address(const cmsghdr& cmsg) noexcept
+{
+    if (cmsg.cmsg_level == IPPROTO_IP && cmsg.cmsg_type == IP_PKTINFO && cmsg.cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
+        in_pktinfo info{};
+        std::memcpy(&info, CMSG_DATA(&cmsg), sizeof info);
+        return net::IpAddress::from_bytes(net::IpAddress::Family::v4, reinterpret_cast<const std::uint8_t*>(&info.ipi_addr));
+    }
+    if (cmsg.cmsg_level == IPPROTO_IPV6 && cmsg.cmsg_type == IPV6_PKTINFO &&
+        cmsg.cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
+        in6_pktinfo info{};
+        std::memcpy(&info, CMSG_DATA(&cmsg), sizeof info);
+        return net::IpAddress::from_bytes(net::IpAddress::Family::v6, reinterpret_cast<const std::uint8_t*>(&info.ipi6_addr));
+    }
+    return std::nullopt;
+}
+
+void set_source_address(msghdr& header, std::span<std::uint8_t> control, const UdpSocket& socket,
+                        const net::IpAddress& source) noexcept
+{
+    const bool v4 = socket.local().address.is_v4();
+    if (source.is_unspecified() || source.is_v4() != v4 || control.size() < destination_control_bytes)
+        return;
+    std::fill(control.begin(), control.end(), std::uint8_t{0});
+    header.msg_control = control.data();
+    header.msg_controllen = v4 ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+    if (v4) {
+        in_pktinfo info{};
+        std::memcpy(&info.ipi_spec_dst, source.bytes(), 4);
+        cmsg->cmsg_level = IPPROTO_IP;
+        cmsg->cmsg_type = IP_PKTINFO;
+        cmsg->cmsg_len = CMSG_LEN(sizeof info);
+        std::memcpy(CMSG_DATA(cmsg), &info, sizeof info);
+    } else {
+        in6_pktinfo info{};
+        std::memcpy(&info.ipi6_addr, source.bytes(), 16);
+        cmsg->cmsg_level = IPPROTO_IPV6;
+        cmsg->cmsg_type = IPV6_PKTINFO;
+        cmsg->cmsg_len = CMSG_LEN(sizeof info);
+        std::memcpy(CMSG_DATA(cmsg), &info, sizeof info);
+    }
 }
 
 } // namespace mesh::tunnel

@@ -277,7 +277,7 @@ void Daemon::drain_pump()
                     ike_->rekey_child(event->spi, std::chrono::steady_clock::now());
                 break;
             case tunnel::DataplaneEvent::Kind::peer_moved:
-                follow_peer(event->tunnel, event->from);
+                follow_peer(event->tunnel, event->spi, event->from);
                 break;
             case tunnel::DataplaneEvent::Kind::unknown_spi:
                 log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped{}", event->spi,

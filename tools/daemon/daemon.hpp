@@ -72,7 +72,7 @@ private:
     void move_child(const std::string& tunnel, const net::Endpoint& remote) override;
 
     // daemon_nat.cpp: NAT keepalives and following a peer whose NAT mapping moved.
-    void follow_peer(tunnel::TunnelId id, const net::Endpoint& from);
+    void follow_peer(tunnel::TunnelId id, std::uint32_t inbound_spi, const net::Endpoint& from);
     void move_tunnel(Tunnel& tunnel, const net::Endpoint& remote);
     void schedule_keepalives();
     void send_keepalives();
@@ -83,6 +83,13 @@ private:
     // kernel steers keepalives and everything behind the non-ESP marker.
     void watch_ike_socket(bool natt);
     void read_ike_socket(bool natt);
+    // The address of ours an IKE datagram was sent to, from a read's control messages.
+    static std::optional<net::IpAddress> read_ike_control(msghdr& header);
+    // Where an IKE datagram from `remote` arrived: `to` (IP_PKTINFO), else
+    // the address we listen on, else the source the route to the peer takes.
+    // NAT detection hashes it (RFC 7296 section 2.23), so never 0.0.0.0.
+    [[nodiscard]] net::Endpoint ike_local(const std::optional<net::IpAddress>& to, std::uint16_t port,
+                                          const net::Endpoint& remote) const;
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.

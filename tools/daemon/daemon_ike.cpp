@@ -59,6 +59,7 @@ void Daemon::read_ike_socket(bool natt)
     constexpr int reads_per_wake = 64;
     tunnel::UdpSocket& socket = natt ? *socket_ : *ike_socket_;
     std::array<std::uint8_t, 65536> buffer;
+    alignas(cmsghdr) std::array<std::uint8_t, tunnel::destination_control_bytes> control;
     for (int i = 0; i < reads_per_wake; ++i) {
         sockaddr_storage from{};
         iovec iov{buffer.data(), buffer.size()};
@@ -67,9 +68,12 @@ void Daemon::read_ike_socket(bool natt)
         header.msg_namelen = sizeof from;
         header.msg_iov = &iov;
         header.msg_iovlen = 1;
+        header.msg_control = control.data();
+        header.msg_controllen = control.size();
         const auto n = ::recvmsg(socket.fd(), &header, MSG_DONTWAIT);
         if (n < 0)
             break;
+        const auto to = read_ike_control(header);
         std::span<const std::uint8_t> message(buffer.data(), static_cast<std::size_t>(n));
         if (natt) {
             // RFC 3948 section 2.2; ESP comes here only behind IKE in one GRO read.
@@ -93,7 +97,8 @@ void Daemon::read_ike_socket(bool natt)
         if (!remote)
             continue;
         if (ike_)
-            ike_->on_datagram(socket.local(), *remote, message, std::chrono::steady_clock::now());
+            ike_->on_datagram(ike_local(to, socket.local().port, *remote), *remote, message,
+                              std::chrono::steady_clock::now());
         else if (const auto allowed = ike_without_peers_log_.admit(std::chrono::steady_clock::now()))
             log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured{}", message.size(),
                               remote->to_string(), allowed->note());
@@ -126,12 +131,45 @@ void Daemon::send(const net::Endpoint& local, const net::Endpoint& remote, std::
     header.msg_namelen = length;
     header.msg_iov = natt ? parts.data() : parts.data() + 1;
     header.msg_iovlen = natt ? 2 : 1;
-    const int fd = natt ? socket_->fd() : ike_socket_->fd();
-    if (::sendmsg(fd, &header, 0) < 0) {
+    const tunnel::UdpSocket& socket = natt ? *socket_ : *ike_socket_;
+    // Section 2.11: an answer leaves from the address its request came to,
+    // which a socket bound to any address does not choose by itself; without
+    // it a NAT in front of the peer would drop it. An address no longer ours
+    // (EINVAL): the kernel's choice.
+    alignas(cmsghdr) std::array<std::uint8_t, tunnel::destination_control_bytes> control;
+    tunnel::set_source_address(header, control, socket, local.address);
+    auto sent = ::sendmsg(socket.fd(), &header, 0);
+    if (sent < 0 && header.msg_control != nullptr && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
+        header.msg_control = nullptr;
+        header.msg_controllen = 0;
+        sent = ::sendmsg(socket.fd(), &header, 0);
+    }
+    if (sent < 0) {
         const int error = errno;
         if (const auto allowed = send_failure_log_.admit(std::chrono::steady_clock::now()))
             log::ike()->debug("sending to {} failed: {}{}", remote.to_string(), std::strerror(error), allowed->note());
     }
+}
+
+std::optional<net::IpAddress> Daemon::read_ike_control(msghdr& header)
+{
+    std::optional<net::IpAddress> to;
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg))
+        if (const auto destination = tunnel::destination_address(*cmsg))
+            to = destination;
+    return to;
+}
+
+net::Endpoint Daemon::ike_local(const std::optional<net::IpAddress>& to, std::uint16_t port,
+                                const net::Endpoint& remote) const
+{
+    if (to && !to->is_unspecified())
+        return {*to, port};
+    const auto listen = config_.site.listen.value_or(net::IpAddress{});
+    if (!listen.is_unspecified())
+        return {listen, port};
+    const auto path = tunnel::probe_path(remote);
+    return {path ? path->local : listen, port};
 }
 
 std::uint32_t Daemon::allocate_spi()
