@@ -439,7 +439,7 @@ import json, sys
 d, up, extra = json.load(open(sys.argv[1])), json.load(open(sys.argv[3])), json.loads(sys.argv[2])
 ike = d.get("counters", {}).get("ike", {})
 def drops(d):
-    return d.get("counters", {}).get("ike-queue-drops", 0) + sum(
+    return d.get("counters", {}).get("misrouted-drops", 0) + sum(
         s.get("kernel-drops", 0) for s in d.get("sockets", {}).values())
 print(json.dumps(dict(extra,
     ike_sas=sum(1 for p in d.get("peers", []) if p.get("state") == "established"),

@@ -15,6 +15,12 @@
         rtt_load_ms        with --ping-load: the average ping RTT from NS to
                            IP while iperf3 runs (5 pings a second)
 
+  bench_run.py iperf-many --ns NS --flows BIND/DEST/PORT,... --seconds N
+                          --lab NS1,NS2,... [-- IPERF3_ARGS...]
+      The same with one iperf3 client per flow, all at once (`-B BIND -c
+      DEST -p PORT`): gbps and bytes are their sum, min_gbps and max_gbps
+      the slowest and fastest flow.
+
   bench_run.py rtt --ns NS --dest IP [--count 20]
       Prints the average ping RTT in ms with no load (0 when none came back).
 
@@ -90,13 +96,33 @@ def ping(ns, dest, count, interval):
 
 
 def run_iperf(args):
-    inodes = {netns_inode(name) for name in args.lab.split(",")}
     command = ["ip", "netns", "exec", args.ns, "iperf3", "-c", args.dest, "-t", str(args.seconds), "-J"]
     command += args.iperf_args
+    result, reports = measure(args, [command])
+    if "-u" in args.iperf_args:
+        result["lost_percent"] = reports[0]["end"]["sum"].get("lost_percent", 0.0)
+    print(json.dumps(result))
+
+
+def run_iperf_many(args):
+    commands = []
+    for flow in args.flows.split(","):
+        bind, dest, port = flow.split("/")
+        commands.append(["ip", "netns", "exec", args.ns, "iperf3", "-B", bind, "-c", dest, "-p", port,
+                         "-t", str(args.seconds), "-J"] + args.iperf_args)
+    result, reports = measure(args, commands)
+    flows = [r["end"]["sum_received"]["bits_per_second"] / 1e9 for r in reports]
+    result["min_gbps"], result["max_gbps"] = min(flows), max(flows)
+    print(json.dumps(result))
+
+
+def measure(args, commands):
+    """Runs the iperf3 clients at once: the summed result and their reports."""
+    inodes = {netns_inode(name) for name in args.lab.split(",")}
 
     rtt = {}
     pinger = None
-    if args.ping_load:
+    if getattr(args, "ping_load", False):
         # Starts a second into the run and ends a second before it, so every
         # ping meets a queue under load.
         def ping_under_load():
@@ -106,35 +132,34 @@ def run_iperf(args):
 
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     lab_before, host_before = lab_ticks(inodes), host_busy_ticks()
-    iperf = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    clients = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for c in commands]
     if pinger:
         pinger.start()
-    output = iperf.communicate()[0]
+    outputs = [client.communicate()[0] for client in clients]
     if pinger:
         pinger.join()
     lab_after, host_after = lab_ticks(inodes), host_busy_ticks()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if iperf.returncode != 0:
-        sys.stderr.write(output[-2000:])
-        sys.exit(f"bench_run.py: iperf3 to {args.dest} from {args.ns} failed")
+    for client, output, command in zip(clients, outputs, commands):
+        if client.returncode != 0:
+            sys.stderr.write(output[-2000:])
+            sys.exit(f"bench_run.py: {' '.join(command[4:])} from {args.ns} failed")
 
     # The client and the pings ended before the second sample: their CPU
     # comes from this process's reaped children instead.
     children = (children_after.ru_utime - children_before.ru_utime) + \
                (children_after.ru_stime - children_before.ru_stime)
-    report = json.loads(output)
-    received = report["end"]["sum_received"]
+    reports = [json.loads(output) for output in outputs]
+    received = [report["end"]["sum_received"] for report in reports]
     result = {
-        "gbps": received["bits_per_second"] / 1e9,
-        "bytes": received["bytes"],
+        "gbps": sum(r["bits_per_second"] for r in received) / 1e9,
+        "bytes": sum(r["bytes"] for r in received),
         "lab_cpu_s": (lab_after - lab_before) / CLK_TCK + children,
         "host_cpu_s": (host_after - host_before) / CLK_TCK,
     }
-    if "-u" in args.iperf_args:
-        result["lost_percent"] = report["end"]["sum"].get("lost_percent", 0.0)
-    if args.ping_load:
+    if getattr(args, "ping_load", False):
         result["rtt_load_ms"] = rtt.get("avg", 0.0)
-    print(json.dumps(result))
+    return result, reports
 
 
 def main():
@@ -147,15 +172,21 @@ def main():
     p.add_argument("--lab", required=True, help="the lab's namespaces, comma-separated")
     p.add_argument("--ping-load", action="store_true")
     p.add_argument("iperf_args", nargs=argparse.REMAINDER)
+    m = sub.add_parser("iperf-many")
+    m.add_argument("--ns", required=True)
+    m.add_argument("--flows", required=True, help="BIND/DEST/PORT,...")
+    m.add_argument("--seconds", type=int, required=True)
+    m.add_argument("--lab", required=True, help="the lab's namespaces, comma-separated")
+    m.add_argument("iperf_args", nargs=argparse.REMAINDER)
     r = sub.add_parser("rtt")
     r.add_argument("--ns", required=True)
     r.add_argument("--dest", required=True)
     r.add_argument("--count", type=int, default=20)
     args = parser.parse_args()
-    if args.command == "iperf":
+    if args.command in ("iperf", "iperf-many"):
         if args.iperf_args[:1] == ["--"]:
             args.iperf_args = args.iperf_args[1:]
-        run_iperf(args)
+        (run_iperf if args.command == "iperf" else run_iperf_many)(args)
     else:
         print("%.3f" % ping(args.ns, args.dest, args.count, 0.05))
 

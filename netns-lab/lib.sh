@@ -377,6 +377,7 @@ _lab_toml_value() {
         *.routes | *.local-subnets | *.remote-subnets | *.dh-group | *.enc-algorithm | *.hash-algorithm | \
             *.enc-algorithms | *.auth-algorithms | *.pfs-group) _lab_toml_list "$3" ;;
         *.passive | *.dpd-maximum-failures) echo "$3" ;;
+        site.workers) if [[ $3 == auto ]]; then echo '"auto"'; else echo "$3"; fi ;;
         *) echo "\"$3\"" ;;
     esac
 }

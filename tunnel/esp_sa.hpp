@@ -66,6 +66,17 @@ private:
     std::atomic<std::uint64_t> value_{0};
 };
 
+// A counter that more than one worker may bump (a tunnel's inbound side,
+// whose SAs may be steered to different workers while a rekey overlaps).
+class SharedCounter {
+public:
+    void add(std::uint64_t n) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> value_{0};
+};
+
 struct SaCounters {
     Counter packets;
     Counter bytes;            // ESP payload bytes (the GRE packet in mode gre, the IP packet in mode ip)
@@ -145,8 +156,17 @@ public:
     // The highest authenticated sequence number.
     [[nodiscard]] std::uint64_t highest_sequence() const noexcept { return highest_seq_.load(std::memory_order_relaxed); }
 
+    // Workers: one opens the SA at a time, so its window and cipher state
+    // have one writer. The worker its SPI steers to holds it but for a
+    // moment; ESP that reached another (a NIC's GRO merged datagrams of
+    // several SAs from one peer; plain ESP, read by one worker) takes it
+    // only when free. Never waits: false means drop the packet.
+    [[nodiscard]] bool claim() noexcept { return !claimed_.exchange(true, std::memory_order_acquire); }
+    void unclaim() noexcept { claimed_.store(false, std::memory_order_release); }
+
 private:
     SaParams params_;
+    std::atomic<bool> claimed_{false};
     std::unique_ptr<EspCrypto> crypto_;
     ReplayWindow window_;
     std::atomic<std::uint64_t> highest_seq_{0};

@@ -1,5 +1,5 @@
 #pragma once
-// Userspace GRO for the inbound thread: consecutive TCP segments or UDP
+// Userspace GRO for a worker's receive path: consecutive TCP segments or UDP
 // datagrams of one flow, each authenticated by ESP, leave for the TUN as one
 // super-packet, so the kernel's receive path runs once per 64 KiB instead of
 // once per packet.

@@ -2,7 +2,8 @@
 //   recvmmsg -> UDP GRO: several datagrams of gso_size in one read, split
 //   each datagram:
 //            -> a single 0xFF byte: NAT keepalive
-//            -> four zero bytes (non-ESP marker): IKE, queued for the control thread
+//            -> four zero bytes (non-ESP marker): IKE, which the kernel steers to
+//               the control thread's socket: here only behind ESP in a GRO read
 //            -> otherwise ESP: SA by SPI -> open (anti-replay, ICV, padding)
 //               -> GRE decap (mode gre) -> TCP/UDP coalescing (TUN with a
 //                  virtio-net header) or write(TUN)
@@ -14,7 +15,7 @@
 #include "net/headers.hpp"
 #include "tunnel/inner_packet.hpp"
 #include "tunnel/mtu.hpp"
-#include "tunnel/packet_pump.hpp"
+#include "tunnel/pump_worker.hpp"
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -25,7 +26,6 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <optional>
 
 namespace mesh::tunnel {
 
@@ -49,40 +49,24 @@ bool same_endpoint(const sockaddr_storage& a, socklen_t a_length, const sockaddr
            std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
 }
 
-// What a read's control messages say: UDP GRO's gso_size (its datagrams are
-// that long, the last one possibly shorter; 0 when the read is one datagram)
-// and SO_RXQ_OVFL's count of the socket's drops so far (absent until the
-// kernel has dropped one), and the address of ours it was sent to.
-struct ReadControl {
-    std::size_t segment = 0;
-    std::optional<std::uint32_t> kernel_drops;
-    std::optional<net::IpAddress> destination;
-};
-
-ReadControl read_control(msghdr& header) noexcept
+// UDP GRO's gso_size from a read's control messages: its datagrams are that
+// long, the last one possibly shorter; 0 when the read is one datagram.
+std::size_t gro_segment(msghdr& header) noexcept
 {
-    ReadControl control;
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
         if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO && cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
             int size = 0;
             std::memcpy(&size, CMSG_DATA(cmsg), sizeof size);
-            control.segment = size > 0 ? static_cast<std::size_t>(size) : 0;
-        } else if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SO_RXQ_OVFL &&
-                   cmsg->cmsg_len >= CMSG_LEN(sizeof(std::uint32_t))) {
-            std::uint32_t drops = 0;
-            std::memcpy(&drops, CMSG_DATA(cmsg), sizeof drops);
-            control.kernel_drops = drops;
-        } else if (const auto destination = destination_address(*cmsg)) {
-            control.destination = destination;
+            return size > 0 ? static_cast<std::size_t>(size) : 0;
         }
     }
-    return control;
+    return 0;
 }
 } // namespace
 
-void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp, std::size_t slot)
+void PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
 {
-    Batch& batch = *inbound_batch_;
+    Batch& batch = *batch_;
     for (std::size_t i = 0; i < pump_batch; ++i) {
         PacketBuffer& packet = batch.buffers[i];
         packet.reset();
@@ -106,24 +90,17 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp, s
         PacketBuffer& packet = batch.buffers[i];
         packet.set_size(batch.messages[i].msg_len);
         const socklen_t from_length = batch.messages[i].msg_hdr.msg_namelen;
-        const ReadControl control = read_control(batch.messages[i].msg_hdr);
-        if (control.kernel_drops) [[unlikely]] {
-            // A running total per socket: count what it grew by since the last read.
-            const std::uint32_t grown = *control.kernel_drops - kernel_drops_seen_[slot];
-            kernel_drops_seen_[slot] = *control.kernel_drops;
-            (raw_esp ? counters_.raw_esp_kernel_drops : counters_.udp_kernel_drops).add(grown);
-        }
         if (!raw_esp) {
             const auto bytes = packet.data();
-            const std::size_t segment = control.segment;
+            const std::size_t segment = gro_segment(batch.messages[i].msg_hdr);
             if (segment == 0 || segment >= bytes.size()) {
-                handle_datagram(snapshot, bytes, batch.names[i], from_length, control.destination, fd);
+                handle_datagram(snapshot, bytes, batch.names[i], from_length);
                 continue;
             }
             counters_.gro_datagrams.add(1);
             for (std::size_t offset = 0; offset < bytes.size(); offset += segment)
                 handle_datagram(snapshot, bytes.subspan(offset, std::min(segment, bytes.size() - offset)),
-                                batch.names[i], from_length, control.destination, fd);
+                                batch.names[i], from_length);
             continue;
         }
         // IPv4 raw sockets deliver the IP header too (IPv6 ones do not).
@@ -141,22 +118,21 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp, s
     coalescer_.flush();
 }
 
-void PacketPump::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> bytes,
-                                 const sockaddr_storage& from, socklen_t from_length,
-                                 const std::optional<net::IpAddress>& to, int udp_fd)
+void PumpWorker::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> bytes,
+                                 const sockaddr_storage& from, socklen_t from_length)
 {
     if (bytes.size() == 1 && bytes[0] == 0xff) {
         counters_.keepalives.add(1);
         return;
     }
-    if (bytes.size() >= 4 && net::load_be32(bytes.data()) == 0) {
-        queue_ike(bytes.subspan(4), from, from_length, to, udp_fd);
+    if (bytes.size() >= 4 && net::load_be32(bytes.data()) == 0) [[unlikely]] {
+        counters_.ike_misrouted_drops.add(1);   // the peer retransmits it
         return;
     }
     handle_esp(snapshot, bytes, from, from_length, true);
 }
 
-void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> bytes, const sockaddr_storage& from,
+void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> bytes, const sockaddr_storage& from,
                             socklen_t from_length, bool udp)
 {
     if (bytes.size() < esp_header_bytes) [[unlikely]] {
@@ -169,11 +145,16 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
         counters_.unknown_spi_drops.add(1);
         if (const auto report = unknown_spi_reports_.admit(std::chrono::steady_clock::now())) {
             const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
-            post(inbound_events_, {DataplaneEvent::Kind::unknown_spi, 0, spi, source.value_or(net::Endpoint{}), *report});
+            post({DataplaneEvent::Kind::unknown_spi, 0, spi, source.value_or(net::Endpoint{}), *report});
         }
         return;
     }
+    if (!entry->sa->claim()) [[unlikely]] {
+        counters_.claim_drops.add(1);
+        return;
+    }
     const auto opened = entry->sa->open(bytes);
+    entry->sa->unclaim();
     if (!opened) [[unlikely]]
         return;   // counted by the SA
     auto packet = bytes.subspan(opened->payload_offset, opened->payload_bytes);
@@ -189,7 +170,7 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
             last_peer_moved_report_ = now;
             const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
             if (source)
-                post(inbound_events_, {DataplaneEvent::Kind::peer_moved, path.id, entry->sa->spi(), *source, {}});
+                post({DataplaneEvent::Kind::peer_moved, path.id, entry->sa->spi(), *source, {}});
         }
     }
     if (path.mode == TunnelMode::gre) {
@@ -221,7 +202,7 @@ void PacketPump::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
     deliver(path, packet);
 }
 
-void PacketPump::deliver(const TunnelPath& path, std::span<std::uint8_t> packet)
+void PumpWorker::deliver(const TunnelPath& path, std::span<std::uint8_t> packet)
 {
     if (path.vnet_hdr && coalescer_.add(packet, path.tun_fd, *path.counters))
         return;
@@ -231,25 +212,6 @@ void PacketPump::deliver(const TunnelPath& path, std::span<std::uint8_t> packet)
     const int first = path.vnet_hdr ? 0 : 1;
     if (::writev(path.tun_fd, iov.data() + first, 2 - first) < 0) [[unlikely]]
         path.counters->tun_write_errors.add(1);   // EIO while the interface is down
-}
-
-void PacketPump::queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from,
-                           socklen_t from_length, const std::optional<net::IpAddress>& to, int udp_fd)
-{
-    IkeDatagram* slot = ike_queue_.prepare();
-    const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
-    if (slot == nullptr || !source) {
-        counters_.ike_queue_drops.add(1);
-        return;
-    }
-    counters_.ike_datagrams.add(1);
-    slot->from = *source;
-    slot->to = to;
-    slot->udp_fd = udp_fd;
-    slot->size = message.size();
-    std::memcpy(slot->bytes.data(), message.data(), message.size());
-    ike_queue_.commit();
-    notify();
 }
 
 } // namespace mesh::tunnel

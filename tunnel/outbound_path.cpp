@@ -10,7 +10,7 @@
 #include "tunnel/inner_packet.hpp"
 #include "tunnel/mss_clamp.hpp"
 #include "tunnel/offload_limits.hpp"
-#include "tunnel/packet_pump.hpp"
+#include "tunnel/pump_worker.hpp"
 
 #include <unistd.h>
 
@@ -20,14 +20,14 @@
 namespace mesh::tunnel {
 
 namespace {
-// How long a full socket buffer may hold the outbound thread before the rest of a batch is dropped.
+// How long a full socket buffer may hold the worker before the rest of a batch is dropped.
 constexpr int send_wait_ms = 20;
 } // namespace
 
-void PacketPump::outbound_batch(const TunnelPath& path)
+void PumpWorker::outbound_batch(const TunnelPath& path)
 {
-    outbound_sends_->set_segmentation(path.udp_gso && udp_gso_);
-    PacketBuffer& packet = *outbound_read_;
+    sends_->set_segmentation(path.udp_gso && udp_gso_);
+    PacketBuffer& packet = *read_;
     const std::size_t header_bytes = path.vnet_hdr ? VirtioNetHeader::size : 0;
     for (std::size_t reads = 0; reads < pump_batch; ++reads) {
         packet.reset();
@@ -47,11 +47,11 @@ void PacketPump::outbound_batch(const TunnelPath& path)
         }
         queue_outbound(path, packet.data(), header);
     }
-    if (!outbound_sends_->empty())
+    if (!sends_->empty())
         send_outbound(path);
 }
 
-void PacketPump::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header)
+void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header)
 {
     TunnelCounters& counters = *path.counters;
     if (path.outbound == nullptr) [[unlikely]] {
@@ -91,7 +91,7 @@ void PacketPump::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
 // and seals it there:
 //   [ESP header | IV][GRE (mode gre)][inner packet][padding, trailer, ICV]
 template <class WriteInner>
-void PacketPump::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version,
+void PumpWorker::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version,
                                WriteInner&& write_inner)
 {
     OutboundSa& sa = *path.outbound;
@@ -101,10 +101,10 @@ void PacketPump::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, 
     const std::size_t gre_bytes = gre_mode ? gre::header_length(gre_header) : 0;
     const std::size_t front = sa.header_room();
     const std::size_t frame_bytes = gre_bytes + inner_bytes + sa.max_overhead();
-    auto frame = outbound_sends_->prepare(frame_bytes);
+    auto frame = sends_->prepare(frame_bytes);
     if (frame.empty()) [[unlikely]] {
         send_outbound(path);
-        frame = outbound_sends_->prepare(frame_bytes);
+        frame = sends_->prepare(frame_bytes);
     }
     write_inner(frame.subspan(front + gre_bytes, inner_bytes));
     std::uint8_t next_header = version == 4 ? net::protocol_ipv4 : net::protocol_ipv6;
@@ -117,16 +117,19 @@ void PacketPump::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, 
         path.counters->seal_drops.add(1);
         if (sealed.error() == EspError::sequence_exhausted && last_exhausted_spi_ != sa.spi()) {
             last_exhausted_spi_ = sa.spi();
-            post(outbound_events_, {DataplaneEvent::Kind::sequence_exhausted, path.id, sa.spi(), {}, {}});
+            post({DataplaneEvent::Kind::sequence_exhausted, path.id, sa.spi(), {}, {}});
         }
         return;
     }
-    outbound_sends_->commit(*sealed);
+    sends_->commit(*sealed);
 }
 
-void PacketPump::send_outbound(const TunnelPath& path)
+void PumpWorker::send_outbound(const TunnelPath& path)
 {
-    const auto result = outbound_sends_->send(path.udp_fd, path.peer, path.peer_length, send_wait_ms);
+    // ESP-in-UDP leaves by the worker's own member of the NAT-T group (the
+    // same address and port as the tunnel's): no socket shared between workers.
+    const int fd = path.udp_gso && udp_fd_ >= 0 ? udp_fd_ : path.udp_fd;
+    const auto result = sends_->send(fd, path.peer, path.peer_length, send_wait_ms);
     if (result.refused > 0) [[unlikely]]
         path.counters->send_errors.add(result.refused);
     if (result.gso_refused) [[unlikely]]

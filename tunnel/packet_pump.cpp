@@ -1,10 +1,14 @@
 #include "tunnel/packet_pump.hpp"
 
+#include "tunnel/spi_steering.hpp"
+
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
@@ -12,12 +16,11 @@
 namespace mesh::tunnel {
 
 namespace {
-// epoll data of the stop eventfd; tunnel ids and socket fds are smaller.
+// A worker's epoll data: a tunnel id (below 2^32), the stop eventfd, or a
+// socket: its fd in the low 32 bits and one of these bits above.
 constexpr std::uint64_t stop_tag = ~std::uint64_t{0};
-// A socket's epoll data: its fd in the low 32 bits, this bit for a raw ESP
-// socket rather than ESP-in-UDP, and its slot (kernel_drops_seen_) above.
-constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 32;
-constexpr int slot_shift = 40;
+constexpr std::uint64_t udp_tag = std::uint64_t{1} << 32;
+constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 33;
 
 net::FileDescriptor make_epoll()
 {
@@ -45,20 +48,97 @@ void epoll_add(int epoll, int fd, std::uint64_t data)
 }
 } // namespace
 
-PacketPump::PacketPump(SaTable& table)
+PumpWorker::PumpWorker(SaTable& table, int stop_fd, int notify_fd)
     : table_(table),
-      outbound_epoll_(make_epoll()),
-      inbound_epoll_(make_epoll()),
-      stop_(make_eventfd()),
-      notify_(make_eventfd()),
-      outbound_reader_(table.quiescent_state().add_reader()),
-      outbound_read_(std::make_unique<PacketBuffer>()),
-      outbound_sends_(std::make_unique<UdpGsoBatch>()),
-      inbound_reader_(table.quiescent_state().add_reader()),
-      inbound_batch_(std::make_unique<Batch>())
+      epoll_(make_epoll()),
+      notify_fd_(notify_fd),
+      reader_(table.quiescent_state().add_reader()),
+      read_(std::make_unique<PacketBuffer>()),
+      sends_(std::make_unique<UdpGsoBatch>()),
+      batch_(std::make_unique<Batch>())
 {
-    epoll_add(outbound_epoll_.get(), stop_.get(), stop_tag);
-    epoll_add(inbound_epoll_.get(), stop_.get(), stop_tag);
+    epoll_add(epoll_.get(), stop_fd, stop_tag);
+}
+
+PumpWorker::~PumpWorker()
+{
+    join();
+}
+
+void PumpWorker::watch_udp(int fd)
+{
+    // Without it every datagram is a receive of its own; a kernel that lacks
+    // it (before Linux 5.0) only costs speed.
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
+    udp_fd_ = fd;
+    epoll_add(epoll_.get(), fd, static_cast<std::uint64_t>(fd) | udp_tag);
+}
+
+void PumpWorker::watch_raw_esp(int fd)
+{
+    epoll_add(epoll_.get(), fd, static_cast<std::uint64_t>(fd) | raw_esp_tag);
+}
+
+void PumpWorker::watch_tun(TunnelId id, int fd)
+{
+    epoll_add(epoll_.get(), fd, id);
+}
+
+void PumpWorker::unwatch_tun(int fd)
+{
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void PumpWorker::start()
+{
+    thread_ = std::thread([this] { run(); });
+}
+
+void PumpWorker::join()
+{
+    if (thread_.joinable())
+        thread_.join();
+}
+
+void PumpWorker::run()
+{
+    std::array<epoll_event, 16> events{};
+    for (;;) {
+        reader_.offline();
+        const int ready = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+        reader_.online();
+        const Snapshot* snapshot = table_.snapshot();
+        for (int i = 0; i < ready; ++i) {
+            const auto data = events[i].data.u64;
+            if (data == stop_tag)
+                return;
+            if ((data & (udp_tag | raw_esp_tag)) != 0)
+                inbound_batch(*snapshot, static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0);
+            else if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
+                outbound_batch(*path);
+        }
+        reader_.quiescent();
+    }
+}
+
+void PumpWorker::post(const DataplaneEvent& event) noexcept
+{
+    if (DataplaneEvent* slot = events_.prepare()) {
+        *slot = event;
+        events_.commit();
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto written = ::write(notify_fd_, &one, sizeof one);
+    }
+}
+
+PacketPump::PacketPump(SaTable& table, std::size_t workers)
+    : stop_(make_eventfd()), notify_(make_eventfd()), tun_counts_(workers, 0)
+{
+    if (workers == 0 || workers > max_workers)
+        throw std::invalid_argument("the packet pump runs 1 to 64 workers");
+    for (std::size_t i = 0; i < workers; ++i)
+        workers_.push_back(std::make_unique<PumpWorker>(table, stop_.get(), notify_.get()));
 }
 
 PacketPump::~PacketPump()
@@ -66,105 +146,63 @@ PacketPump::~PacketPump()
     stop();
 }
 
-void PacketPump::watch_udp(int fd)
+void PacketPump::watch_udp(std::size_t worker, int fd)
 {
-    // Without it every datagram is a receive of its own; a kernel that lacks
-    // it (before Linux 5.0) only costs speed.
-    const int on = 1;
-    ::setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
-    epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd) | next_slot());
+    workers_.at(worker)->watch_udp(fd);
 }
 
 void PacketPump::watch_raw_esp(int fd)
 {
-    epoll_add(inbound_epoll_.get(), fd, static_cast<std::uint64_t>(fd) | raw_esp_tag | next_slot());
-}
-
-std::uint64_t PacketPump::next_slot()
-{
-    if (sockets_watched_ == max_sockets)
-        throw std::length_error("the packet pump watches at most 8 sockets");
-    return static_cast<std::uint64_t>(sockets_watched_++) << slot_shift;
+    workers_.front()->watch_raw_esp(fd);
 }
 
 void PacketPump::watch_tun(TunnelId id, int fd)
 {
-    epoll_add(outbound_epoll_.get(), fd, id);
+    const auto fewest = static_cast<std::size_t>(std::ranges::min_element(tun_counts_) - tun_counts_.begin());
+    workers_[fewest]->watch_tun(id, fd);
+    tun_workers_[fd] = fewest;
+    ++tun_counts_[fewest];
 }
 
 void PacketPump::unwatch_tun(int fd)
 {
-    ::epoll_ctl(outbound_epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    const auto it = tun_workers_.find(fd);
+    if (it == tun_workers_.end())
+        return;
+    workers_[it->second]->unwatch_tun(fd);
+    --tun_counts_[it->second];
+    tun_workers_.erase(it);
+}
+
+std::optional<std::size_t> PacketPump::worker_of_tun(int fd) const
+{
+    const auto it = tun_workers_.find(fd);
+    return it == tun_workers_.end() ? std::nullopt : std::optional{it->second};
 }
 
 void PacketPump::start()
 {
-    outbound_thread_ = std::thread([this] { run_outbound(); });
-    inbound_thread_ = std::thread([this] { run_inbound(); });
+    for (auto& worker : workers_)
+        worker->start();
 }
 
 void PacketPump::stop()
 {
     if (stopping_.exchange(true))
         return;
+    // Level-triggered and never read: every worker's epoll sees it.
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto written = ::write(stop_.get(), &one, sizeof one);
-    if (outbound_thread_.joinable())
-        outbound_thread_.join();
-    if (inbound_thread_.joinable())
-        inbound_thread_.join();
+    for (auto& worker : workers_)
+        worker->join();
 }
 
-void PacketPump::run_outbound()
+std::uint64_t PacketPump::total(Counter PumpCounters::*counter) const noexcept
 {
-    std::array<epoll_event, 16> events{};
-    while (!stopping_.load(std::memory_order_relaxed)) {
-        outbound_reader_.offline();
-        const int ready = ::epoll_wait(outbound_epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
-        outbound_reader_.online();
-        const Snapshot* snapshot = table_.snapshot();
-        for (int i = 0; i < ready; ++i) {
-            if (events[i].data.u64 == stop_tag)
-                return;
-            if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(events[i].data.u64)))
-                outbound_batch(*path);
-        }
-        outbound_reader_.quiescent();
-    }
-}
-
-void PacketPump::run_inbound()
-{
-    std::array<epoll_event, 16> events{};
-    while (!stopping_.load(std::memory_order_relaxed)) {
-        inbound_reader_.offline();
-        const int ready = ::epoll_wait(inbound_epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
-        inbound_reader_.online();
-        const Snapshot* snapshot = table_.snapshot();
-        for (int i = 0; i < ready; ++i) {
-            if (events[i].data.u64 == stop_tag)
-                return;
-            const auto data = events[i].data.u64;
-            inbound_batch(*snapshot, static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0,
-                          static_cast<std::size_t>(data >> slot_shift));
-        }
-        inbound_reader_.quiescent();
-    }
-}
-
-void PacketPump::post(SpscRing<DataplaneEvent, 64>& ring, const DataplaneEvent& event) noexcept
-{
-    if (DataplaneEvent* slot = ring.prepare()) {
-        *slot = event;
-        ring.commit();
-        notify();
-    }
-}
-
-void PacketPump::notify() noexcept
-{
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto written = ::write(notify_.get(), &one, sizeof one);
+    std::uint64_t sum = 0;
+    for (const auto& worker : workers_)
+        sum += (worker->counters().*counter).get();
+    return sum;
 }
 
 } // namespace mesh::tunnel

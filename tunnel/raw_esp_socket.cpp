@@ -19,9 +19,6 @@ RawEspSocket::RawEspSocket(const net::IpAddress& local)
     const int buffer = 8 << 20;
     ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
     ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof buffer);
-    // Reads carry the socket's count of kernel drops (status).
-    const int on = 1;
-    ::setsockopt(fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
     socklen_t length = 0;
     const auto address = net::Endpoint{local, 0}.to_sockaddr(length);
     if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) < 0)

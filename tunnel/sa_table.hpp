@@ -30,7 +30,7 @@ enum class TunnelMode : std::uint8_t {
 
 // Drops and events of a tunnel outside any one SA, written by the data plane.
 struct TunnelCounters {
-    // Written by the outbound thread.
+    // Written by the worker that reads the tunnel's TUN.
     Counter no_sa_drops;          // packets routed into the TUN while no outbound SA exists
     Counter not_ip_drops;         // read from the TUN but neither IPv4 nor IPv6
     Counter seal_drops;           // sealing failed (sequence exhausted, oversized)
@@ -38,12 +38,12 @@ struct TunnelCounters {
     Counter mss_clamped;          // SYNs whose MSS was lowered
     Counter gso_packets;          // TSO/USO super-packets read from the TUN and cut into segments
     Counter offload_drops;        // super-packets that could not be cut, checksums that could not be completed
-    // Written by the inbound thread.
-    Counter gre_drops;            // inbound: bad GRE header or payload protocol
-    Counter inner_drops;          // inbound: next header or inner protocol not allowed for the mode
-    Counter tun_write_errors;     // inbound: writing to the TUN failed (EIO while it is down)
-    Counter coalesced_packets;    // inbound: TCP/UDP super-packets written to the TUN (userspace GRO)
-    Counter coalesced_segments;   // inbound: the segments and datagrams merged into them
+    // Written by the workers that open the tunnel's SAs.
+    SharedCounter gre_drops;          // inbound: bad GRE header or payload protocol
+    SharedCounter inner_drops;        // inbound: next header or inner protocol not allowed for the mode
+    SharedCounter tun_write_errors;   // inbound: writing to the TUN failed (EIO while it is down)
+    SharedCounter coalesced_packets;  // inbound: TCP/UDP super-packets written to the TUN (userspace GRO)
+    SharedCounter coalesced_segments; // inbound: the segments and datagrams merged into them
 };
 
 // What the data plane needs to know of a tunnel.

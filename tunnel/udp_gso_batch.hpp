@@ -1,5 +1,5 @@
 #pragma once
-// The outbound thread's send batch: ESP datagrams sealed end to end in one
+// A worker's send batch: ESP datagrams sealed end to end in one
 // arena and handed to the kernel as few sendmmsg messages as UDP GSO allows.
 //
 //   arena:    [dgram 0][dgram 1] ... [dgram k][dgram k+1] ...

@@ -2,10 +2,12 @@
 
 #include "net/os_error.hpp"
 
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -22,7 +24,7 @@ void set_option(int fd, int level, int name, int value)
 }
 } // namespace
 
-UdpSocket::UdpSocket(const net::Endpoint& local) : local_(local)
+UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port) : local_(local)
 {
     const int family = local.address.is_v4() ? AF_INET : AF_INET6;
     fd_ = net::FileDescriptor(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -30,15 +32,16 @@ UdpSocket::UdpSocket(const net::Endpoint& local) : local_(local)
         net::throw_os_error("UDP socket");
     // No SO_REUSEADDR: with it a second daemon could bind the same address
     // and port and take IKE and ESP from the first; its bind must fail.
+    // SO_REUSEPORT only for the workers' group, which keeps others out by its
+    // owner (tools/daemon/listen_guard.hpp).
+    if (reuse_port)
+        set_option(fd_.get(), SOL_SOCKET, SO_REUSEPORT, 1);
     // The *FORCE variants pass rmem_max/wmem_max when running as root; fall
     // back to what an unprivileged process may ask for.
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
         set_option(fd_.get(), SOL_SOCKET, SO_RCVBUF, socket_buffer_bytes);
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
         set_option(fd_.get(), SOL_SOCKET, SO_SNDBUF, socket_buffer_bytes);
-    // Every read then carries the count of datagrams the kernel dropped on
-    // this socket so far (a full buffer), for status.
-    set_option(fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, 1);
     // On an IPv6 socket, IPv4 datagrams come with IPV6_PKTINFO too, their
     // destination IPv4-mapped, as their source is.
     if (family == AF_INET)
@@ -101,6 +104,16 @@ void set_source_address(msghdr& header, std::span<std::uint8_t> control, const U
 } // namespace mesh::tunnel
 
 namespace mesh::tunnel {
+
+std::uint64_t kernel_drops(int fd) noexcept
+{
+    std::array<std::uint32_t, SK_MEMINFO_VARS> meminfo{};
+    socklen_t length = sizeof meminfo;
+    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo.data(), &length) < 0 ||
+        length < (SK_MEMINFO_DROPS + 1) * sizeof(std::uint32_t))
+        return 0;
+    return meminfo[SK_MEMINFO_DROPS];
+}
 
 std::optional<PathInfo> probe_path(const net::Endpoint& peer)
 {

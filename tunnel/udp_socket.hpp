@@ -1,8 +1,7 @@
 #pragma once
 // The ESP-in-UDP socket (RFC 3948): one per local address and NAT-T port,
-// non-blocking, with large kernel buffers since the pump drains it in batches,
-// and SO_RXQ_OVFL on: its reads tell how many datagrams the kernel dropped.
-// IP_PKTINFO (IPV6_RECVPKTINFO) on too: bound to any address, a read tells
+// non-blocking, with large kernel buffers since the pump drains it in batches.
+// IP_PKTINFO (IPV6_RECVPKTINFO) on: bound to any address, a read tells
 // which of ours the datagram was sent to, which IKE's NAT detection hashes
 // (RFC 7296 section 2.23).
 
@@ -21,8 +20,9 @@ namespace mesh::tunnel {
 class UdpSocket {
 public:
     // Binds local (an unspecified address binds all, port 0 picks one, see
-    // local()); throws std::system_error.
-    explicit UdpSocket(const net::Endpoint& local);
+    // local()); throws std::system_error. reuse_port: a member of an
+    // SO_REUSEPORT group (tunnel/spi_steering.hpp), one socket per worker.
+    explicit UdpSocket(const net::Endpoint& local, bool reuse_port = false);
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     [[nodiscard]] const net::Endpoint& local() const noexcept { return local_; }
@@ -48,6 +48,11 @@ void set_source_address(msghdr& header, std::span<std::uint8_t> control, const U
 } // namespace mesh::tunnel
 
 namespace mesh::tunnel {
+
+// Datagrams the kernel dropped on a socket so far (a full receive buffer, a
+// bad checksum): SO_MEMINFO's count, exact whenever it is asked, also for a
+// socket that has received nothing since; 0 when it cannot be read.
+[[nodiscard]] std::uint64_t kernel_drops(int fd) noexcept;
 
 // What the kernel's routing says about the way to a peer: the source address
 // it would pick and the MTU of that path (IP_MTU of a connected socket).

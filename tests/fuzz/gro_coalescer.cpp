@@ -1,5 +1,5 @@
 // libFuzzer target: a sequence of inner packets into the GRO coalescer, as the
-// inbound thread gives it the packets of its receive batches, and what reaches
+// worker gives it the packets of its receive batches, and what reaches
 // the TUNs compared with what a receiving stack would have taken from the
 // packets had they been written one by one.
 //

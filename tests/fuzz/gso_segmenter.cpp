@@ -132,7 +132,7 @@ void check_completed(std::span<const std::uint8_t> packet, const VirtioNetHeader
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    // The send batch the outbound thread writes segments into, slot after slot.
+    // The send batch a worker writes segments into, slot after slot.
     static auto* const batch = new std::array<std::uint8_t, 4 * (max_ip_packet + guard_bytes)>;
     if (size < VirtioNetHeader::size || size - VirtioNetHeader::size > max_ip_packet)
         return 0;

@@ -14,12 +14,12 @@
 # short ones, bad ICVs for the tunnel's real inbound SPI, keepalives). Then:
 #   - 0 pings lost;
 #   - then, site a stopped (SIGSTOP), a burst beyond its receive buffers: the
-#     kernel drops it counts (SO_RXQ_OVFL) are more than 0 at each port;
+#     kernel drops it counts (SO_MEMINFO) are more than 0 at each port;
 #   - site a accounts for every datagram sent, exactly: IKE messages in
 #     (each malformed, init-no-peer or unknown-spi), the pump's drops by
-#     reason (runt, unknown SPI, keepalive, IKE queue full), the real SA's
+#     reason (runt, unknown SPI, keepalive, misrouted, claimed), the real SA's
 #     auth/replay/malformed drops, and the datagrams the kernel dropped on a
-#     full socket (SO_RXQ_OVFL, status "sockets"); the SA's packets are the
+#     full socket (SO_MEMINFO, status "sockets"); the SA's packets are the
 #     ping replies;
 #   - site a's resident memory grew by less than 16 MiB;
 #   - site a's log grew by about one line a second per reason (at most 6 a
@@ -74,9 +74,9 @@ lab_alive mesh-site-a || flood_die "site a's mesh-site exited during the flood"
 # A daemon that stops reading for a moment (a busy machine) loses datagrams in
 # the kernel once its 16 MiB receive buffers are full: stopped, site a gets
 # 15,000 datagrams of 1400 random bytes at each port, more than the buffers
-# hold, and must count the kernel's drops (SO_RXQ_OVFL) with the rest. That
-# count rides on the datagrams queued after the drops: one more datagram at
-# each port, once it reads again, brings the sockets' final totals.
+# hold, and must count the kernel's drops (SO_MEMINFO, on every socket of the
+# NAT-T port's group) with the rest. One more datagram at each port, once it
+# reads again, shows it reads again.
 burst=15000
 pretty "" "kill -STOP mesh-site (site a); $burst datagrams of 1400 bytes at each port; kill -CONT"
 kill -STOP "${LAB_PID[mesh-site-a]}"
@@ -99,8 +99,8 @@ s.sendto(b"\x01\x02\x03\x04\x00\x00\x00\x01", (sys.argv[1], 4500))
 s.sendto(b"\x01" * 30, (sys.argv[1], 500))
 PY
 
-# Accounted datagrams (the IKE queue and SA counters move on the control and
-# pump threads): read until two readings 0.5 s apart agree.
+# Accounted datagrams (the IKE and SA counters move on the control thread
+# and the workers): read until two readings 0.5 s apart agree.
 account() {
     "$LAB_PYTHON" - "$status_before" "$(mesh a status --json)" "$flood" "$received" "$burst" <<'PY'
 import json, sys
@@ -123,7 +123,8 @@ parts = {
     "keepalives": delta("counters", "keepalives"),
     "runt-drops": delta("counters", "runt-drops"),
     "unknown-spi-drops": delta("counters", "unknown-spi-drops"),
-    "ike-queue-drops": delta("counters", "ike-queue-drops"),
+    "misrouted-drops": delta("counters", "misrouted-drops"),
+    "claim-drops": delta("counters", "claim-drops"),
     "sa auth-drops": sa_in("auth-drops"),
     "sa replay-drops": sa_in("replay-drops"),
     "sa malformed-drops": sa_in("malformed-drops"),

@@ -846,6 +846,17 @@ dpd-interval = "50ms"
 )") == "a.toml:4:16: 'dpd-interval' must be at least 100ms (or \"disable-dpd\")");
 }
 
+TEST_CASE("workers: one per core by default, \"auto\", or 1 to 64")
+{
+    CHECK_FALSE(parse("[site]\nname = \"a\"\n", "a.toml").site.workers);
+    CHECK_FALSE(parse("[site]\nname = \"a\"\nworkers = \"auto\"\n", "a.toml").site.workers);
+    CHECK(parse("[site]\nname = \"a\"\nworkers = 2\n", "a.toml").site.workers == 2u);
+    const std::string fix = "'workers' must be \"auto\" (one per core) or a number of threads from 1 to 64";
+    CHECK(error_of("[site]\nname = \"a\"\nworkers = 0\n") == "a.toml:3:11: " + fix);
+    CHECK(error_of("[site]\nname = \"a\"\nworkers = 65\n") == "a.toml:3:11: " + fix);
+    CHECK(error_of("[site]\nname = \"a\"\nworkers = \"all\"\n") == "a.toml:3:11: " + fix);
+}
+
 TEST_CASE("link-down: admin by default, or carrier")
 {
     CHECK(parse("[site]\nname = \"a\"\n", "a.toml").site.link_down == mesh::config::LinkDown::admin);

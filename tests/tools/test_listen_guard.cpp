@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -44,6 +45,32 @@ TEST_CASE("listen guard: a second bind of a held address names the process that 
     const net::Endpoint wildcard{net::IpAddress{}, held.port};
     CHECK(daemon::udp_port_holder(wildcard) == own_name() + " (pid " + std::to_string(::getpid()) + ")");
     CHECK(daemon::udp_port_holder({*net::IpAddress::parse("127.0.0.2"), held.port}).empty());
+}
+
+TEST_CASE("listen guard: the workers' SO_REUSEPORT group admits no socket of a second daemon")
+{
+    const auto first = daemon::bind_steered_exclusive({*net::IpAddress::parse("127.0.0.1"), 0}, 2);
+    const net::Endpoint held = first.control->local();
+    const std::string refused = held.to_string() + " is already used by ";
+    // A child process stands for the second daemon: another pid, so with
+    // CAP_SETUID another socket owner and the kernel refuses the bind;
+    // without it the pre-check does.
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        try {
+            [[maybe_unused]] const auto second = daemon::bind_steered_exclusive(held, 2);
+            ::_exit(1);
+        } catch (const std::runtime_error& error) {
+            ::_exit(std::string(error.what()).starts_with(refused) ? 0 : 2);
+        }
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);   // 1: it joined the group, 2: another error
+    const std::string expected = refused + own_name() + " (pid " + std::to_string(::getpid()) + ")";
+    CHECK_THROWS_WITH_AS(daemon::bind_exclusive(held), expected.c_str(), std::runtime_error);
 }
 
 TEST_CASE("listen guard: a control socket file nothing answers on is removed, a live one refused")

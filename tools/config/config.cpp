@@ -146,7 +146,7 @@ Site read_site(const TableReader& root)
         root.fail_here("missing [site]");
     const TableReader r(root.source(), *table, "site",
                         {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket", "link-down",
-                         "nat-keepalive"});
+                         "nat-keepalive", "workers"});
     Site site;
     const auto name = r.required_string("name");
     // The name ends up in a file name: the default control socket.
@@ -188,6 +188,21 @@ Site read_site(const TableReader& root)
         if (v->value < std::chrono::seconds(1))
             r.fail(*v->node, "'nat-keepalive' must be at least 1s");
         site.nat_keepalive = v->value;
+    }
+    if (const toml::node* workers = r.node("workers")) {
+        constexpr std::int64_t max_workers = 64;
+        const auto fix = "'workers' must be \"auto\" (one per core) or a number of threads from 1 to " +
+                         std::to_string(max_workers);
+        if (const auto* text = workers->as_string()) {
+            if (text->get() != "auto")
+                r.fail(*workers, fix);
+        } else if (const auto* number = workers->as_integer()) {
+            if (number->get() < 1 || number->get() > max_workers)
+                r.fail(*workers, fix);
+            site.workers = static_cast<std::size_t>(number->get());
+        } else {
+            r.fail(*workers, fix);
+        }
     }
     return site;
 }

@@ -57,6 +57,7 @@ struct Site {
     std::optional<std::filesystem::path> zebra_socket;
     LinkDown link_down = LinkDown::admin;
     Duration nat_keepalive = std::chrono::seconds(20);   // RFC 3948 keepalives while behind a NAT
+    std::optional<std::size_t> workers;          // data-plane threads; unset ("auto"): one per core
 };
 
 struct Profile {                                 // phase 1, the IKE SA

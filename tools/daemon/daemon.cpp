@@ -10,7 +10,9 @@
 #include "tools/daemon/open_files.hpp"
 #include "tools/log/log.hpp"
 #include "tunnel/mtu.hpp"
+#include "tunnel/spi_steering.hpp"
 
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,7 +25,7 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto reclaim_interval = std::chrono::milliseconds(200);
-// TUN's default of 500 packets overflows while the outbound thread seals a
+// TUN's default of 500 packets overflows while a worker seals a
 // batch, and every overflow is a TCP loss; a few milliseconds of queue at
 // line rate absorbs it.
 constexpr std::uint32_t tun_txqueuelen = 2000;
@@ -38,6 +40,17 @@ std::vector<net::IpPrefix> routed_prefixes(const config::Tunnel& tunnel)
             if (std::find(prefixes.begin(), prefixes.end(), subnet) == prefixes.end())
                 prefixes.push_back(subnet);
     return prefixes;
+}
+
+// [site] workers, "auto": the CPUs this process may run on.
+std::size_t worker_count(const config::Site& site)
+{
+    if (site.workers)
+        return *site.workers;
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    const int count = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+    return std::clamp<std::size_t>(static_cast<std::size_t>(count), 1, tunnel::max_workers);
 }
 
 tunnel::SaParams sa_params(const config::StaticSa& sa, bool inbound)
@@ -57,7 +70,7 @@ Daemon::Daemon(config::Config config)
     : config_(std::move(config)),
       signals_(io_),
       reclaim_timer_(io_),
-      pump_(std::make_unique<tunnel::PacketPump>(table_)),
+      pump_(std::make_unique<tunnel::PacketPump>(table_, worker_count(config_.site))),
       pump_notify_(io_, ::dup(pump_->notify_fd())),
       ike_timer_(io_),
       keepalive_timer_(io_),
@@ -72,9 +85,14 @@ Daemon::Daemon(config::Config config)
     // address, port or control socket stops here, having changed nothing.
     const auto listen = config_.site.listen.value_or(net::IpAddress{});
     const net::Endpoint local{listen, config_.site.natt_port};
-    socket_ = bind_exclusive(local);
-    pump_->watch_udp(socket_->fd());
-    log::esp()->info("listening for ESP-in-UDP and IKE on {}", local.to_string());
+    auto natt = bind_steered_exclusive(local, pump_->workers());
+    socket_ = std::move(natt.control);
+    worker_sockets_ = std::move(natt.workers);
+    for (std::size_t i = 0; i < worker_sockets_.size(); ++i)
+        pump_->watch_udp(i, worker_sockets_[i]->fd());
+    natt_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(socket_->fd()));
+    log::esp()->info("listening for ESP-in-UDP and IKE on {}, {} data-plane worker(s)", local.to_string(),
+                     pump_->workers());
     if (std::ranges::any_of(config_.tunnels, [](const auto& entry) { return !entry.second.static_sa; }))
         ike_socket_ = bind_exclusive({listen, config_.site.ike_port});
     control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
@@ -243,6 +261,7 @@ int Daemon::run()
 {
     watch_signals();
     watch_pump();
+    watch_ike_socket(true);
     schedule_reclaim();
     pump_->start();
     log::daemon()->info("site {} running with {} tunnel(s)", config_.site.name, tunnels_.size());
@@ -270,8 +289,9 @@ void Daemon::drain_pump()
 {
     std::uint64_t ignored = 0;
     [[maybe_unused]] const auto n = ::read(pump_notify_.native_handle(), &ignored, sizeof ignored);
-    for (auto* ring : {&pump_->outbound_events(), &pump_->inbound_events()}) {
-        while (const tunnel::DataplaneEvent* event = ring->front()) {
+    for (std::size_t worker = 0; worker < pump_->workers(); ++worker) {
+        tunnel::EventRing& ring = pump_->events(worker);
+        while (const tunnel::DataplaneEvent* event = ring.front()) {
             switch (event->kind) {
             case tunnel::DataplaneEvent::Kind::sequence_exhausted:
                 log::esp()->warn("sequence number exhausted on outbound SA 0x{:08x}: rekeying it, "
@@ -288,17 +308,8 @@ void Daemon::drain_pump()
                                  event->from.to_string(), event->suppressed.note());
                 break;
             }
-            ring->release();
+            ring.release();
         }
-    }
-    while (const tunnel::IkeDatagram* datagram = pump_->ike_queue().front()) {
-        if (ike_)
-            ike_->on_datagram(ike_local(datagram->to, socket_->local().port, datagram->from), datagram->from,
-                              {datagram->bytes.data(), datagram->size}, std::chrono::steady_clock::now());
-        else if (const auto allowed = ike_without_peers_log_.admit(std::chrono::steady_clock::now()))
-            log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured{}", datagram->size,
-                              datagram->from.to_string(), allowed->note());
-        pump_->ike_queue().release();
     }
 }
 

@@ -78,10 +78,13 @@ private:
     void send_keepalives();
 
     void start_ike();
-    void watch_ike_socket();
-    // The port-500 socket's kernel drops, noted from a read's control
-    // messages, and the address of ours the datagram was sent to.
-    std::optional<net::IpAddress> read_ike_control(msghdr& header);
+    // IKE reaches the control thread on two sockets it reads itself: port
+    // 500 (natt false) and the NAT-T port's control socket, to which the
+    // kernel steers keepalives and everything behind the non-ESP marker.
+    void watch_ike_socket(bool natt);
+    void read_ike_socket(bool natt);
+    // The address of ours an IKE datagram was sent to, from a read's control messages.
+    static std::optional<net::IpAddress> read_ike_control(msghdr& header);
     // Where an IKE datagram from `remote` arrived: `to` (IP_PKTINFO), else
     // the address we listen on, else the source the route to the peer takes.
     // NAT detection hashes it (RFC 7296 section 2.23), so never 0.0.0.0.
@@ -138,7 +141,9 @@ private:
     tunnel::SaTable table_;
     std::unique_ptr<tunnel::PacketPump> pump_;
     boost::asio::posix::stream_descriptor pump_notify_;
-    std::unique_ptr<tunnel::UdpSocket> socket_;
+    std::unique_ptr<tunnel::UdpSocket> socket_;        // the NAT-T port's control socket: IKE and keepalives
+    std::vector<std::unique_ptr<tunnel::UdpSocket>> worker_sockets_;   // its ESP, by SPI (tunnel/spi_steering.hpp)
+    std::unique_ptr<boost::asio::posix::stream_descriptor> natt_readable_;
     std::vector<Tunnel> tunnels_;
     Botan::AutoSeeded_RNG rng_;
     std::unique_ptr<tunnel::RawEspSocket> raw_esp_;    // created when a peer needs plain ESP
@@ -148,7 +153,11 @@ private:
     boost::asio::steady_timer keepalive_timer_;
     boost::asio::steady_timer reap_timer_;            // deletes released TUNs in one batch
     std::uint64_t keepalives_sent_ = 0;
-    std::uint32_t ike_kernel_drops_ = 0;            // SO_RXQ_OVFL total of the port-500 socket
+    std::uint64_t ike_datagrams_ = 0;               // IKE read from the NAT-T control socket
+    std::uint64_t natt_keepalives_ = 0;
+    std::uint64_t natt_runt_drops_ = 0;             // shorter than the non-ESP marker, not a keepalive
+    std::uint64_t natt_misrouted_drops_ = 0;        // ESP on the NAT-T control socket
+    std::size_t next_spi_worker_ = 0;               // allocate_spi: round robin over the workers
     net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each
     net::LogRateLimit send_failure_log_;
     std::unique_ptr<ike::IkeEngine> ike_;

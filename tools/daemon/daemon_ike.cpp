@@ -6,6 +6,7 @@
 
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/log/log.hpp"
+#include "net/byte_order.hpp"
 #include "tunnel/mtu.hpp"
 #include "tunnel/udp_socket.hpp"
 
@@ -35,41 +36,73 @@ void Daemon::start_ike()
     ike_ = std::make_unique<ike::IkeEngine>(host, std::move(peers), ike_local, socket_->local(), rng_);
     log::ike()->info("IKE listening on {} and {}", ike_local.to_string(), socket_->local().to_string());
     ike_->start(std::chrono::steady_clock::now());
-    watch_ike_socket();
+    watch_ike_socket(false);
     schedule_ike_tick();
     schedule_keepalives();
 }
 
-void Daemon::watch_ike_socket()
+void Daemon::watch_ike_socket(bool natt)
 {
-    ike_readable_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& error) {
+    auto& readable = natt ? *natt_readable_ : *ike_readable_;
+    readable.async_wait(asio::posix::stream_descriptor::wait_read, [this, natt](const boost::system::error_code& error) {
         if (error)
             return;
-        std::array<std::uint8_t, 65536> buffer;
-        alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint32_t)) + tunnel::destination_control_bytes>
-            control;
-        for (;;) {
-            sockaddr_storage from{};
-            iovec iov{buffer.data(), buffer.size()};
-            msghdr header{};
-            header.msg_name = &from;
-            header.msg_namelen = sizeof from;
-            header.msg_iov = &iov;
-            header.msg_iovlen = 1;
-            header.msg_control = control.data();
-            header.msg_controllen = control.size();
-            const auto n = ::recvmsg(ike_socket_->fd(), &header, MSG_DONTWAIT);
-            if (n < 0)
-                break;
-            const auto to = read_ike_control(header);
-            const socklen_t from_length = header.msg_namelen;
-            const auto remote = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
-            if (remote)
-                ike_->on_datagram(ike_local(to, ike_socket_->local().port, *remote), *remote,
-                                  {buffer.data(), static_cast<std::size_t>(n)}, std::chrono::steady_clock::now());
-        }
-        watch_ike_socket();
+        read_ike_socket(natt);
+        watch_ike_socket(natt);
     });
+}
+
+void Daemon::read_ike_socket(bool natt)
+{
+    // A burst waits in the socket's buffer, not here: a bounded share per
+    // wake-up leaves the timers and the control socket their turn.
+    constexpr int reads_per_wake = 64;
+    tunnel::UdpSocket& socket = natt ? *socket_ : *ike_socket_;
+    std::array<std::uint8_t, 65536> buffer;
+    alignas(cmsghdr) std::array<std::uint8_t, tunnel::destination_control_bytes> control;
+    for (int i = 0; i < reads_per_wake; ++i) {
+        sockaddr_storage from{};
+        iovec iov{buffer.data(), buffer.size()};
+        msghdr header{};
+        header.msg_name = &from;
+        header.msg_namelen = sizeof from;
+        header.msg_iov = &iov;
+        header.msg_iovlen = 1;
+        header.msg_control = control.data();
+        header.msg_controllen = control.size();
+        const auto n = ::recvmsg(socket.fd(), &header, MSG_DONTWAIT);
+        if (n < 0)
+            break;
+        const auto to = read_ike_control(header);
+        std::span<const std::uint8_t> message(buffer.data(), static_cast<std::size_t>(n));
+        if (natt) {
+            // RFC 3948 section 2.2; ESP comes here only behind IKE in one GRO read.
+            if (message.size() == 1 && message[0] == 0xff) {
+                ++natt_keepalives_;
+                continue;
+            }
+            if (message.size() < 4) {
+                ++natt_runt_drops_;
+                continue;
+            }
+            if (net::load_be32(message.data()) != 0) {
+                ++natt_misrouted_drops_;
+                continue;
+            }
+            message = message.subspan(4);
+            ++ike_datagrams_;
+        }
+        const socklen_t from_length = header.msg_namelen;
+        const auto remote = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+        if (!remote)
+            continue;
+        if (ike_)
+            ike_->on_datagram(ike_local(to, socket.local().port, *remote), *remote, message,
+                              std::chrono::steady_clock::now());
+        else if (const auto allowed = ike_without_peers_log_.admit(std::chrono::steady_clock::now()))
+            log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured{}", message.size(),
+                              remote->to_string(), allowed->note());
+    }
 }
 
 void Daemon::schedule_ike_tick()
@@ -121,14 +154,9 @@ void Daemon::send(const net::Endpoint& local, const net::Endpoint& remote, std::
 std::optional<net::IpAddress> Daemon::read_ike_control(msghdr& header)
 {
     std::optional<net::IpAddress> to;
-    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
-        // SO_RXQ_OVFL: the socket's running total, present once the kernel has dropped one.
-        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SO_RXQ_OVFL &&
-            cmsg->cmsg_len >= CMSG_LEN(sizeof ike_kernel_drops_))
-            std::memcpy(&ike_kernel_drops_, CMSG_DATA(cmsg), sizeof ike_kernel_drops_);
-        else if (const auto destination = tunnel::destination_address(*cmsg))
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg))
+        if (const auto destination = tunnel::destination_address(*cmsg))
             to = destination;
-    }
     return to;
 }
 
@@ -149,10 +177,16 @@ std::uint32_t Daemon::allocate_spi()
     for (;;) {
         std::uint32_t spi = 0;
         rng_.randomize(reinterpret_cast<std::uint8_t*>(&spi), sizeof spi);
+        // The SPI picks the worker that opens the SA (tunnel/spi_steering.hpp):
+        // new SAs go to the workers in turn.
+        const auto workers = static_cast<std::uint32_t>(pump_->workers());
+        spi = spi - spi % workers + static_cast<std::uint32_t>(next_spi_worker_);
         if (spi < 256)
             continue;   // RFC 4303 section 2.1: 1-255 are reserved
-        if (table_.snapshot()->inbound(spi) == nullptr)
+        if (table_.snapshot()->inbound(spi) == nullptr) {
+            next_spi_worker_ = (next_spi_worker_ + 1) % workers;
             return spi;
+        }
     }
 }
 

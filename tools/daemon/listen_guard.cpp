@@ -9,8 +9,10 @@
 #include "net/file_descriptor.hpp"
 #include "net/os_error.hpp"
 
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -133,6 +135,44 @@ std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const net::Endpoint& local)
         const std::string holder = udp_port_holder(local);
         throw std::runtime_error(local.to_string() + " is already used" + (holder.empty() ? "" : " by " + holder));
     }
+}
+
+namespace {
+// Sets the thread's file-system UID for as long as it lives.
+class FileSystemUid {
+public:
+    explicit FileSystemUid(uid_t uid) : previous_(static_cast<uid_t>(::setfsuid(uid)))
+    {
+        // setfsuid reports the UID before the call, not success: ask again with an invalid one.
+        taken_ = static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == uid;
+    }
+    ~FileSystemUid() { ::setfsuid(previous_); }
+    FileSystemUid(const FileSystemUid&) = delete;
+    FileSystemUid& operator=(const FileSystemUid&) = delete;
+    [[nodiscard]] bool taken() const noexcept { return taken_; }
+
+private:
+    uid_t previous_;
+    bool taken_ = false;
+};
+} // namespace
+
+tunnel::SteeredSockets bind_steered_exclusive(const net::Endpoint& local, std::size_t workers)
+{
+    {
+        const FileSystemUid owner(static_cast<uid_t>(1'000'000'000 + ::getpid()));
+        if (owner.taken() || local.port == 0 || udp_port_holder(local).empty()) {
+            try {
+                return tunnel::bind_steered(local, workers);
+            } catch (const std::system_error& error) {
+                if (error.code().value() != EADDRINUSE)
+                    throw;
+            }
+        }
+    }
+    // Back under our own file-system UID, which may read other processes' /proc/PID/fd.
+    const std::string holder = udp_port_holder(local);
+    throw std::runtime_error(local.to_string() + " is already used" + (holder.empty() ? "" : " by " + holder));
 }
 
 void claim_control_socket(const std::filesystem::path& path)

@@ -7,6 +7,7 @@
 // separate namespaces may all use 192.0.2.1:4500.
 
 #include "net/ip_address.hpp"
+#include "tunnel/spi_steering.hpp"
 #include "tunnel/udp_socket.hpp"
 
 #include <cstdint>
@@ -20,6 +21,16 @@ namespace mesh::daemon {
 // std::runtime_error with one line naming the holder:
 // "192.0.2.1:4500 is already used by another mesh-site (pid 812)".
 [[nodiscard]] std::unique_ptr<tunnel::UdpSocket> bind_exclusive(const net::Endpoint& local);
+
+// The NAT-T port's sockets, the control thread's and one per worker
+// (tunnel/spi_steering.hpp), with the same refusal as bind_exclusive. An
+// SO_REUSEPORT group admits any socket of the same owner, and a second
+// daemon runs as root too: it would join ours and take a share of IKE and
+// ESP. So ours are created under a file-system UID of this process's own
+// (1000000000 + pid: what the kernel compares is the socket's owner, which
+// that UID sets); where setfsuid is not allowed (no CAP_SETUID), a port that
+// /proc/net/udp shows taken is refused before the bind.
+[[nodiscard]] tunnel::SteeredSockets bind_steered_exclusive(const net::Endpoint& local, std::size_t workers);
 
 // Who holds UDP `local` in this network namespace: "another mesh-site (pid 812)",
 // "charon (pid 77)", or, for a socket no visible process owns, "a socket (inode 4711)";

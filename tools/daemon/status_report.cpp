@@ -41,28 +41,38 @@ nlohmann::json sa_entry(const char* direction, std::uint32_t spi, const tunnel::
 
 nlohmann::json Daemon::status() const
 {
-    const auto& pump = pump_->counters();
+    using tunnel::PumpCounters;
+    const auto& pump = *pump_;
+    std::uint64_t natt_kernel_drops = tunnel::kernel_drops(socket_->fd());
+    nlohmann::json workers = nlohmann::json::array();
+    for (std::size_t i = 0; i < pump.workers(); ++i) {
+        const auto drops = tunnel::kernel_drops(worker_sockets_[i]->fd());
+        natt_kernel_drops += drops;
+        workers.push_back({{"kernel-drops", drops}, {"unknown-spi-drops", pump.counters(i).unknown_spi_drops.get()}});
+    }
     nlohmann::json report{{"site", config_.site.name},
                           {"uptime-s", age_seconds(started_)},
                           {"peers", nlohmann::json::array()},
                           {"tunnels", nlohmann::json::array()},
+                          {"workers", std::move(workers)},
                           {"counters",
-                           {{"unknown-spi-drops", pump.unknown_spi_drops.get()},
-                            {"runt-drops", pump.runt_drops.get()},
-                            {"keepalives", pump.keepalives.get()},
+                           {{"unknown-spi-drops", pump.total(&PumpCounters::unknown_spi_drops)},
+                            {"runt-drops", natt_runt_drops_ + pump.total(&PumpCounters::runt_drops)},
+                            {"keepalives", natt_keepalives_ + pump.total(&PumpCounters::keepalives)},
                             {"keepalives-sent", keepalives_sent_},
-                            {"ike-datagrams", pump.ike_datagrams.get()},
-                            {"ike-queue-drops", pump.ike_queue_drops.get()},
-                            {"receive-errors", pump.receive_errors.get()},
-                            {"gro-datagrams", pump.gro_datagrams.get()}}}};
-    // Datagrams the kernel dropped before the daemon read them (SO_RXQ_OVFL),
+                            {"ike-datagrams", ike_datagrams_},
+                            {"misrouted-drops", natt_misrouted_drops_ + pump.total(&PumpCounters::ike_misrouted_drops)},
+                            {"claim-drops", pump.total(&PumpCounters::claim_drops)},
+                            {"receive-errors", pump.total(&PumpCounters::receive_errors)},
+                            {"gro-datagrams", pump.total(&PumpCounters::gro_datagrams)}}}};
+    // Datagrams the kernel dropped before the daemon read them (SO_MEMINFO),
     // per socket: a flood beyond what the daemon keeps up with shows here.
-    report["sockets"] = {{"esp-in-udp",
-                          {{"local", socket_->local().to_string()}, {"kernel-drops", pump.udp_kernel_drops.get()}}}};
+    // The NAT-T port's are its control socket's (IKE) and its workers'.
+    report["sockets"] = {{"esp-in-udp", {{"local", socket_->local().to_string()}, {"kernel-drops", natt_kernel_drops}}}};
     if (ike_socket_)
-        report["sockets"]["ike"] = {{"local", ike_socket_->local().to_string()}, {"kernel-drops", ike_kernel_drops_}};
+        report["sockets"]["ike"] = {{"local", ike_socket_->local().to_string()}, {"kernel-drops", tunnel::kernel_drops(ike_socket_->fd())}};
     if (raw_esp_)
-        report["sockets"]["esp"] = {{"kernel-drops", pump.raw_esp_kernel_drops.get()}};
+        report["sockets"]["esp"] = {{"kernel-drops", tunnel::kernel_drops(raw_esp_->fd())}};
     if (ike_) {
         for (const auto& sa : ike_->status(std::chrono::steady_clock::now())) {
             nlohmann::json children = nlohmann::json::array();
@@ -142,6 +152,7 @@ nlohmann::json Daemon::status() const
             sas.push_back(sa_entry("out", out.spi(), out.params(), out.counters(), sending->installed_at,
                                    out.next_sequence()));
         }
+        const auto worker = pump_->worker_of_tun(tunnel.device->fd());
         report["tunnels"].push_back({{"name", tunnel.config->name},
                                      {"peer", tunnel.config->peer},
                                      {"interface", tunnel.config->interface},
@@ -166,6 +177,8 @@ nlohmann::json Daemon::status() const
                                        {"tun-write-errors", c.tun_write_errors.get()},
                                        {"coalesced-packets", c.coalesced_packets.get()},
                                        {"coalesced-segments", c.coalesced_segments.get()}}}});
+        if (worker)
+            report["tunnels"].back()["worker"] = *worker;   // the one that reads its TUN and seals
     }
     report["routing"] = route_sink_->status();
     return report;

@@ -1,0 +1,138 @@
+#pragma once
+// One data-plane worker thread: both directions for its share of the site.
+//
+//   its TUNs:    read (a TSO/USO super-packet: cut into segments |
+//                NEEDS_CSUM: checksum completed) -> MSS clamp -> GRE encap
+//                -> ESP seal in the send batch -> sendmmsg on its own UDP
+//                socket with UDP GSO
+//   its socket:  recvmmsg batch (UDP GRO: split) -> ESP by SPI -> open +
+//                anti-replay -> GRE decap -> TCP/UDP coalescing -> write(TUN)
+//
+// A worker owns the outbound SAs of the tunnels whose TUN it reads (the
+// sequence numbers have one writer) and opens the inbound SAs whose SPI the
+// kernel steers to its socket (tunnel/spi_steering.hpp).
+
+#include "net/file_descriptor.hpp"
+#include "net/log_rate_limit.hpp"
+#include "tunnel/gro_coalescer.hpp"
+#include "tunnel/packet_buffer.hpp"
+#include "tunnel/sa_table.hpp"
+#include "tunnel/spsc_ring.hpp"
+#include "tunnel/udp_gso_batch.hpp"
+#include "tunnel/udp_socket.hpp"
+#include "tunnel/virtio_net_header.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+namespace mesh::tunnel {
+
+inline constexpr std::size_t pump_batch = 64;
+
+struct DataplaneEvent {
+    enum class Kind : std::uint8_t {
+        sequence_exhausted,  // an outbound SA can send no more: rekey it
+        unknown_spi,         // ESP arrived for an SPI with no inbound SA (reported about once a second)
+        peer_moved,          // authenticated ESP-in-UDP came from another address or port than the
+                             // tunnel sends to: the peer's NAT mapping changed (RFC 7296 section 2.23)
+    };
+    Kind kind = Kind::unknown_spi;
+    TunnelId tunnel = 0;
+    std::uint32_t spi = 0;
+    net::Endpoint from;
+    net::LogRateLimit::Suppressed suppressed;   // unknown_spi: the drops not reported since the previous report
+};
+
+// Drops and events not tied to a tunnel, one block per worker (each written
+// by its worker alone), summed when read.
+struct PumpCounters {
+    Counter runt_drops;          // datagrams too short to hold an ESP header
+    Counter unknown_spi_drops;
+    Counter keepalives;          // NAT-keepalive datagrams (a single 0xFF, RFC 3948 section 2.3)
+    // IKE (the non-ESP marker) that reached a worker's socket rather than the
+    // control socket: only a NIC's GRO can put it behind ESP of the same peer.
+    Counter ike_misrouted_drops;
+    // ESP for an SA another worker was opening at that very moment.
+    Counter claim_drops;
+    Counter receive_errors;
+    Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
+};
+
+using EventRing = SpscRing<DataplaneEvent, 64>;
+
+class PumpWorker {
+public:
+    // Registers its QuiescentState reader; notify_fd is written when an event waits.
+    PumpWorker(SaTable& table, int stop_fd, int notify_fd);
+    ~PumpWorker();
+    PumpWorker(const PumpWorker&) = delete;
+    PumpWorker& operator=(const PumpWorker&) = delete;
+
+    // Control thread; watch_udp before start(), the others also while the thread runs.
+    void watch_udp(int fd);
+    void watch_raw_esp(int fd);
+    void watch_tun(TunnelId id, int fd);
+    void unwatch_tun(int fd);
+    void start();
+    void join();
+
+    [[nodiscard]] const PumpCounters& counters() const noexcept { return counters_; }
+    // Consumer side, control thread only: front() then release().
+    EventRing& events() noexcept { return events_; }
+
+private:
+    struct Batch {
+        // UDP_GRO's segment size, and room for the destination address every
+        // UdpSocket reports (unused here), so that nothing is truncated.
+        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int)) + destination_control_bytes>;
+        std::array<PacketBuffer, pump_batch> buffers;
+        std::array<mmsghdr, pump_batch> messages{};
+        std::array<iovec, pump_batch> iov{};
+        std::array<sockaddr_storage, pump_batch> names{};
+        alignas(cmsghdr) std::array<Control, pump_batch> controls{};
+    };
+
+    void run();
+    // outbound_path.cpp
+    void outbound_batch(const TunnelPath& path);
+    void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header);
+    template <class WriteInner>
+    void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
+    void send_outbound(const TunnelPath& path);
+    // inbound_path.cpp
+    void inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
+    void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
+                         socklen_t from_length);
+    void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
+                    socklen_t from_length, bool udp);
+    void deliver(const TunnelPath& path, std::span<std::uint8_t> packet);
+    void post(const DataplaneEvent& event) noexcept;
+
+    SaTable& table_;
+    net::FileDescriptor epoll_;
+    int notify_fd_;
+    int udp_fd_ = -1;    // its member of the NAT-T group; its ESP-in-UDP leaves by it too
+    std::thread thread_;
+    QuiescentState::Reader& reader_;
+
+    // Outbound.
+    std::unique_ptr<PacketBuffer> read_;        // one TUN read, up to a 64 KiB super-packet
+    std::unique_ptr<UdpGsoBatch> sends_;        // its segments, sealed, until sent
+    bool udp_gso_ = true;                       // false once the kernel refused UDP GSO
+    std::uint32_t last_exhausted_spi_ = 0;
+
+    // Inbound.
+    std::unique_ptr<Batch> batch_;
+    net::LogRateLimit unknown_spi_reports_;
+    std::chrono::steady_clock::time_point last_peer_moved_report_{};
+    GroCoalescer coalescer_;
+    PumpCounters counters_;
+    EventRing events_;
+};
+
+} // namespace mesh::tunnel
