@@ -101,6 +101,7 @@ struct IkeSaStatus {
     std::string suite;
     std::optional<std::int64_t> rekey_in_s;   // none: not to be rekeyed by us (being rekeyed, replaced, not up)
     std::vector<ChildSaStatus> child_sas;
+    std::string remote_id;   // the peer's authenticated identity; empty before IKE_AUTH
 };
 
 // The last thing that went wrong with a peer, in the words of the log.
@@ -149,10 +150,11 @@ public:
     // Rekeys the peer's established IKE SAs at the next tick, ahead of their
     // lifetime (an operator's request; tests make both ends collide with it).
     void rekey_ike(const std::string& peer, Clock::time_point now);
-    // Authenticated ESP for `tunnel` came from `remote`, not from where the
-    // IKE SA thinks the peer is: its NAT mapping moved (section 2.23). The
-    // IKE SA follows, as it would for an IKE request from there.
-    void follow_peer(const std::string& tunnel, const net::Endpoint& remote);
+    // Authenticated ESP on the CHILD SA with this inbound SPI came from
+    // `remote`, not from where its IKE SA thinks the peer is: its NAT mapping
+    // moved (section 2.23). The IKE SA follows, as it would for an IKE
+    // request from there.
+    void follow_peer(std::uint32_t inbound_spi, const net::Endpoint& remote);
 
     [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
     [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;
@@ -277,8 +279,10 @@ private:
     void count_child_refusal(IkeSa& sa, Clock::time_point now, const ChildRefusal& refusal);
     // Derives the CHILD SA's keys and installs it; nullptr if the data plane
     // refused. The pointer is valid until sa.children next changes.
+    // peer_ts: the peer's traffic selectors of a CHILD SA we answered (mode ip: its networks).
     ChildSa* install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
-                     std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound, Clock::time_point now);
+                     std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound, Clock::time_point now,
+                     std::span<const TrafficSelector> peer_ts = {});
     [[nodiscard]] static bool udp_encapsulation(const IkeSa& sa) noexcept;
 
     // exchange_create_child.cpp

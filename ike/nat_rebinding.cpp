@@ -19,22 +19,20 @@ void IkeEngine::move_peer(IkeSa& sa, const net::Endpoint& local, const net::Endp
     sa.local = local;
     ++counters_.peers_moved;
     for (const auto& child : sa.children)
-        host_.move_child(child.config->name, remote);
+        host_.move_child(child.config->name, child.spi_in, remote);
 }
 
-void IkeEngine::follow_peer(const std::string& tunnel, const net::Endpoint& remote)
+void IkeEngine::follow_peer(std::uint32_t inbound_spi, const net::Endpoint& remote)
 {
+    // Only the IKE SA of that CHILD SA: a template's other branches share its
+    // tunnel's name, not its peer.
     for (auto& sa : sas_) {
-        if (sa->state != IkeState::established || sa->remote == remote)
+        if (sa->state != IkeState::established || sa->remote == remote || sa->child_in(inbound_spi) == nullptr)
             continue;
-        for (const auto& child : sa->children) {
-            if (child.config->name != tunnel)
-                continue;
-            // ESP and IKE share the NAT-T port and so the NAT's mapping.
-            if (sa->local.port == natt_local_.port)
-                move_peer(*sa, sa->local, remote);
-            break;
-        }
+        // ESP and IKE share the NAT-T port and so the NAT's mapping.
+        if (sa->local.port == natt_local_.port)
+            move_peer(*sa, sa->local, remote);
+        return;
     }
 }
 
