@@ -275,10 +275,6 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
         peer.auth_method = v->value == "pre-shared-key" ? AuthMethod::pre_shared_key : AuthMethod::digital_signature;
     read_secret(r, peer);
     read_branch_secrets(r, read);
-    if (const auto shared = r.node(r.has("secret") ? "secret" : "secret-file"); shared && peer.is_template())
-        read.warnings.push_back(r.source().warning(
-            *shared, "one pre-shared key for every branch of a template peer lets any branch that knows it "
-                     "pose as any other: give each its own in [" + r.name() + ".secrets] or 'secrets-file'"));
     read_certificates(r, read);
     load_peer_credentials(r, read);
 

@@ -197,6 +197,10 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
         t.proposal = v->value;
     }
     t.is_template = config.peers.at(t.peer).is_template();
+    // Nothing negotiates where a static SA sends: the peer must be one address.
+    if (const toml::table* table = r.table("static-sa"); table && t.is_template)
+        source.fail(*table, "a static SA needs one peer address, but [peer." + t.peer + "] has the prefix " +
+                                config.peers.at(t.peer).address.to_string());
     const auto mode = r.choice("mode", mode_names);
     t.mode = mode && mode->value == "ip" ? TunnelMode::ip : TunnelMode::gre;
     read_pool(r, t);
@@ -222,11 +226,6 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
         if (const auto [it, added] = claims.spis_in.emplace(read.sa.spi_in, t.name); !added)
             source.fail(*read.spi_in,
                         "spi-in " + hex_spi(read.sa.spi_in) + " is already used by [tunnel." + it->second + "]");
-        // Nothing negotiates where to send: the peer must be one address.
-        const auto& peer_address = config.peers.at(t.peer).address;
-        if (peer_address.length() != (peer_address.address().is_v4() ? 32 : 128))
-            source.fail(*table, "a static SA needs one peer address, but [peer." + t.peer + "] has the prefix " +
-                                    peer_address.to_string());
         t.static_sa = std::move(read.sa);
     }
     return t;
