@@ -149,6 +149,14 @@ distinct=$(hub_json 'len({i["interface"] for i in t["instances"]}), len({i["addr
 [[ $distinct == "($spokes, $spokes)" ]] || lab_die "instances' interfaces and addresses not distinct: $distinct"
 ike=$(hub_json 'len([p for p in d["peers"] if p["state"] == "established"]), d["counters"]["ike"]["authentication-failed"]')
 [[ $ike == "($spokes, 0)" ]] || lab_die "hub IKE SAs established, AUTH failures: $ike, expected ($spokes, 0)"
+one=$(ns_exec "$HUB" "$MESH_SITE" status branches -c "$LAB_DIR/hub.toml" --json | "$LAB_PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["peer"], len(d["peers"]), len(d["templates"][0]["instances"]), len(d["tunnels"]))')
+[[ $one == "branches $spokes $spokes $spokes" ]] || lab_die "status branches: $one"
+ns_exec "$HUB" "$MESH_SITE" status -c "$LAB_DIR/hub.toml" >"$LAB_DIR/hub-status.txt"
+grep -q "^template branches (peer branches, gre br\*): $spokes of $spokes instance(s) up" "$LAB_DIR/hub-status.txt" ||
+    lab_die "status does not list the template's instances: $(head -c 2000 "$LAB_DIR/hub-status.txt")"
 lab_info "(1) $spokes instances up ${up_ms} ms after the spokes started; hub RSS ${rss_before} -> ${rss_after} kB," \
     "$(((rss_after - rss_before) / spokes)) kB per instance (TUN and its kernel state not counted)"
 

@@ -304,8 +304,8 @@ void Daemon::schedule_reclaim()
 
 nlohmann::json Daemon::handle_request(const Request& request)
 {
-    if (std::holds_alternative<StatusRequest>(request))
-        return status();
+    if (const auto* status_request = std::get_if<StatusRequest>(&request))
+        return status_request->peer.empty() ? status() : peer_status(status_request->peer);
     if (std::holds_alternative<KeysRequest>(request))
         return keys();
     const auto& rekey_request = std::get<RekeyRequest>(request);

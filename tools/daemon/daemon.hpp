@@ -50,6 +50,9 @@ public:
 
     [[nodiscard]] nlohmann::json status() const;
     [[nodiscard]] nlohmann::json keys() const;
+    // status narrowed to one peer: its IKE SAs, errors, tunnels and template
+    // instances; an error object when no such peer is configured.
+    [[nodiscard]] nlohmann::json peer_status(const std::string& peer) const;
     // The template tunnels and their instances, for status.
     [[nodiscard]] nlohmann::json templates() const;
 

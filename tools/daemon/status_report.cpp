@@ -174,6 +174,24 @@ nlohmann::json Daemon::status() const
     return report;
 }
 
+nlohmann::json Daemon::peer_status(const std::string& peer) const
+{
+    if (!config_.peers.contains(peer))
+        return {{"error", "no peer '" + peer + "' in the configuration"}};
+    auto report = status();
+    for (const char* list : {"peers", "peer-errors", "tunnels", "templates"}) {
+        if (!report.contains(list))
+            continue;
+        const char* key = std::string_view(list) == "peers" ? "name" : "peer";
+        auto& entries = report[list];
+        entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                     [&](const nlohmann::json& e) { return e.value(key, std::string{}) != peer; }),
+                      entries.end());
+    }
+    report["peer"] = peer;
+    return report;
+}
+
 nlohmann::json Daemon::templates() const
 {
     nlohmann::json all = nlohmann::json::array();
