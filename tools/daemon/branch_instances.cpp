@@ -60,6 +60,24 @@ net::AddressPool Daemon::template_pool(const config::Tunnel& config)
     return net::AddressPool(net::IpPrefix(net::IpAddress::v4(0), 16), 32);
 }
 
+std::optional<Daemon::BranchBlock> Daemon::branch_block(const std::string& template_name, const ike::Identity& branch)
+{
+    const auto pool = templates_.find(template_name);
+    if (pool == templates_.end())
+        return std::nullopt;
+    const std::string key = branch_key(branch);
+    const auto block = pool->second.acquire(key);
+    if (!block)
+        return std::nullopt;
+    BranchBlock out{*pool->second.index(key), std::nullopt, std::nullopt};
+    if (config_.tunnels.at(template_name).address_pool) {
+        const auto [ours, theirs] = block_hosts(*block);
+        out.ours = net::IpPrefix(net::AddressPool::address_in(*block, ours), block->length());
+        out.theirs = net::AddressPool::address_in(*block, theirs);
+    }
+    return out;
+}
+
 Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
 {
     const auto pool = templates_.find(child.tunnel);
@@ -92,7 +110,7 @@ Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
                     }
         }
     }
-    const auto block = pool->second.acquire(key);
+    const auto block = branch_block(child.tunnel, *child.branch);
     if (!block) {
         log::esp()->error("tunnel {}: no instance for {}: all {} blocks of its pool are in use", config.name, key,
                           pool->second.capacity());
@@ -101,12 +119,9 @@ Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
     Tunnel instance;
     instance.config = &config;
     instance.name = config.name + "[" + key + "]";
-    instance.interface = config.interface + std::to_string(*pool->second.index(key));
-    if (config.address_pool) {
-        const auto [ours, theirs] = block_hosts(*block);
-        instance.address = net::IpPrefix(net::AddressPool::address_in(*block, ours), block->length());
-        instance.branch_address = net::AddressPool::address_in(*block, theirs);
-    }
+    instance.interface = config.interface + std::to_string(block->index);
+    instance.address = block->ours;
+    instance.branch_address = block->theirs;
     if (config.mode == config::TunnelMode::ip)
         instance.routes = child.remote_subnets;
     instance.branch = key;

@@ -106,6 +106,17 @@ private:
     Tunnel* tunnel_of(const std::string& name, std::uint32_t inbound_spi);
 
     // branch_instances.cpp: a template tunnel's instance per branch.
+    // A branch's block of a template's pool, taken for it (the one its
+    // instance has or will have): its number (the interface's), and with
+    // address-pool our address on the instance and the branch's. Mode config
+    // answers a branch that asks for its address with `theirs`.
+    struct BranchBlock {
+        std::uint32_t index = 0;
+        std::optional<net::IpPrefix> ours;
+        std::optional<net::IpAddress> theirs;
+    };
+    [[nodiscard]] std::optional<BranchBlock> branch_block(const std::string& template_name,
+                                                          const ike::Identity& branch);
     // The branch's instance, made when it has none; nullptr (logged) when
     // the pool is full, or in mode ip it claims a network another holds.
     Tunnel* instance_for(const ike::ChildSaInstall& child);
