@@ -9,6 +9,8 @@
 
 #include "ike/ike_log.hpp"
 
+#include <algorithm>
+
 namespace mesh::ike {
 
 void IkeEngine::move_peer(IkeSa& sa, const net::Endpoint& local, const net::Endpoint& remote)
@@ -24,16 +26,17 @@ void IkeEngine::move_peer(IkeSa& sa, const net::Endpoint& local, const net::Endp
 
 void IkeEngine::follow_peer(std::uint32_t inbound_spi, const net::Endpoint& remote)
 {
-    // Only the IKE SA of that CHILD SA: a template's other branches share its
-    // tunnel's name, not its peer.
-    for (auto& sa : sas_) {
-        if (sa->state != IkeState::established || sa->remote == remote || sa->child_in(inbound_spi) == nullptr)
-            continue;
-        // ESP and IKE share the NAT-T port and so the NAT's mapping.
-        if (sa->local.port == natt_local_.port)
-            move_peer(*sa, sa->local, remote);
+    // Only the IKE SA whose CHILD SA the ESP authenticated on: with one peer
+    // configuration for many branches, ESP from one branch says nothing
+    // about where another is.
+    const auto owner = std::find_if(sas_.begin(), sas_.end(), [&](const auto& sa) {
+        return sa->state == IkeState::established && sa->child_in(inbound_spi) != nullptr;
+    });
+    if (owner == sas_.end() || (*owner)->remote == remote)
         return;
-    }
+    // ESP and IKE share the NAT-T port and so the NAT's mapping.
+    if ((*owner)->local.port == natt_local_.port)
+        move_peer(**owner, (*owner)->local, remote);
 }
 
 } // namespace mesh::ike
