@@ -29,6 +29,29 @@ NotifyPayload notify(NotifyType type)
     return n;
 }
 
+// The pre-shared key that authenticates `their` with `peer`: a template's
+// key for that branch, or the peer's one key; nullptr when a template has
+// none for it.
+const Botan::secure_vector<std::uint8_t>* psk_for(const PeerConfig& peer, const std::optional<Identity>& their)
+{
+    if (peer.branch_secrets.empty())
+        return &peer.psk;
+    if (!their)
+        return nullptr;
+    const auto it = std::find_if(peer.branch_secrets.begin(), peer.branch_secrets.end(),
+                                 [&](const BranchSecret& s) { return matches(s.id, *their); });
+    return it == peer.branch_secrets.end() ? nullptr : &it->psk;
+}
+
+// Whether `peer` may be the one `their`, from `remote`, speaks for: its
+// address and remote-id (or pattern) fit, and a template with a key per
+// branch has one for it.
+bool accepts(const PeerConfig& peer, const Identity& their, const net::IpAddress& remote)
+{
+    return peer.address.contains(remote) && (!peer.remote_id || matches_pattern(*peer.remote_id, their)) &&
+           (peer.auth != PeerAuth::pre_shared_key || psk_for(peer, their) != nullptr);
+}
+
 Identity local_identity(const PeerConfig& peer, const net::Endpoint& local)
 {
     if (peer.my_id)
@@ -50,7 +73,10 @@ std::expected<std::vector<Payload>, std::string> IkeEngine::our_auth(IkeSa& sa, 
 {
     const auto octets = auth_octets(sa, sa.initiator, id_body(to_payload<IdiPayload>(me)));
     if (peer.auth == PeerAuth::pre_shared_key) {
-        const auto mac = psk_auth(*sa.prf, peer.psk, octets);
+        const auto* psk = psk_for(peer, sa.remote_identity);
+        if (psk == nullptr)
+            return std::unexpected(std::string("no pre-shared key for the peer's identity"));
+        const auto mac = psk_auth(*sa.prf, *psk, octets);
         return std::vector<Payload>{AuthPayload{AuthMethod::shared_key_mic, {mac.begin(), mac.end()}}};
     }
     std::vector<Payload> payloads;
@@ -75,7 +101,8 @@ std::expected<void, std::string> IkeEngine::check_peer_auth(IkeSa& sa, const Pee
     if (peer.auth == PeerAuth::pre_shared_key) {
         if (auth->method != AuthMethod::shared_key_mic)
             return std::unexpected("it signed, but a pre-shared key is configured for it");
-        if (!verify_psk_auth(*sa.prf, peer.psk, octets, auth->data))
+        const auto* psk = psk_for(peer, their);
+        if (psk == nullptr || !verify_psk_auth(*sa.prf, *psk, octets, auth->data))
             return std::unexpected("the pre-shared keys differ");
         return {};
     }
@@ -141,10 +168,10 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     const Identity their = to_identity(*idi);
 
     // The peer is the one whose address and remote-id both fit (a hub may
-    // have many spokes under one address range).
-    const auto peer = std::find_if(peers_.begin(), peers_.end(), [&](const PeerConfig& p) {
-        return p.address.contains(sa.remote.address) && (!p.remote_id || matches(*p.remote_id, their));
-    });
+    // have many spokes under one address range), and for a template with a
+    // key per branch, one that has a key for this identity.
+    const auto peer = std::find_if(peers_.begin(), peers_.end(),
+                                   [&](const PeerConfig& p) { return accepts(p, their, sa.remote.address); });
     if (peer == peers_.end()) {
         ++counters_.authentication_failed;
         report(now, sa.peer->name, "no matching identity found for {} from {}", to_string(their),
@@ -209,8 +236,8 @@ void IkeEngine::answer_first_child(IkeSa& sa, const std::vector<Payload>& inner,
         // it takes the traffic once that is sure (duplicate_sas.cpp,
         // initial_contact.cpp).
         const bool send_now = !tunnel_carried(sa, child);
-        if (install(sa, child, choice->chosen.suite, spi_in, choice->chosen.peer_spi, source, send_now, now) ==
-            nullptr) {
+        if (install(sa, child, choice->chosen.suite, spi_in, choice->chosen.peer_spi, source, send_now, now,
+                    choice->ts.first.selectors) == nullptr) {
             refusal = {NotifyType::temporary_failure, "the data plane refused the SA"};
             continue;
         }
@@ -251,7 +278,7 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         return;
     }
     const Identity their = to_identity(*idr);
-    if (peer.remote_id && !matches(*peer.remote_id, their)) {
+    if (peer.remote_id && !matches_pattern(*peer.remote_id, their)) {
         ++counters_.authentication_failed;
         report(now, peer.name, "no matching identity found: {} answered as {}, expected {}",
                         sa.remote.to_string(), to_string(their), to_string(*peer.remote_id));
@@ -318,7 +345,7 @@ void IkeEngine::refuse_responder(IkeSa& sa, Clock::time_point now)
 
 ChildSa* IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
                            std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound,
-                           Clock::time_point now)
+                           Clock::time_point now, std::span<const TrafficSelector> peer_ts)
 {
     auto keys = derive_child_sa_keys(*sa.prf, sa.keys.sk_d, suite.cipher, suite.integrity, source.g_ir,
                                      source.nonce_i, source.nonce_r);
@@ -333,6 +360,10 @@ ChildSa* IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuit
     ChildSaInstall request;
     request.tunnel = child.name;
     request.peer = sa.peer->name;
+    if (sa.peer->per_branch)
+        request.branch = sa.remote_identity;
+    if (child.mode == ChildMode::tunnel_ip)
+        request.remote_subnets = covering_prefixes(peer_ts);
     request.inbound = child_sa_params(*keys, in_direction, spi_in, suite.esn);
     request.outbound = child_sa_params(*keys, out_direction, spi_out, suite.esn);
     request.remote = sa.remote;

@@ -179,7 +179,8 @@ std::optional<std::vector<std::uint8_t>> IkeEngine::answer_child_sa(IkeSa& sa, c
     }
     auto nonce_r = new_nonce();
     const ChildKeySource source{false, g_ir, nonce->data, nonce_r};
-    if (install(sa, config, suite, spi_in, choice.chosen.peer_spi, source, use_outbound, now) == nullptr) {
+    if (install(sa, config, suite, spi_in, choice.chosen.peer_spi, source, use_outbound, now,
+                choice.ts.first.selectors) == nullptr) {
         send_response(sa, header, {notify(NotifyType::temporary_failure)});
         return std::nullopt;
     }

@@ -391,4 +391,39 @@ bool matches(const Identity& expected, const Identity& received)
     }
 }
 
+bool is_pattern(const Identity& id) noexcept
+{
+    return (id.type == IdType::fqdn || id.type == IdType::rfc822_addr) &&
+           std::find(id.data.begin(), id.data.end(), '*') != id.data.end();
+}
+
+bool matches_pattern(const Identity& pattern, const Identity& received)
+{
+    if (!is_pattern(pattern))
+        return matches(pattern, received);
+    if (pattern.type != received.type)
+        return false;
+    // Glob with one-or-more '*', ASCII case ignored; the classic greedy walk
+    // that backtracks to the last '*' only, linear in practice.
+    const auto& p = pattern.data;
+    const auto& s = received.data;
+    std::size_t i = 0, j = 0;
+    std::optional<std::size_t> star, star_j;
+    while (j < s.size()) {
+        if (i < p.size() && p[i] == '*') {
+            star = i++;
+            star_j = ++j;   // the '*' takes at least this character
+        } else if (i < p.size() && std::tolower(p[i]) == std::tolower(s[j])) {
+            ++i;
+            ++j;
+        } else if (star) {
+            i = *star + 1;
+            j = ++*star_j;
+        } else {
+            return false;
+        }
+    }
+    return i == p.size();
+}
+
 } // namespace mesh::ike

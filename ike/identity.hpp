@@ -45,6 +45,16 @@ namespace mesh::ike {
 // An undecodable DN matches only the very same bytes.
 [[nodiscard]] bool matches(const Identity& expected, const Identity& received);
 
+// A remote-id pattern: an FQDN or user-FQDN with at least one '*'
+// ("fqdn:*.branch.example.net", "user-fqdn:*@branch.example.net").
+[[nodiscard]] bool is_pattern(const Identity& id) noexcept;
+
+// matches(), where each '*' of an FQDN or user-FQDN pattern stands for one
+// or more characters of any kind, dots and '@' included: "*.branch.example.net"
+// takes "s1.branch.example.net" and "a.s1.branch.example.net", never
+// "branch.example.net" itself. Without a '*' it is matches().
+[[nodiscard]] bool matches_pattern(const Identity& pattern, const Identity& received);
+
 template <PayloadType Type>
 [[nodiscard]] Identity to_identity(const IdPayload<Type>& payload)
 {

@@ -6,6 +6,8 @@
 
 #include "ike/ike_engine.hpp"
 
+#include "ike/identity.hpp"
+
 #include "ike/ike_log.hpp"
 #include "ike/proposal.hpp"
 
@@ -685,7 +687,7 @@ std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const
                          std::chrono::duration_cast<std::chrono::seconds>(now - since).count(), sa->children.size(),
                          sa->nat_local || sa->nat_remote, sa->nat_local, sa->fragmentation, describe_suite(sa->suite),
                          ours_to_rekey ? seconds_until(std::max(sa->rekey_at, now), now) : std::nullopt,
-                         std::move(children)});
+                         std::move(children), sa->remote_identity ? to_string(*sa->remote_identity) : std::string{}});
     }
     return lines;
 }

@@ -101,6 +101,7 @@ struct IkeSaStatus {
     std::string suite;
     std::optional<std::int64_t> rekey_in_s;   // none: not to be rekeyed by us (being rekeyed, replaced, not up)
     std::vector<ChildSaStatus> child_sas;
+    std::string remote_id;   // the peer's authenticated identity; empty before IKE_AUTH
 };
 
 // The last thing that went wrong with a peer, in the words of the log.
@@ -279,8 +280,10 @@ private:
     void count_child_refusal(IkeSa& sa, Clock::time_point now, const ChildRefusal& refusal);
     // Derives the CHILD SA's keys and installs it; nullptr if the data plane
     // refused. The pointer is valid until sa.children next changes.
+    // peer_ts: the peer's traffic selectors of a CHILD SA we answered (mode ip: its networks).
     ChildSa* install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
-                     std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound, Clock::time_point now);
+                     std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound, Clock::time_point now,
+                     std::span<const TrafficSelector> peer_ts = {});
     [[nodiscard]] static bool udp_encapsulation(const IkeSa& sa) noexcept;
 
     // exchange_create_child.cpp

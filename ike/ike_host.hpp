@@ -4,10 +4,12 @@
 // sends datagrams, hands out inbound SPIs and installs the CHILD SAs it
 // negotiates. The daemon implements it; tests implement it in memory.
 
+#include "ike/policy.hpp"
 #include "tunnel/esp_sa.hpp"
 #include "net/ip_address.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -16,6 +18,14 @@ namespace mesh::ike {
 struct ChildSaInstall {
     std::string tunnel;            // ChildConfig::name
     std::string peer;              // PeerConfig::name
+    // A template peer's (PeerConfig::per_branch): the branch's authenticated
+    // identity. The host keeps one instance of the tunnel per branch and
+    // knows the CHILD SA by its inbound SPI in the calls that follow.
+    std::optional<Identity> branch;
+    // Mode ip: the traffic selectors the CHILD SA was narrowed to, the
+    // peer's side (its networks, routed over the tunnel) and ours.
+    std::vector<net::IpPrefix> remote_subnets;
+    std::vector<net::IpPrefix> local_subnets;
     tunnel::SaParams inbound;
     tunnel::SaParams outbound;
     net::Endpoint remote;       // where the ESP goes (the port only matters with UDP)
@@ -51,9 +61,10 @@ public:
     // down with its last one. During a rekey the old SA is removed after the
     // new one took over, and the tunnel stays up.
     virtual void delete_child(const std::string& tunnel, std::uint32_t inbound_spi) = 0;
-    // The peer of the tunnel's CHILD SA is now at remote (its NAT mapping
-    // moved, RFC 7296 section 2.23): ESP goes there from now on.
-    virtual void move_child(const std::string& tunnel, const net::Endpoint& remote) = 0;
+    // The peer of the tunnel's CHILD SA with this inbound SPI is now at
+    // remote (its NAT mapping moved, RFC 7296 section 2.23): ESP goes there
+    // from now on.
+    virtual void move_child(const std::string& tunnel, std::uint32_t inbound_spi, const net::Endpoint& remote) = 0;
     // Packets authenticated so far on the inbound SA with this SPI (0 when
     // there is none): inbound ESP proves the peer alive, so a busy tunnel
     // needs no liveness checks (RFC 7296 section 2.4).

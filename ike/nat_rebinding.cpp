@@ -21,7 +21,7 @@ void IkeEngine::move_peer(IkeSa& sa, const net::Endpoint& local, const net::Endp
     sa.local = local;
     ++counters_.peers_moved;
     for (const auto& child : sa.children)
-        host_.move_child(child.config->name, remote);
+        host_.move_child(child.config->name, child.spi_in, remote);
 }
 
 void IkeEngine::follow_peer(std::uint32_t inbound_spi, const net::Endpoint& remote)

@@ -77,6 +77,12 @@ class TrustAnchor;
 
 enum class PeerAuth : std::uint8_t { pre_shared_key, digital_signature };
 
+// A template peer's pre-shared key for one branch identity.
+struct BranchSecret {
+    Identity id;
+    Botan::secure_vector<std::uint8_t> psk;
+};
+
 struct PeerConfig {                               // [peer.NAME]
     std::string name;
     net::IpPrefix address;                     // a range only for a passive peer
@@ -88,7 +94,16 @@ struct PeerConfig {                               // [peer.NAME]
     std::shared_ptr<const LocalCredentials> credentials;   // digital-signature: our certificate and key
     std::shared_ptr<const TrustAnchor> trust;     // digital-signature: the CA (and CRL) the peer's chain must reach
     std::optional<Identity> my_id;                // unset: our certificate's subject, or the local address
-    std::optional<Identity> remote_id;            // unset: "auto", any ID that authenticates
+    std::optional<Identity> remote_id;            // unset: "auto", any ID that authenticates; may be a
+                                                  // pattern (identity.hpp, matches_pattern) on a passive peer
+    // A template (address a prefix): every branch identity that authenticates
+    // gets its own instance of each tunnel, which the host makes from
+    // ChildSaInstall::branch. IKE SAs with one branch replace and duplicate
+    // only each other (duplicate_sas.cpp, initial_contact.cpp), as for any peer.
+    bool per_branch = false;
+    // pre-shared-key, non-empty: each branch's own key; an identity not
+    // listed is refused ("no matching identity found"), and psk is unused.
+    std::vector<BranchSecret> branch_secrets;
     bool always_encapsulate = true;               // encapsulation "udp"
     std::vector<ChildConfig> children;
 };

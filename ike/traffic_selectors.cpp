@@ -331,6 +331,50 @@ bool contains(const TrafficSelector& outer, const TrafficSelector& inner) noexce
     return ports && outer.start_address <= inner.start_address && inner.end_address <= outer.end_address;
 }
 
+std::vector<net::IpPrefix> covering_prefixes(std::span<const TrafficSelector> selectors)
+{
+    __extension__ typedef unsigned __int128 Wide;
+    std::vector<net::IpPrefix> out;
+    for (const auto& ts : selectors) {
+        const IpAddress::Family family = family_of(ts.ts_type);
+        const unsigned bits = family == IpAddress::Family::v4 ? 32 : 128;
+        const auto to_wide = [&](const IpAddress& a) {
+            Wide w = 0;
+            for (std::size_t i = 0; i < a.size(); ++i)
+                w = (w << 8) | a.bytes()[i];
+            return w;
+        };
+        const auto to_address = [&](Wide w) {
+            std::array<std::uint8_t, 16> bytes{};
+            const std::size_t n = bits / 8;
+            for (std::size_t i = 0; i < n; ++i)
+                bytes[n - 1 - i] = static_cast<std::uint8_t>(w >> (8 * i));
+            return IpAddress::from_bytes(family, bytes.data());
+        };
+        if (!is_well_formed(ts))
+            continue;
+        Wide start = to_wide(ts.start_address);
+        const Wide end = to_wide(ts.end_address);
+        // Each step the largest aligned block that starts at `start` and ends by `end`.
+        for (;;) {
+            unsigned size_bits = 0;   // the block holds 2^size_bits addresses
+            while (size_bits < bits) {
+                const unsigned next = size_bits + 1;
+                const Wide mask = next == 128 ? ~Wide{0} : (Wide{1} << next) - 1;
+                if ((start & mask) != 0 || mask > end - start)
+                    break;
+                size_bits = next;
+            }
+            out.emplace_back(to_address(start), static_cast<std::uint8_t>(bits - size_bits));
+            const Wide span = size_bits == 128 ? ~Wide{0} : (Wide{1} << size_bits) - 1;
+            if (span >= end - start)
+                break;
+            start += span + 1;
+        }
+    }
+    return out;
+}
+
 std::string describe(const TrafficSelector& ts)
 {
     std::string out;

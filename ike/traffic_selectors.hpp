@@ -113,6 +113,10 @@ struct TsUnacceptable {
 // Whether `outer` matches all that `inner` matches.
 [[nodiscard]] bool contains(const TrafficSelector& outer, const TrafficSelector& inner) noexcept;
 
+// The fewest prefixes that together cover exactly the address ranges of
+// `selectors` (ports and protocol aside): what routes over a tunnel carry.
+[[nodiscard]] std::vector<net::IpPrefix> covering_prefixes(std::span<const TrafficSelector> selectors);
+
 // "10.1.0.0/24", "192.0.2.1/32[gre]", "10.0.0.5..10.0.0.9[tcp/80]", joined by ", ".
 [[nodiscard]] std::string describe(const TrafficSelector& ts);
 [[nodiscard]] std::string describe(std::span<const TrafficSelector> selectors);

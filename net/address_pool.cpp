@@ -122,4 +122,12 @@ std::optional<IpPrefix> AddressPool::held(std::string_view key) const
     return block(it->second);
 }
 
+std::optional<std::uint32_t> AddressPool::index(std::string_view key) const
+{
+    const auto it = held_.find(std::string(key));
+    if (it == held_.end())
+        return std::nullopt;
+    return it->second;
+}
+
 } // namespace mesh::net

@@ -31,6 +31,9 @@ public:
     // The key's block becomes free (kept in mind for the key's return).
     void release(std::string_view key);
     [[nodiscard]] std::optional<IpPrefix> held(std::string_view key) const;
+    // The number of the key's block, 0 for the pool's first: a name that
+    // stays the key's as the block does (a hub's interface per branch).
+    [[nodiscard]] std::optional<std::uint32_t> index(std::string_view key) const;
 
     [[nodiscard]] const IpPrefix& pool() const noexcept { return pool_; }
     [[nodiscard]] std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(owner_.size()); }

@@ -83,6 +83,7 @@ int main(int argc, char** argv)
     std::string peer;
     bool child = false;
     rekey->add_option("peer", peer, "the peer's name in the configuration")->required();
+    status->add_option("peer", peer, "only this peer (its IKE SAs, tunnels and template instances)");
     rekey->add_flag("--child", child, "the CHILD SAs instead of the IKE SA");
     for (auto* sub : {status, keys, rekey}) {
         auto* by_config = sub->add_option("-c,--config", config_file, "configuration of the daemon to ask");
@@ -101,7 +102,12 @@ int main(int argc, char** argv)
         if (*check)
             return check_config(config_file);
         if (*status) {
-            const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::StatusRequest{});
+            if (const auto wrong = mesh::daemon::check_peer_name(peer); !peer.empty() && !wrong.empty()) {
+                std::cerr << "mesh-site: status: " << wrong << "\n";
+                return 1;
+            }
+            const auto answer =
+                mesh::cli::request(control_socket(config_file, socket), mesh::daemon::StatusRequest{peer});
             std::cout << (json ? answer.dump() + "\n" : mesh::cli::render_status(answer));
             return 0;
         }

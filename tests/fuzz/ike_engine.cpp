@@ -29,7 +29,7 @@ struct Host : IkeHost {
     bool install_child(const ChildSaInstall&) override { return true; }
     void use_outbound(const std::string&, std::uint32_t, const Endpoint&, bool) override {}
     void delete_child(const std::string&, std::uint32_t) override {}
-    void move_child(const std::string&, const mesh::net::Endpoint&) override {}
+    void move_child(const std::string&, std::uint32_t, const mesh::net::Endpoint&) override {}
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }
     std::uint64_t child_bytes(std::uint32_t) const override { return 0; }
     std::uint32_t path_mtu(const Endpoint&) const override { return 1500; }

@@ -99,7 +99,7 @@ struct FakeHost : IkeHost {
         if (was_sending)
             outbound = sas.empty() ? 0 : sas.back().second;
     }
-    void move_child(const std::string&, const Endpoint& remote) override { moved_to.push_back(remote); }
+    void move_child(const std::string&, std::uint32_t, const Endpoint& remote) override { moved_to.push_back(remote); }
     std::uint64_t inbound_packets(std::uint32_t spi) const override
     {
         const auto it = esp_packets.find(spi);

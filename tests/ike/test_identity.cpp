@@ -167,3 +167,30 @@ TEST_CASE("identity: DNs match by value, not by encoding")
     CHECK(matches(garbage, garbage));
     CHECK(!matches(configured, garbage));
 }
+
+TEST_CASE("identity: a '*' of a remote-id pattern takes one or more characters, dots included")
+{
+    const Identity branches = parsed("fqdn:*.branch.example.net");
+    CHECK(is_pattern(branches));
+    CHECK(!is_pattern(parsed("fqdn:s1.branch.example.net")));
+    CHECK(!is_pattern(parsed("key-id:2a")));   // a '*' byte of a key-id is no pattern
+    CHECK(matches_pattern(branches, parsed("fqdn:s1.branch.example.net")));
+    CHECK(matches_pattern(branches, parsed("fqdn:S1.Branch.Example.NET")));
+    CHECK(matches_pattern(branches, parsed("fqdn:a.s1.branch.example.net")));
+    CHECK(!matches_pattern(branches, parsed("fqdn:branch.example.net")));
+    CHECK(matches_pattern(branches, parsed("fqdn:x.branch.example.net")));
+    CHECK(!matches_pattern(branches, parsed("fqdn:s1.branch.example.net.evil")));
+    CHECK(!matches_pattern(branches, parsed("fqdn:s1xbranch.example.net")));
+    CHECK(!matches_pattern(branches, parsed("user-fqdn:s1@x.branch.example.net")));
+    const Identity users = parsed("user-fqdn:*@branch.example.net");
+    CHECK(matches_pattern(users, parsed("user-fqdn:ops@branch.example.net")));
+    CHECK(!matches_pattern(users, parsed("user-fqdn:@branch.example.net")));
+    CHECK(!matches_pattern(users, parsed("user-fqdn:ops@other.example.net")));
+    const Identity middle = parsed("fqdn:s*-*.example.net");
+    CHECK(matches_pattern(middle, parsed("fqdn:s1-2.example.net")));
+    CHECK(matches_pattern(middle, parsed("fqdn:s1-2-3.example.net")));
+    CHECK(!matches_pattern(middle, parsed("fqdn:s-2.example.net")));
+    CHECK(!matches_pattern(middle, parsed("fqdn:s1-.example.net")));
+    // Without a '*' it is matches().
+    CHECK(matches_pattern(parsed("fqdn:Hub.example.net"), parsed("fqdn:hub.example.net")));
+}

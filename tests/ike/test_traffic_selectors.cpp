@@ -292,3 +292,28 @@ TEST_CASE("describe: prefixes, ranges, protocols and ports")
           "10.1.0.0/24, 10.3.0.0/24");
     CHECK(describe(std::vector<TrafficSelector>{}) == "none");
 }
+
+TEST_CASE("covering_prefixes: a range becomes the fewest prefixes that cover exactly it")
+{
+    const auto range = [](const char* start, const char* end) {
+        TrafficSelector ts = prefix_selector(*mesh::net::IpPrefix::parse(start));
+        ts.start_address = *mesh::net::IpAddress::parse(start);
+        ts.end_address = *mesh::net::IpAddress::parse(end);
+        return ts;
+    };
+    const auto texts = [](const std::vector<mesh::net::IpPrefix>& prefixes) {
+        std::vector<std::string> out;
+        for (const auto& p : prefixes)
+            out.push_back(p.to_string());
+        return out;
+    };
+    using List = std::vector<std::string>;
+    const std::vector<TrafficSelector> one{prefix_selector(*mesh::net::IpPrefix::parse("10.8.0.0/16"))};
+    CHECK(texts(covering_prefixes(one)) == List{"10.8.0.0/16"});
+    const std::vector<TrafficSelector> odd{range("10.0.0.1", "10.0.0.6")};
+    CHECK(texts(covering_prefixes(odd)) == List{"10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"});
+    const std::vector<TrafficSelector> all{range("0.0.0.0", "255.255.255.255"), range("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")};
+    CHECK(texts(covering_prefixes(all)) == List{"0.0.0.0/0", "::/0"});
+    const std::vector<TrafficSelector> tail{range("255.255.255.254", "255.255.255.255"), range("fd00::", "fd00::1:ffff")};
+    CHECK(texts(covering_prefixes(tail)) == List{"255.255.255.254/31", "fd00::/111"});
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A flood of spoofed IKE_SA_INIT requests does not keep a legitimate peer
 # out nor the daemon's memory growing (RFC 7296 section 2.6, cookies).
-# Site a is a passive hub that accepts any address (peer address 0.0.0.0/0),
-# so every well-formed IKE_SA_INIT could cost it a DH and a half-open IKE SA.
+# Site a is a passive hub that accepts any address (a template peer with
+# address 0.0.0.0/0 beside its host peer for b), so every well-formed
+# IKE_SA_INIT could cost it a DH and a half-open IKE SA.
 # From site b's namespace, 10,000 such requests (tests/netns/ike_flood.py)
 # come from random spoofed addresses in 198.51.100.0/24, and while they do,
 # site b's own mesh-site establishes its tunnel:
@@ -19,7 +20,18 @@ lab_find_binary "${1:-}"
 lab_two_site_topology
 lab_write_ike_configs a.passive=true
 # The hub takes any address: spoofed sources all look like possible peers.
-sed -i 's|^address = "192.0.2.2"|address = "0.0.0.0/0"|' "$LAB_DIR/site-a.toml"
+cat >>"$LAB_DIR/site-a.toml" <<EOF
+
+[peer.any]
+address = "0.0.0.0/0"
+passive = true
+secrets = { "fqdn:nobody.example.net" = "$(lab_hex 16)" }
+
+[tunnel.any]
+peer = "any"
+interface = "any"
+address-pool = "172.16.128.0/24"
+EOF
 # Answers to the spoofed sources go to b, which drops them (no forwarding).
 n "$SITE_A" ip route add 198.51.100.0/24 via 192.0.2.2
 

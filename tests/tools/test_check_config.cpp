@@ -204,13 +204,13 @@ name = "hub"
 [peer.any]
 address = "0.0.0.0/0"
 passive = true
-secret = "s"
+secrets = { "fqdn:b1.example.net" = "s" }
 [peer.branch]
 address = "192.0.2.2"
 secret = "t"
 [tunnel.any]
 peer = "any"
-address = "172.16.0.1/30"
+address-pool = "172.16.128.0/24"
 [tunnel.branch]
 peer = "branch"
 address = "172.16.0.5/30"

@@ -867,3 +867,158 @@ name = "a"
 link-down = "carier"
 )") == "a.toml:3:13: 'carier' is not a valid 'link-down' (did you mean 'carrier'?)");
 }
+
+// ---------------------------------------------------------------------------
+// Template peers: a prefix address, a key per branch, an instance per branch
+
+namespace {
+constexpr std::string_view template_head = R"([site]
+name = "hub"
+[peer.branches]
+address = "0.0.0.0/0"
+passive = true
+remote-id = "fqdn:*.branch.example.net"
+)";
+} // namespace
+
+TEST_CASE("a template peer takes a key per branch from [peer.NAME.secrets] and secrets-file")
+{
+    const TempDir dir;
+    dir.write("branches.secrets", "# branch keys\n\nfqdn:s2.branch.example.net   key two \r\n"
+                                  "user-fqdn:ops@s3.branch.example.net\tkey3\n");
+    std::filesystem::permissions(dir.path / "branches.secrets", std::filesystem::perms::owner_read);
+    dir.write("hub.toml", std::string(template_head) + R"(secrets-file = "branches.secrets"
+[peer.branches.secrets]
+"fqdn:s1.branch.example.net" = "key one"
+[tunnel.branches]
+peer = "branches"
+interface = "br"
+address-pool = "172.16.128.0/17"
+)");
+    std::filesystem::permissions(dir.path / "hub.toml", std::filesystem::perms::owner_read);
+    const Config c = load(dir.path / "hub.toml");
+    const Peer& peer = c.peers.at("branches");
+    CHECK(peer.is_template());
+    CHECK(peer.remote_id == "fqdn:*.branch.example.net");
+    REQUIRE(peer.secrets.size() == 3);
+    CHECK(peer.secrets[0].first == "fqdn:s1.branch.example.net");
+    CHECK(peer.secrets[0].second == bytes("key one"));
+    CHECK(peer.secrets[1].first == "fqdn:s2.branch.example.net");
+    CHECK(peer.secrets[1].second == bytes("key two"));
+    CHECK(peer.secrets[2].first == "user-fqdn:ops@s3.branch.example.net");
+    CHECK(peer.secrets[2].second == bytes("key3"));
+    CHECK(c.warnings.empty());
+    const Tunnel& t = c.tunnels.at("branches");
+    CHECK(t.is_template);
+    CHECK(t.interface == "br");
+    CHECK(t.address_pool == IpPrefix::parse("172.16.128.0/17"));
+    CHECK(t.branch_prefix_length == 31);
+    CHECK_FALSE(t.address);
+}
+
+TEST_CASE("secrets-file mistakes name the file's own line and column, never the key")
+{
+    const TempDir dir;
+    const auto load_with = [&](std::string_view secrets) {
+        dir.write("branches.secrets", secrets);
+        std::filesystem::permissions(dir.path / "branches.secrets", std::filesystem::perms::owner_read |
+                                                                         std::filesystem::perms::owner_write);
+        dir.write("hub.toml", std::string(template_head) + "secrets-file = \"branches.secrets\"\n[tunnel.branches]\n"
+                                                           "peer = \"branches\"\naddress-pool = \"172.16.128.0/24\"\n");
+        try {
+            (void)load(dir.path / "hub.toml");
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no error)");
+    };
+    const std::string file = (dir.path / "branches.secrets").string();
+    CHECK(load_with("fqdn:s1.branch.example.net k1\n  fqdn:s2.branch.example.net\n") ==
+          file + ":2:3: expected ID SECRET (an identity, blanks, its key)");
+    CHECK(load_with("fqdn:s1.branch.example.net k1\nFQDN:s2 k2\n") ==
+          file + ":2:1: unknown identity form 'FQDN': use address:, fqdn:, user-fqdn:, key-id: or dn:");
+    CHECK(load_with("fqdn:s1.branch.example.net k1\nfqdn:S1.Branch.example.net k2\n") ==
+          file + ":2:1: fqdn:S1.Branch.example.net has a key already");
+    CHECK(load_with("fqdn:*.branch.example.net k1\n") ==
+          file + ":1:1: a key belongs to one identity, not to a '*' pattern");
+    std::filesystem::permissions(dir.path / "branches.secrets", std::filesystem::perms::owner_read |
+                                                                     std::filesystem::perms::group_read);
+    dir.write("hub.toml", std::string(template_head) + "secrets-file = \"branches.secrets\"\n[tunnel.branches]\n"
+                                                       "peer = \"branches\"\naddress-pool = \"172.16.128.0/24\"\n");
+    CHECK_THROWS_WITH_AS((void)load(dir.path / "hub.toml"),
+                         doctest::Contains("branches.secrets is readable by group"), ConfigError);
+}
+
+TEST_CASE("template peer mistakes are located")
+{
+    const std::string tunnel = "[tunnel.branches]\npeer = \"branches\"\naddress-pool = \"172.16.128.0/17\"\n";
+    // 7: the secrets table's first key.
+    CHECK(error_of(std::string(template_head) + "[peer.branches.secrets]\n\"fqdn:s1\" = \"\"\n" + tunnel) ==
+          "a.toml:8:1: 'fqdn:s1' in [peer.branches.secrets]: the key of fqdn:s1 is empty");
+    CHECK(error_of(std::string(template_head) + "[peer.branches.secrets]\n\"s1\" = \"k\"\n" + tunnel) ==
+          "a.toml:8:1: 's1' in [peer.branches.secrets]: an identity is address:, fqdn:, user-fqdn:, key-id: or dn: "
+          "and a value");
+    CHECK(error_of(std::string(template_head) + "secret = \"s\"\n[peer.branches.secrets]\n\"fqdn:s1\" = \"k\"\n" +
+                   tunnel) ==
+          "a.toml:8:1: 'secrets' and 'secret' both given: a template peer takes a key per branch or one for all, not "
+          "both");
+    CHECK(error_of(R"([site]
+name = "a"
+[peer.b]
+address = "192.0.2.2"
+remote-id = "fqdn:*.example.net"
+)") == "a.toml:5:13: 'remote-id': a '*' pattern is only for a passive peer (passive = true), which never names "
+       "the identity it expects");
+    CHECK(error_of(R"([site]
+name = "a"
+[peer.b]
+address = "0.0.0.0/0"
+passive = true
+remote-id = "dn:CN=*"
+)") == "a.toml:6:13: 'remote-id': a '*' pattern is only for fqdn: and user-fqdn: identities");
+    CHECK(error_of(R"([site]
+name = "a"
+[peer.b]
+address = "192.0.2.2"
+secrets = { "fqdn:s1" = "k" }
+)") == "a.toml:5:11: 'secrets' is only for a template peer, whose address is a prefix (\"0.0.0.0/0\"): give a peer "
+       "of one address its 'secret'");
+    const std::string head = std::string(template_head) + "secrets = { \"fqdn:s1.branch.example.net\" = \"k\" }\n";
+    CHECK(error_of(head + "[tunnel.branches]\npeer = \"branches\"\n") ==
+          "a.toml:8:1: missing 'address-pool' in [tunnel.branches] (a template tunnel of mode = \"gre\" gives each "
+          "branch a block of it)");
+    CHECK(error_of(head + "[tunnel.branches]\npeer = \"branches\"\naddress = \"172.16.0.1/30\"\n") ==
+          "a.toml:10:11: a template tunnel gives each branch its own address: set 'address-pool' instead of "
+          "'address'");
+    CHECK(error_of(head + tunnel + "branch-prefix-length = 29\n") ==
+          "a.toml:11:24: 'branch-prefix-length' is 31 or 30 for an IPv4 pool");
+    CHECK(error_of(head + tunnel + "interface = \"branch-tunnel\"\n") ==
+          "a.toml:11:13: interface prefix 'branch-tunnel' with up to 16384 instances makes names like "
+          "'branch-tunnel16383', longer than 15 characters: shorten the prefix or the address-pool");
+    CHECK(error_of(head + tunnel + "interface = \"br\"\n[peer.x]\naddress = \"192.0.2.9\"\nsecret = \"s\"\n"
+                                   "[tunnel.x]\npeer = \"x\"\ninterface = \"br7\"\naddress = \"172.16.0.1/30\"\n") ==
+          "a.toml:17:13: interface 'br7' looks like an instance of [tunnel.branches] (prefix 'br')");
+    CHECK(error_of(R"([site]
+name = "a"
+[peer.b]
+address = "192.0.2.2"
+secret = "s"
+[tunnel.b]
+peer = "b"
+address = "172.16.0.1/30"
+address-pool = "172.16.128.0/17"
+)") == "a.toml:9:16: 'address-pool' is only for a template tunnel, whose peer's address is a prefix");
+}
+
+TEST_CASE("one shared key for every branch of a template is a warning")
+{
+    const Config c = parse(std::string(template_head) + R"(secret = "for-all"
+[tunnel.branches]
+peer = "branches"
+address-pool = "172.16.128.0/17"
+)", "a.toml");
+    REQUIRE(c.warnings.size() == 1);
+    CHECK(c.warnings[0] == "a.toml:7:10: warning: one pre-shared key for every branch of the template peer "
+                           "[peer.branches] lets any branch that knows it pose as any other: give each its own in "
+                           "[peer.branches.secrets] or 'secrets-file'");
+}

@@ -48,6 +48,7 @@ TEST_CASE("the daemon's requests parse, with one trailing carriage return ignore
         // A TOML key may hold spaces and any Unicode letter.
         {7, "rekey ike branch office", RekeyRequest{RekeyRequest::Sa::ike, "branch office"}},
         {8, "rekey ike caf\xc3\xa9", RekeyRequest{RekeyRequest::Sa::ike, "caf\xc3\xa9"}},
+        {9, "status branches", StatusRequest{"branches"}},
         {9, "rekey ike \xf0\x9f\x8c\x8d", RekeyRequest{RekeyRequest::Sa::ike, "\xf0\x9f\x8c\x8d"}},
         {10, "rekey ike " + std::string(max_peer_name, 'p'), RekeyRequest{RekeyRequest::Sa::ike, std::string(max_peer_name, 'p')}},
     };
@@ -82,7 +83,7 @@ TEST_CASE("anything else is refused with a message that is valid UTF-8 and names
         {13, "sta\ttus", "byte 0x09"},
         {14, "\x7f", "byte 0x7f"},
         {15, "Status", "unknown request \"Status\""},
-        {16, "status now", "status takes no argument"},
+        {16, "status ", "status: no peer name"},
         {17, "keys ", "keys takes no argument"},
         {18, "rekey", "rekey what? \"\""},
         {19, "rekey ike", "rekey ike: no peer name"},

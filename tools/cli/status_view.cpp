@@ -86,6 +86,24 @@ std::string render_status(const nlohmann::json& status)
                            tunnel.value("interface", ""), tunnel.value("mode", ""), tunnel.value("state", ""),
                            tunnel.value("mtu", 0), tunnel.value("remote-address", ""));
 
+    // A template peer's branches, one line per instance under its template.
+    if (status.contains("templates"))
+        for (const auto& t : status["templates"]) {
+            out += fmt::format("\ntemplate {} (peer {}, {} {}*): {} of {} instance(s) up\n", t.value("name", ""),
+                               t.value("peer", ""), t.value("mode", ""), t.value("interface-prefix", ""),
+                               t.value("instances-up", 0), t["instances"].size());
+            if (t["instances"].empty())
+                continue;
+            out += fmt::format(" {:>2} {:<40} {:<16} {:<5} {:<20} {:<16} {:<16} {:>3}\n", "#", "BRANCH", "INTERFACE",
+                               "STATE", "ADDRESS", "BRANCH-ADDRESS", "REMOTE-ADDRESS", "SAS");
+            index = 0;
+            for (const auto& i : t["instances"])
+                out += fmt::format(" {:>2} {:<40} {:<16} {:<5} {:<20} {:<16} {:<16} {:>3}\n", index++,
+                                   i.value("branch", ""), i.value("interface", ""), i.value("state", ""),
+                                   i.value("address", "-"), i.value("branch-address", "-"),
+                                   i.value("remote-address", ""), i.value("sas", 0));
+        }
+
     out += "\ninstalled SAs\n";
     out += fmt::format(" {:>2} {:<16} {:<3} {:<10} {:<18} {:>12} {:>14} {:>10} {:>10} {:>10} {:>7}\n", "#", "TUNNEL",
                        "DIR", "SPI", "ALGORITHM", "PACKETS", "BYTES", "AUTH-DROP", "REPLAY", "MALFORMED", "AGE");

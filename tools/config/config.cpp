@@ -293,7 +293,9 @@ std::string syntax_message(const toml::parse_error& e, std::string_view text)
     key.remove_prefix(std::min(key.find_first_not_of(" \t"), key.size()));
     key.remove_suffix(key.size() - std::min(key.find_last_not_of(" \t") + 1, key.size()));
     constexpr std::array<std::string_view, 5> secret_keys{"secret", "key-in", "key-out", "auth-key-in", "auth-key-out"};
-    if (std::ranges::find(secret_keys, key) == secret_keys.end())
+    // A quoted key is an identity of [peer.NAME.secrets], its value a key.
+    const bool quoted = !key.empty() && (key.front() == '"' || key.front() == '\'');
+    if (!quoted && std::ranges::find(secret_keys, key) == secret_keys.end())
         return message;
     const auto quote = message.find('\'');
     return quote == std::string::npos ? message : message.substr(0, quote) + "(hidden: the line holds a secret)";
@@ -319,7 +321,7 @@ const toml::node* first_secret(const toml::table& document)
                     found.push_back(n);
         }
     };
-    look(document.get("peer"), {}, {"secret"});
+    look(document.get("peer"), {}, {"secret", "secrets"});
     look(document.get("tunnel"), {"static-sa"}, {"key-in", "key-out", "auth-key-in", "auth-key-out"});
     const auto position = [](const toml::node* n) {
         return std::tie(n->source().begin.line, n->source().begin.column);

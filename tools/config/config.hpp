@@ -98,8 +98,18 @@ struct Peer {
     std::shared_ptr<const ike::LocalCredentials> credentials;
     std::shared_ptr<const ike::TrustAnchor> trust;
     std::optional<std::string> my_id;            // "fqdn:...", unset: address:<local address>
-    std::string remote_id = "auto";
+    std::string remote_id = "auto";              // may be a pattern ("fqdn:*.branch.example.net") when passive
     Encapsulation encapsulation = Encapsulation::udp;   // automatic when the profile has nat-traversal = false
+    // A template's pre-shared keys, one per branch identity, from
+    // [peer.NAME.secrets] and secrets-file: the identity's text, its key.
+    std::vector<std::pair<std::string, Botan::secure_vector<std::uint8_t>>> secrets;
+
+    // A template peer: its address is a prefix, and each branch that
+    // authenticates gets its own instance of the peer's tunnels.
+    [[nodiscard]] bool is_template() const noexcept
+    {
+        return address.length() != (address.address().is_v4() ? 32 : 128);
+    }
 };
 
 // Manual keying of one tunnel, like `ip xfrm state` (docs/configuration.md, [tunnel.NAME.static-sa]).
@@ -127,6 +137,13 @@ struct Tunnel {
     std::uint32_t route_distance = 10;
     bool mss_clamp = true;                       // clamp the MSS of SYNs entering the tunnel to its MTU
     std::optional<StaticSa> static_sa;
+    // A template tunnel (its peer is a template): `interface` is the prefix
+    // of its instances' names, each with its block's index appended; each
+    // instance's addresses come from a block of address_pool, the first
+    // address ours, the next the branch's (required for mode gre).
+    bool is_template = false;
+    std::optional<net::IpPrefix> address_pool;
+    std::uint8_t branch_prefix_length = 31;      // of each block: /31 or /30 (IPv6: /127 or /126)
 };
 
 struct Config {

@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 namespace mesh::config::detail {
 namespace {
@@ -24,12 +26,136 @@ bool is_host(const net::IpPrefix& p)
 
 // "fqdn:site-a.example.com" and the other ID types of RFC 7296 section 3.5,
 // read by the same parser IKE uses, so what passes here also works there.
-void check_id(const TableReader& r, const Value<std::string>& id, std::string_view key, bool allow_auto)
+// remote-id may be a pattern ('*', ike/identity.hpp) on a passive peer.
+void check_id(const TableReader& r, const Value<std::string>& id, std::string_view key, bool allow_auto,
+              bool allow_pattern = false)
 {
     if (allow_auto && id.value == "auto")
         return;
-    if (const auto parsed = ike::parse_identity(id.value); !parsed)
+    const auto parsed = ike::parse_identity(id.value);
+    if (!parsed)
         r.fail(*id.node, in_quotes(key) + ": " + parsed.error() + (allow_auto ? " (or \"auto\")" : ""));
+    if (id.value.find('*') == std::string::npos)
+        return;
+    if (!ike::is_pattern(*parsed))
+        r.fail(*id.node, in_quotes(key) + ": a '*' pattern is only for fqdn: and user-fqdn: identities");
+    if (!allow_pattern)
+        r.fail(*id.node, in_quotes(key) + ": a '*' pattern is only for a passive peer (passive = true), which never "
+                                          "names the identity it expects");
+}
+
+// Trims blanks and tabs (and a CR) at both ends.
+std::string_view trimmed(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// The key under which two spellings of one identity meet: its text, names lower-cased.
+std::string identity_key(const ike::Identity& id)
+{
+    std::string text = ike::to_string(id);
+    if (id.type == ike::IdType::fqdn || id.type == ike::IdType::rfc822_addr || id.type == ike::IdType::der_asn1_dn)
+        std::ranges::transform(text, text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+// Adds one branch's key; the message when its identity is no identity, a
+// pattern, or already has one.
+std::optional<std::string> add_branch_secret(Peer& peer, std::set<std::string>& seen, std::string_view id,
+                                             Botan::secure_vector<std::uint8_t> secret)
+{
+    const auto parsed = ike::parse_identity(id);
+    if (!parsed)
+        return parsed.error();
+    if (ike::is_pattern(*parsed))
+        return "a key belongs to one identity, not to a '*' pattern";
+    if (secret.empty())
+        return "the key of " + ike::to_string(*parsed) + " is empty";
+    if (!seen.insert(identity_key(*parsed)).second)
+        return ike::to_string(*parsed) + " has a key already";
+    peer.secrets.emplace_back(std::string(id), std::move(secret));
+    return std::nullopt;
+}
+
+// secrets-file: "ID SECRET" per line, the secret the rest of the line;
+// blank lines and lines starting with '#' skipped. Errors name the file's
+// own line and never quote a secret.
+void read_secrets_file(const TableReader& r, const Value<std::filesystem::path>& file, Peer& peer,
+                       std::set<std::string>& seen)
+{
+    const std::string name = file.value.string();
+    if (const auto problem = exposure(file.value))
+        r.fail(*file.node, name + " is " + *problem);
+    std::FILE* f = std::fopen(name.c_str(), "rb");
+    if (!f)
+        r.fail(*file.node, "cannot read secrets-file " + name + ": " + std::strerror(errno));
+    Botan::secure_vector<std::uint8_t> content;
+    std::array<std::uint8_t, 4096> chunk{};
+    std::size_t n = 0;
+    while ((n = std::fread(chunk.data(), 1, chunk.size(), f)) > 0)
+        content.insert(content.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    Botan::secure_scrub_memory(chunk.data(), chunk.size());
+    if (failed)
+        r.fail(*file.node, "cannot read secrets-file " + name);
+    const std::string_view text(reinterpret_cast<const char*>(content.data()), content.size());
+    std::uint32_t line_number = 0;
+    for (std::size_t start = 0; start < text.size();) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        const std::string_view raw = text.substr(start, end - start);
+        start = end + 1;
+        ++line_number;
+        const std::string_view line = trimmed(raw);
+        if (line.empty() || line.front() == '#')
+            continue;
+        const auto column = static_cast<std::uint32_t>(line.data() - raw.data()) + 1;
+        const std::size_t gap = line.find_first_of(" \t");
+        if (gap == std::string_view::npos)
+            throw ConfigError(name, line_number, column, "expected ID SECRET (an identity, blanks, its key)");
+        const std::string_view id = line.substr(0, gap);
+        const std::string_view secret = trimmed(line.substr(gap));
+        if (auto problem = add_branch_secret(peer, seen, id, {secret.begin(), secret.end()}))
+            throw ConfigError(name, line_number, column, *problem);
+    }
+}
+
+// A template's keys per branch: [peer.NAME.secrets] and secrets-file.
+void read_branch_secrets(const TableReader& r, PeerRead& read)
+{
+    Peer& peer = read.peer;
+    const toml::table* table = r.table("secrets");
+    const auto file = r.path("secrets-file");
+    if (!table && !file)
+        return;
+    const toml::node& at = table ? static_cast<const toml::node&>(*table) : *file->node;
+    const std::string key = table ? "'secrets'" : "'secrets-file'";
+    if (!peer.is_template())
+        r.fail(at, key + " is only for a template peer, whose address is a prefix (\"0.0.0.0/0\"): give a peer of "
+                         "one address its 'secret'");
+    if (peer.auth_method != AuthMethod::pre_shared_key)
+        r.fail(at, key + " is only used with auth-method = \"pre-shared-key\"");
+    if (!peer.secret.empty())
+        r.fail(at, key + " and 'secret' both given: a template peer takes a key per branch or one for all, "
+                         "not both");
+    std::set<std::string> seen;
+    if (table) {
+        for (const auto& [id, value] : *table) {
+            const auto* secret = value.as_string();
+            if (secret == nullptr)
+                r.fail(value, "expected a string (the key) for " + in_quotes(id.str()) + " in [" + r.name() +
+                                  ".secrets], not " + std::string(type_name(value.type())));
+            const std::string_view text = secret->get();
+            if (auto problem = add_branch_secret(peer, seen, id.str(), {text.begin(), text.end()}))
+                r.source().fail(id.source(), in_quotes(id.str()) + " in [" + r.name() + ".secrets]: " + *problem);
+        }
+    }
+    if (file)
+        read_secrets_file(r, *file, peer, seen);
 }
 
 // Straight into locked memory; one trailing newline (LF or CRLF) dropped,
@@ -115,7 +241,8 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
 {
     const TableReader r(source, *s.table, "peer." + s.name,
                         {"address", "local-address", "passive", "profile", "auth-method", "secret", "secret-file",
-                         "certificate", "private-key", "ca", "crl", "my-id", "remote-id", "encapsulation"});
+                         "secrets", "secrets-file", "certificate", "private-key", "ca", "crl", "my-id", "remote-id",
+                         "encapsulation"});
     PeerRead read{{}, {s.name, s.table, {}}, {}};
     Peer& peer = read.peer;
     peer.name = s.name;
@@ -147,6 +274,7 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
     if (const auto v = r.choice("auth-method", auth_method_names))
         peer.auth_method = v->value == "pre-shared-key" ? AuthMethod::pre_shared_key : AuthMethod::digital_signature;
     read_secret(r, peer);
+    read_branch_secrets(r, read);
     read_certificates(r, read);
     load_peer_credentials(r, read);
 
@@ -155,7 +283,7 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
         peer.my_id = v->value;
     }
     if (const auto v = r.string("remote-id")) {
-        check_id(r, *v, "remote-id", true);
+        check_id(r, *v, "remote-id", true, peer.passive);
         peer.remote_id = v->value;
     }
     // RouterOS's nat-traversal = no: no NAT-D payloads, so nothing moves IKE
@@ -183,9 +311,13 @@ void check_peer_credentials(const Source& source, const PeerChecks& checks, cons
     if (!needs_ike)
         return;
     const std::string section = "[peer." + peer.name + "]";
-    if (peer.auth_method == AuthMethod::pre_shared_key && peer.secret.empty())
-        source.fail(*checks.table, "missing 'secret' or 'secret-file' in " + section +
-                                     " (required for auth-method = \"pre-shared-key\")");
+    if (peer.auth_method == AuthMethod::pre_shared_key && peer.secret.empty() && peer.secrets.empty()) {
+        const std::string keys = peer.is_template()
+                                     ? "[peer." + peer.name + ".secrets], 'secrets-file' or 'secret'"
+                                     : "'secret' or 'secret-file'";
+        source.fail(*checks.table,
+                    "missing " + keys + " in " + section + " (required for auth-method = \"pre-shared-key\")");
+    }
     if (peer.auth_method == AuthMethod::digital_signature && !checks.missing_certificates.empty())
         source.fail(*checks.table, "missing " + in_quotes(checks.missing_certificates.front()) + " in " + section +
                                      " (required for auth-method = \"digital-signature\")");

@@ -53,6 +53,12 @@ void check_peer_usage(const Source& source, std::span<const PeerChecks> checks, 
         }
         if (!takes_part_in_ike(config, peer.name))
             continue;
+        if (peer.is_template() && peer.auth_method == AuthMethod::pre_shared_key && !peer.secret.empty())
+            config.warnings.push_back(source.warning(
+                key_or_header(*later, later->table->contains("secret") ? "secret" : "secret-file"),
+                "one pre-shared key for every branch of the template peer [peer." + peer.name +
+                    "] lets any branch that knows it pose as any other: give each its own in [peer." + peer.name +
+                    ".secrets] or 'secrets-file'"));
         for (auto earlier = checks.begin(); earlier != later; ++earlier) {
             const Peer& other = config.peers.at(earlier->name);
             if (other.address != peer.address || !takes_part_in_ike(config, other.name) ||

@@ -54,6 +54,7 @@ void check_peer_usage(const Source& source, std::span<const PeerChecks> checks, 
 // What must be unique across the tunnels of a site, and who took it first.
 struct TunnelClaims {
     std::map<std::string, std::string> interfaces;
+    std::map<std::string, std::string> instance_prefixes;   // a template's interface prefix, its tunnel
     std::map<std::uint32_t, std::string> spis_in;
 };
 

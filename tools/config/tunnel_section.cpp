@@ -30,10 +30,58 @@ std::string interface_name_problem(std::string_view name)
     return {};
 }
 
-void read_interface(const TableReader& r, Tunnel& t, TunnelClaims& claims)
+// Whether `name` is `prefix` followed by decimal digits: an instance's name.
+bool instance_of(std::string_view name, std::string_view prefix)
+{
+    return name.size() > prefix.size() && name.starts_with(prefix) &&
+           std::ranges::all_of(name.substr(prefix.size()), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A template's interface is the prefix of its instances' names: the prefix
+// and the largest block index must fit IFNAMSIZ, and no other interface may
+// look like one of its instances.
+void claim_instance_names(const TableReader& r, const Tunnel& t, const std::optional<Value<std::string>>& interface,
+                          TunnelClaims& claims, std::uint64_t instances)
+{
+    const auto fail = [&](const std::string& message) {
+        if (interface)
+            r.fail(*interface->node, message);
+        r.fail_here(message);
+    };
+    const std::string longest = t.interface + std::to_string(instances - 1);
+    if (longest.size() > 15)
+        fail("interface prefix " + in_quotes(t.interface) + " with up to " + std::to_string(instances) +
+             " instances makes names like " + in_quotes(longest) +
+             ", longer than 15 characters: shorten the prefix or the address-pool");
+    for (const auto& [name, tunnel] : claims.interfaces)
+        if (instance_of(name, t.interface))
+            fail("interface " + in_quotes(name) + " of [tunnel." + tunnel + "] looks like an instance of [tunnel." +
+                 t.name + "] (prefix " + in_quotes(t.interface) + ")");
+    for (const auto& [prefix, tunnel] : claims.instance_prefixes)
+        if (prefix.starts_with(t.interface) || t.interface.starts_with(prefix))
+            fail("interface prefix " + in_quotes(t.interface) + " and [tunnel." + tunnel + "]'s " + in_quotes(prefix) +
+                 " can make the same names: choose prefixes that do not start one another");
+    claims.instance_prefixes.emplace(t.interface, t.name);
+}
+
+void read_interface(const TableReader& r, Tunnel& t, TunnelClaims& claims, std::uint64_t instances)
 {
     const auto interface = r.string("interface");
     t.interface = interface ? interface->value : t.name;
+    if (t.is_template) {
+        if (const auto problem = interface_name_problem(t.interface); !problem.empty())
+            r.fail(interface ? *interface->node : *r.node("peer"), "interface prefix " + in_quotes(t.interface) + " " + problem);
+        claim_instance_names(r, t, interface, claims, instances);
+        return;
+    }
+    for (const auto& [prefix, tunnel] : claims.instance_prefixes)
+        if (instance_of(t.interface, prefix)) {
+            const std::string message = "interface " + in_quotes(t.interface) + " looks like an instance of [tunnel." +
+                                        tunnel + "] (prefix " + in_quotes(prefix) + ")";
+            if (interface)
+                r.fail(*interface->node, message);
+            r.fail_here(message);
+        }
     if (const auto problem = interface_name_problem(t.interface); !problem.empty()) {
         if (interface)
             r.fail(*interface->node, "interface name " + in_quotes(t.interface) + " " + problem);
@@ -49,12 +97,63 @@ void read_interface(const TableReader& r, Tunnel& t, TunnelClaims& claims)
     }
 }
 
+// A template's address-pool and branch-prefix-length, and what it may not have.
+void read_pool(const TableReader& r, Tunnel& t)
+{
+    const auto pool = r.prefix("address-pool");
+    const auto length = r.integer("branch-prefix-length", 0, 128);
+    if (!t.is_template) {
+        if (pool || length)
+            r.fail(pool ? *pool->node : *length->node,
+                   std::string(pool ? "'address-pool'" : "'branch-prefix-length'") +
+                       " is only for a template tunnel, whose peer's address is a prefix");
+        return;
+    }
+    if (const toml::node* n = r.node("address"))
+        r.fail(*n, "a template tunnel gives each branch its own address: set 'address-pool' instead of 'address'");
+    if (const toml::node* n = r.node("routes"))
+        r.fail(*n, "a template tunnel routes what each branch brings: its traffic selectors (mode = \"ip\") or a "
+                   "routing protocol over the instances; 'routes' would send every prefix to every branch");
+    if (!pool) {
+        if (t.mode == TunnelMode::gre)
+            r.fail_here("missing 'address-pool' in " + r.section() +
+                        " (a template tunnel of mode = \"gre\" gives each branch a block of it)");
+        if (length)
+            r.fail(*length->node, "'branch-prefix-length' needs an 'address-pool'");
+        return;
+    }
+    r.check_network(*pool, "address-pool");
+    const bool v4 = pool->value.address().is_v4();
+    const int longest = v4 ? 32 : 128;
+    t.branch_prefix_length = static_cast<std::uint8_t>(longest - 1);
+    if (length) {
+        if (length->value != longest - 1 && length->value != longest - 2)
+            r.fail(*length->node, "'branch-prefix-length' is " + std::to_string(longest - 1) + " or " +
+                                      std::to_string(longest - 2) + " for an " + (v4 ? "IPv4" : "IPv6") + " pool");
+        t.branch_prefix_length = static_cast<std::uint8_t>(length->value);
+    }
+    if (pool->value.length() > t.branch_prefix_length)
+        r.fail(*pool->node, "'address-pool' " + pool->value.to_string() + " is smaller than one branch's /" +
+                                std::to_string(t.branch_prefix_length));
+    t.address_pool = pool->value;
+}
+
+// How many instances a template may have: its pool's blocks (net/address_pool.hpp caps them).
+std::uint64_t instance_count(const Tunnel& t)
+{
+    constexpr std::uint64_t cap = 1U << 20;
+    if (!t.address_pool)
+        return 1U << 16;
+    const unsigned bits = t.branch_prefix_length - t.address_pool->length();
+    return bits >= 20 ? cap : std::uint64_t{1} << bits;
+}
+
 // address, local-subnets, remote-subnets and routes, as the mode wants them.
 void read_addresses(const TableReader& r, Tunnel& t)
 {
     if (const auto v = r.prefix("address"))
         t.address = v->value;
-    else if (t.mode == TunnelMode::gre)
+    else if (t.mode == TunnelMode::gre && !t.is_template)
         r.fail_here("missing 'address' in " + r.section() + " (required for mode = \"gre\")");
 
     for (const std::string_view key : {"local-subnets", "remote-subnets"}) {
@@ -86,7 +185,7 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
 {
     const TableReader r(source, *s.table, "tunnel." + s.name,
                         {"peer", "proposal", "interface", "address", "mode", "local-subnets", "remote-subnets", "mtu",
-                         "routes", "route-distance", "mss-clamp", "static-sa"});
+                         "routes", "route-distance", "mss-clamp", "static-sa", "address-pool", "branch-prefix-length"});
     Tunnel t;
     t.name = s.name;
 
@@ -97,9 +196,15 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
         r.check_reference(*v, "proposal", config.proposals);
         t.proposal = v->value;
     }
-    read_interface(r, t, claims);
+    t.is_template = config.peers.at(t.peer).is_template();
+    // Nothing negotiates where a static SA sends: the peer must be one address.
+    if (const toml::table* table = r.table("static-sa"); table && t.is_template)
+        source.fail(*table, "a static SA needs one peer address, but [peer." + t.peer + "] has the prefix " +
+                                config.peers.at(t.peer).address.to_string());
     const auto mode = r.choice("mode", mode_names);
     t.mode = mode && mode->value == "ip" ? TunnelMode::ip : TunnelMode::gre;
+    read_pool(r, t);
+    read_interface(r, t, claims, instance_count(t));
     read_addresses(r, t);
 
     if (const auto v = r.integer("mtu", 576, 65535)) {
@@ -121,11 +226,6 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
         if (const auto [it, added] = claims.spis_in.emplace(read.sa.spi_in, t.name); !added)
             source.fail(*read.spi_in,
                         "spi-in " + hex_spi(read.sa.spi_in) + " is already used by [tunnel." + it->second + "]");
-        // Nothing negotiates where to send: the peer must be one address.
-        const auto& peer_address = config.peers.at(t.peer).address;
-        if (peer_address.length() != (peer_address.address().is_v4() ? 32 : 128))
-            source.fail(*table, "a static SA needs one peer address, but [peer." + t.peer + "] has the prefix " +
-                                    peer_address.to_string());
         t.static_sa = std::move(read.sa);
     }
     return t;

@@ -6,7 +6,7 @@ namespace mesh::daemon {
 
 namespace {
 
-constexpr std::string_view usage = "status, keys, rekey ike PEER or rekey child PEER";
+constexpr std::string_view usage = "status, status PEER, keys, rekey ike PEER or rekey child PEER";
 
 bool is_control(char32_t c)
 {
@@ -105,11 +105,16 @@ std::expected<Request, std::string> parse_request(std::string_view line)
     const auto space = line.find(' ');
     const auto verb = line.substr(0, space);
     const auto rest = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
-    if (verb == "status" || verb == "keys") {
+    if (verb == "status") {
+        if (space == std::string_view::npos)
+            return StatusRequest{};
+        if (auto wrong = check_peer_name(rest); !wrong.empty())
+            return refuse("status: " + wrong);
+        return StatusRequest{std::string(rest)};
+    }
+    if (verb == "keys") {
         if (space != std::string_view::npos)
             return refuse(fmt::format("{} takes no argument, not {}", verb, printable(rest)));
-        if (verb == "status")
-            return StatusRequest{};
         return KeysRequest{};
     }
     if (verb == "rekey") {
@@ -127,8 +132,8 @@ std::expected<Request, std::string> parse_request(std::string_view line)
 
 std::string request_line(const Request& request)
 {
-    if (std::holds_alternative<StatusRequest>(request))
-        return "status";
+    if (const auto* status = std::get_if<StatusRequest>(&request))
+        return status->peer.empty() ? "status" : "status " + status->peer;
     if (std::holds_alternative<KeysRequest>(request))
         return "keys";
     const auto& rekey = std::get<RekeyRequest>(request);

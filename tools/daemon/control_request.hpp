@@ -3,6 +3,7 @@
 // daemon answers with one JSON document and closes the connection.
 //
 //   status                 peers, tunnels and SAs (`mesh-site status`)
+//   status PEER            the same for one peer (`mesh-site status PEER`)
 //   keys                   the SAs with their keys (`mesh-site keys`)
 //   rekey ike PEER         the peer's IKE SA rekeyed now (`mesh-site rekey`)
 //   rekey child PEER       its CHILD SAs rekeyed now (`mesh-site rekey --child`)
@@ -31,6 +32,7 @@ inline constexpr std::size_t max_peer_name = 255;
 inline constexpr std::size_t max_request_line = 12 + max_peer_name;
 
 struct StatusRequest {
+    std::string peer;   // empty: every peer
     bool operator==(const StatusRequest&) const = default;
 };
 

@@ -108,12 +108,15 @@ Daemon::Daemon(config::Config config)
     }
 
     tun_reaper_ = std::make_unique<tunnel::TunReaper>(netlink_, daemon_instance(local));
-    tunnel::TunnelId next_id = 1;
     try {
         // One apply for all: each is O(routes), which per tunnel made the start quadratic.
         starting_tunnels_ = true;
-        for (const auto& [name, tunnel_config] : config_.tunnels)
-            start_tunnel(tunnel_config, next_id++);
+        for (const auto& [name, tunnel_config] : config_.tunnels) {
+            if (tunnel_config.is_template)
+                templates_.emplace(name, template_pool(tunnel_config));
+            else
+                start_tunnel(tunnel_config, next_tunnel_id_++);
+        }
         starting_tunnels_ = false;
         route_sink_->apply(routes_.selected());
         start_ike();
@@ -134,16 +137,30 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     const config::Peer& peer = config_.peers.at(config.peer);
     Tunnel tunnel;
     tunnel.config = &config;
+    tunnel.name = config.name;
+    tunnel.interface = config.interface;
+    tunnel.address = config.address;
+    tunnel.routes = routed_prefixes(config);
     tunnel.id = id;
     tunnel.peer = {peer.address.address(), config_.site.natt_port};
+    Tunnel& opened = open_tunnel(std::move(tunnel));
+    if (config.static_sa)
+        install_static_sas(opened);
+    else
+        set_tunnel_up(opened, false);
+}
+
+Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
+{
+    const config::Tunnel& config = *tunnel.config;
     const auto probed = tunnel::probe_path(tunnel.peer);
     if (!probed)
-        log::esp()->warn("tunnel {}: no route to {} yet; assuming a {}-byte path MTU", config.name,
+        log::esp()->warn("tunnel {}: no route to {} yet; assuming a {}-byte path MTU", tunnel.name,
                          tunnel.peer.address.to_string(), tunnel::default_path_mtu);
     const auto path = probed.value_or(tunnel::PathInfo{});
     tunnel.local = config_.site.listen && !config_.site.listen->is_unspecified() ? *config_.site.listen : path.local;
 
-    tunnel.device = std::make_shared<tunnel::TunDevice>(config.interface);
+    tunnel.device = std::make_shared<tunnel::TunDevice>(tunnel.interface);
     tun_reaper_->adopt(*tunnel.device);
     if (config.mtu) {
         tunnel.mtu = *config.mtu;
@@ -170,8 +187,8 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     }
     net::set_link_mtu(netlink_, tunnel.device->ifindex(), tunnel.mtu);
     net::set_link_txqueuelen(netlink_, tunnel.device->ifindex(), tun_txqueuelen);
-    if (config.address)
-        net::add_link_address(netlink_, tunnel.device->ifindex(), *config.address);
+    if (tunnel.address)
+        net::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.address);
 
     tunnel::SaTable::TunnelSettings settings;
     settings.tun_fd = tunnel.device->fd();
@@ -182,17 +199,13 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     settings.vnet_hdr = tunnel.device->vnet_hdr();
     settings.peer = tunnel.peer;
     settings.fd_owner = tunnel.device;
-    table_.add_tunnel(id, settings);
-    pump_->watch_tun(id, tunnel.device->fd());
+    table_.add_tunnel(tunnel.id, settings);
+    pump_->watch_tun(tunnel.id, tunnel.device->fd());
     log::esp()->info("tunnel {}: interface {} (index {}), mtu {} (path mtu {}), peer {}, TUN offloads 0x{:x}",
-                     config.name, config.interface, tunnel.device->ifindex(), tunnel.mtu, path.mtu,
+                     tunnel.name, tunnel.interface, tunnel.device->ifindex(), tunnel.mtu, path.mtu,
                      tunnel.peer.to_string(), tunnel.device->offloads());
-
     tunnels_.push_back(std::move(tunnel));
-    if (config.static_sa)
-        install_static_sas(tunnels_.back());
-    else
-        set_tunnel_up(tunnels_.back(), false);
+    return tunnels_.back();
 }
 
 void Daemon::install_static_sas(Tunnel& tunnel)
@@ -221,22 +234,22 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     // zebra 8.4 now and then misses the address of an interface made a moment
     // before (ospfd then shows "OSPF not enabled on this interface"); the
     // kernel announces it again when it is added again.
-    if (up && tunnel.config->address)
-        net::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.config->address);
+    if (up && tunnel.address)
+        net::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.address);
     tunnel.up = up;
     // After the link: the kernel refuses a route through an interface that is down.
     update_routes(tunnel);
-    log::esp()->info("tunnel {}: {}", tunnel.config->name, up ? "up" : "down");
+    log::esp()->info("tunnel {}: {}", tunnel.name, up ? "up" : "down");
 }
 
 void Daemon::update_routes(const Tunnel& tunnel)
 {
     routing::TunnelRoutes owned;
-    owned.prefixes = routed_prefixes(*tunnel.config);
+    owned.prefixes = tunnel.routes;
     owned.ifindex = tunnel.device->ifindex();
     owned.distance = static_cast<std::uint8_t>(tunnel.config->route_distance);
     owned.up = tunnel.up;
-    routes_.set(tunnel.config->name, std::move(owned));
+    routes_.set(tunnel.name, std::move(owned));
     if (!starting_tunnels_)
         route_sink_->apply(routes_.selected());
 }
@@ -247,7 +260,7 @@ void Daemon::stop_tunnels()
     for (auto& tunnel : tunnels_) {
         pump_->unwatch_tun(tunnel.device->fd());
         tunnel.up = false;
-        routes_.remove(tunnel.config->name);
+        routes_.remove(tunnel.name);
         ids.push_back(tunnel.id);
     }
     table_.remove_tunnels(ids);
@@ -326,8 +339,8 @@ void Daemon::schedule_reclaim()
 
 nlohmann::json Daemon::handle_request(const Request& request)
 {
-    if (std::holds_alternative<StatusRequest>(request))
-        return status();
+    if (const auto* status_request = std::get_if<StatusRequest>(&request))
+        return status_request->peer.empty() ? status() : peer_status(status_request->peer);
     if (std::holds_alternative<KeysRequest>(request))
         return keys();
     const auto& rekey_request = std::get<RekeyRequest>(request);

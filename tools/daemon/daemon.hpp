@@ -4,6 +4,7 @@
 // the data plane runs on the PacketPump's own threads.
 
 #include "ike/ike_engine.hpp"
+#include "net/address_pool.hpp"
 #include "net/log_rate_limit.hpp"
 #include "routing/kernel_route_sink.hpp"
 #include "routing/route_monitor.hpp"
@@ -26,7 +27,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <list>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace mesh::daemon {
@@ -45,10 +50,24 @@ public:
 
     [[nodiscard]] nlohmann::json status() const;
     [[nodiscard]] nlohmann::json keys() const;
+    // status narrowed to one peer: its IKE SAs, errors, tunnels and template
+    // instances; an error object when no such peer is configured.
+    [[nodiscard]] nlohmann::json peer_status(const std::string& peer) const;
+    // The template tunnels and their instances, for status.
+    [[nodiscard]] nlohmann::json templates() const;
 
 private:
     struct Tunnel {
         const config::Tunnel* config = nullptr;
+        // The [tunnel]'s, or for an instance of a template its own: "NAME[IDENTITY]",
+        // its interface PREFIX+INDEX and its half of the pool block.
+        std::string name;
+        std::string interface;
+        std::optional<net::IpPrefix> address;
+        std::vector<net::IpPrefix> routes;   // what the route sink sends over it
+        // An instance: the branch's identity (its instance key) and address.
+        std::optional<std::string> branch;
+        std::optional<net::IpAddress> branch_address;
         tunnel::TunnelId id = 0;
         std::shared_ptr<tunnel::TunDevice> device;
         net::Endpoint peer;
@@ -69,7 +88,7 @@ private:
     [[nodiscard]] std::uint64_t inbound_packets(std::uint32_t inbound_spi) const override;
     [[nodiscard]] std::uint32_t path_mtu(const net::Endpoint& remote) const override;
     [[nodiscard]] std::uint64_t child_bytes(std::uint32_t inbound_spi) const override;
-    void move_child(const std::string& tunnel, const net::Endpoint& remote) override;
+    void move_child(const std::string& tunnel, std::uint32_t inbound_spi, const net::Endpoint& remote) override;
 
     // daemon_nat.cpp: NAT keepalives and following a peer whose NAT mapping moved.
     void follow_peer(tunnel::TunnelId id, std::uint32_t inbound_spi, const net::Endpoint& from);
@@ -92,9 +111,34 @@ private:
                                           const net::Endpoint& remote) const;
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
+    // The tunnel (or instance) holding the CHILD SA with this inbound SPI; else the tunnel named so.
+    Tunnel* tunnel_of(const std::string& name, std::uint32_t inbound_spi);
+
+    // branch_instances.cpp: a template tunnel's instance per branch.
+    // A branch's block of a template's pool, taken for it (the one its
+    // instance has or will have): its number (the interface's), and with
+    // address-pool our address on the instance and the branch's. Mode config
+    // answers a branch that asks for its address with `theirs`.
+    struct BranchBlock {
+        std::uint32_t index = 0;
+        std::optional<net::IpPrefix> ours;
+        std::optional<net::IpAddress> theirs;
+    };
+    [[nodiscard]] std::optional<BranchBlock> branch_block(const std::string& template_name,
+                                                          const ike::Identity& branch);
+    // The branch's instance, made when it has none; nullptr (logged) when
+    // the pool is full, or in mode ip it claims a network another holds.
+    Tunnel* instance_for(const ike::ChildSaInstall& child);
+    // Removes an instance that carries no SA any more: its TUN, its routes, its block.
+    void remove_instance(Tunnel& instance);
+    // Where a template's instances take their blocks, or just their numbers.
+    [[nodiscard]] static net::AddressPool template_pool(const config::Tunnel& config);
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
     void direct_esp(Tunnel& tunnel, const net::Endpoint& remote, bool udp_encapsulation);
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
+    // The TUN of a tunnel whose name, interface, address and peer are set,
+    // sized, addressed and handed to the data plane; it joins tunnels_.
+    Tunnel& open_tunnel(Tunnel tunnel);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);
     // Tells the route sink what the tunnel owns now and whether it is up.
@@ -144,7 +188,11 @@ private:
     std::unique_ptr<tunnel::UdpSocket> socket_;        // the NAT-T port's control socket: IKE and keepalives
     std::vector<std::unique_ptr<tunnel::UdpSocket>> worker_sockets_;   // its ESP, by SPI (tunnel/spi_steering.hpp)
     std::unique_ptr<boost::asio::posix::stream_descriptor> natt_readable_;
-    std::vector<Tunnel> tunnels_;
+    std::list<Tunnel> tunnels_;             // a list: instances come and go, the others' addresses stay
+    tunnel::TunnelId next_tunnel_id_ = 1;   // never reused: a snapshot may still name a removed one
+    // A template tunnel's blocks (or, without address-pool, just its
+    // instance numbers), by branch identity; by the template's name.
+    std::map<std::string, net::AddressPool> templates_;
     Botan::AutoSeeded_RNG rng_;
     std::unique_ptr<tunnel::RawEspSocket> raw_esp_;    // created when a peer needs plain ESP
     std::unique_ptr<tunnel::UdpSocket> ike_socket_;    // port 500; IKE on 4500 arrives through the pump

@@ -193,13 +193,24 @@ std::uint32_t Daemon::allocate_spi()
 Daemon::Tunnel* Daemon::find_tunnel(const std::string& name)
 {
     const auto it = std::find_if(tunnels_.begin(), tunnels_.end(),
-                                 [&](const Tunnel& t) { return t.config->name == name; });
+                                 [&](const Tunnel& t) { return t.name == name; });
     return it == tunnels_.end() ? nullptr : &*it;
+}
+
+Daemon::Tunnel* Daemon::tunnel_of(const std::string& name, std::uint32_t inbound_spi)
+{
+    if (const tunnel::InboundEntry* entry = table_.snapshot()->inbound(inbound_spi)) {
+        const auto id = entry->tunnel->id;
+        const auto it = std::find_if(tunnels_.begin(), tunnels_.end(), [&](const Tunnel& t) { return t.id == id; });
+        if (it != tunnels_.end())
+            return &*it;
+    }
+    return find_tunnel(name);
 }
 
 bool Daemon::install_child(const ike::ChildSaInstall& child)
 {
-    Tunnel* tunnel = find_tunnel(child.tunnel);
+    Tunnel* tunnel = child.branch ? instance_for(child) : find_tunnel(child.tunnel);
     if (tunnel == nullptr)
         return false;
     try {
@@ -211,7 +222,9 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
                         std::make_shared<tunnel::OutboundSa>(child.outbound), {}},
                        child.use_outbound);
     } catch (const std::exception& error) {
-        log::esp()->error("tunnel {}: installing the CHILD SA failed: {}", child.tunnel, error.what());
+        log::esp()->error("tunnel {}: installing the CHILD SA failed: {}", tunnel->name, error.what());
+        if (tunnel->branch && table_.tunnels().at(tunnel->id).sas.empty())
+            remove_instance(*tunnel);
         return false;
     }
     if (child.use_outbound && !tunnel->up)
@@ -222,14 +235,14 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
 void Daemon::use_outbound(const std::string& name, std::uint32_t inbound_spi, const net::Endpoint& remote,
                           bool udp_encapsulation)
 {
-    Tunnel* tunnel = find_tunnel(name);
+    Tunnel* tunnel = tunnel_of(name, inbound_spi);
     if (tunnel == nullptr)
         return;
     try {
         direct_esp(*tunnel, remote, udp_encapsulation);
         table_.send_on(tunnel->id, inbound_spi);
     } catch (const std::exception& error) {
-        log::esp()->error("tunnel {}: sending on the SA with inbound SPI 0x{:08x} failed: {}", name, inbound_spi,
+        log::esp()->error("tunnel {}: sending on the SA with inbound SPI 0x{:08x} failed: {}", tunnel->name, inbound_spi,
                           error.what());
         return;
     }
@@ -254,14 +267,18 @@ void Daemon::direct_esp(Tunnel& tunnel, const net::Endpoint& remote, bool udp_en
 
 void Daemon::delete_child(const std::string& name, std::uint32_t inbound_spi)
 {
-    Tunnel* tunnel = find_tunnel(name);
+    Tunnel* tunnel = tunnel_of(name, inbound_spi);
     if (tunnel == nullptr)
         return;
     // The old SA of a rekey, or the duplicate of a simultaneous start, goes
     // while another SA of the tunnel sends: the tunnel stays up. Only the
-    // last SA takes it down.
+    // last SA takes it down, and an instance of a template away.
     table_.remove(inbound_spi);
-    if (table_.tunnels().at(tunnel->id).sas.empty() && tunnel->up)
+    if (!table_.tunnels().at(tunnel->id).sas.empty())
+        return;
+    if (tunnel->branch)
+        remove_instance(*tunnel);
+    else if (tunnel->up)
         set_tunnel_up(*tunnel, false);
 }
 

@@ -19,7 +19,7 @@ void Daemon::move_tunnel(Tunnel& tunnel, const net::Endpoint& remote)
 {
     if (tunnel.peer == remote)
         return;
-    log::esp()->info("tunnel {}: peer moved from {} to {}: ESP follows", tunnel.config->name, tunnel.peer.to_string(),
+    log::esp()->info("tunnel {}: peer moved from {} to {}: ESP follows", tunnel.name, tunnel.peer.to_string(),
                      remote.to_string());
     table_.set_peer(tunnel.id, remote, socket_->fd());
     tunnel.peer = remote;
@@ -41,9 +41,9 @@ void Daemon::follow_peer(tunnel::TunnelId id, std::uint32_t inbound_spi, const n
     move_tunnel(*it, from);
 }
 
-void Daemon::move_child(const std::string& name, const net::Endpoint& remote)
+void Daemon::move_child(const std::string& name, std::uint32_t inbound_spi, const net::Endpoint& remote)
 {
-    if (Tunnel* tunnel = find_tunnel(name); tunnel != nullptr && tunnel->udp_encapsulation)
+    if (Tunnel* tunnel = tunnel_of(name, inbound_spi); tunnel != nullptr && tunnel->udp_encapsulation)
         move_tunnel(*tunnel, remote);
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <tuple>
 
 namespace mesh::daemon {
 
@@ -96,16 +97,20 @@ std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
             out.my_id = identity(*peer.my_id);
         if (peer.remote_id != "auto")
             out.remote_id = identity(peer.remote_id);
+        out.per_branch = peer.is_template();
+        for (const auto& [id, secret] : peer.secrets)
+            out.branch_secrets.push_back({identity(id), secret});
         out.always_encapsulate = peer.encapsulation == config::Encapsulation::udp;
         peers.push_back(std::move(out));
     }
     // The engine takes the first peer whose address (then remote-id) fits:
     // a hub's host peers before its catch-all range, and within one address
-    // a peer with a remote-id before one that takes any ("auto").
-    std::ranges::stable_sort(peers, [](const ike::PeerConfig& a, const ike::PeerConfig& b) {
-        return std::pair(a.address.length(), a.remote_id.has_value()) >
-               std::pair(b.address.length(), b.remote_id.has_value());
-    });
+    // a peer with a remote-id before one with a remote-id pattern before one
+    // that takes any ("auto").
+    const auto rank = [](const ike::PeerConfig& p) {
+        return std::tuple(p.address.length(), p.remote_id && !ike::is_pattern(*p.remote_id), p.remote_id.has_value());
+    };
+    std::ranges::stable_sort(peers, [&](const ike::PeerConfig& a, const ike::PeerConfig& b) { return rank(a) > rank(b); });
     return peers;
 }
 

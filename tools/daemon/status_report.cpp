@@ -102,6 +102,8 @@ nlohmann::json Daemon::status() const
                                        {"initiator", sa.initiator},
                                        {"suite", sa.suite},
                                        {"child-sas", std::move(children)}});
+            if (!sa.remote_id.empty())
+                report["peers"].back()["remote-id"] = sa.remote_id;
             if (sa.rekey_in_s)
                 report["peers"].back()["rekey-in-s"] = *sa.rekey_in_s;
         }
@@ -153,9 +155,9 @@ nlohmann::json Daemon::status() const
                                    out.next_sequence()));
         }
         const auto worker = pump_->worker_of_tun(tunnel.device->fd());
-        report["tunnels"].push_back({{"name", tunnel.config->name},
+        report["tunnels"].push_back({{"name", tunnel.name},
                                      {"peer", tunnel.config->peer},
-                                     {"interface", tunnel.config->interface},
+                                     {"interface", tunnel.interface},
                                      {"ifindex", tunnel.device->ifindex()},
                                      {"mode", tunnel.config->mode == config::TunnelMode::gre ? "gre" : "ip"},
                                      {"state", tunnel.up ? "up" : "down"},
@@ -180,8 +182,69 @@ nlohmann::json Daemon::status() const
         if (worker)
             report["tunnels"].back()["worker"] = *worker;   // the one that reads its TUN and seals
     }
+    report["templates"] = templates();
     report["routing"] = route_sink_->status();
     return report;
+}
+
+nlohmann::json Daemon::peer_status(const std::string& peer) const
+{
+    if (!config_.peers.contains(peer))
+        return {{"error", "no peer '" + peer + "' in the configuration"}};
+    auto report = status();
+    for (const char* list : {"peers", "peer-errors", "tunnels", "templates"}) {
+        if (!report.contains(list))
+            continue;
+        const char* key = std::string_view(list) == "peers" ? "name" : "peer";
+        auto& entries = report[list];
+        entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                     [&](const nlohmann::json& e) { return e.value(key, std::string{}) != peer; }),
+                      entries.end());
+    }
+    report["peer"] = peer;
+    return report;
+}
+
+nlohmann::json Daemon::templates() const
+{
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& [name, pool] : templates_) {
+        const config::Tunnel& config = config_.tunnels.at(name);
+        nlohmann::json instances = nlohmann::json::array();
+        std::size_t up = 0;
+        for (const auto& tunnel : tunnels_) {
+            if (tunnel.config != &config || !tunnel.branch)
+                continue;
+            up += tunnel.up ? 1 : 0;
+            instances.push_back({{"branch", *tunnel.branch},
+                                 {"tunnel", tunnel.name},
+                                 {"interface", tunnel.interface},
+                                 {"state", tunnel.up ? "up" : "down"},
+                                 {"remote-address", tunnel.peer.address.to_string()},
+                                 {"sas", table_.tunnels().at(tunnel.id).sas.size()}});
+            if (tunnel.address)
+                instances.back()["address"] = tunnel.address->to_string();
+            if (tunnel.branch_address)
+                instances.back()["branch-address"] = tunnel.branch_address->to_string();
+            if (!tunnel.routes.empty()) {
+                instances.back()["routes"] = nlohmann::json::array();
+                for (const auto& prefix : tunnel.routes)
+                    instances.back()["routes"].push_back(prefix.to_string());
+            }
+        }
+        all.push_back({{"name", name},
+                       {"peer", config.peer},
+                       {"interface-prefix", config.interface},
+                       {"mode", config.mode == config::TunnelMode::gre ? "gre" : "ip"},
+                       {"instances-up", up},
+                       {"instances", std::move(instances)}});
+        if (config.address_pool)
+            all.back()["address-pool"] = {{"prefix", config.address_pool->to_string()},
+                                          {"block-length", config.branch_prefix_length},
+                                          {"capacity", pool.capacity()},
+                                          {"in-use", pool.in_use()}};
+    }
+    return all;
 }
 
 // Secrets leave the daemon only here, on the owner-only control socket, for
