@@ -5,6 +5,7 @@
 
 #include "ike/constants.hpp"
 #include "ike/crypto_suite.hpp"
+#include "ike/mode_config.hpp"
 #include "tunnel/esp_algorithm.hpp"
 #include "net/ip_address.hpp"
 
@@ -77,6 +78,13 @@ class TrustAnchor;
 
 enum class PeerAuth : std::uint8_t { pre_shared_key, digital_signature };
 
+// Mode config (RFC 7296 section 3.15).
+enum class ModeConfigRole : std::uint8_t {
+    none,      // a CFG_REQUEST is ignored, none is sent
+    serve,     // responder: a CFG_REQUEST is answered with what IkeHost::lease_attributes gives
+    request,   // initiator: IKE_AUTH asks for an address; in mode ip the CHILD SAs' TSi is the one given
+};
+
 struct PeerConfig {                               // [peer.NAME]
     std::string name;
     net::IpPrefix address;                     // a range only for a passive peer
@@ -90,6 +98,8 @@ struct PeerConfig {                               // [peer.NAME]
     std::optional<Identity> my_id;                // unset: our certificate's subject, or the local address
     std::optional<Identity> remote_id;            // unset: "auto", any ID that authenticates
     bool always_encapsulate = true;               // encapsulation "udp"
+    ModeConfigRole mode_config = ModeConfigRole::none;
+    AddressFamilies request_families{true, false};   // request: the address families asked for
     std::vector<ChildConfig> children;
 };
 
