@@ -114,6 +114,16 @@ void AddressPool::release(std::string_view key)
     held_.erase(it);
 }
 
+void AddressPool::reserve(std::uint32_t index)
+{
+    if (index < slots_.size() && slots_[index] != Slot::held) {
+        if (slots_[index] == Slot::free_remembered)
+            last_.erase(owner_[index]);
+        slots_[index] = Slot::held;
+        owner_[index].clear();
+    }
+}
+
 std::optional<IpPrefix> AddressPool::held(std::string_view key) const
 {
     const auto it = held_.find(std::string(key));

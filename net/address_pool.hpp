@@ -31,6 +31,9 @@ public:
     // The key's block becomes free (kept in mind for the key's return).
     void release(std::string_view key);
     [[nodiscard]] std::optional<IpPrefix> held(std::string_view key) const;
+    // The block at index (0 .. capacity() - 1) is never handed out: a
+    // network's own and broadcast addresses. Not counted in in_use().
+    void reserve(std::uint32_t index);
 
     [[nodiscard]] const IpPrefix& pool() const noexcept { return pool_; }
     [[nodiscard]] std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(owner_.size()); }

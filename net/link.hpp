@@ -15,5 +15,6 @@ void set_link_up(NetlinkSocket& nl, int ifindex, bool up);
 void set_link_txqueuelen(NetlinkSocket& nl, int ifindex, std::uint32_t packets);
 // Adds the address, or announces it again when the interface has it already.
 void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
+void remove_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
 
 } // namespace mesh::net

@@ -86,6 +86,7 @@ Daemon::Daemon(config::Config config)
     for (const auto& [name, tunnel_config] : config_.tunnels)
         start_tunnel(tunnel_config, next_id++);
 
+    start_mode_config();
     start_ike();
 }
 
@@ -187,6 +188,9 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     // kernel announces it again when it is added again.
     if (up && tunnel.config->address)
         net::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.config->address);
+    if (up)
+        for (const auto& address : tunnel.assigned)
+            net::add_link_address(netlink_, tunnel.device->ifindex(), address);
     tunnel.up = up;
     // After the link: the kernel refuses a route through an interface that is down.
     update_routes(tunnel);
@@ -197,6 +201,7 @@ void Daemon::update_routes(const Tunnel& tunnel)
 {
     routing::TunnelRoutes owned;
     owned.prefixes = routed_prefixes(*tunnel.config);
+    add_mode_config_routes(tunnel, owned.prefixes);
     owned.ifindex = tunnel.device->ifindex();
     owned.distance = static_cast<std::uint8_t>(tunnel.config->route_distance);
     owned.up = tunnel.up;
