@@ -164,6 +164,37 @@ TEST_CASE("CP attributes: a CFG_REPLY with garbage is refused with the reason")
     }
 }
 
+TEST_CASE("mode config: selectors of mode ip with a virtual address (section 2.9); mode gre keeps the gateways")
+{
+    ChildConfig ip;
+    ip.mode = ChildMode::tunnel_ip;
+    ip.local_subnets = {net("10.1.0.0/24")};
+    ip.remote_subnets = {net("10.2.0.0/24")};
+    const IpAddress a = *IpAddress::parse("192.0.2.1");
+    const IpAddress b = *IpAddress::parse("192.0.2.2");
+    const IpAddress vip = *IpAddress::parse("10.99.0.7");
+
+    VirtualAddresses asking;   // IKE_AUTH's offer: the whole of each family asked for
+    asking.requested = {true, true};
+    CHECK(describe(child_selectors(ip, a, b, asking).local) == "0.0.0.0/0, ::/0");
+    VirtualAddresses given;    // after: the address given, in place of local-subnets
+    given.local = {vip};
+    CHECK(describe(child_selectors(ip, a, b, given).local) == "10.99.0.7/32");
+    CHECK(describe(child_selectors(ip, a, b, given).remote) == "10.2.0.0/24");
+    VirtualAddresses leased;   // the hub: the branch's side also holds the address it leased
+    leased.remote = {vip};
+    CHECK(describe(child_selectors(ip, a, b, leased).remote) == "10.2.0.0/24, 10.99.0.7/32");
+    CHECK(describe(child_selectors(ip, a, b, leased).local) == "10.1.0.0/24");
+    // The hub narrows an offered 0.0.0.0/0 to the leased address.
+    const auto narrowed = narrow(ip, TsiPayload{{prefix_selector(net("0.0.0.0/0"))}},
+                                 TsrPayload{{prefix_selector(net("10.1.0.0/24"))}}, b, a, leased);
+    REQUIRE(narrowed.has_value());
+    CHECK(describe(narrowed->first.selectors) == "10.2.0.0/24, 10.99.0.7/32");
+
+    ChildConfig gre;
+    CHECK(child_selectors(gre, a, b, given) == child_selectors(gre, a, b));
+}
+
 TEST_CASE("mode config: the branch asks, the hub leases an address by identity, TSi is that address")
 {
     mesh::net::AddressPool pool(net("10.99.0.0/24"), 32);
