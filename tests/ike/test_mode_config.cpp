@@ -342,3 +342,28 @@ TEST_CASE("mode config: a hub without mode config answers no CFG_REPLY, and the 
     CHECK(p.a->counters().cfg_replies_refused == 1);
     CHECK(p.a->failures().at("b").text.find("without a CFG_REPLY") != std::string::npos);
 }
+
+TEST_CASE("mode config: an IPv6 address from an IPv6 pool, TSi narrowed from ::/0 to it")
+{
+    mesh::net::AddressPool pool(net("fd00:99::/64"), 128);
+    PeerConfig a = branch();
+    a.request_families = {false, true};
+    a.children.front().remote_subnets = {net("fd00:1::/64")};
+    PeerConfig b = hub();
+    b.children.front().local_subnets = {net("fd00:1::/64")};
+    Pair p(a, b);
+    p.b_host.lease = [&pool](const ModeConfigLease& asked) {
+        ModeConfig given;
+        CHECK(asked.families == AddressFamilies{false, true});
+        given.address6 = pool.acquire(asked.identity);
+        return given;
+    };
+    establish(p);
+    REQUIRE(p.a_host.received.size() == 1);
+    CHECK_FALSE(p.a_host.received.front().address4);
+    REQUIRE(p.a_host.received.front().address6);
+    CHECK(p.a_host.received.front().address6 == pool.held("fqdn:a.lab"));
+    CHECK(p.a_host.received.front().address6->length() == 128);
+    CHECK(p.a->failures().empty());
+    CHECK(p.b->counters().ts_unacceptable == 0);
+}
