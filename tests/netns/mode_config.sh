@@ -11,7 +11,7 @@
 #      own routes are empty), the hub routes the address over gre-b; both
 #      status documents name the same address; a ping from it to lan-a
 #      crosses. The branch stops: the hub's lease ends; it starts again: the
-#      same address.
+#      same address. `status` names the address at both ends.
 #   b  mode ip: the address on tun-a as a /32 is the CHILD SA's TSi; a ping
 #      from it to lan-a crosses; the branch rekeys its CHILD SA, then its IKE
 #      SA: the address and the lease stay, pings still cross.
@@ -45,6 +45,8 @@ up_and_crossing() {
     [[ $got == 10.99.0.*/32 ]] || lab_die "site-b shows '$got' assigned, not an address of 10.99.0.0/24"
     ADDRESS=${got%/32}
     [[ $(leases) == "fqdn:site-b.lab=$got" ]] || lab_die "site-a's leases are '$(leases)', not site-b's $got"
+    mesh b status | grep -q "assigned $got" || lab_die "site-b's status does not name the address $got assigned"
+    mesh a status | grep -q "leased $got" || lab_die "site-a's status does not name the address $got leased"
     ip -n "$SITE_B" -4 addr show dev "${LAB_IKE_IF[b]}" | grep -q "inet $got " ||
         lab_die "${LAB_IKE_IF[b]} in site-b does not have $got: $(ip -n "$SITE_B" -4 addr show dev "${LAB_IKE_IF[b]}")"
     lab_wait 5 "site-b's route to the split-include 10.1.0.0/24 via ${LAB_IKE_IF[b]}" \
