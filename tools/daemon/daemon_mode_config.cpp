@@ -74,14 +74,20 @@ void Daemon::start_mode_config()
             // An IPv4 network's own and broadcast addresses are no host's
             // (RFC 3021: a /31 has neither); IPv6's first is the subnet-router
             // anycast address (RFC 4291 section 2.6.1).
-            const bool whole = pool.capacity() < net::AddressPool::max_blocks;
-            if (!v4 || prefix.length() < 31)
+            // Not cut to AddressPool::max_blocks: its last block is the network's last.
+            const bool whole = (v4 ? 32U : 128U) - prefix.length() <= 20;
+            std::uint32_t reserved = 0;
+            if (prefix.length() < (v4 ? 31 : 127)) {
                 pool.reserve(0);
-            if (v4 && prefix.length() < 31 && whole)
+                ++reserved;
+            }
+            if (v4 && prefix.length() < 31 && whole) {
                 pool.reserve(pool.capacity() - 1);
+                ++reserved;
+            }
             log::ike()->info("mode-config {}: address pool {} ({} addresses), {} split-include network(s), {} DNS "
                              "server(s)",
-                             name, prefix.to_string(), pool.capacity() - (v4 && prefix.length() < 31 ? 2 : 1),
+                             name, prefix.to_string(), pool.capacity() - reserved,
                              mode_config.split_include.size(), lease.dns.size());
         }
     }
