@@ -30,7 +30,7 @@ IpAddress add_shifted(const IpAddress& base, std::uint64_t value, unsigned shift
     std::array<std::uint8_t, 9> addend{};
     for (std::size_t i = 0; i < 8; ++i)
         addend[i] = static_cast<std::uint8_t>((value << bit) >> (8 * i));
-    addend[8] = bit == 0 ? 0 : static_cast<std::uint8_t>(value >> (64 - bit));
+    addend[8] = bit == 0 ? std::uint8_t{0} : static_cast<std::uint8_t>(value >> (64 - bit));
     const std::size_t skip = shift / 8;
     unsigned carry = 0;
     for (std::size_t k = 0; skip + k < size; ++k) {
