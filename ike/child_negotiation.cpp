@@ -35,10 +35,11 @@ struct ChildPayloads {
 } // namespace
 
 void append_child_offer(std::vector<Payload>& payloads, const ChildConfig& child, std::uint32_t spi_in,
-                        bool with_pfs, const net::IpAddress& local, const net::IpAddress& remote)
+                        bool with_pfs, const net::IpAddress& local, const net::IpAddress& remote,
+                        const VirtualAddresses& virtual_ips)
 {
     payloads.push_back(child_proposals(child.policy, spi_in, with_pfs));
-    auto [tsi, tsr] = traffic_selectors(child, local, remote);
+    auto [tsi, tsr] = traffic_selectors(child, local, remote, virtual_ips);
     payloads.push_back(std::move(tsi));
     payloads.push_back(std::move(tsr));
     if (transport(child))
@@ -49,7 +50,8 @@ std::expected<ChildChoice, ChildRefusal> choose_child_sa(const std::vector<Paylo
                                                          const ChildConfig& child, bool with_pfs,
                                                          std::uint32_t spi_in, DhGroup ke_group,
                                                          const net::IpAddress& local,
-                                                         const net::IpAddress& remote)
+                                                         const net::IpAddress& remote,
+                                                         const VirtualAddresses& virtual_ips)
 {
     const ChildPayloads offer(request);
     if (!offer.complete())
@@ -59,7 +61,7 @@ std::expected<ChildChoice, ChildRefusal> choose_child_sa(const std::vector<Paylo
     auto chosen = choose_child(*offer.sa, child.policy, with_pfs, spi_in, ke_group);
     if (!chosen)
         return std::unexpected(ChildRefusal{NotifyType::no_proposal_chosen, chosen.error().message()});
-    auto narrowed = narrow(child, *offer.tsi, *offer.tsr, local, remote);
+    auto narrowed = narrow(child, *offer.tsi, *offer.tsr, local, remote, virtual_ips);
     if (!narrowed)
         return std::unexpected(ChildRefusal{NotifyType::ts_unacceptable, narrowed.error().message()});
     return ChildChoice{std::move(*chosen), std::move(*narrowed)};
@@ -77,14 +79,15 @@ void append_child_answer(std::vector<Payload>& payloads, const ChildConfig& chil
 std::expected<Accepted<ChildSuite>, std::string> check_child_answer(const std::vector<Payload>& response,
                                                                     const ChildConfig& child, bool with_pfs,
                                                                     const net::IpAddress& local,
-                                                                    const net::IpAddress& remote)
+                                                                    const net::IpAddress& remote,
+                                                                    const VirtualAddresses& virtual_ips)
 {
     const ChildPayloads answer(response);
     if (!answer.complete())
         return std::unexpected("the answer carries no CHILD SA");
     auto accepted = accept_child_reply(*answer.sa, child.policy, with_pfs);
     if (!accepted || answer.transport != transport(child) ||
-        !accept_ts_reply(child, *answer.tsi, *answer.tsr, local, remote))
+        !accept_ts_reply(child, *answer.tsi, *answer.tsr, local, remote, virtual_ips))
         return std::unexpected("the CHILD SA " + child.name + " the peer chose is not one we offered");
     return *accepted;
 }

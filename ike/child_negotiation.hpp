@@ -24,7 +24,8 @@
 namespace mesh::ike {
 
 void append_child_offer(std::vector<Payload>& payloads, const ChildConfig& child, std::uint32_t spi_in,
-                        bool with_pfs, const net::IpAddress& local, const net::IpAddress& remote);
+                        bool with_pfs, const net::IpAddress& local, const net::IpAddress& remote,
+                        const VirtualAddresses& virtual_ips = {});
 
 // Responder: what to answer with, or the notification that refuses the SA.
 struct ChildChoice {
@@ -39,12 +40,13 @@ struct ChildRefusal {
                                                                        const ChildConfig& child, bool with_pfs,
                                                                        std::uint32_t spi_in, DhGroup ke_group,
                                                                        const net::IpAddress& local,
-                                                                       const net::IpAddress& remote);
+                                                                       const net::IpAddress& remote,
+                                                                       const VirtualAddresses& virtual_ips = {});
 void append_child_answer(std::vector<Payload>& payloads, const ChildConfig& child, ChildChoice choice);
 
 // Initiator: the suite and the responder's SPI, or why the answer is refused.
 [[nodiscard]] std::expected<Accepted<ChildSuite>, std::string> check_child_answer(
     const std::vector<Payload>& response, const ChildConfig& child, bool with_pfs, const net::IpAddress& local,
-    const net::IpAddress& remote);
+    const net::IpAddress& remote, const VirtualAddresses& virtual_ips = {});
 
 } // namespace mesh::ike

@@ -150,7 +150,9 @@ void IkeEngine::send_auth_request(IkeSa& sa, Clock::time_point now)
     if (peer.remote_id)
         inner.push_back(to_payload<IdrPayload>(*peer.remote_id));
     inner.push_back(auth->back());
-    append_child_offer(inner, child, sa.pending_child_spi, false, sa.local.address, sa.remote.address);
+    append_cfg_request(sa, inner);
+    append_child_offer(inner, child, sa.pending_child_spi, false, sa.local.address, sa.remote.address,
+                       offered_addresses(sa));
     sa.state = IkeState::auth_sent;
     send_request(sa, ExchangeType::ike_auth, std::move(inner), now);
 }
@@ -208,7 +210,8 @@ void IkeEngine::on_auth_request(IkeSa& sa, const Header& header, const std::vect
     reset_backoff(*peer);
     ike_log()->info("{}: IKE SA {:016x}/{:016x} established with {} ({}), {}", peer->name, sa.spi_i, sa.spi_r,
                     to_string(their), sa.remote.to_string(), describe_suite(sa.suite));
-    answer_first_child(sa, inner, answer, now);
+    if (answer_cfg_request(sa, inner, answer, now))
+        answer_first_child(sa, inner, answer, now);
     send_response(sa, header, std::move(answer));
     // After the new CHILD SA is installed: the tunnel keeps an inbound SA while the stale ones go.
     if (find_notify(inner, NotifyType::initial_contact) != nullptr)
@@ -225,7 +228,8 @@ void IkeEngine::answer_first_child(IkeSa& sa, const std::vector<Payload>& inner,
     ChildRefusal refusal;
     for (const ChildConfig& child : sa.peer->children) {
         const std::uint32_t spi_in = host_.allocate_spi();
-        auto choice = choose_child_sa(inner, child, false, spi_in, DhGroup::none, sa.local.address, sa.remote.address);
+        auto choice = choose_child_sa(inner, child, false, spi_in, DhGroup::none, sa.local.address, sa.remote.address,
+                                      sa.virtual_addresses());
         if (!choice) {
             refusal = std::move(choice.error());
             continue;
@@ -293,6 +297,12 @@ void IkeEngine::on_auth_response(IkeSa& sa, const std::vector<Payload>& inner, C
         return;
     }
     sa.remote_identity = their;
+    if (peer.mode_config == ModeConfigRole::request && !take_cfg_reply(sa, inner, now)) {
+        // Authenticated, but of no use without an address: a new IKE SA asks again later.
+        send_ike_delete(sa);
+        fail(sa, now);
+        return;
+    }
     sa.state = IkeState::established;
     sa.established_at = now;
     schedule_ike_lifetime(sa, now);
@@ -326,7 +336,8 @@ void IkeEngine::accept_first_child(IkeSa& sa, const std::vector<Payload>& inner,
         }
         return;
     }
-    const auto accepted = check_child_answer(inner, child, false, sa.local.address, sa.remote.address);
+    const auto accepted =
+        check_child_answer(inner, child, false, sa.local.address, sa.remote.address, sa.virtual_addresses());
     if (!accepted) {
         report(now, peer.name, "IKE_AUTH: {}", accepted.error());
         return;

@@ -82,7 +82,8 @@ void IkeEngine::send_rekey_request(IkeSa& sa, Clock::time_point now)
     const ChildRekey& rekey = *sa.rekey;
     // Section 1.3.3: the SA is named by the SPI its initiator receives on.
     std::vector<Payload> inner{notify(NotifyType::rekey_sa, ProtocolId::esp, spi_bytes(rekey.old_spi_in))};
-    append_child_offer(inner, *rekey.config, rekey.spi_in, true, sa.local.address, sa.remote.address);
+    append_child_offer(inner, *rekey.config, rekey.spi_in, true, sa.local.address, sa.remote.address,
+                       sa.virtual_addresses());
     insert_nonce_and_ke(inner, 2, rekey.nonce_i, rekey.dh);
     send_request(sa, ExchangeType::create_child_sa, std::move(inner), now);
 }
@@ -133,7 +134,7 @@ void IkeEngine::on_create_child_request(IkeSa& sa, const Header& header, const s
     const auto* ke = find<KePayload>(inner);
     const std::uint32_t spi_in = host_.allocate_spi();
     auto choice = choose_child_sa(inner, config, true, spi_in, ke != nullptr ? ke->dh_group : DhGroup::none,
-                                  sa.local.address, sa.remote.address);
+                                  sa.local.address, sa.remote.address, sa.virtual_addresses());
     if (!choice) {
         count_child_refusal(sa, now, choice.error());
         send_response(sa, header, {notify(choice.error().error)});
@@ -210,7 +211,7 @@ void IkeEngine::on_new_child_request(IkeSa& sa, const Header& header, const std:
             continue;
         const std::uint32_t spi_in = host_.allocate_spi();
         auto choice = choose_child_sa(inner, config, true, spi_in, ke != nullptr ? ke->dh_group : DhGroup::none,
-                                      sa.local.address, sa.remote.address);
+                                      sa.local.address, sa.remote.address, sa.virtual_addresses());
         if (!choice) {
             refusal = std::move(choice.error());
             continue;
@@ -271,7 +272,8 @@ void IkeEngine::on_create_child_response(IkeSa& sa, const std::vector<Payload>& 
         send_queued_deletes(sa, now);
     };
     const auto* nonce = find<NoncePayload>(inner);
-    const auto accepted = check_child_answer(inner, config, true, sa.local.address, sa.remote.address);
+    const auto accepted = check_child_answer(inner, config, true, sa.local.address, sa.remote.address,
+                                             sa.virtual_addresses());
     if (nonce == nullptr || !is_valid(*nonce) || !accepted) {
         refuse_answer(accepted ? "the answer carries no valid nonce" : accepted.error());
         return;

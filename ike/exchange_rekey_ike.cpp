@@ -271,6 +271,15 @@ void IkeEngine::hand_over(IkeSa& from, IkeSa& to, Clock::time_point now)
     from.children.clear();
     to.queued_deletes.insert(to.queued_deletes.end(), from.queued_deletes.begin(), from.queued_deletes.end());
     from.queued_deletes.clear();
+    // Section 3.15: the addresses of mode config stay; the new SA asked for none.
+    if (from.assigned && !to.assigned)
+        to.assigned = std::move(from.assigned);
+    from.assigned.reset();
+    if (from.lease && !to.lease) {
+        to.lease = std::move(from.lease);
+        to.leased = std::move(from.leased);
+        from.lease.reset();
+    }
     // Liveness goes with them: the ESP counted so far, the last word heard.
     to.inbound_esp += from.inbound_esp;
     to.last_heard = std::max(to.last_heard, from.last_heard);

@@ -556,6 +556,9 @@ void IkeEngine::on_tick(Clock::time_point now)
         if (sa->outstanding && now >= sa->outstanding->next_send)
             retransmit(*sa, now);
     }
+    for (auto& sa : sas_)
+        if (sa->state == IkeState::dead)
+            end_lease(*sa);
     std::erase_if(sas_, [](const auto& sa) { return sa->state == IkeState::dead; });
 
     for (auto& [peer, when] : schedule_) {
@@ -645,6 +648,7 @@ void IkeEngine::remove_children(IkeSa& sa)
 void IkeEngine::shutdown()
 {
     for (auto& sa : sas_) {
+        end_lease(*sa);
         if (sa->state != IkeState::established)
             continue;
         send_ike_delete(*sa);
@@ -687,7 +691,8 @@ std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const
                          std::chrono::duration_cast<std::chrono::seconds>(now - since).count(), sa->children.size(),
                          sa->nat_local || sa->nat_remote, sa->nat_local, sa->fragmentation, describe_suite(sa->suite),
                          ours_to_rekey ? seconds_until(std::max(sa->rekey_at, now), now) : std::nullopt,
-                         std::move(children), sa->remote_identity ? to_string(*sa->remote_identity) : std::string{}});
+                         std::move(children), sa->remote_identity ? to_string(*sa->remote_identity) : std::string{},
+                         sa->assigned, sa->lease ? std::optional<ModeConfig>(sa->leased) : std::nullopt});
     }
     return lines;
 }

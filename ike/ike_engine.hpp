@@ -64,6 +64,8 @@ struct IkeCounters {
     std::uint64_t messages_fragmented = 0;   // our messages sent as IKE fragments (RFC 7383), not counting resends
     std::uint64_t messages_reassembled = 0;  // the peer's messages put together from IKE fragments
     std::uint64_t fragments_refused = 0;     // IKE fragments dropped: failed decryption, over the bounds, inconsistent
+    std::uint64_t cfg_replies_refused = 0;   // CFG_REPLYs refused: missing, malformed, no address, unusable
+    std::uint64_t internal_address_failures = 0;   // INTERNAL_ADDRESS_FAILURE sent (pool exhausted) or received
 };
 
 // A CHILD SA in `mesh-site status`.
@@ -102,6 +104,8 @@ struct IkeSaStatus {
     std::optional<std::int64_t> rekey_in_s;   // none: not to be rekeyed by us (being rekeyed, replaced, not up)
     std::vector<ChildSaStatus> child_sas;
     std::string remote_id;   // the peer's authenticated identity; empty before IKE_AUTH
+    std::optional<ModeConfig> assigned;       // mode config: what the peer gave us
+    std::optional<ModeConfig> leased;         // mode config: what we gave the peer
 };
 
 // The last thing that went wrong with a peer, in the words of the log.
@@ -285,6 +289,22 @@ private:
                      std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound, Clock::time_point now,
                      std::span<const TrafficSelector> peer_ts = {});
     [[nodiscard]] static bool udp_encapsulation(const IkeSa& sa) noexcept;
+
+    // exchange_mode_config.cpp (section 3.15)
+    // Initiator: the CP(CFG_REQUEST) of IKE_AUTH, if the peer's mode config requests.
+    void append_cfg_request(const IkeSa& sa, std::vector<Payload>& inner) const;
+    // The addresses our IKE_AUTH offer's selectors are made of (asked for, or none).
+    [[nodiscard]] static VirtualAddresses offered_addresses(const IkeSa& sa);
+    // Responder: the CP(CFG_REPLY) added to `answer` and the lease kept in
+    // `sa`; false when an address was asked for and none can be given
+    // (N(INTERNAL_ADDRESS_FAILURE) added instead: no CHILD SA then, section 2.19).
+    bool answer_cfg_request(IkeSa& sa, const std::vector<Payload>& request, std::vector<Payload>& answer,
+                            Clock::time_point now);
+    // Initiator: the peer's CFG_REPLY checked, handed to the host and kept in
+    // `sa`; false (reported) when it is missing, refused or gives no address.
+    bool take_cfg_reply(IkeSa& sa, const std::vector<Payload>& response, Clock::time_point now);
+    // The host's lease, if `sa` holds one, ends: the SA is gone.
+    void end_lease(IkeSa& sa);
 
     // exchange_create_child.cpp
     void start_rekey(IkeSa& sa, ChildSa& child, Clock::time_point now);

@@ -5,6 +5,7 @@
 // negotiates. The daemon implements it; tests implement it in memory.
 
 #include "ike/policy.hpp"
+#include "ike/mode_config.hpp"
 #include "tunnel/esp_sa.hpp"
 #include "net/ip_address.hpp"
 
@@ -75,6 +76,22 @@ public:
     // The MTU of the path to remote, which IKE messages must fit once cut
     // into fragments (RFC 7383 section 2.5.1).
     [[nodiscard]] virtual std::uint32_t path_mtu(const net::Endpoint& remote) const = 0;
+
+    // Mode config, the responder (a peer with PeerConfig::mode_config serve):
+    // what to answer the peer's CFG_REQUEST with. An answer without an
+    // address is refused with INTERNAL_ADDRESS_FAILURE (section 3.15.4; the
+    // host logs why, an exhausted pool). An answer with one is a lease, held
+    // until lease_ended is called with the same lease: once the IKE SA is
+    // gone (an IKE rekey carries the lease to the new SA). The same identity
+    // may hold two leases at once (a peer re-authenticating) and must then
+    // get the same address.
+    [[nodiscard]] virtual ModeConfig lease_attributes(const ModeConfigLease&) { return {}; }
+    virtual void lease_ended(const ModeConfigLease&) {}
+    // Mode config, the initiator (mode_config request): the checked
+    // attributes the peer's CFG_REPLY gave, before the first CHILD SA is
+    // installed. false: the host cannot use them (it logged why), and the
+    // IKE SA is given up.
+    [[nodiscard]] virtual bool attributes_received(const std::string& /*peer*/, const ModeConfig&) { return true; }
 };
 
 } // namespace mesh::ike

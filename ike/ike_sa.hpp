@@ -10,6 +10,7 @@
 #include "ike/policy.hpp"
 #include "ike/prf.hpp"
 #include "ike/sk_cipher.hpp"
+#include "ike/traffic_selectors.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -151,6 +152,12 @@ struct IkeSa {
     std::uint32_t pending_child_spi = 0;          // initiator: our SPI offered in IKE_AUTH
     const ChildConfig* pending_child = nullptr;
 
+    // Mode config (section 3.15): asked for in IKE_AUTH only; an IKE rekey
+    // carries both to the new SA, which asks nothing again.
+    std::optional<ModeConfig> assigned;           // initiator: what the peer's CFG_REPLY gave us
+    std::optional<ModeConfigLease> lease;         // responder: held from the host until this SA goes
+    ModeConfig leased;                            // responder: what the lease gave the peer
+
     // CREATE_CHILD_SA and Delete of CHILD SAs (sections 1.3.3, 1.4.1)
     std::optional<ChildRekey> rekey;              // ours, in flight
     std::vector<std::uint32_t> queued_deletes;    // our inbound SPIs to delete at the peer when the window is free
@@ -160,6 +167,23 @@ struct IkeSa {
     Clock::time_point expires_at = Clock::time_point::max();   // hard lifetime; rekeyed: dropped then if not deleted
     std::optional<IkeRekey> ike_rekey;            // ours, in flight
     std::optional<IkeSuccessor> successor;        // the peer rekeyed it (we answered)
+
+    // The addresses the CFG exchange gave, for the CHILD SAs' selectors.
+    [[nodiscard]] VirtualAddresses virtual_addresses() const
+    {
+        VirtualAddresses out;
+        const auto add = [](std::vector<net::IpAddress>& to, const ModeConfig& from) {
+            if (from.address4)
+                to.push_back(from.address4->address());
+            if (from.address6)
+                to.push_back(from.address6->address());
+        };
+        if (assigned)
+            add(out.local, *assigned);
+        if (lease)
+            add(out.remote, leased);
+        return out;
+    }
 
     [[nodiscard]] std::uint64_t local_spi() const noexcept { return initiator ? spi_i : spi_r; }
     // The CHILD SA by the SPI we receive on, or by the one the peer receives on.

@@ -5,6 +5,7 @@
 
 #include "ike/constants.hpp"
 #include "ike/crypto_suite.hpp"
+#include "ike/mode_config.hpp"
 #include "tunnel/esp_algorithm.hpp"
 #include "net/ip_address.hpp"
 
@@ -83,6 +84,13 @@ struct BranchSecret {
     Botan::secure_vector<std::uint8_t> psk;
 };
 
+// Mode config (RFC 7296 section 3.15).
+enum class ModeConfigRole : std::uint8_t {
+    none,      // a CFG_REQUEST is ignored, none is sent
+    serve,     // responder: a CFG_REQUEST is answered with what IkeHost::lease_attributes gives
+    request,   // initiator: IKE_AUTH asks for an address; in mode ip the CHILD SAs' TSi is the one given
+};
+
 struct PeerConfig {                               // [peer.NAME]
     std::string name;
     net::IpPrefix address;                     // a range only for a passive peer
@@ -105,6 +113,8 @@ struct PeerConfig {                               // [peer.NAME]
     // listed is refused ("no matching identity found"), and psk is unused.
     std::vector<BranchSecret> branch_secrets;
     bool always_encapsulate = true;               // encapsulation "udp"
+    ModeConfigRole mode_config = ModeConfigRole::none;
+    AddressFamilies request_families{true, false};   // request: the address families asked for
     std::vector<ChildConfig> children;
 };
 

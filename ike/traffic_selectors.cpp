@@ -200,7 +200,8 @@ TrafficSelector host_selector(const IpAddress& address, std::uint8_t ip_protocol
     return TrafficSelector{ts_type_of(address), ip_protocol, 0, max_port, address, address};
 }
 
-ChildSelectors child_selectors(const ChildConfig& child, const IpAddress& local, const IpAddress& remote)
+ChildSelectors child_selectors(const ChildConfig& child, const IpAddress& local, const IpAddress& remote,
+                               const VirtualAddresses& virtual_ips)
 {
     ChildSelectors s;
     s.mode = child.mode;
@@ -210,10 +211,24 @@ ChildSelectors child_selectors(const ChildConfig& child, const IpAddress& local,
         s.remote.push_back(host_selector(remote, ip_protocol_gre));
         break;
     case ChildMode::tunnel_ip:
-        for (const net::IpPrefix& p : child.local_subnets)
-            s.local.push_back(prefix_selector(p));
+        if (!virtual_ips.local.empty()) {
+            for (const IpAddress& a : virtual_ips.local)
+                s.local.push_back(host_selector(a));
+        } else if (virtual_ips.requested.any()) {
+            // Section 2.9: the initiator does not know its address yet and
+            // offers the whole family; the responder narrows it to the address.
+            if (virtual_ips.requested.ip4)
+                s.local.push_back(prefix_selector({IpAddress(), 0}));
+            if (virtual_ips.requested.ip6)
+                s.local.push_back(prefix_selector({*IpAddress::parse("::"), 0}));
+        } else {
+            for (const net::IpPrefix& p : child.local_subnets)
+                s.local.push_back(prefix_selector(p));
+        }
         for (const net::IpPrefix& p : child.remote_subnets)
             s.remote.push_back(prefix_selector(p));
+        for (const IpAddress& a : virtual_ips.remote)
+            s.remote.push_back(host_selector(a));
         break;
     }
     return s;
@@ -224,9 +239,10 @@ TsPair initiator_ts(const ChildSelectors& ours)
     return TsPair{TsiPayload{ours.local}, TsrPayload{ours.remote}};
 }
 
-TsPair traffic_selectors(const ChildConfig& child, const IpAddress& local, const IpAddress& remote)
+TsPair traffic_selectors(const ChildConfig& child, const IpAddress& local, const IpAddress& remote,
+                         const VirtualAddresses& virtual_ips)
 {
-    return initiator_ts(child_selectors(child, local, remote));
+    return initiator_ts(child_selectors(child, local, remote, virtual_ips));
 }
 
 std::string TsUnacceptable::message() const
@@ -268,16 +284,16 @@ std::expected<TsPair, TsUnacceptable> accept_ts_reply(const TsiPayload& tsi_repl
 
 std::expected<TsPair, TsUnacceptable> narrow(const ChildConfig& child, const TsiPayload& tsi_offered,
                                              const TsrPayload& tsr_offered, const IpAddress& local,
-                                             const IpAddress& remote)
+                                             const IpAddress& remote, const VirtualAddresses& virtual_ips)
 {
-    return narrow(tsi_offered, tsr_offered, child_selectors(child, local, remote));
+    return narrow(tsi_offered, tsr_offered, child_selectors(child, local, remote, virtual_ips));
 }
 
 std::expected<TsPair, TsUnacceptable> accept_ts_reply(const ChildConfig& child, const TsiPayload& tsi_reply,
                                                       const TsrPayload& tsr_reply, const IpAddress& local,
-                                                      const IpAddress& remote)
+                                                      const IpAddress& remote, const VirtualAddresses& virtual_ips)
 {
-    return accept_ts_reply(tsi_reply, tsr_reply, child_selectors(child, local, remote));
+    return accept_ts_reply(tsi_reply, tsr_reply, child_selectors(child, local, remote, virtual_ips));
 }
 
 bool is_well_formed(const TrafficSelector& ts) noexcept

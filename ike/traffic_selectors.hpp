@@ -24,6 +24,7 @@
 // addresses inside the selectors cannot widen what it protects, and a peer
 // cannot name a third party's address to have it protected.
 
+#include "ike/mode_config.hpp"
 #include "ike/policy.hpp"
 #include "ike/ts_payload.hpp"
 #include "net/ip_address.hpp"
@@ -50,10 +51,22 @@ struct ChildSelectors {
     friend bool operator==(const ChildSelectors&, const ChildSelectors&) = default;
 };
 
+// Mode config (RFC 7296 sections 2.9 and 3.15): the addresses an IKE SA's
+// CFG exchange gave. In mode ip, the side of the end that was given an
+// address is that address; mode gre carries GRE between the gateways, which
+// the addresses do not change.
+struct VirtualAddresses {
+    std::vector<net::IpAddress> local;   // given to us: our side, in place of local-subnets
+    AddressFamilies requested;           // asked for in this IKE_AUTH, not known yet: we offer the whole family
+    std::vector<net::IpAddress> remote;  // we gave the peer: its side, besides remote-subnets
+
+    friend bool operator==(const VirtualAddresses&, const VirtualAddresses&) = default;
+};
+
 // `local` and `remote` are the IKE SA's addresses: the selectors of mode gre;
-// mode ip takes the configuration's subnets.
+// mode ip takes the configuration's subnets (and the virtual addresses).
 [[nodiscard]] ChildSelectors child_selectors(const ChildConfig& child, const net::IpAddress& local,
-                                             const net::IpAddress& remote);
+                                             const net::IpAddress& remote, const VirtualAddresses& virtual_ips = {});
 
 // first: TSi, second: TSr.
 using TsPair = std::pair<TsiPayload, TsrPayload>;
@@ -61,7 +74,7 @@ using TsPair = std::pair<TsiPayload, TsrPayload>;
 [[nodiscard]] TsPair initiator_ts(const ChildSelectors& ours);
 // The same from the tunnel and the IKE SA's addresses.
 [[nodiscard]] TsPair traffic_selectors(const ChildConfig& child, const net::IpAddress& local,
-                                       const net::IpAddress& remote);
+                                       const net::IpAddress& remote, const VirtualAddresses& virtual_ips = {});
 
 // The offer and our policy have no traffic in common: answer TS_UNACCEPTABLE
 // and log message(). Both sides are written as TSi === TSr.
@@ -84,7 +97,8 @@ struct TsUnacceptable {
 [[nodiscard]] std::expected<TsPair, TsUnacceptable> narrow(const ChildConfig& child, const TsiPayload& tsi_offered,
                                                            const TsrPayload& tsr_offered,
                                                            const net::IpAddress& local,
-                                                           const net::IpAddress& remote);
+                                                           const net::IpAddress& remote,
+                                                           const VirtualAddresses& virtual_ips = {});
 
 // Initiator: every selector of the answer lies within one we offered
 // (narrowing is the responder's right, widening is not) and neither side is
@@ -97,7 +111,8 @@ struct TsUnacceptable {
                                                                     const TsiPayload& tsi_reply,
                                                                     const TsrPayload& tsr_reply,
                                                                     const net::IpAddress& local,
-                                                                    const net::IpAddress& remote);
+                                                                    const net::IpAddress& remote,
+                                                                    const VirtualAddresses& virtual_ips = {});
 
 // ---------------------------------------------------------------------------
 // Building blocks

@@ -30,7 +30,7 @@ IpAddress add_shifted(const IpAddress& base, std::uint64_t value, unsigned shift
     std::array<std::uint8_t, 9> addend{};
     for (std::size_t i = 0; i < 8; ++i)
         addend[i] = static_cast<std::uint8_t>((value << bit) >> (8 * i));
-    addend[8] = bit == 0 ? 0 : static_cast<std::uint8_t>(value >> (64 - bit));
+    addend[8] = bit == 0 ? std::uint8_t{0} : static_cast<std::uint8_t>(value >> (64 - bit));
     const std::size_t skip = shift / 8;
     unsigned carry = 0;
     for (std::size_t k = 0; skip + k < size; ++k) {
@@ -112,6 +112,16 @@ void AddressPool::release(std::string_view key)
         return;
     slots_[it->second] = Slot::free_remembered;
     held_.erase(it);
+}
+
+void AddressPool::reserve(std::uint32_t index)
+{
+    if (index < slots_.size() && slots_[index] != Slot::held) {
+        if (slots_[index] == Slot::free_remembered)
+            last_.erase(owner_[index]);
+        slots_[index] = Slot::held;
+        owner_[index].clear();
+    }
 }
 
 std::optional<IpPrefix> AddressPool::held(std::string_view key) const

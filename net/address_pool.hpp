@@ -34,6 +34,9 @@ public:
     // The number of the key's block, 0 for the pool's first: a name that
     // stays the key's as the block does (a hub's interface per branch).
     [[nodiscard]] std::optional<std::uint32_t> index(std::string_view key) const;
+    // The block at index (0 .. capacity() - 1) is never handed out: a
+    // network's own and broadcast addresses. Not counted in in_use().
+    void reserve(std::uint32_t index);
 
     [[nodiscard]] const IpPrefix& pool() const noexcept { return pool_; }
     [[nodiscard]] std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(owner_.size()); }

@@ -54,7 +54,8 @@ void set_link_txqueuelen(NetlinkSocket& nl, int ifindex, std::uint32_t packets)
                 "setting txqueuelen " + std::to_string(packets));
 }
 
-void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
+namespace {
+AddrPtr link_address(int ifindex, const IpPrefix& address)
 {
     const int family = address.address().is_v4() ? AF_INET : AF_INET6;
     NlAddrPtr local(nl_addr_build(family, address.address().bytes(), address.address().size()));
@@ -62,6 +63,19 @@ void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
     AddrPtr addr(rtnl_addr_alloc());
     rtnl_addr_set_ifindex(addr.get(), ifindex);
     check_netlink(rtnl_addr_set_local(addr.get(), local.get()), "address " + address.to_string());
+    return addr;
+}
+} // namespace
+
+void remove_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
+{
+    const AddrPtr addr = link_address(ifindex, address);
+    check_netlink(rtnl_addr_delete(nl.get(), addr.get(), 0), "removing address " + address.to_string());
+}
+
+void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
+{
+    const AddrPtr addr = link_address(ifindex, address);
     // NLM_F_REPLACE: adding it again is not an error and makes the kernel
     // announce it again, which is what a routing daemon that missed it needs.
     check_netlink(rtnl_addr_add(nl.get(), addr.get(), NLM_F_REPLACE), "adding address " + address.to_string());

@@ -25,5 +25,6 @@ bool delete_link_group(NetlinkSocket& nl, std::uint32_t group);
 [[nodiscard]] std::vector<int> link_group_members(NetlinkSocket& nl, std::uint32_t group);
 // Adds the address, or announces it again when the interface has it already.
 void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
+void remove_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
 
 } // namespace mesh::net

@@ -375,7 +375,7 @@ _lab_toml_value() {
         *.static-sa.spi-in | *.static-sa.spi-out) echo "$3" ;;
         *.static-sa.*) echo "\"$3\"" ;;
         *.routes | *.local-subnets | *.remote-subnets | *.dh-group | *.enc-algorithm | *.hash-algorithm | \
-            *.enc-algorithms | *.auth-algorithms | *.pfs-group) _lab_toml_list "$3" ;;
+            *.enc-algorithms | *.auth-algorithms | *.pfs-group | *.split-include | *.dns) _lab_toml_list "$3" ;;
         *.passive | *.dpd-maximum-failures) echo "$3" ;;
         site.workers) if [[ $3 == auto ]]; then echo '"auto"'; else echo "$3"; fi ;;
         *) echo "\"$3\"" ;;
@@ -687,6 +687,11 @@ lab_strongswan_down() {
 #   routes=...        the tunnel's static routes (default: the far LAN in
 #                     mode gre, none in mode ip, where remote-subnets are
 #                     routed over the interface by the daemon itself)
+#   mode-config=request   the peer asks for its address (mode config); the
+#                     tunnel has no address and, in mode ip, no local-subnets
+#   address-pool=...  the site serves mode config: [mode-config.pool] with this
+#                     address-pool, split-include = its LAN (and dns= if set);
+#                     the peer has mode-config = "pool", the mode ip tunnel no remote-subnets
 # The tunnel's interface name lands in LAB_IKE_IF[a] and LAB_IKE_IF[b].
 declare -gA LAB_IKE_IF=()
 lab_write_ike_configs() {
@@ -719,7 +724,8 @@ lab_write_ike_configs() {
         fi
         for key in "${!mine[@]}"; do
             case $key in
-                mode | secret | passive | dh-group | ike-enc | ike-hash | esp | esp-auth | pfs | my-id | remote-id | encapsulation | routes) ;;
+                mode | secret | passive | dh-group | ike-enc | ike-hash | esp | esp-auth | pfs | my-id | remote-id | encapsulation | routes | \
+                    mode-config | address-pool | dns) ;;
                 *) lab_die "lab_write_ike_configs: unknown setting '$key'" ;;
             esac
         done
@@ -752,16 +758,27 @@ _lab_ike_site_config() {
         [encapsulation]=${s[encapsulation]}
     )
     local -A t_tunnel=([peer]=site-$other [proposal]=default [interface]=${LAB_IKE_IF[$me]} [mode]=${s[mode]})
+    local -A t_mode_config=()
+    if [[ -v s[address-pool] ]]; then
+        t_mode_config=([address-pool]=${s[address-pool]} [split-include]=$my_lan)
+        [[ -z ${s[dns]-} ]] || t_mode_config+=([dns]=${s[dns]})
+        t_peer+=([mode-config]=pool)
+    fi
+    [[ ${s[mode-config]-} != request ]] || t_peer+=([mode-config]=request)
     if [[ ${s[mode]} == gre ]]; then
-        t_tunnel+=([address]=$tun_addr [routes]=${s[routes]-$far_lan})
+        [[ ${s[mode-config]-} == request ]] || t_tunnel+=([address]=$tun_addr)
+        t_tunnel+=([routes]=${s[routes]-$far_lan})
     else
-        t_tunnel+=([local-subnets]=$my_lan [remote-subnets]=$far_lan)
+        [[ ${s[mode-config]-} == request ]] || t_tunnel+=([local-subnets]=$my_lan)
+        [[ -v s[address-pool] ]] || t_tunnel+=([remote-subnets]=$far_lan)
         [[ -z ${s[routes]-} ]] || t_tunnel+=([routes]=${s[routes]})
     fi
     echo "# mesh-site lab: site-$me of the two-site topology (netns-lab/lib.sh), IKEv2 PSK"
     lab_toml_table site t_site name listen control-socket
     lab_toml_ike_defaults s
-    lab_toml_table "peer.site-$other" t_peer address passive profile auth-method secret my-id remote-id encapsulation
+    ((${#t_mode_config[@]} == 0)) || lab_toml_table mode-config.pool t_mode_config address-pool split-include dns
+    lab_toml_table "peer.site-$other" t_peer address passive profile auth-method secret my-id remote-id encapsulation \
+        mode-config
     lab_toml_table "tunnel.site-$other" t_tunnel peer proposal interface mode address local-subnets remote-subnets routes
 }
 
@@ -983,10 +1000,14 @@ lab_swanctl() {
 # tunnel mode between the two LANs, no automatic start; loads it.
 # LAB_SWAN_CHILD_REKEY / LAB_SWAN_IKE_REKEY: its rekey_time (default 1h / 4h);
 # LAB_SWAN_CHILD_LIFE: the CHILD SA's life_time (default 2h).
+# Mode config: LAB_SWAN_CONNECTION, more lines of the connection ("vips =
+# 0.0.0.0", "pools = NAME"); LAB_SWAN_TAIL, more sections ("pools { ... }");
+# LAB_SWAN_LOCAL_TS / LAB_SWAN_REMOTE_TS in place of the LANs ("dynamic":
+# the virtual IP).
 lab_swanctl_psk_conf() {
     local site=$1 secret=$2 other=b
     [[ $site == a ]] || other=a
-    _lab_swanctl_lan "$site" "${3:-}" "${4:-}" "auth = psk" "auth = psk" "" "
+    _lab_swanctl_lan "$site" "${3:-}" "${4:-}" "auth = psk" "auth = psk" "${LAB_SWAN_CONNECTION:-}" "${LAB_SWAN_TAIL:-}
 secrets {
     ike-lan {
         id-me = fqdn:site-$site.lab
@@ -1051,8 +1072,8 @@ connections {
         }
         children {
             lan {
-                local_ts = $lts
-                remote_ts = $rts
+                local_ts = ${LAB_SWAN_LOCAL_TS:-$lts}
+                remote_ts = ${LAB_SWAN_REMOTE_TS:-$rts}
                 esp_proposals = $esp
                 mode = tunnel
                 start_action = none

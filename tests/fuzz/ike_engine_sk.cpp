@@ -5,6 +5,8 @@
 // the peer, so the handlers of encrypted payloads are reached: INFORMATIONAL
 // Delete and Notify, CREATE_CHILD_SA (CHILD and IKE rekeys, new CHILD SAs),
 // IKE_AUTH out of turn, fragments, and answers to the target's own rekeys.
+// The fixed IKE_AUTH carries mode config (A requests, B leases 10.99.0.7), so
+// the CHILD SAs the fuzzer asks for are narrowed with the leased address.
 //
 // Input, a sequence of messages, each
 //   control (1) | first payload (1) | fragment (1) | length (2) | plaintext (length)
@@ -89,6 +91,13 @@ struct Host : IkeHost {
     std::uint64_t inbound_packets(std::uint32_t) const override { return 0; }
     std::uint64_t child_bytes(std::uint32_t) const override { return 0; }
     std::uint32_t path_mtu(const Endpoint&) const override { return 1280; }
+    ModeConfig lease_attributes(const ModeConfigLease&) override
+    {
+        ModeConfig given;
+        given.address4 = *mesh::net::IpPrefix::parse("10.99.0.7/32");
+        given.subnets = {*mesh::net::IpPrefix::parse("10.1.0.0/24")};
+        return given;
+    }
     std::deque<Datagram>& wire;
     std::uint32_t spi;
     std::vector<std::uint32_t> installed;
@@ -135,7 +144,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Host a_host(wire, 0x1000), b_host(wire, 0x2000);
     auto b_side = peer("a", "192.0.2.1", "fqdn:b.fuzz", "fqdn:a.fuzz");
     b_side.passive = true;
-    IkeEngine a(a_host, {peer("b", "192.0.2.2", "fqdn:a.fuzz", "fqdn:b.fuzz")}, a_ike, a_natt, rng);
+    b_side.mode_config = ModeConfigRole::serve;
+    auto a_side = peer("b", "192.0.2.2", "fqdn:a.fuzz", "fqdn:b.fuzz");
+    a_side.mode_config = ModeConfigRole::request;
+    IkeEngine a(a_host, {std::move(a_side)}, a_ike, a_natt, rng);
     IkeEngine b(b_host, {std::move(b_side)}, b_ike, b_natt, rng);
     auto now = Clock::time_point{} + std::chrono::hours(1);
     a.start(now);
@@ -147,7 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (d.to.address == a_ike.address ? a : b).on_datagram(d.to, d.from, d.bytes, now);
     }
     const auto keys = b.keys();
-    if (keys.size() != 1 || b_host.installed.size() != 1)
+    if (keys.size() != 1 || b_host.installed.size() != 1 || !b.status(now).front().leased)
         std::abort();   // the fixed exchange itself failed
     auto sk = SkCipher::create(keys.front().suite, *keys.front().keys, SkSide::original_initiator, rng);
     if (!sk)

@@ -3,9 +3,12 @@
 //   parse(x) = m  =>  serialize(m) = b is not empty, parse(b) == m, serialize(parse(b)) == b
 // and, for a message ending in SK or SKF, associated_data(m, n) || body == b.
 // The same bytes, after a first byte naming the first payload type, also go
-// through parse_payload_chain() under the same property.
+// through parse_payload_chain() under the same property, and each CP payload
+// of the chain through mode config's checks (ike/mode_config.hpp): refused,
+// or read to attributes that cfg_reply() writes back to the same.
 
 #include "ike/message.hpp"
+#include "ike/mode_config.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -68,6 +71,16 @@ void check_chain(std::span<const std::uint8_t> input)
     const auto again = mesh::ike::parse_payload_chain(first_again, bytes);
     if (!again || *again != *chain || mesh::ike::serialize_payload_chain(*again) != bytes)
         std::abort();
+
+    for (const Payload& payload : *chain) {
+        const auto* cp = std::get_if<mesh::ike::CpPayload>(&payload);
+        if (cp == nullptr)
+            continue;
+        (void)mesh::ike::requested_families(*cp);
+        const auto given = mesh::ike::parse_cfg_reply(*cp);
+        if (given && mesh::ike::parse_cfg_reply(mesh::ike::cfg_reply(*given)) != given)
+            std::abort();
+    }
 }
 
 } // namespace

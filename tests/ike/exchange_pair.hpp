@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -59,6 +60,11 @@ struct FakeHost : IkeHost {
     std::map<std::uint32_t, std::uint64_t> esp_packets;   // inbound ESP the test pretends arrived
     std::map<std::uint32_t, std::uint64_t> esp_bytes;     // bytes the test pretends a CHILD SA carried
     std::uint32_t mtu = 1500;                             // of the path to the other end
+    // Mode config: the responder's answer (unset: nothing), the leases it was
+    // told ended, what the initiator was given.
+    std::function<ModeConfig(const ModeConfigLease&)> lease;
+    std::vector<ModeConfigLease> leases_ended;
+    std::vector<ModeConfig> received;
 
     void send(const Endpoint& local, const Endpoint& remote, std::span<const std::uint8_t> message) override
     {
@@ -106,6 +112,13 @@ struct FakeHost : IkeHost {
         return it == esp_packets.end() ? 0 : it->second;
     }
     std::uint32_t path_mtu(const Endpoint&) const override { return mtu; }
+    ModeConfig lease_attributes(const ModeConfigLease& asked) override { return lease ? lease(asked) : ModeConfig{}; }
+    void lease_ended(const ModeConfigLease& ended) override { leases_ended.push_back(ended); }
+    bool attributes_received(const std::string&, const ModeConfig& given) override
+    {
+        received.push_back(given);
+        return true;
+    }
     std::uint64_t child_bytes(std::uint32_t spi) const override
     {
         const auto it = esp_bytes.find(spi);

@@ -90,3 +90,21 @@ TEST_CASE("Blocks that do not fit the pool are refused")
     CHECK_THROWS_AS(AddressPool(prefix("10.0.0.0/24"), 16), std::invalid_argument);
     CHECK_THROWS_AS(AddressPool(prefix("10.0.0.0/24"), 33), std::invalid_argument);
 }
+
+TEST_CASE("Reserved blocks (a network's own and broadcast addresses) are never handed out")
+{
+    AddressPool pool(prefix("10.99.0.0/30"), 32);
+    pool.reserve(0);
+    pool.reserve(pool.capacity() - 1);
+    std::set<IpPrefix> seen;
+    for (int i = 0; i < 2; ++i) {
+        const auto block = pool.acquire("fqdn:b" + std::to_string(i));
+        REQUIRE(block);
+        seen.insert(*block);
+    }
+    CHECK(seen == std::set{prefix("10.99.0.1/32"), prefix("10.99.0.2/32")});
+    CHECK(pool.in_use() == 2);
+    CHECK_FALSE(pool.acquire("fqdn:b2"));
+    pool.release("fqdn:b0");
+    CHECK(pool.acquire("fqdn:b2"));
+}

@@ -57,6 +57,11 @@ std::string render_status(const nlohmann::json& status)
             notes += ", IKE fragmentation";
         if (peer.contains("rekey-in-s"))
             notes += fmt::format(", IKE SA rekey in {} s", peer["rekey-in-s"].get<std::int64_t>());
+        // Mode config: the address the peer assigned us, or the one we leased it.
+        if (peer.contains("mode-config"))
+            for (const auto& address : peer["mode-config"].value("addresses", nlohmann::json::array()))
+                notes += fmt::format(", {} {}", peer["mode-config"].value("role", "") == "serve" ? "leased" : "assigned",
+                                     address.get<std::string>());
         if (!notes.empty())
             out += fmt::format("    {}\n", notes.substr(2));
         // Each CHILD SA with its age and when this end rekeys it.

@@ -2,7 +2,8 @@
 //   1. TOML syntax (toml++), its errors located like ours;
 //   2. [site];
 //   3. every [profile.NAME] and [proposal.NAME], then the defaults not written;
-//   4. every [peer.NAME] (its profile must exist);
+//      every [mode-config.NAME];
+//   4. every [peer.NAME] (its profile and mode-config must exist);
 //   5. every [tunnel.NAME] (its peer and proposal must exist; interfaces and
 //      static-sa spi-in unique);
 //   6. what a peer needs depending on its tunnels: a secret or certificates,
@@ -343,7 +344,7 @@ Config parse_text(std::string_view text, const std::string& file_name,
 
     Config config;
     config.path = file_name;
-    const TableReader root(source, document, "", {"site", "profile", "proposal", "peer", "tunnel"});
+    const TableReader root(source, document, "", {"site", "profile", "proposal", "mode-config", "peer", "tunnel"});
     config.site = read_site(root);
 
     for (const auto& s : sections(root, "profile"))
@@ -354,6 +355,8 @@ Config parse_text(std::string_view text, const std::string& file_name,
         config.profiles["default"].name = "default";
     if (!config.proposals.contains("default"))
         config.proposals["default"].name = "default";
+    for (const auto& s : sections(root, "mode-config"))
+        config.mode_configs.emplace(s.name, detail::read_mode_config(source, s, config.mode_configs));
 
     std::vector<detail::PeerChecks> peer_checks;
     for (const auto& s : sections(root, "peer")) {

@@ -82,6 +82,19 @@ struct Proposal {                                // phase 2, the CHILD SA
     std::uint64_t lifetime_bytes = 0;              // ESP bytes both ways; 0: no limit
 };
 
+// [mode-config.NAME]: what a hub hands a branch in IKE_AUTH (RFC 7296
+// section 3.15), RouterOS /ip ipsec mode-config.
+struct ModeConfig {
+    std::string name;
+    std::vector<net::IpPrefix> address_pools;   // at most one per family; /32 (/128) leases by identity
+    std::vector<net::IpPrefix> split_include;   // INTERNAL_IP4_SUBNET / INTERNAL_IP6_SUBNET
+    std::vector<net::IpAddress> dns;            // INTERNAL_IP4_DNS / INTERNAL_IP6_DNS
+    bool system_dns = false;                    // the nameservers of /etc/resolv.conf, read at start
+};
+
+// The value of a peer's mode-config that asks instead of serving.
+inline constexpr std::string_view mode_config_request = "request";
+
 enum class AuthMethod : std::uint8_t { pre_shared_key, digital_signature };
 enum class Encapsulation : std::uint8_t { udp, automatic };
 
@@ -110,6 +123,7 @@ struct Peer {
     {
         return address.length() != (address.address().is_v4() ? 32 : 128);
     }
+    std::string mode_config;                     // empty: none; "request"; or a [mode-config.NAME] to serve
 };
 
 // Manual keying of one tunnel, like `ip xfrm state` (docs/configuration.md, [tunnel.NAME.static-sa]).
@@ -151,6 +165,7 @@ struct Config {
     Site site;
     std::map<std::string, Profile> profiles;     // "default" always exists
     std::map<std::string, Proposal> proposals;   // "default" always exists
+    std::map<std::string, ModeConfig> mode_configs;
     std::map<std::string, Peer> peers;
     std::map<std::string, Tunnel> tunnels;
     // "FILE:LINE:COL: warning: message": what is accepted but likely a

@@ -242,7 +242,7 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
     const TableReader r(source, *s.table, "peer." + s.name,
                         {"address", "local-address", "passive", "profile", "auth-method", "secret", "secret-file",
                          "secrets", "secrets-file", "certificate", "private-key", "ca", "crl", "my-id", "remote-id",
-                         "encapsulation"});
+                         "encapsulation", "mode-config"});
     PeerRead read{{}, {s.name, s.table, {}}, {}};
     Peer& peer = read.peer;
     peer.name = s.name;
@@ -297,6 +297,14 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
                                  "] turns off (nat-traversal = false): set encapsulation = \"auto\" here, or "
                                  "nat-traversal = true in the profile");
         peer.encapsulation = v->value == "udp" ? Encapsulation::udp : Encapsulation::automatic;
+    }
+    if (const auto v = r.string("mode-config")) {
+        if (v->value != mode_config_request)
+            r.check_reference(*v, "mode-config", config.mode_configs);
+        else if (peer.passive)
+            r.fail(*v->node, "mode-config = \"request\" asks for an address as the initiator, but the peer is "
+                             "passive: serve one with mode-config = \"NAME\" of a [mode-config.NAME]");
+        peer.mode_config = v->value;
     }
     return read;
 }

@@ -32,6 +32,11 @@ struct PeerRead {
     std::vector<std::string> warnings;
 };
 
+// Reads and checks one [mode-config.NAME]; `earlier` are those read before,
+// whose pools its own may not overlap.
+[[nodiscard]] ModeConfig read_mode_config(const Source& source, const Section& s,
+                                          const std::map<std::string, ModeConfig>& earlier);
+
 // Reads and checks one peer; its profile must be in config already.
 [[nodiscard]] PeerRead read_peer(const Source& source, const Section& s, const Config& config);
 

@@ -149,12 +149,21 @@ std::uint64_t instance_count(const Tunnel& t)
 }
 
 // address, local-subnets, remote-subnets and routes, as the mode wants them.
-void read_addresses(const TableReader& r, Tunnel& t)
+// A branch whose peer asks for mode config (`requests`) takes its address,
+// and in mode ip its side of the CHILD SA, from the hub; a hub serving mode
+// config (`serves`) has the address it leases as the branch's side.
+void read_addresses(const TableReader& r, Tunnel& t, const std::string& peer_mode_config)
 {
-    if (const auto v = r.prefix("address"))
+    const bool requests = peer_mode_config == mode_config_request;
+    const bool serves = !peer_mode_config.empty() && !requests;
+    const std::string assigned = "the hub assigns it: [peer." + t.peer + "] has mode-config = \"request\"";
+    if (const auto v = r.prefix("address")) {
+        if (requests)
+            r.fail(*v->node, "'address' is not used: " + assigned);
         t.address = v->value;
-    else if (t.mode == TunnelMode::gre && !t.is_template)
+    } else if (t.mode == TunnelMode::gre && !t.is_template && !requests) {
         r.fail_here("missing 'address' in " + r.section() + " (required for mode = \"gre\")");
+    }
 
     for (const std::string_view key : {"local-subnets", "remote-subnets"}) {
         if (t.mode == TunnelMode::gre) {
@@ -162,6 +171,14 @@ void read_addresses(const TableReader& r, Tunnel& t)
                 r.fail(*n, in_quotes(key) + " is only used with mode = \"ip\"");
             continue;
         }
+        const bool local = key == "local-subnets";
+        if (local && requests) {
+            if (const toml::node* n = r.node(key))
+                r.fail(*n, "'local-subnets' is not used: the CHILD SA's side here is the address " + assigned);
+            continue;
+        }
+        if (!local && serves && !r.has(key))
+            continue;   // the branch's side is the address it is leased
         if (!r.has(key))
             r.fail_here("missing " + in_quotes(key) + " in " + r.section() + " (required for mode = \"ip\")");
         auto subnets = r.networks(key);
@@ -203,9 +220,10 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
                                 config.peers.at(t.peer).address.to_string());
     const auto mode = r.choice("mode", mode_names);
     t.mode = mode && mode->value == "ip" ? TunnelMode::ip : TunnelMode::gre;
+    const Peer& peer_config = config.peers.at(t.peer);
     read_pool(r, t);
     read_interface(r, t, claims, instance_count(t));
-    read_addresses(r, t);
+    read_addresses(r, t, peer_config.mode_config);
 
     if (const auto v = r.integer("mtu", 576, 65535)) {
         // RFC 8200 section 5: every link that carries IPv6 has an MTU of at least 1280.
@@ -222,12 +240,21 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
         t.mss_clamp = v->value;
 
     if (const toml::table* table = r.table("static-sa")) {
+        if (!peer_config.mode_config.empty())
+            source.fail(*table, "a static SA has no IKE_AUTH to carry mode config, but [peer." + t.peer +
+                                    "] has mode-config = \"" + peer_config.mode_config + "\"");
         auto read = read_static_sa(source, *table, r.name() + ".static-sa");
         if (const auto [it, added] = claims.spis_in.emplace(read.sa.spi_in, t.name); !added)
             source.fail(*read.spi_in,
                         "spi-in " + hex_spi(read.sa.spi_in) + " is already used by [tunnel." + it->second + "]");
         t.static_sa = std::move(read.sa);
     }
+    // One address for one tunnel: the assigned address is the tunnel's.
+    if (peer_config.mode_config == mode_config_request)
+        for (const auto& [name, other] : config.tunnels)
+            if (other.peer == t.peer)
+                r.fail(*peer.node, "[peer." + t.peer + "] has mode-config = \"request\", which gives one address "
+                                   "for one tunnel, and [tunnel." + name + "] uses it already");
     return t;
 }
 

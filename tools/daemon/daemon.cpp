@@ -119,6 +119,7 @@ Daemon::Daemon(config::Config config)
         }
         starting_tunnels_ = false;
         route_sink_->apply(routes_.selected());
+        start_mode_config();
         start_ike();
     } catch (...) {
         // A daemon that cannot start leaves neither routes nor interfaces.
@@ -236,6 +237,9 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     // kernel announces it again when it is added again.
     if (up && tunnel.address)
         net::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.address);
+    if (up)
+        for (const auto& address : tunnel.assigned)
+            net::add_link_address(netlink_, tunnel.device->ifindex(), address);
     tunnel.up = up;
     // After the link: the kernel refuses a route through an interface that is down.
     update_routes(tunnel);
@@ -246,6 +250,7 @@ void Daemon::update_routes(const Tunnel& tunnel)
 {
     routing::TunnelRoutes owned;
     owned.prefixes = tunnel.routes;
+    add_mode_config_routes(tunnel, owned.prefixes);
     owned.ifindex = tunnel.device->ifindex();
     owned.distance = static_cast<std::uint8_t>(tunnel.config->route_distance);
     owned.up = tunnel.up;

@@ -75,6 +75,18 @@ private:
         std::uint32_t mtu = 0;
         bool up = false;
         bool udp_encapsulation = true;
+        // Mode config, a branch (mode-config = "request"): the addresses the
+        // hub assigned, on the interface, and the networks it said it reaches.
+        std::vector<net::IpPrefix> assigned;
+        std::vector<net::IpPrefix> split_include;
+    };
+
+    // Mode config, a hub: one [mode-config.NAME]'s pools and who holds a lease.
+    struct LeasePool {
+        const config::ModeConfig* config = nullptr;
+        std::vector<net::AddressPool> pools;                // one per family
+        std::vector<net::IpAddress> dns;                    // `dns`, or /etc/resolv.conf's with system-dns
+        std::map<std::string, std::size_t> holders;         // identity -> IKE SAs holding its lease
     };
 
     // ike::IkeHost: how IKE reaches sockets and the data plane.
@@ -89,6 +101,15 @@ private:
     [[nodiscard]] std::uint32_t path_mtu(const net::Endpoint& remote) const override;
     [[nodiscard]] std::uint64_t child_bytes(std::uint32_t inbound_spi) const override;
     void move_child(const std::string& tunnel, std::uint32_t inbound_spi, const net::Endpoint& remote) override;
+    [[nodiscard]] ike::ModeConfig lease_attributes(const ike::ModeConfigLease& lease) override;
+    void lease_ended(const ike::ModeConfigLease& lease) override;
+    [[nodiscard]] bool attributes_received(const std::string& peer, const ike::ModeConfig& given) override;
+
+    // daemon_mode_config.cpp: the pools of [mode-config] (hub), the routes of leases and assignments.
+    void start_mode_config();
+    // The leased addresses of the tunnel's peer (hub) and the split-include networks it was given (branch).
+    void add_mode_config_routes(const Tunnel& tunnel, std::vector<net::IpPrefix>& prefixes) const;
+    [[nodiscard]] nlohmann::json mode_config_status() const;
 
     // daemon_nat.cpp: NAT keepalives and following a peer whose NAT mapping moved.
     void follow_peer(tunnel::TunnelId id, std::uint32_t inbound_spi, const net::Endpoint& from);
@@ -208,6 +229,8 @@ private:
     std::size_t next_spi_worker_ = 0;               // allocate_spi: round robin over the workers
     net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each
     net::LogRateLimit send_failure_log_;
+    std::map<std::string, LeasePool> lease_pools_;     // by [mode-config] name
+    std::map<std::string, std::map<std::string, std::vector<net::IpPrefix>>> leased_;   // peer -> identity -> addresses
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -48,6 +48,23 @@ ike::ChildPolicy child_policy(const config::Proposal& proposal)
     return policy;
 }
 
+// The families of the traffic the peer's tunnel carries (its remote-subnets
+// and routes): a branch asks an address of each, IPv4 when none says.
+ike::AddressFamilies request_families(const config::Config& config, const std::string& peer)
+{
+    ike::AddressFamilies families;
+    for (const auto& [name, tunnel] : config.tunnels) {
+        if (tunnel.peer != peer)
+            continue;
+        for (const auto* prefixes : {&tunnel.remote_subnets, &tunnel.routes})
+            for (const auto& p : *prefixes)
+                (p.address().is_v4() ? families.ip4 : families.ip6) = true;
+    }
+    if (!families.any())
+        families.ip4 = true;
+    return families;
+}
+
 ike::Identity identity(const std::string& text)
 {
     auto parsed = ike::parse_identity(text);
@@ -101,6 +118,12 @@ std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
         for (const auto& [id, secret] : peer.secrets)
             out.branch_secrets.push_back({identity(id), secret});
         out.always_encapsulate = peer.encapsulation == config::Encapsulation::udp;
+        if (peer.mode_config == config::mode_config_request) {
+            out.mode_config = ike::ModeConfigRole::request;
+            out.request_families = request_families(config, name);
+        } else if (!peer.mode_config.empty()) {
+            out.mode_config = ike::ModeConfigRole::serve;
+        }
         peers.push_back(std::move(out));
     }
     // The engine takes the first peer whose address (then remote-id) fits:

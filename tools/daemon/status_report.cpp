@@ -106,7 +106,26 @@ nlohmann::json Daemon::status() const
                 report["peers"].back()["remote-id"] = sa.remote_id;
             if (sa.rekey_in_s)
                 report["peers"].back()["rekey-in-s"] = *sa.rekey_in_s;
+            // Mode config: what the peer assigned us, or what we leased it.
+            for (const auto& [role, given] : {std::pair{"request", &sa.assigned}, std::pair{"serve", &sa.leased}}) {
+                if (!*given)
+                    continue;
+                nlohmann::json addresses = nlohmann::json::array();
+                for (const auto& address : {(*given)->address4, (*given)->address6})
+                    if (address)
+                        addresses.push_back(address->to_string());
+                nlohmann::json subnets = nlohmann::json::array();
+                for (const auto& subnet : (*given)->subnets)
+                    subnets.push_back(subnet.to_string());
+                nlohmann::json dns = nlohmann::json::array();
+                for (const auto& server : (*given)->dns)
+                    dns.push_back(server.to_string());
+                report["peers"].back()["mode-config"] = {
+                    {"role", role}, {"addresses", addresses}, {"split-include", subnets}, {"dns", dns}};
+            }
         }
+        if (!lease_pools_.empty())
+            report["mode-config"] = mode_config_status();
         report["peer-errors"] = nlohmann::json::array();
         for (const auto& [peer, failure] : ike_->failures())
             report["peer-errors"].push_back(
@@ -139,6 +158,8 @@ nlohmann::json Daemon::status() const
                                      {"child-rekeys-answered", c.child_rekeys_answered},
                                      {"rekey-collisions", c.rekey_collisions},
                                      {"rekey-failures", c.rekey_failures},
+                                     {"cfg-replies-refused", c.cfg_replies_refused},
+                                     {"internal-address-failures", c.internal_address_failures},
                                      {"child-sas-expired", c.child_sas_expired}};
     }
     for (const auto& tunnel : tunnels_) {
