@@ -3,6 +3,7 @@
 // the SA table, the tunnels' interfaces and routes, and the control socket;
 // the data plane runs on the PacketPump's own threads.
 
+#include "ike/crypto_pool.hpp"
 #include "ike/ike_engine.hpp"
 #include "net/log_rate_limit.hpp"
 #include "routing/kernel_route_sink.hpp"
@@ -134,6 +135,7 @@ private:
     std::uint32_t ike_kernel_drops_ = 0;            // SO_RXQ_OVFL total of the port-500 socket
     net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each
     net::LogRateLimit send_failure_log_;
+    std::unique_ptr<ike::CryptoPool> crypto_pool_;  // the DH of IKE_SA_INIT we answer, on every core
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
