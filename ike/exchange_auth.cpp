@@ -360,8 +360,8 @@ ChildSa* IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuit
 bool IkeEngine::udp_encapsulation(const IkeSa& sa) noexcept
 {
     // RFC 7296 section 2.23: UDP encapsulation when a NAT is in the way (or
-    // we pretend one, encapsulation = "udp"); plain ESP otherwise.
-    return sa.nat_local || sa.nat_remote || sa.peer->always_encapsulate;
+    // either end pretends one, encapsulation = "udp"); plain ESP otherwise.
+    return sa.nat_local || sa.nat_remote || sa.peer_forces_udp || sa.peer->always_encapsulate;
 }
 
 } // namespace mesh::ike

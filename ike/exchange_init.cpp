@@ -114,9 +114,12 @@ void IkeEngine::add_nat_detection(const IkeSa& sa, std::vector<Payload>& payload
     // With encapsulation "udp" the source hash is made not to match, as
     // strongSwan's encap=yes does: the peer then believes we are behind a NAT
     // and uses ESP-in-UDP, which is what this daemon's data plane speaks.
-    auto source = nat_detection_hash(sa.spi_i, sa.spi_r, sa.local);
-    if (sa.peer->always_encapsulate)
-        rng_.randomize(source.data(), source.size());
+    // The hashes are over the addresses and ports the datagram carries
+    // (section 2.23): sa.local is the address the peer's datagram came to,
+    // never the unspecified address a socket bound to any address has.
+    auto source = sa.peer->always_encapsulate
+                      ? forced_encapsulation_hash(sa.spi_i, sa.spi_r, sa.local)
+                      : nat_detection_hash(sa.spi_i, sa.spi_r, sa.local);
     payloads.push_back(notify(NotifyType::nat_detection_source_ip, std::move(source)));
     payloads.push_back(notify(NotifyType::nat_detection_destination_ip, nat_detection_hash(sa.spi_i, sa.spi_r, sa.remote)));
 }
@@ -129,16 +132,19 @@ void IkeEngine::check_nat(IkeSa& sa, const Message& message, const net::Endpoint
     const auto spi_r = message.header.response ? message.header.spi_r : std::uint64_t{0};
     const auto expected_remote = nat_detection_hash(sa.spi_i, spi_r, remote);
     const auto expected_local = nat_detection_hash(sa.spi_i, spi_r, local);
-    bool remote_seen = false, remote_match = false;
+    const auto forced = forced_encapsulation_hash(sa.spi_i, spi_r, remote);
+    bool remote_seen = false, remote_match = false, remote_forces = false;
     for (const auto* n : message.find_all<NotifyPayload>()) {
         if (n->notify_type == NotifyType::nat_detection_source_ip) {
             remote_seen = true;
             remote_match = remote_match || n->data == expected_remote;
+            remote_forces = remote_forces || n->data == forced;
         } else if (n->notify_type == NotifyType::nat_detection_destination_ip) {
             sa.nat_local = n->data != expected_local;
         }
     }
-    sa.nat_remote = remote_seen && !remote_match;
+    sa.peer_forces_udp = remote_seen && !remote_match && remote_forces;
+    sa.nat_remote = remote_seen && !remote_match && !remote_forces;
 }
 
 bool IkeEngine::answer_repeated_init(const Message& request, std::span<const std::uint8_t> datagram,
@@ -340,7 +346,8 @@ void IkeEngine::answer_init(std::uint64_t spi_r, std::optional<InitKeys> keys)
     sa->next_peer_request_id = 1;
     send_datagram(*sa, {sa->init_response});
     ike_log()->info("{}: IKE_SA_INIT from {} answered with {}{}", peer.name, sa->remote.to_string(),
-                    describe_suite(sa->suite), sa->nat_remote ? ", peer behind NAT" : "");
+                    describe_suite(sa->suite),
+                    sa->nat_remote ? ", peer behind NAT" : sa->peer_forces_udp ? ", peer asks for UDP encapsulation" : "");
     sas_.push_back(std::move(sa));
 }
 
@@ -426,7 +433,7 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
     }
     sa.dh.reset();
     check_nat(sa, response, sa.local, sa.remote);
-    if (sa.nat_local || sa.nat_remote || sa.peer->always_encapsulate) {
+    if (udp_encapsulation(sa)) {
         sa.local = {sa.local.address, natt_local_.port};
         sa.remote.port = natt_local_.port;
     }

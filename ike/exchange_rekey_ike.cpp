@@ -252,6 +252,7 @@ IkeSa* IkeEngine::add_rekeyed_sa(IkeSa& old, bool we_initiated, std::uint64_t sp
     sa->peer_hash_algorithms = old.peer_hash_algorithms;
     sa->nat_local = old.nat_local;
     sa->nat_remote = old.nat_remote;
+    sa->peer_forces_udp = old.peer_forces_udp;
     sa->fragmentation = old.fragmentation;
     sa->last_heard = old.last_heard;
     sa->remote_identity = old.remote_identity;

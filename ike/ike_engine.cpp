@@ -292,9 +292,15 @@ void IkeEngine::on_encrypted(IkeSa& sa, const Message& message, std::span<const 
         return;
     }
     sa.last_heard = now;
-    // Section 2.23: an authenticated request from a new address is where the peer now is.
-    if (sa.state == IkeState::established && (remote != sa.remote || local != sa.local))
-        move_peer(sa, local, remote);
+    if (sa.state == IkeState::established) {
+        // Section 2.23: an authenticated request from a new address or port
+        // is where the peer now is. Sent to another address of ours, it is
+        // answered from there (section 2.11), but the peer has not moved.
+        if (remote != sa.remote)
+            move_peer(sa, local, remote);
+        else
+            sa.local = local;
+    }
     switch (header.exchange_type) {
     case ExchangeType::ike_auth:
         if (sa.state == IkeState::init_done) {

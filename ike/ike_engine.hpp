@@ -153,10 +153,12 @@ public:
     // Rekeys the peer's established IKE SAs at the next tick, ahead of their
     // lifetime (an operator's request; tests make both ends collide with it).
     void rekey_ike(const std::string& peer, Clock::time_point now);
-    // Authenticated ESP for `tunnel` came from `remote`, not from where the
-    // IKE SA thinks the peer is: its NAT mapping moved (section 2.23). The
-    // IKE SA follows, as it would for an IKE request from there.
-    void follow_peer(const std::string& tunnel, const net::Endpoint& remote);
+    // Authenticated ESP on the CHILD SA we receive on with `inbound_spi`
+    // came from `remote`, not from where the tunnel sends: the peer's NAT
+    // mapping moved (section 2.23). The IKE SA holding that CHILD SA follows,
+    // as it would for an IKE request from there, unless it is there already;
+    // no other IKE SA moves.
+    void follow_peer(std::uint32_t inbound_spi, const net::Endpoint& remote);
 
     [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
     [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;

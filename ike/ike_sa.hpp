@@ -127,8 +127,9 @@ struct IkeSa {
     std::vector<std::uint8_t> init_response;      // RealMessage2, signed by the responder's AUTH
     std::vector<std::uint8_t> cookie;             // echoed after a COOKIE answer
     std::optional<std::vector<std::uint8_t>> peer_hash_algorithms;   // its SIGNATURE_HASH_ALGORITHMS (RFC 7427)
-    bool nat_local = false;                       // a NAT rewrote our address (or we fake one to force UDP)
+    bool nat_local = false;                       // a NAT rewrote our address
     bool nat_remote = false;                      // a NAT is in front of the peer
+    bool peer_forces_udp = false;                 // no NAT, but the peer asks for UDP encapsulation (nat_detection.hpp)
     bool fragmentation = false;                   // both ends announced IKE fragmentation (RFC 7383)
     FragmentReassembly reassembly;                // the fragments of the message coming in
 

@@ -20,4 +20,10 @@ std::vector<std::uint8_t> nat_detection_hash(std::uint64_t spi_i, std::uint64_t 
     return {digest.begin(), digest.end()};
 }
 
+std::vector<std::uint8_t> forced_encapsulation_hash(std::uint64_t spi_i, std::uint64_t spi_r,
+                                                    const net::Endpoint& endpoint)
+{
+    return nat_detection_hash(spi_i, spi_r, {endpoint.address, static_cast<std::uint16_t>(~endpoint.port)});
+}
+
 } // namespace mesh::ike

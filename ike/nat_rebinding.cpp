@@ -9,6 +9,8 @@
 
 #include "ike/ike_log.hpp"
 
+#include <algorithm>
+
 namespace mesh::ike {
 
 void IkeEngine::move_peer(IkeSa& sa, const net::Endpoint& local, const net::Endpoint& remote)
@@ -22,20 +24,19 @@ void IkeEngine::move_peer(IkeSa& sa, const net::Endpoint& local, const net::Endp
         host_.move_child(child.config->name, remote);
 }
 
-void IkeEngine::follow_peer(const std::string& tunnel, const net::Endpoint& remote)
+void IkeEngine::follow_peer(std::uint32_t inbound_spi, const net::Endpoint& remote)
 {
-    for (auto& sa : sas_) {
-        if (sa->state != IkeState::established || sa->remote == remote)
-            continue;
-        for (const auto& child : sa->children) {
-            if (child.config->name != tunnel)
-                continue;
-            // ESP and IKE share the NAT-T port and so the NAT's mapping.
-            if (sa->local.port == natt_local_.port)
-                move_peer(*sa, sa->local, remote);
-            break;
-        }
-    }
+    // Only the IKE SA whose CHILD SA the ESP authenticated on: with one peer
+    // configuration for many branches, ESP from one branch says nothing
+    // about where another is.
+    const auto owner = std::find_if(sas_.begin(), sas_.end(), [&](const auto& sa) {
+        return sa->state == IkeState::established && sa->child_in(inbound_spi) != nullptr;
+    });
+    if (owner == sas_.end() || (*owner)->remote == remote)
+        return;
+    // ESP and IKE share the NAT-T port and so the NAT's mapping.
+    if ((*owner)->local.port == natt_local_.port)
+        move_peer(**owner, (*owner)->local, remote);
 }
 
 } // namespace mesh::ike

@@ -1,9 +1,13 @@
 #include "net/link.hpp"
 
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netlink/msg.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace mesh::net {
@@ -12,6 +16,7 @@ namespace {
 using LinkPtr = NetlinkObject<rtnl_link, rtnl_link_put>::Ptr;
 using AddrPtr = NetlinkObject<rtnl_addr, rtnl_addr_put>::Ptr;
 using NlAddrPtr = NetlinkObject<nl_addr, nl_addr_put>::Ptr;
+using MessagePtr = NetlinkObject<nl_msg, nlmsg_free>::Ptr;
 
 LinkPtr kernel_link(NetlinkSocket& nl, int ifindex)
 {
@@ -60,6 +65,45 @@ void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
     // NLM_F_REPLACE: adding it again is not an error and makes the kernel
     // announce it again, which is what a routing daemon that missed it needs.
     check_netlink(rtnl_addr_add(nl.get(), addr.get(), NLM_F_REPLACE), "adding address " + address.to_string());
+}
+
+void set_link_group(NetlinkSocket& nl, int ifindex, std::uint32_t group)
+{
+    change_link(nl, ifindex, [](rtnl_link* l, std::uint32_t v) { rtnl_link_set_group(l, v); }, group,
+                "setting group " + std::to_string(group));
+}
+
+bool delete_link_group(NetlinkSocket& nl, std::uint32_t group)
+{
+    // libnl's rtnl_link_delete() wants an index or a name; a deletion by
+    // group is an RTM_DELLINK with index 0 and IFLA_GROUP (rtnl_group_dellink).
+    MessagePtr message(nlmsg_alloc_simple(RTM_DELLINK, 0));
+    if (!message)
+        throw std::runtime_error("deleting interface group " + std::to_string(group) + ": out of memory");
+    ifinfomsg header{};
+    header.ifi_family = AF_UNSPEC;
+    check_netlink(nlmsg_append(message.get(), &header, sizeof header, NLMSG_ALIGNTO),
+                  "deleting interface group " + std::to_string(group));
+    check_netlink(nla_put_u32(message.get(), IFLA_GROUP, group), "deleting interface group " + std::to_string(group));
+    const int result = nl_send_sync(nl.get(), message.release());
+    if (result == -NLE_NODEV || result == -NLE_OBJ_NOTFOUND)
+        return false;
+    check_netlink(result, "deleting interface group " + std::to_string(group));
+    return true;
+}
+
+std::vector<int> link_group_members(NetlinkSocket& nl, std::uint32_t group)
+{
+    nl_cache* cache = nullptr;
+    check_netlink(rtnl_link_alloc_cache(nl.get(), AF_UNSPEC, &cache), "listing interfaces");
+    const std::unique_ptr<nl_cache, void (*)(nl_cache*)> owner(cache, nl_cache_free);
+    std::vector<int> members;
+    for (nl_object* object = nl_cache_get_first(cache); object != nullptr; object = nl_cache_get_next(object)) {
+        auto* link = reinterpret_cast<rtnl_link*>(object);
+        if (rtnl_link_get_group(link) == group)
+            members.push_back(rtnl_link_get_ifindex(link));
+    }
+    return members;
 }
 
 } // namespace mesh::net

@@ -6,6 +6,7 @@
 #include "net/netlink_socket.hpp"
 
 #include <cstdint>
+#include <vector>
 
 namespace mesh::net {
 
@@ -13,6 +14,15 @@ namespace mesh::net {
 void set_link_mtu(NetlinkSocket& nl, int ifindex, std::uint32_t mtu);
 void set_link_up(NetlinkSocket& nl, int ifindex, bool up);
 void set_link_txqueuelen(NetlinkSocket& nl, int ifindex, std::uint32_t packets);
+// IFLA_GROUP: the interface group, a number `ip link show group N` filters on.
+void set_link_group(NetlinkSocket& nl, int ifindex, std::uint32_t group);
+// Deletes every interface of `group` (nonzero) with one RTM_DELLINK: the
+// kernel unregisters them together (unregister_netdevice_many), waiting for
+// RCU once for all of them instead of once each. False when the group had
+// no interface.
+bool delete_link_group(NetlinkSocket& nl, std::uint32_t group);
+// The indexes of the interfaces in `group`, from one dump of every link.
+[[nodiscard]] std::vector<int> link_group_members(NetlinkSocket& nl, std::uint32_t group);
 // Adds the address, or announces it again when the interface has it already.
 void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address);
 

@@ -3,7 +3,8 @@
 # a probe flow of 100 packets a second each way between two LANs, and an
 # underlay path cut and restored several times under it. For each cut and
 # each restore it prints the time until traffic flowed again and the packets
-# lost, then the median and the worst over the cuts.
+# lost, then the median and the worst over the cuts. With --kill, a whole
+# site dies instead (kill -9 to its mesh-site and FRR) and is restarted.
 #
 #   lan-a ==probe 100 pkt/s==> lan-b      (and back)
 #          a ==path 1 (cost 10)== b       <- cut here, silently (both ends drop)
@@ -19,6 +20,10 @@
 #   --cut LINK[:PATH] the path to cut (default: the first link, path 1)
 #   --cut-method drop|down    drop: both ends drop what arrives (default);
 #                             down: the link taken down (both ends see it)
+#   --kill SITE       kill the site instead of cutting a path (dualhub: a
+#                     hub; the probe runs between the first two other
+#                     sites that are no hub); restored means its tunnels up
+#                     and adjacent and every LAN routed as before the kill
 #   --cuts N          how many cuts (default 5)
 #   --outage SECONDS  how long each cut lasts (default: DPD's detection time + 4 s)
 #   --ospf-dead S     OSPF dead interval on the tunnels (hello 1 s; default 3)
@@ -36,7 +41,7 @@ source "$here/lib.sh"
 # shellcheck source=topology.sh
 source "$here/topology.sh"
 
-topology=pair2 routing='' dpd=1s:3 link_down='' cut='' cut_method=drop cuts=5 outage=''
+topology=pair2 routing='' dpd=1s:3 link_down='' cut='' cut_method=drop cuts=5 outage='' kill=''
 ospf_dead=3 zebra=0 flow='' csv='' binary='' keep=0 show=0
 while (($#)); do
     case $1 in
@@ -46,6 +51,7 @@ while (($#)); do
         --link-down) link_down=$2; shift 2 ;;
         --cut) cut=$2; shift 2 ;;
         --cut-method) cut_method=$2; shift 2 ;;
+        --kill) kill=$2; shift 2 ;;
         --cuts) cuts=$2; shift 2 ;;
         --outage) outage=$2; shift 2 ;;
         --ospf-dead) ospf_dead=$2; shift 2 ;;
@@ -55,7 +61,7 @@ while (($#)); do
         --binary | -b) binary=$2; shift 2 ;;
         --show) show=1; shift ;;
         --keep | -k) keep=1; shift ;;
-        -h | --help) sed -n '2,33s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -77,10 +83,20 @@ TOPO_DPD=$dpd TOPO_LINK_DOWN=$link_down TOPO_ZEBRA=$zebra TOPO_OSPF_DEAD=$ospf_d
 topo_up $topology ${routing:+routing=$routing}
 topo_show_routing
 
-# The cut tunnel and the probe's two ends.
-if [[ -z $cut ]]; then cut=${T_A[1]}-${T_B[1]}; fi
-ct=$(topo_find "$cut")
-[[ -n $flow ]] || flow=${T_A[$ct]}-${T_B[$ct]}
+# The cut tunnel (or killed site) and the probe's two ends.
+if [[ -n $kill ]]; then
+    [[ -n ${TOPO_IDX[$kill]:-} ]] || lab_die "--kill $kill: not a site"
+    if [[ -z $flow ]]; then
+        ends=()
+        for s in "${TOPO_SITES[@]}"; do [[ $s == "$kill" ]] || topo_is_hub "$s" || ends+=("$s"); done
+        ((${#ends[@]} >= 2)) || lab_die "--kill $kill: give the probe's two sites with --flow"
+        flow=${ends[0]}-${ends[1]}
+    fi
+else
+    if [[ -z $cut ]]; then cut=${T_A[1]}-${T_B[1]}; fi
+    ct=$(topo_find "$cut")
+    [[ -n $flow ]] || flow=${T_A[$ct]}-${T_B[$ct]}
+fi
 src=${flow%-*} dst=${flow#*-}
 [[ -n ${TOPO_IDX[$src]:-} && -n ${TOPO_IDX[$dst]:-} ]] || lab_die "--flow $flow: not two sites"
 
@@ -95,8 +111,29 @@ probe_start() {
 # event KIND LABEL: the time (CLOCK_REALTIME, as the probes log) of a cut or restore.
 event() { echo "$(date +%s.%N) $1 $2" >>"$LAB_DIR/events"; }
 
+# routing_table: "SITE OTHER INTERFACES" for every pair of sites.
+routing_table() {
+    local s o
+    for s in "${TOPO_SITES[@]}"; do
+        for o in "${TOPO_SITES[@]}"; do
+            [[ $s == "$o" ]] || echo "$s $o $(topo_route_dev "$s" "$o")"
+        done
+    done
+}
+
+# site_restored: every tunnel of the killed site up and adjacent, and every
+# LAN routed everywhere as before the first kill (both hubs used again).
+site_restored() {
+    local t ifname side
+    while read -r t ifname side; do
+        topo_tunnel_up "$t" && topo_adjacent "$t" || return 1
+    done < <(topo_site_ifaces "$kill")
+    [[ $(routing_table) == "$routes_before" ]]
+}
+
 # restored: tunnel $ct up, adjacent, and (path 1) carrying both LANs' routes again.
 restored() {
+    [[ -z $kill ]] || { site_restored; return; }
     topo_tunnel_up "$ct" && topo_adjacent "$ct" || return 1
     [[ ${T_PATH[$ct]} == 1 ]] || return 0
     [[ $(topo_route_dev "${T_A[$ct]}" "${T_B[$ct]}") == "${T_IFA[$ct]}" &&
@@ -110,8 +147,14 @@ false_dead() {
     for s in "${TOPO_SITES[@]}"; do
         log=$LAB_DIR/mesh-site-$s.log
         name=''
-        [[ $s == "${T_A[$ct]}" ]] && name=${T_NAMEA[$ct]}
-        [[ $s == "${T_B[$ct]}" ]] && name=${T_NAMEB[$ct]}
+        if [[ -n $kill ]]; then
+            # The killed site's peers are named after it: those are real deaths.
+            [[ $s != "$kill" ]] || continue
+            name=$kill
+        else
+            [[ $s == "${T_A[$ct]}" ]] && name=${T_NAMEA[$ct]}
+            [[ $s == "${T_B[$ct]}" ]] && name=${T_NAMEB[$ct]}
+        fi
         count=$((count + $("$LAB_PYTHON" - "$log" "$name" <<'PY'
 import re, sys
 bad = 0
@@ -125,11 +168,31 @@ PY
     echo "$count"
 }
 
-lab_info "probe: $src <-> $dst, 100 packets/s each way; cutting ${T_A[$ct]} ${T_IFUA[$ct]} - ${T_B[$ct]} ${T_IFUB[$ct]} ($cut_method) $cuts times for ${outage}s"
+if [[ -n $kill ]]; then
+    what="killing site $kill (kill -9: mesh-site and FRR)"
+else
+    what="cutting ${T_A[$ct]} ${T_IFUA[$ct]} - ${T_B[$ct]} ${T_IFUB[$ct]} ($cut_method)"
+fi
+lab_info "probe: $src <-> $dst, 100 packets/s each way; $what $cuts times for ${outage}s"
 probe_start
 sleep 2
+routes_before=$(routing_table)
 : >"$LAB_DIR/events"
 for ((i = 1; i <= cuts; i++)); do
+    if [[ -n $kill ]]; then
+        event cut "kill#$i"
+        topo_kill "$kill"
+        sleep "$outage"
+        ((show)) && topo_show_routing
+        lab_info "kill #$i: routes $src -> $dst via $(topo_route_dev "$src" "$dst" | grep . || echo none)"
+        event restore "restart#$i"
+        t0=$(date +%s.%N)
+        topo_restart "$kill"
+        lab_wait 60 "site $kill's tunnels up and every LAN routed as before, after restart #$i" site_restored
+        lab_info "restart #$i: $kill's tunnels up and every LAN routed as before within $(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.1f", t1 - t0 }') s"
+        sleep 2
+        continue
+    fi
     event cut "cut#$i"
     topo_cut "$ct" "$cut_method"
     sleep "$outage"
@@ -151,11 +214,13 @@ lab_kill "probe-$dst"
 desc="$topology${routing:+ routing=$routing}"
 timers=''
 [[ $TOPO_ROUTING != ospf ]] || timers=", OSPF hello 1 s dead ${ospf_dead} s"
-lab_info "results: $desc, DPD $dpd, link-down ${link_down:-default}, cut by $cut_method$timers"
+how="cut by $cut_method"
+[[ -z $kill ]] || how="site $kill killed"
+lab_info "results: $desc, DPD $dpd, link-down ${link_down:-default}, $how$timers"
 "$LAB_PYTHON" "$here/probe.py" analyze --events "$LAB_DIR/events" \
     --flow "$src->$dst=$LAB_DIR/probe-$dst.rx" --flow "$dst->$src=$LAB_DIR/probe-$src.rx"
 fd=$(false_dead)
-lab_info "'peer dead' for a tunnel that was not cut: $fd"
+lab_info "'peer dead' for a tunnel that was not cut${kill:+ (or to another site than $kill)}: $fd"
 if [[ -n $csv ]]; then
     echo "$desc,$dpd,${link_down:-default},$("$LAB_PYTHON" "$here/probe.py" analyze --csv --events "$LAB_DIR/events" \
         --flow "a=$LAB_DIR/probe-$dst.rx" --flow "b=$LAB_DIR/probe-$src.rx"),$fd" >>"$csv"

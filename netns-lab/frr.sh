@@ -81,6 +81,26 @@ frr_stop() {
     rm -rf "$(frr_conf_dir "$ns")" "$run"
 }
 
+# frr_kill NS: kill -9 to every FRR daemon of the namespace, as a crash
+# would; their stale sockets and pid files are removed so that frr_start can
+# wait for the new ones. The folders and configs stay.
+frr_kill() {
+    local ns=$1 run pidfile pid pids=() i
+    run=$(frr_run_dir "$ns")
+    for pidfile in "$run"/*.pid; do
+        [[ -f $pidfile ]] || continue
+        pid=$(<"$pidfile")
+        [[ $pid =~ ^[0-9]+$ ]] && kill -KILL "$pid" 2>/dev/null && pids+=("$pid")
+    done
+    for pid in "${pids[@]}"; do
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+    done
+    rm -f "$run"/*.pid "$run"/*.vty "$run/zserv.api"
+}
+
 # vty NS COMMAND...: one vtysh command in that namespace's FRR.
 vty() {
     local ns=$1; shift
@@ -96,4 +116,33 @@ frr_ospf_full() {
 frr_bgp_established() {
     vty "$1" "show bgp ipv4 unicast summary" |
         awk -v p="$2" '$1 == p && $10 ~ /^[0-9]+$/ { ok = 1 } END { exit !ok }'
+}
+
+# frr_bgp_paths NS PREFIX: the neighbors whose paths to PREFIX bgpd uses
+# (valid, and best or multipath), sorted, comma-separated; empty if none.
+frr_bgp_paths() {
+    vty "$1" "show bgp ipv4 unicast $2 json" | "$LAB_PYTHON" -c '
+import json, sys
+try:
+    paths = json.load(sys.stdin).get("paths") or []
+except ValueError:
+    paths = []
+used = [p.get("peer", {}).get("peerId", "?") for p in paths
+        if p.get("valid") and (p.get("multipath") or p.get("bestpath", {}).get("overall"))]
+print(",".join(sorted(used)))'
+}
+
+# frr_route_ifaces NS PREFIX: the interfaces of the nexthops zebra installed
+# in the kernel for PREFIX (`show ip route PREFIX json`, fib), sorted,
+# comma-separated; empty if none.
+frr_route_ifaces() {
+    vty "$1" "show ip route $2 json" | "$LAB_PYTHON" -c '
+import json, sys
+try:
+    routes = json.load(sys.stdin).get(sys.argv[1]) or []
+except ValueError:
+    routes = []
+ifaces = {h.get("interfaceName", "?") for r in routes if r.get("selected")
+          for h in r.get("nexthops", []) if h.get("fib")}
+print(",".join(sorted(ifaces)))' "$2"
 }

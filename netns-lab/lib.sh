@@ -404,8 +404,14 @@ lab_toml_ike_defaults() {
     lab_toml_table proposal.default t_proposal enc-algorithms auth-algorithms pfs-group
 }
 
-# lab_site_ns a|b -> the site's namespace
-lab_site_ns() { if [[ $1 == a ]]; then echo "$SITE_A"; else echo "$SITE_B"; fi; }
+# lab_site_ns SITE -> the site's namespace: LAB_SITE_NS[SITE] when a script
+# names more sites than a and b (netns-lab/bench-hub.sh), else SITE_A or SITE_B.
+declare -gA LAB_SITE_NS=()
+lab_site_ns() {
+    if [[ -n ${LAB_SITE_NS[$1]:-} ]]; then echo "${LAB_SITE_NS[$1]}"
+    elif [[ $1 == a ]]; then echo "$SITE_A"
+    else echo "$SITE_B"; fi
+}
 lab_site_ifname() { if [[ $1 == a ]]; then echo gre-b; else echo gre-a; fi; }
 lab_site_far_lan() { if [[ $1 == a ]]; then echo 10.2.0.0/24; else echo 10.1.0.0/24; fi; }
 
@@ -906,6 +912,8 @@ lab_require_strongswan() {
 #   LAB_SWAN_PLUGINS  more plugins to load (certificates: "pem pkcs1 x509
 #                     pubkey constraints")
 #   LAB_SWAN_CHARON   more lines inside charon { } (e.g. "fragment_size = 576")
+#   LAB_SWAN_LOG      the log level of ike and cfg (default 2; a benchmark
+#                     sets 1, what an operator runs, as logging costs CPU)
 lab_charon_start() {
     local site=$1 ns dir
     ns=$(lab_site_ns "$site") dir=$LAB_DIR/swan-$site
@@ -930,8 +938,8 @@ ${LAB_SWAN_CHARON:-}
             time_format = %H:%M:%S
             flush_line = yes
             default = 1
-            ike = 2
-            cfg = 2
+            ike = ${LAB_SWAN_LOG:-2}
+            cfg = ${LAB_SWAN_LOG:-2}
         }
     }
     syslog {

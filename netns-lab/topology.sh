@@ -12,15 +12,19 @@
 #                          site behind a NAT router namespace on that link
 #                          (it initiates, the first one is passive for it)
 #   hub=a                  a passive hub: it never initiates (spokes do)
+#   hub=h1,h2              several hubs: each passive towards the spokes; on
+#                          a link between two hubs the first one initiates
 #   routing=ospf|bgp|none  ospf: OSPF point-to-point over every tunnel,
 #                          costs 10 x path (path 1 preferred); bgp: iBGP
-#                          with the hub (or the first site) as route
-#                          reflector; none: the tunnels' own static routes
+#                          with the hubs (or the first site) as route
+#                          reflectors; none: the tunnels' own static routes
 # Presets:
 #   pair    sites=a,b links=a-b routing=ospf
 #   pair2   sites=a,b links=a-b:2 routing=ospf          (redundant paths)
 #   mesh3   sites=a,b,c links=a-b,a-c,b-c routing=ospf  (full mesh)
 #   hub3    sites=hub,s1,s2,s3 links=hub-s1,hub-s2,hub-s3 hub=hub routing=ospf
+#   dualhub sites=h1,h2,b1,b2,b3 links=h1-h2,h1-b1,h1-b2,h1-b3,h2-b1,h2-b2,h2-b3
+#           hub=h1,h2 routing=bgp   (every branch on both hubs, below)
 # Later words override a preset's: "hub3 routing=bgp".
 #
 # Addressing (site number i = position in sites, from 1; link number L in
@@ -39,6 +43,19 @@
 #                          u-b-2  198.18.12.1 ---- 198.18.12.2 u-a-2
 #                          gre-b-2 172.16.2.1  ==== 172.16.2.2  gre-a-2
 #
+# Two hubs (dualhub): both are iBGP route reflectors with next-hop-self
+# (a branch cannot reach another branch's tunnel address) and peer with each
+# other over their own tunnel; a branch peers with both and installs the
+# other LANs over both tunnels (maximum-paths ibgp = number of hubs). When a
+# hub dies, the branch's DPD takes its tunnel administratively down, which
+# removes the tunnel's connected route at once: the kernel drops that
+# nexthop and bgpd's nexthop tracking drops the paths through it, long
+# before BGP's hold timer (3 s, FRR's minimum) expires. Measured with
+# failover.sh --topology dualhub --kill h1 --dpd 100ms:3 (kill -9 to h1's
+# mesh-site and FRR under the probe b1 <-> b2): gap 0.41-0.46 s over 9
+# kills, 40-45 packets lost, no false "peer dead"; both hubs used again
+# 5-7 s after the restart (docs/lab.md).
+#
 # Knobs (set before topo_write_configs): TOPO_DPD="1s:3" (dpd-interval and
 # dpd-maximum-failures), TOPO_LINK_DOWN=admin|carrier (written only when
 # set), TOPO_ZEBRA=1 (mesh-site talks to zebra), TOPO_OSPF_HELLO/DEAD
@@ -48,7 +65,8 @@
 # Entry points: topo_up DESCRIPTION (everything, waits until routed),
 # topo_find a-b[:p] (a tunnel's number), topo_cut/topo_restore T,
 # topo_tunnel_up/down T, topo_adjacent T, topo_route_dev SITE OTHER,
-# topo_show_routing, tmesh SITE CMD (the mesh-site CLI), vty NS CMD (vtysh).
+# topo_show_routing, topo_kill/topo_restart SITE (kill -9 its mesh-site and
+# FRR, start them again), tmesh SITE CMD (the mesh-site CLI), vty NS CMD.
 
 # shellcheck source=frr.sh
 source "$(dirname "${BASH_SOURCE[0]}")/frr.sh"
@@ -61,7 +79,7 @@ TOPO_OSPF_DEAD=${TOPO_OSPF_DEAD:-3}
 TOPO_STATIC=${TOPO_STATIC:-0}
 
 declare -ga TOPO_SITES=() TOPO_TUNNELS=()
-declare -gA TOPO_IDX=() TOPO_NS=() TOPO_LAN_NS=()
+declare -gA TOPO_IDX=() TOPO_NS=() TOPO_LAN_NS=() TOPO_IS_HUB=()
 # Per tunnel number: its two sites, path, link number, NAT, underlay
 # interfaces and addresses, tunnel interfaces and the names each side uses.
 declare -gA T_A=() T_B=() T_PATH=() T_LINK=() T_NAT=() T_UA=() T_UB=() T_UB_PUB=()
@@ -77,6 +95,7 @@ topo_preset() {
         pair2) echo "sites=a,b links=a-b:2 routing=ospf" ;;
         mesh3) echo "sites=a,b,c links=a-b,a-c,b-c routing=ospf" ;;
         hub3) echo "sites=hub,s1,s2,s3 links=hub-s1,hub-s2,hub-s3 hub=hub routing=ospf" ;;
+        dualhub) echo "sites=h1,h2,b1,b2,b3 links=h1-h2,h1-b1,h1-b2,h1-b3,h2-b1,h2-b2,h2-b3 hub=h1,h2 routing=bgp" ;;
         *) return 1 ;;
     esac
 }
@@ -89,7 +108,7 @@ topo_parse() {
     for w in "${given[@]}"; do
         if [[ $w != *=* ]]; then
             # shellcheck disable=SC2207
-            words+=($(topo_preset "$w")) || lab_die "unknown topology preset '$w' (pair, pair2, mesh3, hub3)"
+            words+=($(topo_preset "$w")) || lab_die "unknown topology preset '$w' (pair, pair2, mesh3, hub3, dualhub)"
         else
             words+=("$w")
         fi
@@ -112,7 +131,10 @@ topo_parse() {
         TOPO_NS[$s]=msl-$s-$$ TOPO_LAN_NS[$s]=msl-lan-$s-$$
     done
     ((i >= 2)) || lab_die "topology: at least two sites"
-    [[ -z $TOPO_HUB || -n ${TOPO_IDX[$TOPO_HUB]:-} ]] || lab_die "topology: hub '$TOPO_HUB' is not a site"
+    for s in $TOPO_HUB; do
+        [[ -n ${TOPO_IDX[$s]:-} ]] || lab_die "topology: hub '$s' is not a site"
+        TOPO_IS_HUB[$s]=1
+    done
     local link l=0
     for link in $links; do
         _topo_link "$((++l))" "$link"
@@ -165,6 +187,10 @@ topo_find() {
     lab_die "no tunnel for '$spec'"
 }
 
+topo_is_hub() { [[ -n ${TOPO_IS_HUB[$1]:-} ]]; }
+# topo_is_rr SITE: a BGP route reflector (a hub, or the first site if none).
+topo_is_rr() { if [[ -n $TOPO_HUB ]]; then topo_is_hub "$1"; else [[ $1 == "${TOPO_SITES[0]}" ]]; fi; }
+
 topo_lan() { echo "10.${TOPO_IDX[$1]}.0.0/24"; }
 topo_host() { echo "10.${TOPO_IDX[$1]}.0.2"; }
 # topo_tun_addr T a|b: the tunnel's address of side a (.1) or b (.2)
@@ -174,7 +200,7 @@ topo_tun_addr() { if [[ $2 == a ]]; then echo "172.16.$1.1"; else echo "172.16.$
 topo_describe() {
     local s t via
     for s in "${TOPO_SITES[@]}"; do
-        echo "  site $s: namespace ${TOPO_NS[$s]}, LAN $(topo_lan "$s") (host $(topo_host "$s") in ${TOPO_LAN_NS[$s]})${TOPO_HUB:+$([[ $s == "$TOPO_HUB" ]] && echo ', passive hub')}"
+        echo "  site $s: namespace ${TOPO_NS[$s]}, LAN $(topo_lan "$s") (host $(topo_host "$s") in ${TOPO_LAN_NS[$s]})$(topo_is_hub "$s" && echo ', passive hub')"
     done
     for t in "${TOPO_TUNNELS[@]}"; do
         via=''
@@ -319,7 +345,8 @@ _topo_tunnel_config() {
         me=${T_B[$t]} other=${T_A[$t]} name=${T_NAMEB[$t]} ifname=${T_IFB[$t]}
         local_addr=${T_UB[$t]} remote_addr=${T_UA[$t]}
     fi
-    [[ $me == "$TOPO_HUB" ]] && passive=true
+    # A hub waits for its spokes; between two hubs the first one initiates.
+    topo_is_hub "$me" && { ! topo_is_hub "$other" || [[ $side == b ]]; } && passive=true
     local -A t_peer=(
         [address]=$remote_addr [local-address]=$local_addr [passive]=$passive [auth-method]=pre-shared-key
         [secret]=$TOPO_SECRET [my-id]=fqdn:$me$sfx.lab [remote-id]=fqdn:$other$sfx.lab
@@ -341,13 +368,22 @@ topo_write_frr() {
     [[ $TOPO_ROUTING != none ]] || return 0
     for s in "${TOPO_SITES[@]}"; do
         frr_prepare "${TOPO_NS[$s]}"
-        echo "hostname $s" | frr_write "${TOPO_NS[$s]}" zebra
+        _topo_zebra "$s" | frr_write "${TOPO_NS[$s]}" zebra
         if [[ $TOPO_ROUTING == ospf ]]; then
             _topo_ospfd "$s" | frr_write "${TOPO_NS[$s]}" ospfd
         else
             _topo_bgpd "$s" | frr_write "${TOPO_NS[$s]}" bgpd
         fi
     done
+}
+
+_topo_zebra() {
+    echo "hostname $1"
+    # ECMP over several hubs: routes carry their nexthops themselves, as
+    # kernel nexthop objects lose a nexthop for good when its tunnel goes
+    # down (zebra 8.4 then keeps a route on the other hub alone after the
+    # tunnel is back, while `show ip route` lists both).
+    ((${#TOPO_IS_HUB[@]} < 2)) || echo "no zebra nexthop kernel enable"
 }
 
 # topo_site_ifaces SITE: "T IFNAME SIDE" for each tunnel end at SITE.
@@ -391,12 +427,12 @@ router ospf
 EOF
 }
 
-# iBGP in AS 65000 over the tunnel addresses: the hub (or the first site)
-# reflects the spokes' LANs to each other with itself as next hop, so a
+# iBGP in AS 65000 over the tunnel addresses: the hubs (or the first site)
+# reflect the spokes' LANs to each other with themselves as next hop, so a
 # spoke needs no route to another spoke's tunnel address. Keepalive 1 s,
 # hold 3 s, connect retry 1 s: a restored tunnel is used again quickly.
 _topo_bgpd() {
-    local s=$1 rr=${TOPO_HUB:-${TOPO_SITES[0]}} t ifname side peer
+    local s=$1 t ifname side peer other hubs=${#TOPO_IS_HUB[@]}
     cat <<EOF
 hostname $s
 router bgp 65000
@@ -405,28 +441,46 @@ router bgp 65000
  no bgp network import-check
  timers bgp 1 3
 EOF
-    while read -r t ifname side; do
-        if [[ $side == a ]]; then peer=$(topo_tun_addr "$t" b); else peer=$(topo_tun_addr "$t" a); fi
-        # A spoke peers with the reflector only; in a full mesh everyone peers.
-        [[ -n $TOPO_HUB && $s != "$rr" && ${T_A[$t]} != "$rr" && ${T_B[$t]} != "$rr" ]] && continue
+    while read -r t ifname side peer other; do
+        # A spoke peers with the reflectors only; in a full mesh everyone peers.
+        [[ -n $TOPO_HUB ]] && ! topo_is_rr "$s" && ! topo_is_rr "$other" && continue
         echo " neighbor $peer remote-as 65000"
         echo " neighbor $peer timers connect 1"
         echo " neighbor $peer update-source $ifname"
-    done < <(topo_site_ifaces "$s")
+    done < <(_topo_bgp_sessions "$s")
     echo " address-family ipv4 unicast"
     echo "  network $(topo_lan "$s")"
-    # One best path, not ECMP over redundant tunnels: the lower neighbor
-    # address (path 1) carries the traffic while it is up, as with OSPF's
-    # costs, and failover is a change of route, not of a nexthop group.
-    echo "  maximum-paths ibgp 1"
-    if [[ $s == "$rr" ]]; then
-        while read -r t ifname side; do
-            if [[ $side == a ]]; then peer=$(topo_tun_addr "$t" b); else peer=$(topo_tun_addr "$t" a); fi
-            echo "  neighbor $peer route-reflector-client"
+    if ((hubs > 1)) && ! topo_is_rr "$s"; then
+        # A branch of several hubs forwards over all of them (ECMP): when
+        # one dies, the kernel drops its nexthop as the tunnel goes down.
+        echo "  maximum-paths ibgp $hubs"
+    else
+        # One best path, not ECMP over redundant tunnels: the lower neighbor
+        # address (path 1) carries the traffic while it is up, as with OSPF's
+        # costs, and failover is a change of route, not of a nexthop group.
+        # A hub reaches its own branches directly, never through another hub.
+        echo "  maximum-paths ibgp 1"
+    fi
+    if topo_is_rr "$s"; then
+        while read -r t ifname side peer other; do
+            topo_is_rr "$other" || echo "  neighbor $peer route-reflector-client"
             echo "  neighbor $peer next-hop-self force"
-        done < <(topo_site_ifaces "$s")
+        done < <(_topo_bgp_sessions "$s")
     fi
     echo " exit-address-family"
+}
+
+# _topo_bgp_sessions SITE: "T IFNAME SIDE PEER_ADDRESS OTHER_SITE" for each
+# tunnel end at SITE.
+_topo_bgp_sessions() {
+    local t ifname side
+    while read -r t ifname side; do
+        if [[ $side == a ]]; then
+            echo "$t $ifname $side $(topo_tun_addr "$t" b) ${T_B[$t]}"
+        else
+            echo "$t $ifname $side $(topo_tun_addr "$t" a) ${T_A[$t]}"
+        fi
+    done < <(topo_site_ifaces "$1")
 }
 
 # topo_frr_start: FRR in every site.
@@ -450,13 +504,44 @@ tmesh() {
 topo_mesh_start() {
     local s
     for s in "${TOPO_SITES[@]}"; do
-        n "${TOPO_NS[$s]}" "$MESH_SITE" check-config -c "$LAB_DIR/site-$s.toml" >&2 ||
-            lab_die "check-config rejected site-$s.toml"
-        lab_bg "mesh-site-$s" "${TOPO_NS[$s]}" "$MESH_SITE" run -c "$LAB_DIR/site-$s.toml"
+        _topo_mesh_start_site "$s"
     done
     for s in "${TOPO_SITES[@]}"; do
         lab_wait 10 "mesh-site ($s) to answer status" tmesh "$s" status --json
     done
+}
+
+_topo_mesh_start_site() {
+    local s=$1
+    n "${TOPO_NS[$s]}" "$MESH_SITE" check-config -c "$LAB_DIR/site-$s.toml" >&2 ||
+        lab_die "check-config rejected site-$s.toml"
+    lab_bg "mesh-site-$s" "${TOPO_NS[$s]}" "$MESH_SITE" run -c "$LAB_DIR/site-$s.toml"
+}
+
+# topo_kill SITE: the site dies without a word: kill -9 to its mesh-site and
+# its FRR daemons (no IKE Delete, no BGP Notification). Its log is kept as
+# mesh-site-SITE.log.N (N = 1, 2, ...) for topo_restart.
+topo_kill() {
+    local s=$1 pid=${LAB_PID[mesh-site-$1]:-} i=1
+    [[ -n $pid ]] || lab_die "topo_kill $s: its mesh-site is not running"
+    n "${TOPO_NS[$s]}" kill -KILL "$pid"
+    unset "LAB_PID[mesh-site-$s]"
+    # The braces also silence bash's "Killed" notice for the job.
+    { wait "$pid"; } 2>/dev/null || true
+    [[ $TOPO_ROUTING == none ]] || frr_kill "${TOPO_NS[$s]}"
+    while [[ -e $LAB_DIR/mesh-site-$s.log.$i ]]; do i=$((i + 1)); done
+    mv "$LAB_DIR/mesh-site-$s.log" "$LAB_DIR/mesh-site-$s.log.$i"
+}
+
+# topo_restart SITE: mesh-site and FRR of a killed site started again, in
+# topo_up's order; returns once its mesh-site answers status.
+topo_restart() {
+    local s=$1 daemon=ospfd
+    [[ $TOPO_ROUTING != bgp ]] || daemon=bgpd
+    if [[ $TOPO_ROUTING != none ]] && ((TOPO_ZEBRA)); then frr_start "${TOPO_NS[$s]}" "$daemon"; fi
+    _topo_mesh_start_site "$s"
+    lab_wait 10 "mesh-site ($s) to answer status" tmesh "$s" status --json
+    if [[ $TOPO_ROUTING != none ]] && ! ((TOPO_ZEBRA)); then frr_start "${TOPO_NS[$s]}" "$daemon"; fi
 }
 
 # topo_tunnel_state SITE NAME: that tunnel's "state" in the site's status
@@ -495,8 +580,8 @@ topo_adjacent() {
     esac
 }
 _topo_bgp_adjacent() {
-    local t=$1 rr=${TOPO_HUB:-${TOPO_SITES[0]}}
-    [[ -n $TOPO_HUB && ${T_A[$t]} != "$rr" && ${T_B[$t]} != "$rr" ]] && return 0
+    local t=$1
+    [[ -n $TOPO_HUB ]] && ! topo_is_rr "${T_A[$t]}" && ! topo_is_rr "${T_B[$t]}" && return 0
     frr_bgp_established "${TOPO_NS[${T_A[$t]}]}" "$(topo_tun_addr "$t" b)"
 }
 

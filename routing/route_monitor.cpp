@@ -1,5 +1,7 @@
 #include "routing/route_monitor.hpp"
 
+#include "net/os_error.hpp"
+
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -107,7 +109,7 @@ RouteMonitor::RouteMonitor()
     : fd_(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE))
 {
     if (!fd_)
-        throw std::system_error(errno, std::generic_category(), "rtnetlink socket");
+        net::throw_os_error("rtnetlink socket");
     ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes);
     sockaddr_nl address{};
     address.nl_family = AF_NETLINK;

@@ -52,10 +52,11 @@ bool same_endpoint(const sockaddr_storage& a, socklen_t a_length, const sockaddr
 // What a read's control messages say: UDP GRO's gso_size (its datagrams are
 // that long, the last one possibly shorter; 0 when the read is one datagram)
 // and SO_RXQ_OVFL's count of the socket's drops so far (absent until the
-// kernel has dropped one).
+// kernel has dropped one), and the address of ours it was sent to.
 struct ReadControl {
     std::size_t segment = 0;
     std::optional<std::uint32_t> kernel_drops;
+    std::optional<net::IpAddress> destination;
 };
 
 ReadControl read_control(msghdr& header) noexcept
@@ -71,6 +72,8 @@ ReadControl read_control(msghdr& header) noexcept
             std::uint32_t drops = 0;
             std::memcpy(&drops, CMSG_DATA(cmsg), sizeof drops);
             control.kernel_drops = drops;
+        } else if (const auto destination = destination_address(*cmsg)) {
+            control.destination = destination;
         }
     }
     return control;
@@ -114,13 +117,13 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp, s
             const auto bytes = packet.data();
             const std::size_t segment = control.segment;
             if (segment == 0 || segment >= bytes.size()) {
-                handle_datagram(snapshot, bytes, batch.names[i], from_length, fd);
+                handle_datagram(snapshot, bytes, batch.names[i], from_length, control.destination, fd);
                 continue;
             }
             counters_.gro_datagrams.add(1);
             for (std::size_t offset = 0; offset < bytes.size(); offset += segment)
                 handle_datagram(snapshot, bytes.subspan(offset, std::min(segment, bytes.size() - offset)),
-                                batch.names[i], from_length, fd);
+                                batch.names[i], from_length, control.destination, fd);
             continue;
         }
         // IPv4 raw sockets deliver the IP header too (IPv6 ones do not).
@@ -139,14 +142,15 @@ void PacketPump::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp, s
 }
 
 void PacketPump::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> bytes,
-                                 const sockaddr_storage& from, socklen_t from_length, int udp_fd)
+                                 const sockaddr_storage& from, socklen_t from_length,
+                                 const std::optional<net::IpAddress>& to, int udp_fd)
 {
     if (bytes.size() == 1 && bytes[0] == 0xff) {
         counters_.keepalives.add(1);
         return;
     }
     if (bytes.size() >= 4 && net::load_be32(bytes.data()) == 0) {
-        queue_ike(bytes.subspan(4), from, from_length, udp_fd);
+        queue_ike(bytes.subspan(4), from, from_length, to, udp_fd);
         return;
     }
     handle_esp(snapshot, bytes, from, from_length, true);
@@ -230,7 +234,7 @@ void PacketPump::deliver(const TunnelPath& path, std::span<std::uint8_t> packet)
 }
 
 void PacketPump::queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from,
-                           socklen_t from_length, int udp_fd)
+                           socklen_t from_length, const std::optional<net::IpAddress>& to, int udp_fd)
 {
     IkeDatagram* slot = ike_queue_.prepare();
     const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
@@ -240,6 +244,7 @@ void PacketPump::queue_ike(std::span<const std::uint8_t> message, const sockaddr
     }
     counters_.ike_datagrams.add(1);
     slot->from = *source;
+    slot->to = to;
     slot->udp_fd = udp_fd;
     slot->size = message.size();
     std::memcpy(slot->bytes.data(), message.data(), message.size());

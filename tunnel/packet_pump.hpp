@@ -21,6 +21,7 @@
 #include "tunnel/sa_table.hpp"
 #include "tunnel/spsc_ring.hpp"
 #include "tunnel/udp_gso_batch.hpp"
+#include "tunnel/udp_socket.hpp"
 #include "tunnel/virtio_net_header.hpp"
 
 #include <sys/socket.h>
@@ -28,6 +29,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -54,6 +56,7 @@ struct DataplaneEvent {
 // An IKE message that arrived on the NAT-T port, the non-ESP marker removed.
 struct IkeDatagram {
     net::Endpoint from;
+    std::optional<net::IpAddress> to;   // the address of ours it was sent to (IP_PKTINFO), for NAT detection
     int udp_fd = -1;
     std::size_t size = 0;
     std::array<std::uint8_t, max_ike_datagram> bytes;
@@ -105,8 +108,9 @@ private:
     std::uint64_t next_slot();
 
     struct Batch {
-        // UDP_GRO's segment size and SO_RXQ_OVFL's drop count.
-        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t))>;
+        // UDP_GRO's segment size, SO_RXQ_OVFL's drop count and the destination address.
+        using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t)) +
+                                                     destination_control_bytes>;
         std::array<PacketBuffer, pump_batch> buffers;
         std::array<mmsghdr, pump_batch> messages{};
         std::array<iovec, pump_batch> iov{};
@@ -125,12 +129,12 @@ private:
     // inbound_path.cpp
     void inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp, std::size_t slot);
     void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
-                         socklen_t from_length, int udp_fd);
+                         socklen_t from_length, const std::optional<net::IpAddress>& to, int udp_fd);
     void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
                     socklen_t from_length, bool udp);
     void deliver(const TunnelPath& path, std::span<std::uint8_t> packet);
     void queue_ike(std::span<const std::uint8_t> message, const sockaddr_storage& from, socklen_t from_length,
-                   int udp_fd);
+                   const std::optional<net::IpAddress>& to, int udp_fd);
     void post(SpscRing<DataplaneEvent, 64>& ring, const DataplaneEvent& event) noexcept;
     void notify() noexcept;
 

@@ -1,5 +1,7 @@
 #include "tunnel/raw_esp_socket.hpp"
 
+#include "net/os_error.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -13,7 +15,7 @@ RawEspSocket::RawEspSocket(const net::IpAddress& local)
     const bool v4 = local.is_v4();
     fd_ = net::FileDescriptor(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP));
     if (!fd_)
-        throw std::system_error(errno, std::generic_category(), "raw ESP socket");
+        net::throw_os_error("raw ESP socket");
     const int buffer = 8 << 20;
     ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
     ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof buffer);

@@ -33,6 +33,7 @@ void SaTable::add_tunnel(TunnelId id, const TunnelSettings& settings)
 {
     TunnelState state;
     state.settings = settings;
+    state.udp_gso = is_udp_socket(settings.udp_fd);
     if (!tunnels_.try_emplace(id, std::move(state)).second)
         throw std::invalid_argument("tunnel " + std::to_string(id) + " exists");
     publish();
@@ -44,10 +45,18 @@ void SaTable::remove_tunnel(TunnelId id)
     publish();
 }
 
+void SaTable::remove_tunnels(std::span<const TunnelId> ids)
+{
+    for (const TunnelId id : ids)
+        tunnels_.erase(id);
+    publish();
+}
+
 void SaTable::set_peer(TunnelId id, const net::Endpoint& peer, int send_fd)
 {
     tunnels_.at(id).settings.peer = peer;
     tunnels_.at(id).settings.udp_fd = send_fd;
+    tunnels_.at(id).udp_gso = is_udp_socket(send_fd);
     publish();
 }
 
@@ -106,7 +115,7 @@ void SaTable::publish()
         path.mtu = state.settings.mtu;
         path.mss_clamp = state.settings.mss_clamp;
         path.vnet_hdr = state.settings.vnet_hdr;
-        path.udp_gso = is_udp_socket(path.udp_fd);
+        path.udp_gso = state.udp_gso;
         path.peer = state.settings.peer.to_sockaddr(path.peer_length);
         const InstalledSa* sending = state.sending_sa();
         path.outbound = sending != nullptr ? sending->outbound.get() : nullptr;

@@ -109,6 +109,7 @@ public:
         std::shared_ptr<TunnelCounters> counters = std::make_shared<TunnelCounters>();
         std::vector<InstalledSa> sas;       // oldest first; several while a rekey overlaps
         std::uint32_t sending = 0;          // inbound SPI of the SA whose outbound half is in use; 0: none
+        bool udp_gso = false;               // settings.udp_fd is UDP: asked once, not at every publish
         [[nodiscard]] const InstalledSa* sending_sa() const noexcept;
     };
 
@@ -118,6 +119,9 @@ public:
     // Control thread only.
     void add_tunnel(TunnelId id, const TunnelSettings& settings);
     void remove_tunnel(TunnelId id);
+    // Several with one publish: a publish copies every tunnel, so removing
+    // a thousand one by one is quadratic.
+    void remove_tunnels(std::span<const TunnelId> ids);
     // Where the tunnel's ESP goes and through which socket (UDP or raw ESP).
     void set_peer(TunnelId id, const net::Endpoint& peer, int send_fd);
     // Throws std::invalid_argument if the inbound SPI is installed already.

@@ -1,13 +1,20 @@
 #include "tunnel/tun_device.hpp"
 
+#include "net/link.hpp"
+#include "net/os_error.hpp"
+
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
+#include <utility>
 
 namespace mesh::tunnel {
 
@@ -19,7 +26,21 @@ constexpr unsigned tun_offloads_tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 
 [[noreturn]] void throw_errno(const std::string& what)
 {
-    throw std::system_error(errno, std::generic_category(), what);
+    net::throw_os_error(what);
+}
+
+// What if_nametoindex(3) does, but when its socket cannot be had (EMFILE)
+// it says so: if_nametoindex then reports "No such file or directory".
+int interface_index(const std::string& name)
+{
+    const net::FileDescriptor fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd)
+        throw_errno("finding interface " + name + ": socket");
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    if (::ioctl(fd.get(), SIOCGIFINDEX, &ifr) < 0)
+        throw_errno("finding interface " + name);
+    return ifr.ifr_ifindex;
 }
 
 } // namespace
@@ -30,7 +51,7 @@ TunDevice::TunDevice(const std::string& name) : name_(name)
         throw std::invalid_argument("interface name '" + name + "' must have 1 to 15 characters");
     fd_ = net::FileDescriptor(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (!fd_)
-        throw_errno("opening /dev/net/tun");
+        throw_errno("opening /dev/net/tun for " + name);
     ifreq ifr{};
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
     std::memcpy(ifr.ifr_name, name.data(), name.size());
@@ -45,9 +66,7 @@ TunDevice::TunDevice(const std::string& name) : name_(name)
             break;
         }
     }
-    ifindex_ = static_cast<int>(::if_nametoindex(name.c_str()));
-    if (ifindex_ == 0)
-        throw_errno("finding interface " + name);
+    ifindex_ = interface_index(name);
 }
 
 void TunDevice::set_carrier(bool on)
@@ -55,6 +74,49 @@ void TunDevice::set_carrier(bool on)
     int carrier = on ? 1 : 0;
     if (::ioctl(fd_.get(), TUNSETCARRIER, &carrier) < 0)
         throw_errno("setting carrier of " + name_);
+}
+
+void TunReaper::adopt(const TunDevice& device)
+{
+    net::set_link_group(nl_, device.ifindex(), live_);
+}
+
+bool TunReaper::release(std::shared_ptr<TunDevice> device)
+{
+    try {
+        net::set_link_group(nl_, device->ifindex(), released_group_);
+    } catch (const std::runtime_error&) {
+        return false;
+    }
+    released_.push_back(std::move(device));
+    return true;
+}
+
+std::size_t TunReaper::reap()
+{
+    const auto released = std::exchange(released_, {});
+    if (released.empty())
+        return 0;
+    return net::delete_link_group(nl_, released_group_) ? released.size() : 0;
+}
+
+std::size_t TunReaper::reap_all(std::span<const std::shared_ptr<TunDevice>> live)
+{
+    std::vector<int> ours;
+    for (const auto& device : live)
+        ours.push_back(device->ifindex());
+    std::ranges::sort(ours);
+    const auto members = net::link_group_members(nl_, live_);
+    const bool alone = std::ranges::all_of(members, [&](int ifindex) { return std::ranges::binary_search(ours, ifindex); });
+    std::size_t deleted = 0;
+    if (alone) {
+        if (!live.empty() && net::delete_link_group(nl_, live_))
+            deleted = members.size();
+    } else {
+        for (const auto& device : live)
+            release(device);
+    }
+    return deleted + reap();
 }
 
 } // namespace mesh::tunnel

@@ -2,13 +2,19 @@
 // The ESP-in-UDP socket (RFC 3948): one per local address and NAT-T port,
 // non-blocking, with large kernel buffers since the pump drains it in batches,
 // and SO_RXQ_OVFL on: its reads tell how many datagrams the kernel dropped.
+// IP_PKTINFO (IPV6_RECVPKTINFO) on too: bound to any address, a read tells
+// which of ours the datagram was sent to, which IKE's NAT detection hashes
+// (RFC 7296 section 2.23).
 
 #include "net/file_descriptor.hpp"
 #include "net/ip_address.hpp"
 #include "tunnel/mtu.hpp"
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
+#include <span>
 
 namespace mesh::tunnel {
 
@@ -25,6 +31,19 @@ private:
     net::FileDescriptor fd_;
     net::Endpoint local_;
 };
+
+// Room for the IP_PKTINFO or IPV6_PKTINFO control message of a read.
+inline constexpr std::size_t destination_control_bytes = CMSG_SPACE(sizeof(in6_pktinfo));
+
+// The address a datagram was sent to, when this control message of its read
+// is the IP_PKTINFO or IPV6_PKTINFO the socket asked for; nullopt otherwise.
+[[nodiscard]] std::optional<net::IpAddress> destination_address(const cmsghdr& cmsg) noexcept;
+
+// Makes a send on `socket` leave from `source` (IP_PKTINFO or IPV6_PKTINFO):
+// the control message in `control` (destination_control_bytes), set in
+// `header`. Nothing when `source` is unspecified or of the other family.
+void set_source_address(msghdr& header, std::span<std::uint8_t> control, const UdpSocket& socket,
+                        const net::IpAddress& source) noexcept;
 
 } // namespace mesh::tunnel
 

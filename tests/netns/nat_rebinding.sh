@@ -7,7 +7,8 @@
 #
 #   lan-a -- a [198.18.11.1] ---- [198.18.11.2 pub] NAT [priv] ---- [10.200.11.2] b -- lan-b
 #
-#   1  the tunnel is up; a sees b at 198.18.11.2:<masqueraded port>, pings cross
+#   1  the tunnel is up; a sees b at 198.18.11.2:<masqueraded port>, pings cross;
+#      a detects the NAT in front of b, b knows it is behind it (keepalives)
 #   2  the mapping changes under a ping from lan-b (ESP from the new port
 #      moves a at once) and then again under a ping from lan-a only (a's ESP
 #      goes to the dead mapping until b's DPD check, an IKE request, arrives
@@ -53,6 +54,17 @@ spis=$(peer_of_b ike-spi-i)
 port=$(peer_of_b remote-port)
 [[ $spis != *" "* && -n $spis ]] || lab_die "site a should hold one IKE SA with b, has: '$spis'"
 lab_info "(1) site a sees b at ${T_UB_PUB[$t]}:$port, IKE SA $spis"
+# nat_of SITE: "nat-detected behind-nat" of its established IKE SA.
+nat_of() {
+    tmesh "$1" status --json | "$LAB_PYTHON" -c '
+import json, sys
+for p in json.load(sys.stdin)["peers"]:
+    if p["state"] == "established":
+        print(p["nat-detected"], p["behind-nat"])'
+}
+[[ $(nat_of a) == "True False" ]] || lab_die "(1) site a should see a NAT in front of b (nat-detected, not behind-nat), has: $(nat_of a)"
+[[ $(nat_of b) == "True True" ]] || lab_die "(1) site b should know it is behind a NAT, has: $(nat_of b)"
+lab_info "(1) NAT detected: in front of b at a, behind-nat at b"
 
 round() { # FIRST_PORT PINGER_NS TARGET WHAT
     local first=$1 pinger=$2 target=$3 what=$4 before got now_port

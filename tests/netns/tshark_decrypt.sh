@@ -15,6 +15,12 @@ source "$(dirname "$(readlink -f "$0")")/../../netns-lab/lib.sh"
 lab_init ping tcpdump tshark
 lab_find_binary "${1:-}"
 lab_two_site_topology
+# A late outbound thread sends several ESP packets as one UDP GSO batch, and
+# tcpdump on a veth records such a batch as one packet, so tshark would see
+# only its first ESP packet; one segment per packet makes the stack split it.
+for site in "$SITE_A" "$SITE_B"; do
+    n "$site" ip link set dev wan0 gso_max_segs 1
+done
 
 # tshark_count PCAP FILTER: packets of PCAP matching the display FILTER.
 tshark_count() {

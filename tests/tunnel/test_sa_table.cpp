@@ -170,3 +170,22 @@ TEST_CASE("the SA that sent goes: the newest other one takes over with its own s
     CHECK(sending(table, 1) == 0);
     CHECK(table.tunnels().at(1).sas.empty());
 }
+
+TEST_CASE("tunnels removed together leave the others and their SAs in the snapshot")
+{
+    SaTable table;
+    for (TunnelId id = 1; id <= 4; ++id) {
+        table.add_tunnel(id, {});
+        table.install(id, child(0x1000 * id), true);
+    }
+    const std::vector<TunnelId> gone{1, 3};
+    table.remove_tunnels(gone);
+    const Snapshot* s = table.snapshot();
+    CHECK(s->tunnel(1) == nullptr);
+    CHECK(s->tunnel(3) == nullptr);
+    CHECK(sending(table, 2) == 0x2000 + 0x1000);
+    CHECK(sending(table, 4) == 0x4000 + 0x1000);
+    CHECK(s->inbound(0x1000) == nullptr);
+    CHECK(s->inbound(0x3000) == nullptr);
+    CHECK(s->inbound(0x4000)->tunnel->id == 4);
+}

@@ -1,11 +1,13 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "net/link.hpp"
+#include "net/os_error.hpp"
 #include "routing/kernel_route_sink.hpp"
 #include "routing/zebra_client.hpp"
 #include "tools/daemon/control_server.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/listen_guard.hpp"
+#include "tools/daemon/open_files.hpp"
 #include "tools/log/log.hpp"
 #include "tunnel/mtu.hpp"
 
@@ -58,10 +60,13 @@ Daemon::Daemon(config::Config config)
       pump_(std::make_unique<tunnel::PacketPump>(table_)),
       pump_notify_(io_, ::dup(pump_->notify_fd())),
       ike_timer_(io_),
-      keepalive_timer_(io_)
+      keepalive_timer_(io_),
+      reap_timer_(io_)
 {
     // A write to a peer that closed the control socket must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
+    const OpenFiles need = open_files_needed(config_);
+    const FileLimit before = raise_file_limit(need);
     catch_signals();
     // Every socket before any TUN or route: a second daemon on the same
     // address, port or control socket stops here, having changed nothing.
@@ -75,6 +80,8 @@ Daemon::Daemon(config::Config config)
     control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
                                                [this](const Request& request) { return handle_request(request); });
     log::daemon()->info("control socket {}", config_.site.control_socket.string());
+    log::daemon()->info("open files: {} needed, limit {} (was {}, hard {})", need.to_string(), net::open_files_limit(),
+                        before.soft, before.hard);
     if (config_.site.zebra_socket) {
         route_sink_ = std::make_unique<routing::ZebraClient>(io_, *config_.site.zebra_socket);
         log::routing()->info("routes go to zebra at {}", config_.site.zebra_socket->string());
@@ -82,11 +89,21 @@ Daemon::Daemon(config::Config config)
         start_kernel_routes(local);
     }
 
+    tun_reaper_ = std::make_unique<tunnel::TunReaper>(netlink_, daemon_instance(local));
     tunnel::TunnelId next_id = 1;
-    for (const auto& [name, tunnel_config] : config_.tunnels)
-        start_tunnel(tunnel_config, next_id++);
-
-    start_ike();
+    try {
+        // One apply for all: each is O(routes), which per tunnel made the start quadratic.
+        starting_tunnels_ = true;
+        for (const auto& [name, tunnel_config] : config_.tunnels)
+            start_tunnel(tunnel_config, next_id++);
+        starting_tunnels_ = false;
+        route_sink_->apply(routes_.selected());
+        start_ike();
+    } catch (...) {
+        // A daemon that cannot start leaves neither routes nor interfaces.
+        stop_tunnels();
+        throw;
+    }
 }
 
 Daemon::~Daemon()
@@ -109,6 +126,7 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
     tunnel.local = config_.site.listen && !config_.site.listen->is_unspecified() ? *config_.site.listen : path.local;
 
     tunnel.device = std::make_shared<tunnel::TunDevice>(config.interface);
+    tun_reaper_->adopt(*tunnel.device);
     if (config.mtu) {
         tunnel.mtu = *config.mtu;
     } else {
@@ -201,18 +219,24 @@ void Daemon::update_routes(const Tunnel& tunnel)
     owned.distance = static_cast<std::uint8_t>(tunnel.config->route_distance);
     owned.up = tunnel.up;
     routes_.set(tunnel.config->name, std::move(owned));
-    route_sink_->apply(routes_.selected());
+    if (!starting_tunnels_)
+        route_sink_->apply(routes_.selected());
 }
 
 void Daemon::stop_tunnels()
 {
+    std::vector<tunnel::TunnelId> ids;
     for (auto& tunnel : tunnels_) {
         pump_->unwatch_tun(tunnel.device->fd());
         tunnel.up = false;
         routes_.remove(tunnel.config->name);
-        table_.remove_tunnel(tunnel.id);
+        ids.push_back(tunnel.id);
     }
+    table_.remove_tunnels(ids);
     route_sink_->withdraw_all();
+    // After the routes: deleting an interface takes its routes along, and
+    // the sink would then fail to remove them.
+    delete_tuns();
 }
 
 int Daemon::run()
@@ -257,7 +281,7 @@ void Daemon::drain_pump()
                     ike_->rekey_child(event->spi, std::chrono::steady_clock::now());
                 break;
             case tunnel::DataplaneEvent::Kind::peer_moved:
-                follow_peer(event->tunnel, event->from);
+                follow_peer(event->tunnel, event->spi, event->from);
                 break;
             case tunnel::DataplaneEvent::Kind::unknown_spi:
                 log::esp()->info("ESP for unknown SPI 0x{:08x} from {} dropped{}", event->spi,
@@ -269,8 +293,8 @@ void Daemon::drain_pump()
     }
     while (const tunnel::IkeDatagram* datagram = pump_->ike_queue().front()) {
         if (ike_)
-            ike_->on_datagram(socket_->local(), datagram->from, {datagram->bytes.data(), datagram->size},
-                              std::chrono::steady_clock::now());
+            ike_->on_datagram(ike_local(datagram->to, socket_->local().port, datagram->from), datagram->from,
+                              {datagram->bytes.data(), datagram->size}, std::chrono::steady_clock::now());
         else if (const auto allowed = ike_without_peers_log_.admit(std::chrono::steady_clock::now()))
             log::ike()->debug("IKE message of {} bytes from {} ignored: no IKE peer configured{}", datagram->size,
                               datagram->from.to_string(), allowed->note());

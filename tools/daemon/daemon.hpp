@@ -73,15 +73,21 @@ private:
     void move_child(const std::string& tunnel, const net::Endpoint& remote) override;
 
     // daemon_nat.cpp: NAT keepalives and following a peer whose NAT mapping moved.
-    void follow_peer(tunnel::TunnelId id, const net::Endpoint& from);
+    void follow_peer(tunnel::TunnelId id, std::uint32_t inbound_spi, const net::Endpoint& from);
     void move_tunnel(Tunnel& tunnel, const net::Endpoint& remote);
     void schedule_keepalives();
     void send_keepalives();
 
     void start_ike();
     void watch_ike_socket();
-    // The port-500 socket's kernel drops, from a read's control messages.
-    void note_kernel_drops(msghdr& header);
+    // The port-500 socket's kernel drops, noted from a read's control
+    // messages, and the address of ours the datagram was sent to.
+    std::optional<net::IpAddress> read_ike_control(msghdr& header);
+    // Where an IKE datagram from `remote` arrived: `to` (IP_PKTINFO), else
+    // the address we listen on, else the source the route to the peer takes.
+    // NAT detection hashes it (RFC 7296 section 2.23), so never 0.0.0.0.
+    [[nodiscard]] net::Endpoint ike_local(const std::optional<net::IpAddress>& to, std::uint16_t port,
+                                          const net::Endpoint& remote) const;
     void schedule_ike_tick();
     Tunnel* find_tunnel(const std::string& name);
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
@@ -92,6 +98,14 @@ private:
     // Tells the route sink what the tunnel owns now and whether it is up.
     void update_routes(const Tunnel& tunnel);
     void stop_tunnels();
+    // daemon_tun_reaper.cpp: a TUN no longer wanted (its fd no longer
+    // watched by the pump) is deleted with others in one batch, soon after:
+    // never 20 ms of the control thread per TUN. A new TUN is adopted
+    // (tunnel::TunReaper::adopt) before it goes up.
+    void release_tun(std::shared_ptr<tunnel::TunDevice> device);
+    void reap_tuns();
+    // Every tunnel's TUN, and those released, at once (the stop).
+    void delete_tuns();
     void watch_pump();
     void drain_pump();
     void schedule_reclaim();
@@ -115,10 +129,12 @@ private:
     boost::asio::signal_set signals_;
     boost::asio::steady_timer reclaim_timer_;
     net::NetlinkSocket netlink_;
+    std::unique_ptr<tunnel::TunReaper> tun_reaper_;
     routing::RouteSet routes_;
     std::unique_ptr<routing::RouteSink> route_sink_;   // zebra (zebra-socket) or the kernel
     routing::KernelRouteSink* kernel_routes_ = nullptr; // route_sink_ when it is the kernel
     std::unique_ptr<routing::RouteMonitor> route_monitor_;
+    bool starting_tunnels_ = false; // routes go to the sink once, when all tunnels have started
     std::unique_ptr<boost::asio::posix::stream_descriptor> route_events_;
     tunnel::SaTable table_;
     std::unique_ptr<tunnel::PacketPump> pump_;
@@ -131,6 +147,7 @@ private:
     std::unique_ptr<boost::asio::posix::stream_descriptor> ike_readable_;
     boost::asio::steady_timer ike_timer_;
     boost::asio::steady_timer keepalive_timer_;
+    boost::asio::steady_timer reap_timer_;            // deletes released TUNs in one batch
     std::uint64_t keepalives_sent_ = 0;
     std::uint32_t ike_kernel_drops_ = 0;            // SO_RXQ_OVFL total of the port-500 socket
     net::LogRateLimit ike_without_peers_log_;       // per-datagram lines, about one a second each

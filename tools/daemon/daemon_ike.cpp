@@ -52,7 +52,8 @@ void Daemon::watch_ike_socket()
         if (error)
             return;
         std::array<std::uint8_t, 65536> buffer;
-        alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint32_t))> control;
+        alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint32_t)) + tunnel::destination_control_bytes>
+            control;
         for (;;) {
             sockaddr_storage from{};
             iovec iov{buffer.data(), buffer.size()};
@@ -66,12 +67,12 @@ void Daemon::watch_ike_socket()
             const auto n = ::recvmsg(ike_socket_->fd(), &header, MSG_DONTWAIT);
             if (n < 0)
                 break;
-            note_kernel_drops(header);
+            const auto to = read_ike_control(header);
             const socklen_t from_length = header.msg_namelen;
             const auto remote = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
             if (remote)
-                ike_->on_datagram(ike_socket_->local(), *remote, {buffer.data(), static_cast<std::size_t>(n)},
-                                  std::chrono::steady_clock::now());
+                ike_->on_datagram(ike_local(to, ike_socket_->local().port, *remote), *remote,
+                                  {buffer.data(), static_cast<std::size_t>(n)}, std::chrono::steady_clock::now());
         }
         watch_ike_socket();
     });
@@ -103,21 +104,50 @@ void Daemon::send(const net::Endpoint& local, const net::Endpoint& remote, std::
     header.msg_namelen = length;
     header.msg_iov = natt ? parts.data() : parts.data() + 1;
     header.msg_iovlen = natt ? 2 : 1;
-    const int fd = natt ? socket_->fd() : ike_socket_->fd();
-    if (::sendmsg(fd, &header, 0) < 0) {
+    const tunnel::UdpSocket& socket = natt ? *socket_ : *ike_socket_;
+    // Section 2.11: an answer leaves from the address its request came to,
+    // which a socket bound to any address does not choose by itself; without
+    // it a NAT in front of the peer would drop it. An address no longer ours
+    // (EINVAL): the kernel's choice.
+    alignas(cmsghdr) std::array<std::uint8_t, tunnel::destination_control_bytes> control;
+    tunnel::set_source_address(header, control, socket, local.address);
+    auto sent = ::sendmsg(socket.fd(), &header, 0);
+    if (sent < 0 && header.msg_control != nullptr && (errno == EINVAL || errno == EADDRNOTAVAIL)) {
+        header.msg_control = nullptr;
+        header.msg_controllen = 0;
+        sent = ::sendmsg(socket.fd(), &header, 0);
+    }
+    if (sent < 0) {
         const int error = errno;
         if (const auto allowed = send_failure_log_.admit(std::chrono::steady_clock::now()))
             log::ike()->debug("sending to {} failed: {}{}", remote.to_string(), std::strerror(error), allowed->note());
     }
 }
 
-void Daemon::note_kernel_drops(msghdr& header)
+std::optional<net::IpAddress> Daemon::read_ike_control(msghdr& header)
 {
-    // SO_RXQ_OVFL: the socket's running total, present once the kernel has dropped one.
-    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg))
+    std::optional<net::IpAddress> to;
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
+        // SO_RXQ_OVFL: the socket's running total, present once the kernel has dropped one.
         if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SO_RXQ_OVFL &&
             cmsg->cmsg_len >= CMSG_LEN(sizeof ike_kernel_drops_))
             std::memcpy(&ike_kernel_drops_, CMSG_DATA(cmsg), sizeof ike_kernel_drops_);
+        else if (const auto destination = tunnel::destination_address(*cmsg))
+            to = destination;
+    }
+    return to;
+}
+
+net::Endpoint Daemon::ike_local(const std::optional<net::IpAddress>& to, std::uint16_t port,
+                                const net::Endpoint& remote) const
+{
+    if (to && !to->is_unspecified())
+        return {*to, port};
+    const auto listen = config_.site.listen.value_or(net::IpAddress{});
+    if (!listen.is_unspecified())
+        return {listen, port};
+    const auto path = tunnel::probe_path(remote);
+    return {path ? path->local : listen, port};
 }
 
 std::uint32_t Daemon::allocate_spi()

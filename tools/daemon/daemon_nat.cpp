@@ -25,14 +25,20 @@ void Daemon::move_tunnel(Tunnel& tunnel, const net::Endpoint& remote)
     tunnel.peer = remote;
 }
 
-void Daemon::follow_peer(tunnel::TunnelId id, const net::Endpoint& from)
+void Daemon::follow_peer(tunnel::TunnelId id, std::uint32_t inbound_spi, const net::Endpoint& from)
 {
     const auto it = std::find_if(tunnels_.begin(), tunnels_.end(), [&](const Tunnel& t) { return t.id == id; });
-    if (it == tunnels_.end() || !it->udp_encapsulation || it->peer == from)
+    if (it == tunnels_.end() || !it->udp_encapsulation)
         return;
+    // A tunnel IKE keys moves only with the IKE SA that owns the SA the ESP
+    // came on: ESP of one branch must not pull another branch's IKE SA or
+    // tunnel to it (several IKE SAs may hold SAs of one tunnel). The engine
+    // moves the tunnel through move_child when that IKE SA really moved.
+    if (ike_ && !it->config->static_sa) {
+        ike_->follow_peer(inbound_spi, from);
+        return;
+    }
     move_tunnel(*it, from);
-    if (ike_)
-        ike_->follow_peer(it->config->name, from);
 }
 
 void Daemon::move_child(const std::string& name, const net::Endpoint& remote)

@@ -5,32 +5,16 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "routing/kernel_routes.hpp"
+#include "tools/daemon/listen_guard.hpp"
 #include "tools/log/log.hpp"
 
 #include <unistd.h>
 
 namespace mesh::daemon {
 
-namespace {
-// The sink's instance number: from the listen address and port, which
-// listen_guard makes unique among the daemons of one network namespace and
-// which stay the same across restarts (so a restarted daemon replaces the
-// blackholes its crashed predecessor left). FNV-1a, folded to 16 bits.
-std::uint32_t route_instance(const net::Endpoint& local)
-{
-    std::uint32_t hash = 2166136261u;
-    auto mix = [&](std::uint8_t byte) { hash = (hash ^ byte) * 16777619u; };
-    for (std::size_t i = 0; i < local.address.size(); ++i)
-        mix(local.address.bytes()[i]);
-    mix(static_cast<std::uint8_t>(local.port >> 8));
-    mix(static_cast<std::uint8_t>(local.port));
-    return (hash ^ (hash >> 16)) % routing::leak_guard_instances;
-}
-} // namespace
-
 void Daemon::start_kernel_routes(const net::Endpoint& local)
 {
-    auto sink = std::make_unique<routing::KernelRouteSink>(netlink_, route_instance(local));
+    auto sink = std::make_unique<routing::KernelRouteSink>(netlink_, daemon_instance(local));
     kernel_routes_ = sink.get();
     route_sink_ = std::move(sink);
     route_monitor_ = std::make_unique<routing::RouteMonitor>();

@@ -7,6 +7,7 @@
 #include "tools/daemon/listen_guard.hpp"
 
 #include "net/file_descriptor.hpp"
+#include "net/os_error.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -149,11 +150,23 @@ void claim_control_socket(const std::filesystem::path& path)
     std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
     const net::FileDescriptor fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd)
-        throw std::system_error(errno, std::generic_category(), "control socket");
+        net::throw_os_error("control socket");
     const bool answers = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
     if (answers)
         throw std::runtime_error("control socket " + text + " is already used by a running mesh-site");
     std::filesystem::remove(path, error); // a daemon that did not exit cleanly left it
+}
+
+std::uint32_t daemon_instance(const net::Endpoint& local)
+{
+    // FNV-1a, folded to 16 bits.
+    std::uint32_t hash = 2166136261u;
+    auto mix = [&](std::uint8_t byte) { hash = (hash ^ byte) * 16777619u; };
+    for (std::size_t i = 0; i < local.address.size(); ++i)
+        mix(local.address.bytes()[i]);
+    mix(static_cast<std::uint8_t>(local.port >> 8));
+    mix(static_cast<std::uint8_t>(local.port));
+    return (hash ^ (hash >> 16)) % 65536;
 }
 
 } // namespace mesh::daemon

@@ -9,6 +9,7 @@
 #include "net/ip_address.hpp"
 #include "tunnel/udp_socket.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -29,5 +30,12 @@ namespace mesh::daemon {
 // answers on (a daemon that did not exit cleanly) is removed; throws
 // std::runtime_error when a daemon still answers there.
 void claim_control_socket(const std::filesystem::path& path);
+
+// The daemon's instance number, below 65536: from the listen address and
+// port, which bind_exclusive makes unique among the daemons of one network
+// namespace and which stay the same across restarts (so a restarted daemon
+// replaces the leak-guard blackholes its crashed predecessor left). It tells
+// apart what daemons share in a namespace: blackhole metrics, interface groups.
+[[nodiscard]] std::uint32_t daemon_instance(const net::Endpoint& local);
 
 } // namespace mesh::daemon
