@@ -8,6 +8,7 @@
 
 #include "ike/ike_log.hpp"
 #include "ike/certificates.hpp"
+#include "ike/init_keys.hpp"
 #include "ike/nat_detection.hpp"
 #include "ike/proposal.hpp"
 #include "ike/signature_auth.hpp"
@@ -74,6 +75,12 @@ void IkeEngine::initiate(const PeerConfig& peer, Clock::time_point now)
         return;
     }
     sa->dh = std::move(*dh);
+    sa->init_payloads.push_back(ike_proposals(peer.ike));
+    sa->init_payloads.push_back(KePayload{sa->dh->group(), sa->dh->public_value()});
+    sa->init_payloads.push_back(NoncePayload{sa->nonce_i});
+    add_nat_detection(*sa, sa->init_payloads);
+    sa->init_payloads.push_back(notify(NotifyType::signature_hash_algorithms, signature_hash_algorithms_data()));
+    sa->init_payloads.push_back(notify(NotifyType::ikev2_fragmentation_supported));
     ike_log()->info("{}: initiating IKE SA to {}", peer.name, sa->remote.to_string());
     send_init_request(*sa, now);
     sas_.push_back(std::move(sa));
@@ -87,12 +94,7 @@ void IkeEngine::send_init_request(IkeSa& sa, Clock::time_point now)
     request.header.initiator = true;
     if (!sa.cookie.empty())
         request.payloads.push_back(notify(NotifyType::cookie, sa.cookie));   // section 2.6: first
-    request.payloads.push_back(ike_proposals(sa.peer->ike));
-    request.payloads.push_back(KePayload{sa.dh->group(), sa.dh->public_value()});
-    request.payloads.push_back(NoncePayload{sa.nonce_i});
-    add_nat_detection(sa, request.payloads);
-    request.payloads.push_back(notify(NotifyType::signature_hash_algorithms, signature_hash_algorithms_data()));
-    request.payloads.push_back(notify(NotifyType::ikev2_fragmentation_supported));
+    request.payloads.insert(request.payloads.end(), sa.init_payloads.begin(), sa.init_payloads.end());
     sa.init_request = serialize(request);
     sa.state = IkeState::init_sent;
     sa.next_request_id = 1;
@@ -145,15 +147,62 @@ void IkeEngine::check_nat(IkeSa& sa, const Message& message, const net::Endpoint
     sa.nat_remote = remote_seen && !remote_match && !remote_forces;
 }
 
+bool IkeEngine::answer_repeated_init(const Message& request, std::span<const std::uint8_t> datagram,
+                                     const net::Endpoint& remote, Clock::time_point now)
+{
+    // A retransmitted IKE_SA_INIT (same SPIi, same address and port, its SA
+    // still half open) is answered from the cache, with no second DH and no
+    // second SA. COOKIE and INVALID_KE_PAYLOAD answers keep no SA, so the
+    // request after one of them is new work.
+    const auto same = [&](const IkeSa& sa) { return sa.spi_i == request.header.spi_i && sa.remote == remote; };
+    IkeSa* sa = nullptr;
+    for (const auto& pending : pending_inits_)
+        if (same(*pending.sa))
+            sa = pending.sa.get();   // its keys are being computed: answered when they are
+    for (const auto& open : sas_)
+        if (!open->initiator && open->state == IkeState::init_done && same(*open))
+            sa = open.get();
+    if (sa == nullptr)
+        return false;
+    ++counters_.retransmits;
+    ++counters_.init_retransmits;
+    if (!std::ranges::equal(datagram, sa->init_request) && adds_our_cookie(*sa, request, remote, now))
+        sa->init_request.assign(datagram.begin(), datagram.end());
+    if (!sa->init_response.empty())
+        host_.send(sa->local, sa->remote, sa->init_response);
+    return true;
+}
+
+bool IkeEngine::adds_our_cookie(const IkeSa& sa, const Message& request, const net::Endpoint& remote,
+                                Clock::time_point now)
+{
+    // Section 2.6: we answered a COOKIE, then the cookie threshold was left
+    // and the initiator's retransmission (without the cookie) made the SA;
+    // the COOKIE reached it since, so it sends the same request with the
+    // cookie first, and its IKE_AUTH will sign that one.
+    const auto* cookie = request.payloads.empty() ? nullptr : std::get_if<NotifyPayload>(&request.payloads.front());
+    if (cookie == nullptr || cookie->notify_type != NotifyType::cookie)
+        return false;
+    const auto first = parse(sa.init_request);
+    if (!first || first->find_notify(NotifyType::cookie) != nullptr)
+        return false;
+    return std::equal(request.payloads.begin() + 1, request.payloads.end(), first->payloads.begin(),
+                      first->payloads.end()) &&
+           cookies_.check(cookie->data, sa.nonce_i, remote.address, sa.spi_i, now);
+}
+
 bool IkeEngine::admit_init_request(const Message& request, std::span<const std::uint8_t> nonce_i,
                                    const net::Endpoint& local, const net::Endpoint& remote, Clock::time_point now)
 {
-    std::size_t half_open = 0, from_address = 0;
+    // Those whose keys are being computed are half open too.
+    std::size_t half_open = pending_inits_.size(), from_address = 0;
     for (const auto& sa : sas_) {
         half_open += sa->state == IkeState::init_done ? 1 : 0;
         from_address += sa->remote.address == remote.address ? 1 : 0;
     }
-    if (half_open >= limits_.max_half_open || sas_.size() >= limits_.max_ike_sas ||
+    for (const auto& pending : pending_inits_)
+        from_address += pending.sa->remote.address == remote.address ? 1 : 0;
+    if (half_open >= limits_.max_half_open || sas_.size() + pending_inits_.size() >= limits_.max_ike_sas ||
         from_address >= limits_.max_ike_sas_per_address) {
         ++counters_.init_refused;
         if (const auto allowed = log_limits_.init_refused.admit(now))
@@ -241,39 +290,62 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
     sa->init_request.assign(datagram.begin(), datagram.end());
     if (const auto* hashes = request.find_notify(NotifyType::signature_hash_algorithms))
         sa->peer_hash_algorithms = hashes->data;
-    auto dh = DhKeyExchange::generate(chosen->suite.dh, rng_);
-    if (!dh)
-        return;
-    sa->dh = std::move(*dh);
-    if (!derive_keys(*sa, ke->data)) {
-        report_limited(log_limits_.ke_refused, now, peer.name, "KE payload from {} refused", remote.to_string());
-        host_.send(local, remote, init_error(request.header, 0, notify(NotifyType::invalid_syntax)));
-        return;
-    }
+    // RFC 7383 section 2.3: announced back only to an initiator that announced it.
+    sa->fragmentation = request.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
     check_nat(*sa, request, local, remote);
 
+    // The DH runs where the executor puts it, on copies; the SA waits here,
+    // counted as half open, and a retransmission of its request meanwhile
+    // is not computed again (answer_repeated_init).
+    auto job = [self = std::weak_ptr(self_), spi_r = sa->spi_r, group = chosen->suite.dh, prf = chosen->suite.prf,
+                peer_ke = ke->data, nonce_i = sa->nonce_i,
+                nonce_r = sa->nonce_r](Botan::RandomNumberGenerator& rng) -> CryptoExecutor::Continuation {
+        return [self, spi_r, keys = responder_init_keys(group, prf, peer_ke, nonce_i, nonce_r, rng)]() mutable {
+            if (const auto engine = self.lock())
+                (*engine)->answer_init(spi_r, std::move(keys));
+        };
+    };
+    pending_inits_.push_back({std::move(sa), chosen->reply, request.header});
+    crypto_->run(std::move(job));
+}
+
+void IkeEngine::answer_init(std::uint64_t spi_r, std::optional<InitKeys> keys)
+{
+    const auto pending = std::find_if(pending_inits_.begin(), pending_inits_.end(),
+                                      [&](const PendingInit& p) { return p.sa->spi_r == spi_r; });
+    if (pending == pending_inits_.end())
+        return;
+    auto sa = std::move(pending->sa);
+    const SaPayload reply = std::move(pending->reply);
+    const Header request = pending->request;
+    pending_inits_.erase(pending);
+    const PeerConfig& peer = *sa->peer;
+    if (!keys || !key_ike_sa(*sa, keys->skeyseed)) {
+        report_limited(log_limits_.ke_refused, sa->created_at, peer.name, "KE payload from {} refused",
+                       sa->remote.to_string());
+        host_.send(sa->local, sa->remote, init_error(request, 0, notify(NotifyType::invalid_syntax)));
+        return;
+    }
+
     Message response;
-    response.header = request.header;
+    response.header = request;
     response.header.spi_r = sa->spi_r;
     response.header.response = true;
     response.header.initiator = false;
-    response.payloads.push_back(chosen->reply);
-    response.payloads.push_back(KePayload{sa->dh->group(), sa->dh->public_value()});
+    response.payloads.push_back(reply);
+    response.payloads.push_back(KePayload{sa->suite.dh, std::move(keys->public_value)});
     response.payloads.push_back(NoncePayload{sa->nonce_r});
     add_nat_detection(*sa, response.payloads);
     response.payloads.push_back(notify(NotifyType::signature_hash_algorithms, signature_hash_algorithms_data()));
-    // RFC 7383 section 2.3: announced back only to an initiator that announced it.
-    sa->fragmentation = request.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
     if (sa->fragmentation)
         response.payloads.push_back(notify(NotifyType::ikev2_fragmentation_supported));
     if (peer.auth == PeerAuth::digital_signature)
         response.payloads.push_back(certreq_payload(*peer.trust));
     sa->init_response = serialize(response);
-    sa->dh.reset();   // the private value is not needed any more
     sa->state = IkeState::init_done;
     sa->next_peer_request_id = 1;
     send_datagram(*sa, {sa->init_response});
-    ike_log()->info("{}: IKE_SA_INIT from {} answered with {}{}", peer.name, remote.to_string(),
+    ike_log()->info("{}: IKE_SA_INIT from {} answered with {}{}", peer.name, sa->remote.to_string(),
                     describe_suite(sa->suite),
                     sa->nat_remote ? ", peer behind NAT" : sa->peer_forces_udp ? ", peer asks for UDP encapsulation" : "");
     sas_.push_back(std::move(sa));
@@ -283,6 +355,9 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
                                  Clock::time_point now)
 {
     if (const auto* cookie = response.find_notify(NotifyType::cookie)) {
+        // A second COOKIE (our request was retransmitted) brings the same
+        // request again: the responder may answer either copy, and IKE_AUTH
+        // signs the last one sent.
         ike_log()->info("{}: {} asks for a COOKIE (it is busy): sending IKE_SA_INIT again with it", sa.peer->name,
                         sa.remote.to_string());
         sa.cookie = cookie->data;
@@ -294,6 +369,8 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
                                ? static_cast<DhGroup>(invalid_ke->data[0] << 8 | invalid_ke->data[1])
                                : DhGroup::none;
         const auto& ours = sa.peer->ike.dh_groups;
+        if (group == sa.dh->group() && group != ours.front())
+            return;   // it answers our request from before we took this group: the current one is out
         if (group == sa.dh->group() || std::find(ours.begin(), ours.end(), group) == ours.end()) {
             report(now, sa.peer->name, "peer asks for DH group {}, which the profile does not allow: no suitable proposal found", static_cast<int>(group));
             fail(sa, now);
@@ -303,6 +380,9 @@ void IkeEngine::on_init_response(IkeSa& sa, const Message& response, std::span<c
         if (!dh)
             return;
         sa.dh = std::move(*dh);
+        for (auto& payload : sa.init_payloads)
+            if (auto* ke = std::get_if<KePayload>(&payload))
+                *ke = KePayload{sa.dh->group(), sa.dh->public_value()};
         ike_log()->info("{}: retrying with DH group {} as the peer asks", sa.peer->name, static_cast<int>(group));
         send_init_request(sa, now);
         return;

@@ -75,9 +75,11 @@ const char* to_string(ChildState state) noexcept
 }
 
 IkeEngine::IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, net::Endpoint ike_local,
-                     net::Endpoint natt_local, Botan::RandomNumberGenerator& rng, IkeLimits limits)
+                     net::Endpoint natt_local, Botan::RandomNumberGenerator& rng, IkeLimits limits,
+                     CryptoExecutor* crypto)
     : host_(host), peers_(std::move(peers)), ike_local_(ike_local), natt_local_(natt_local), rng_(rng),
-      limits_(limits), cookies_(rng)
+      limits_(limits), cookies_(rng), inline_crypto_(rng), crypto_(crypto != nullptr ? crypto : &inline_crypto_),
+      self_(std::make_shared<IkeEngine*>(this))
 {
 }
 
@@ -151,20 +153,8 @@ void IkeEngine::on_datagram(const net::Endpoint& local, const net::Endpoint& rem
         return;
     }
     if (header.exchange_type == ExchangeType::ike_sa_init && !header.response && header.spi_r == 0) {
-        // Section 2.1: a retransmitted IKE_SA_INIT (same SPIi, same address
-        // and port, its SA still half open) is answered from the cache, not
-        // processed again. COOKIE and INVALID_KE_PAYLOAD answers keep no SA,
-        // so the request after one of them is new work.
-        const auto half_open = std::find_if(sas_.begin(), sas_.end(), [&](const auto& sa) {
-            return !sa->initiator && sa->state == IkeState::init_done && sa->spi_i == header.spi_i &&
-                   sa->remote == remote;
-        });
-        if (half_open != sas_.end()) {
-            ++counters_.retransmits;
-            host_.send((*half_open)->local, (*half_open)->remote, (*half_open)->init_response);
-            return;
-        }
-        on_init_request(*message, bytes, local, remote, now);
+        if (!answer_repeated_init(*message, bytes, remote, now))
+            on_init_request(*message, bytes, local, remote, now);
         return;
     }
     IkeSa* sa = find_sa(header.spi_i, header.spi_r);

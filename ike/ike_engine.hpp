@@ -19,8 +19,10 @@
 // deterministically in tests.
 
 #include "ike/cookie.hpp"
+#include "ike/crypto_executor.hpp"
 #include "ike/ike_host.hpp"
 #include "ike/ike_sa.hpp"
+#include "ike/init_keys.hpp"
 #include "ike/log_limits.hpp"
 
 #include <botan/rng.h>
@@ -48,6 +50,7 @@ struct IkeCounters {
     std::uint64_t cookies_sent = 0;      // IKE_SA_INIT answered with N(COOKIE) while many were half open
     std::uint64_t init_refused = 0;      // IKE_SA_INIT dropped: over the half-open or IKE SA bounds
     std::uint64_t init_no_peer = 0;      // IKE_SA_INIT dropped: no peer is configured for its address
+    std::uint64_t init_retransmits = 0;  // IKE_SA_INIT repeated by its initiator: answered from the half-open SA
     std::uint64_t unknown_spi = 0;       // messages for SPIs of no IKE SA, dropped
     std::uint64_t peers_moved = 0;       // IKE SAs that followed their peer to a new address or port
     std::uint64_t child_rekeys = 0;          // CHILD SAs we rekeyed (answered with a new SA)
@@ -82,8 +85,9 @@ struct ChildSaStatus {
 // Bounds that keep a flood of IKE_SA_INIT from costing more than a fixed
 // amount of memory and DH computations (RFC 7296 section 2.6).
 struct IkeLimits {
-    std::size_t cookie_threshold = 10;   // half-open IKE SAs from which an IKE_SA_INIT must bring a cookie
-    std::size_t max_half_open = 1000;    // half-open IKE SAs beyond which IKE_SA_INIT is dropped
+    std::size_t cookie_threshold = 30;   // half-open IKE SAs from which an IKE_SA_INIT must bring a cookie
+                                         // ([site] ike-cookie-threshold; strongSwan's default too)
+    std::size_t max_half_open = 1000;    // half-open IKE SAs beyond which IKE_SA_INIT is dropped (ike-max-half-open)
     std::size_t max_ike_sas = 10000;     // IKE SAs in all
     std::size_t max_ike_sas_per_address = 8;   // IKE SAs with one remote address (a rekey briefly holds two)
 };
@@ -135,7 +139,7 @@ struct IkeSaKeysExport {
 class IkeEngine {
 public:
     IkeEngine(IkeHost& host, std::vector<PeerConfig> peers, net::Endpoint ike_local, net::Endpoint natt_local,
-              Botan::RandomNumberGenerator& rng, IkeLimits limits = {});
+              Botan::RandomNumberGenerator& rng, IkeLimits limits = {}, CryptoExecutor* crypto = nullptr);
     ~IkeEngine();
 
     // Starts IKE SAs to every peer that is not passive.
@@ -169,6 +173,13 @@ public:
     [[nodiscard]] const std::vector<PeerConfig>& peers() const noexcept { return peers_; }
 
 private:
+    // A responder's IKE_SA_INIT whose keys are being computed (crypto_executor.hpp).
+    struct PendingInit {
+        std::unique_ptr<IkeSa> sa;   // all but keys and answer
+        SaPayload reply;             // the proposal chosen
+        Header request;
+    };
+
     struct PeerSchedule {
         Clock::time_point next_attempt{};
         std::chrono::milliseconds backoff{0};
@@ -249,10 +260,16 @@ private:
     void send_init_request(IkeSa& sa, Clock::time_point now);
     // Section 2.6: whether an IKE_SA_INIT request may have state and a DH;
     // answers N(COOKIE) or drops it when not.
+    // Section 2.1: whether the request repeats one a half-open SA answered; if so, answered again from it.
+    bool answer_repeated_init(const Message& request, std::span<const std::uint8_t> datagram,
+                              const net::Endpoint& remote, Clock::time_point now);
+    bool adds_our_cookie(const IkeSa& sa, const Message& request, const net::Endpoint& remote, Clock::time_point now);
     bool admit_init_request(const Message& request, std::span<const std::uint8_t> nonce_i,
                             const net::Endpoint& local, const net::Endpoint& remote, Clock::time_point now);
     void on_init_request(const Message& request, std::span<const std::uint8_t> datagram, const net::Endpoint& local,
                          const net::Endpoint& remote, Clock::time_point now);
+    // The keys of a pending IKE_SA_INIT are in: the SA is half open, the request answered.
+    void answer_init(std::uint64_t spi_r, std::optional<InitKeys> keys);
     void on_init_response(IkeSa& sa, const Message& response, std::span<const std::uint8_t> datagram,
                           Clock::time_point now);
     bool derive_keys(IkeSa& sa, std::span<const std::uint8_t> peer_ke);
@@ -409,6 +426,12 @@ private:
     IkeLimits limits_;
     CookieSecrets cookies_;
     IkeLogLimits log_limits_;
+    InlineExecutor inline_crypto_;
+    CryptoExecutor* crypto_;                 // inline_crypto_ unless the daemon gave a pool
+    std::vector<PendingInit> pending_inits_;
+    // The continuations of crypto_'s jobs hold it weakly: those that come
+    // back after the engine is gone do nothing.
+    std::shared_ptr<IkeEngine*> self_;
     Clock::time_point datagram_at_{};   // the time on_datagram was given, for log limits deeper in
 };
 

@@ -121,6 +121,10 @@ struct IkeSa {
     std::vector<std::uint8_t> nonce_i;
     std::vector<std::uint8_t> nonce_r;
     std::vector<std::uint8_t> init_request;       // RealMessage1, signed by the initiator's AUTH
+    // Initiator: our IKE_SA_INIT request's payloads but the cookie, made once
+    // (its NAT-D source hash may be random): sent again after a COOKIE, and
+    // after INVALID_KE_PAYLOAD with only the KE changed (sections 1.2, 2.6).
+    std::vector<Payload> init_payloads;
     std::vector<std::uint8_t> init_response;      // RealMessage2, signed by the responder's AUTH
     std::vector<std::uint8_t> cookie;             // echoed after a COOKIE answer
     std::optional<std::vector<std::uint8_t>> peer_hash_algorithms;   // its SIGNATURE_HASH_ALGORITHMS (RFC 7427)

@@ -6,7 +6,8 @@
 #      (.ci/run) a skipped test fails the run
 #   3. builds the unit tests again under AddressSanitizer + UBSan and runs them
 #   4. builds the data plane's tests under ThreadSanitizer and runs them: the
-#      SA table's snapshots, the SPSC rings, both pump threads under traffic
+#      SA table's snapshots, the SPSC rings, both pump threads under traffic;
+#      and IKE's crypto pool (IKE_SA_INIT keys computed on other threads)
 #   5. builds the libFuzzer targets with clang-16, replays every kept case and
 #      fuzzes each target for FUZZ_SECONDS (default 30)
 set -euo pipefail
@@ -42,11 +43,12 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=ON -DMESH_WERR
 cmake --build build-asan -j"$jobs" --target test_net test_gre test_tunnel test_ike test_routing test_tools
 ctest --test-dir build-asan -L unit -E shellcheck --output-on-failure
 
-step "data plane under ThreadSanitizer (SA table snapshots, SPSC rings, both pump threads)"
+step "data plane and IKE's crypto pool under ThreadSanitizer (SA table snapshots, SPSC rings, both pump threads)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_TSAN=ON -DMESH_WERROR=ON >/dev/null
-cmake --build build-tsan -j"$jobs" --target test_tunnel
+cmake --build build-tsan -j"$jobs" --target test_tunnel test_ike
 # Every race is a failure; the whole binary takes about a minute under TSan.
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" timeout -k 10 600 build-tsan/tests/tunnel/test_tunnel
+TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" timeout -k 10 600 build-tsan/tests/ike/test_ike -tc='crypto pool*'
 
 step "fuzzing (libFuzzer, ${fuzz_seconds}s per target)"
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-16 -DMESH_FUZZ=ON -DMESH_WERROR=ON >/dev/null

@@ -22,6 +22,15 @@ inline void establish(Pair& p)
     REQUIRE(p.b_host.installed.size() == 1);
 }
 
+// The datagram first in flight, taken off the wire.
+inline Datagram take_front(Pair& p)
+{
+    REQUIRE_FALSE(p.wire.empty());
+    Datagram d = std::move(p.wire.front());
+    p.wire.pop_front();
+    return d;
+}
+
 using Drop = std::function<bool(const Datagram&)>;
 
 // Every datagram in flight, except those `drop` says are lost.

@@ -28,14 +28,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-Datagram take_front(Pair& p)
-{
-    REQUIRE_FALSE(p.wire.empty());
-    Datagram d = std::move(p.wire.front());
-    p.wire.pop_front();
-    return d;
-}
-
 const IkeSuite pair_suite{IkeCipher::aes256_gcm, PrfId::hmac_sha2_256, IntegId::none, DhGroup::ecp256};
 
 // One end of an IKE SA keyed by hand from its IKE_SA_INIT.

@@ -26,14 +26,6 @@ bool up(const Pair& p)
            p.a_host.inbound.contains(p.b_host.outbound);
 }
 
-Datagram take_front(Pair& p)
-{
-    REQUIRE_FALSE(p.wire.empty());
-    Datagram d = std::move(p.wire.front());
-    p.wire.pop_front();
-    return d;
-}
-
 // Which end initiated the IKE SA that stayed: 'a' or 'b'.
 char kept_initiator(const Pair& p)
 {

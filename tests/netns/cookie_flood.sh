@@ -8,8 +8,8 @@
 # come from random spoofed addresses in 198.51.100.0/24, and while they do,
 # site b's own mesh-site establishes its tunnel:
 #   - the tunnel comes up, b having answered the COOKIE it was given;
-#   - site a sent cookies, and holds at most cookie-threshold (10) half-open
-#     IKE SAs plus the legitimate one;
+#   - site a sent cookies, and holds at most its ike-cookie-threshold (set
+#     to 10 here) half-open IKE SAs plus the legitimate one;
 #   - site a's resident memory grew by less than 16 MiB over the flood.
 # usage: tests/netns/cookie_flood.sh [MESH_SITE_BINARY]
 set -euo pipefail
@@ -32,6 +32,7 @@ peer = "any"
 interface = "any"
 address-pool = "172.16.128.0/24"
 EOF
+sed -i '/^\[site\]/a ike-cookie-threshold = 10' "$LAB_DIR/site-a.toml"
 # Answers to the spoofed sources go to b, which drops them (no forwarding).
 n "$SITE_A" ip route add 198.51.100.0/24 via 192.0.2.2
 

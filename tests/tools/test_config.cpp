@@ -1022,3 +1022,26 @@ address-pool = "172.16.128.0/17"
                            "[peer.branches] lets any branch that knows it pose as any other: give each its own in "
                            "[peer.branches.secrets] or 'secrets-file'");
 }
+
+TEST_CASE("ike-cookie-threshold and ike-max-half-open: 30 and 1000 by default, the threshold no higher than the bound")
+{
+    const auto defaults = parse("[site]\nname = \"a\"\n", "a.toml").site;
+    CHECK(defaults.ike_cookie_threshold == 30);
+    CHECK(defaults.ike_max_half_open == 1000);
+    const auto set = parse("[site]\nname = \"a\"\nike-cookie-threshold = 0\nike-max-half-open = 50\n", "a.toml").site;
+    CHECK(set.ike_cookie_threshold == 0);
+    CHECK(set.ike_max_half_open == 50);
+    CHECK(error_of(R"([site]
+name = "a"
+ike-max-half-open = 20
+)") == "a.toml:3:21: 'ike-cookie-threshold' (30) must not exceed 'ike-max-half-open' (20): no cookie would be "
+       "asked for before IKE_SA_INIT is dropped");
+    CHECK(error_of(R"([site]
+name = "a"
+ike-max-half-open = 0
+)") == "a.toml:3:21: 'ike-max-half-open' must be between 1 and 1000000");
+    CHECK(error_of(R"([site]
+name = "a"
+ike-cookie-threshold = -1
+)") == "a.toml:3:24: 'ike-cookie-threshold' must be between 0 and 1000000");
+}

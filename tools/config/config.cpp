@@ -147,7 +147,7 @@ Site read_site(const TableReader& root)
         root.fail_here("missing [site]");
     const TableReader r(root.source(), *table, "site",
                         {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket", "link-down",
-                         "nat-keepalive", "workers"});
+                         "nat-keepalive", "workers", "ike-cookie-threshold", "ike-max-half-open"});
     Site site;
     const auto name = r.required_string("name");
     // The name ends up in a file name: the default control socket.
@@ -205,6 +205,17 @@ Site read_site(const TableReader& root)
             r.fail(*workers, fix);
         }
     }
+    const auto cookie_threshold = r.integer("ike-cookie-threshold", 0, 1000000);
+    const auto max_half_open = r.integer("ike-max-half-open", 1, 1000000);
+    if (cookie_threshold)
+        site.ike_cookie_threshold = static_cast<std::uint32_t>(cookie_threshold->value);
+    if (max_half_open)
+        site.ike_max_half_open = static_cast<std::uint32_t>(max_half_open->value);
+    if (site.ike_cookie_threshold > site.ike_max_half_open)
+        r.fail(cookie_threshold ? *cookie_threshold->node : *max_half_open->node,
+               "'ike-cookie-threshold' (" + std::to_string(site.ike_cookie_threshold) +
+                   ") must not exceed 'ike-max-half-open' (" + std::to_string(site.ike_max_half_open) +
+                   "): no cookie would be asked for before IKE_SA_INIT is dropped");
     return site;
 }
 

@@ -58,6 +58,10 @@ struct Site {
     LinkDown link_down = LinkDown::admin;
     Duration nat_keepalive = std::chrono::seconds(20);   // RFC 3948 keepalives while behind a NAT
     std::optional<std::size_t> workers;          // data-plane threads; unset ("auto"): one per core
+    // RFC 7296 section 2.6: half-open IKE SAs from which IKE_SA_INIT must
+    // bring a cookie, and beyond which it is dropped (ike::IkeLimits).
+    std::uint32_t ike_cookie_threshold = 30;
+    std::uint32_t ike_max_half_open = 1000;
 };
 
 struct Profile {                                 // phase 1, the IKE SA

@@ -3,6 +3,7 @@
 // the SA table, the tunnels' interfaces and routes, and the control socket;
 // the data plane runs on the PacketPump's own threads.
 
+#include "ike/crypto_pool.hpp"
 #include "ike/ike_engine.hpp"
 #include "net/address_pool.hpp"
 #include "net/log_rate_limit.hpp"
@@ -231,6 +232,7 @@ private:
     net::LogRateLimit send_failure_log_;
     std::map<std::string, LeasePool> lease_pools_;     // by [mode-config] name
     std::map<std::string, std::map<std::string, std::vector<net::IpPrefix>>> leased_;   // peer -> identity -> addresses
+    std::unique_ptr<ike::CryptoPool> crypto_pool_;  // the DH of IKE_SA_INIT we answer, on every core
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

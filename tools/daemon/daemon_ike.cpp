@@ -33,8 +33,14 @@ void Daemon::start_ike()
     const net::Endpoint ike_local{config_.site.listen.value_or(net::IpAddress{}), config_.site.ike_port};
     ike_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ike_socket_->fd()));
     ike::IkeHost& host = *this;
-    ike_ = std::make_unique<ike::IkeEngine>(host, std::move(peers), ike_local, socket_->local(), rng_);
-    log::ike()->info("IKE listening on {} and {}", ike_local.to_string(), socket_->local().to_string());
+    ike::IkeLimits limits;
+    limits.cookie_threshold = config_.site.ike_cookie_threshold;
+    limits.max_half_open = config_.site.ike_max_half_open;
+    crypto_pool_ = std::make_unique<ike::CryptoPool>(io_);
+    ike_ = std::make_unique<ike::IkeEngine>(host, std::move(peers), ike_local, socket_->local(), rng_, limits,
+                                            crypto_pool_.get());
+    log::ike()->info("IKE listening on {} and {} ({} threads for DH)", ike_local.to_string(),
+                     socket_->local().to_string(), crypto_pool_->threads());
     ike_->start(std::chrono::steady_clock::now());
     watch_ike_socket(false);
     schedule_ike_tick();

@@ -144,6 +144,7 @@ nlohmann::json Daemon::status() const
                                      {"cookies-sent", c.cookies_sent},
                                      {"init-refused", c.init_refused},
                                      {"init-no-peer", c.init_no_peer},
+                                     {"init-retransmits", c.init_retransmits},
                                      {"unknown-spi", c.unknown_spi},
                                      {"ike-rekeys", c.ike_rekeys},
                                      {"ike-rekey-collisions", c.ike_rekey_collisions},
