@@ -23,6 +23,10 @@ frr_zserv() { echo "/var/run/frr/$1/zserv.api"; }
 frr_prepare() {
     local ns=$1 conf run
     conf=$(frr_conf_dir "$ns") run=$(frr_run_dir "$ns")
+    # The parents, when the frr package has not made them yet (a fresh /run
+    # is a tmpfs), must let frr through whatever the lab's umask 077 says.
+    install -d -m 0755 -o frr -g frr "$(dirname "$run")"
+    install -d -m 0755 "$(dirname "$conf")"
     mkdir -p "$conf" "$run"
     : >"$conf/vtysh.conf"
     lab_defer "frr_stop '$ns'"
