@@ -117,7 +117,9 @@ sites_start() {
     done
     lab_wait 60 "the $count routes of site-a" bash -c "(( \$(ip -n $SITE_A -4 route show | grep -c '^10\.20\..* dev gb') == $count ))"
     lab_wait 60 "the $count routes of site-b" bash -c "(( \$(ip -n $SITE_B -4 route show | grep -c '^10\.10\..* dev ga') == $count ))"
-    lab_alive mesh-site-a && lab_alive mesh-site-b || lab_die "a mesh-site exited"
+    if ! lab_alive mesh-site-a || ! lab_alive mesh-site-b; then
+        lab_die "a mesh-site exited"
+    fi
 }
 
 sites_stop() {

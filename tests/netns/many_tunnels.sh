@@ -139,6 +139,7 @@ read -r soft hard < <(max_open_files "${LAB_PID[hub]}")
 ((soft == host_hard)) || lab_die "(b) the soft limit is $soft, not the hard limit $host_hard"
 lab_log_has hub "open files: [0-9]+ \\($tunnels TUN.* needed, limit $host_hard \\(was 1024" ||
     lab_die "(b) the log does not say what was needed and raised"
+# shellcheck disable=SC2016 # eval expands it at each poll, not here
 lab_wait 30 "$tunnels interfaces up, $tunnels routes, $tunnels blackholes" \
     eval '(($(links_up) == tunnels && $(routes) == tunnels && $(blackholes) == tunnels))'
 lab_info "(b) running in $start_ms ms: $(links) interfaces ($(links_up) up), $(routes) routes, $(blackholes) blackholes, RLIMIT_NOFILE $soft"
@@ -157,6 +158,7 @@ lab_log_has second "192\.0\.2\.1:4500 is already used by another mesh-site \(pid
 lab_info "(b) every route and blackhole flushed behind its back: all back"
 t0=$EPOCHREALTIME
 n "$hub" ip route flush proto 250
+# shellcheck disable=SC2016 # eval expands it at each poll, not here
 lab_wait 60 "$tunnels routes and $tunnels blackholes restored" \
     eval '(($(routes) == tunnels && $(blackholes) == tunnels))'
 lab_info "(b) restored in $(ms_since "$t0") ms (polled every 0.1 s)"
