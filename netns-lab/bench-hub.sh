@@ -241,7 +241,7 @@ hub_start_mesh() {
     if [[ $hub_config == per-branch ]] && ((2 * n + 64 > nofile)); then
         nofile=$((2 * n + 256)) HUB_NOTE="RLIMIT_NOFILE raised to $((2 * n + 256)) by the script"
     fi
-    lab_bg hub "$HUB_NS" sh -c "ulimit -n $nofile && exec '$MESH_SITE' run -c '$LAB_DIR/site-hub.toml'"
+    lab_bg hub "$HUB_NS" sh -c "ulimit -Sn $nofile && exec '$MESH_SITE' run -c '$LAB_DIR/site-hub.toml'"
     HUB_PID=${LAB_PID[hub]}
     lab_wait $((30 + n / 10)) "the mesh-site hub to answer status" mesh hub status --json
     [[ $hub_config == template ]] || lab_wait $((30 + n / 10)) "the hub's $n TUNs" _hub_tuns "$n"

@@ -40,18 +40,19 @@ TEST_CASE("open files: one TUN per tunnel, the sockets, the control socket's con
 {
     const auto need = daemon::open_files_needed(hub(3, false));
     CHECK(need.tun == 3);
-    CHECK(need.sockets == 3);   // UDP 4500, netlink, route monitor
+    CHECK(need.sockets == 4);   // UDP 4500 (the control thread's and one worker's), netlink, route monitor
     CHECK(need.control == 33);  // listener and 32 connections
     CHECK(need.other == daemon::open_files_other);
-    CHECK(need.total() == 3 + 3 + 33 + daemon::open_files_other);
-    CHECK(need.to_string() == std::to_string(need.total()) + " (3 TUN, 3 sockets, 33 control, 64 other)");
+    CHECK(need.total() == 3 + 4 + 33 + daemon::open_files_other);
+    CHECK(need.to_string() == std::to_string(need.total()) + " (3 TUN, 4 sockets, 33 control, 64 other)");
+    CHECK(daemon::open_files_needed(hub(3, false), 4).sockets == 7);   // a NAT-T socket per worker
 }
 
 TEST_CASE("open files: IKE adds port 500 and the raw ESP socket")
 {
     const auto need = daemon::open_files_needed(hub(3, true));
     CHECK(need.tun == 4);
-    CHECK(need.sockets == 5);
+    CHECK(need.sockets == 6);
 }
 
 TEST_CASE("open files: 1010 tunnels need more than systemd's soft limit of 1024")
@@ -136,4 +137,22 @@ TEST_CASE("open files: a hard limit below the need is raised, or the daemon refu
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("open files: a template's instances come later, counted apart as its pool's blocks")
+{
+    const auto config = config::parse(R"([site]
+name = "hub"
+[peer.branches]
+address = "0.0.0.0/0"
+passive = true
+secrets = { "fqdn:s1.branch.example.net" = "a-secret-of-some-length" }
+[tunnel.branches]
+peer = "branches"
+interface = "br"
+address-pool = "172.16.128.0/22"
+)",
+                                       "hub.toml");
+    CHECK(daemon::open_files_needed(config).tun == 0);
+    CHECK(daemon::template_instances(config) == 512);   // a /22 in /31 blocks
 }

@@ -391,6 +391,17 @@ Config parse_text(std::string_view text, const std::string& file_name,
 
 } // namespace
 
+std::uint64_t instance_capacity(const Tunnel& tunnel)
+{
+    constexpr std::uint64_t cap = 1U << 20;   // net/address_pool.hpp's max_blocks
+    if (!tunnel.is_template)
+        return 1;
+    if (!tunnel.address_pool)
+        return 1U << 16;
+    const unsigned bits = tunnel.branch_prefix_length - tunnel.address_pool->length();
+    return bits >= 20 ? cap : std::uint64_t{1} << bits;
+}
+
 Config parse(std::string_view text, const std::string& file_name)
 {
     return parse_text(text, file_name, std::nullopt);

@@ -188,6 +188,10 @@ struct Config {
 [[nodiscard]] Config load(const std::filesystem::path& path);
 [[nodiscard]] Config parse(std::string_view text, const std::string& file_name);
 
+// How many instances a tunnel may have: 1, or for a template its pool's
+// blocks (or 65536 names without a pool).
+[[nodiscard]] std::uint64_t instance_capacity(const Tunnel& tunnel);
+
 // "200ms", "30s", "5m", "8h", "1d"; nullopt for anything else.
 [[nodiscard]] std::optional<Duration> parse_duration(std::string_view text);
 // "500000", "100kB", "200MB", "4GB" (powers of 1000), "64KiB", "1GiB" (of

@@ -138,15 +138,6 @@ void read_pool(const TableReader& r, Tunnel& t)
     t.address_pool = pool->value;
 }
 
-// How many instances a template may have: its pool's blocks (net/address_pool.hpp caps them).
-std::uint64_t instance_count(const Tunnel& t)
-{
-    constexpr std::uint64_t cap = 1U << 20;
-    if (!t.address_pool)
-        return 1U << 16;
-    const unsigned bits = t.branch_prefix_length - t.address_pool->length();
-    return bits >= 20 ? cap : std::uint64_t{1} << bits;
-}
 
 // address, local-subnets, remote-subnets and routes, as the mode wants them.
 // A branch whose peer asks for mode config (`requests`) takes its address,
@@ -222,7 +213,7 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
     t.mode = mode && mode->value == "ip" ? TunnelMode::ip : TunnelMode::gre;
     const Peer& peer_config = config.peers.at(t.peer);
     read_pool(r, t);
-    read_interface(r, t, claims, instance_count(t));
+    read_interface(r, t, claims, instance_capacity(t));
     read_addresses(r, t, peer_config.mode_config);
 
     if (const auto v = r.integer("mtu", 576, 65535)) {

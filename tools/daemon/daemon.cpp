@@ -78,7 +78,7 @@ Daemon::Daemon(config::Config config)
 {
     // A write to a peer that closed the control socket must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
-    const OpenFiles need = open_files_needed(config_);
+    const OpenFiles need = open_files_needed(config_, pump_->workers());
     const FileLimit before = raise_file_limit(need);
     catch_signals();
     // Every socket before any TUN or route: a second daemon on the same
@@ -100,6 +100,11 @@ Daemon::Daemon(config::Config config)
     log::daemon()->info("control socket {}", config_.site.control_socket.string());
     log::daemon()->info("open files: {} needed, limit {} (was {}, hard {})", need.to_string(), net::open_files_limit(),
                         before.soft, before.hard);
+    if (const auto instances = template_instances(config_); need.total() + instances > net::open_files_limit())
+        log::daemon()->warn("open files: the template tunnels may make up to {} instances, a TUN each, but the limit "
+                            "of {} leaves room for {}: branches beyond are refused (\"too many open files\"); raise "
+                            "LimitNOFILE= or ulimit -n",
+                            instances, net::open_files_limit(), net::open_files_limit() - std::min(net::open_files_limit(), need.total()));
     if (config_.site.zebra_socket) {
         route_sink_ = std::make_unique<routing::ZebraClient>(io_, *config_.site.zebra_socket);
         log::routing()->info("routes go to zebra at {}", config_.site.zebra_socket->string());

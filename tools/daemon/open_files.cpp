@@ -15,17 +15,27 @@ std::string OpenFiles::to_string() const
            std::to_string(control) + " control, " + std::to_string(other) + " other)";
 }
 
-OpenFiles open_files_needed(const config::Config& config)
+OpenFiles open_files_needed(const config::Config& config, std::size_t workers)
 {
     OpenFiles need;
-    need.tun = config.tunnels.size();
+    need.tun = static_cast<std::uint64_t>(
+        std::ranges::count_if(config.tunnels, [](const auto& entry) { return !entry.second.is_template; }));
     const bool ike = std::ranges::any_of(config.tunnels, [](const auto& entry) { return !entry.second.static_sa; });
     // ESP-in-UDP 4500; with IKE, port 500 and a raw ESP socket (encapsulation
     // "auto"); the netlink socket, and the route monitor's or zebra's.
-    need.sockets = 1 + (ike ? 2 : 0) + 2;
+    need.sockets = 1 + workers + (ike ? 2 : 0) + 2;
     need.control = 1 + ControlServer::Limits{}.connections;
     need.other = open_files_other;
     return need;
+}
+
+std::uint64_t template_instances(const config::Config& config)
+{
+    std::uint64_t instances = 0;
+    for (const auto& [name, tunnel] : config.tunnels)
+        if (tunnel.is_template)
+            instances += config::instance_capacity(tunnel);
+    return instances;
 }
 
 FileLimit file_limit_for(std::uint64_t need, FileLimit current) noexcept

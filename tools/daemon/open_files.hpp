@@ -29,10 +29,15 @@ struct OpenFiles {
 // lookups) and files read at run time (secrets, certificates, /proc).
 inline constexpr std::uint64_t open_files_other = 64;
 
-// What `config` needs. A layer that opens more per tunnel or per worker
-// (TUN queues, a socket per worker) adds its share here, and a template
-// peer counts each instance it may create.
-[[nodiscard]] OpenFiles open_files_needed(const config::Config& config);
+// What `config` needs at start with `workers` data-plane workers (a NAT-T
+// socket each). A template's instances come later, each with a TUN: see
+// template_instances.
+[[nodiscard]] OpenFiles open_files_needed(const config::Config& config, std::size_t workers = 1);
+
+// How many instances the configuration's templates may make at most (a TUN
+// each). Not in open_files_needed: a /17 pool's 16384 must not stop a hub
+// of 50 branches, but the daemon warns when they would not fit its limit.
+[[nodiscard]] std::uint64_t template_instances(const config::Config& config);
 
 struct FileLimit {
     std::uint64_t soft = 0;
