@@ -4,6 +4,7 @@
 // line numbers in the expectations can be counted in the source.
 
 #include "tools/config/config.hpp"
+#include "tests/tools/config_error.hpp"
 
 #include "tests/ike/pki_helpers.hpp"
 
@@ -15,6 +16,7 @@
 #include <string>
 
 using namespace mesh::config;
+using mesh::config::test::error_of;
 using namespace std::chrono_literals;
 using mesh::tunnel::EspCipher;
 using mesh::tunnel::EspIntegrity;
@@ -24,17 +26,6 @@ using mesh::net::IpPrefix;
 namespace {
 
 const std::filesystem::path samples = std::filesystem::path(__FILE__).parent_path() / "configs";
-
-// what() of the ConfigError that parsing text as "a.toml" throws.
-std::string error_of(std::string_view text)
-{
-    try {
-        (void)parse(text, "a.toml");
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 Botan::secure_vector<std::uint8_t> bytes(std::string_view s)
 {

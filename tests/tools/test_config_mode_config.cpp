@@ -3,26 +3,18 @@
 // that line numbers can be counted in the source.
 
 #include "tools/config/config.hpp"
+#include "tests/tools/config_error.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
 using namespace mesh::config;
+using mesh::config::test::error_of;
 using mesh::net::IpAddress;
 using mesh::net::IpPrefix;
 
 namespace {
-
-std::string error_of(std::string_view text)
-{
-    try {
-        (void)parse(text, "a.toml");
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 constexpr std::string_view hub = R"([site]
 name = "hub"
