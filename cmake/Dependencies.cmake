@@ -1,7 +1,8 @@
 # Every dependency is a Debian 12 package: tools/install-deps.sh installs them.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(BOTAN REQUIRED IMPORTED_TARGET botan-2)
-# OpenSSL 3 for AES-GCM in the ESP hot loop only (tunnel/evp_aead.hpp says why).
+# OpenSSL 3 for AES-GCM in the ESP hot loop and for IKE's Diffie-Hellman
+# (tunnel/evp_aead.hpp and ike/dh_group.hpp say why).
 pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto>=3.0)
 pkg_check_modules(LIBNL REQUIRED IMPORTED_TARGET libnl-3.0 libnl-route-3.0)
 find_package(Threads REQUIRED)

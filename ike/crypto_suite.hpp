@@ -32,7 +32,7 @@ enum class CryptoError : std::uint8_t {
     auth_failed,          // ICV mismatch
     bad_padding,          // Pad Length points before the start of the plaintext
     invalid_suite,        // AEAD with an integrity transform, CBC without one, unknown value
-    unsupported,          // Botan lacks the algorithm, or refused the key
+    unsupported,          // the crypto library lacks the algorithm, or refused the key
 };
 
 // RFC 7296 section 3.3.2, Transform Type values.
@@ -211,20 +211,22 @@ struct DhGroupInfo {
     std::string_view name;        // "ecp256"
     DhGroup id;
     DhKind kind;
-    std::string_view botan_group; // "modp/ietf/2048", "secp256r1"; empty for X25519
+    const char* openssl_group;    // OpenSSL's name: "modp_2048", "P-256", "X25519"
+    std::size_t private_bytes;    // our private value: the field for ECP and X25519; for MODP
+                                  // twice the group's strength, rounded up (NIST SP 800-57)
     std::size_t ke_bytes;         // Key Exchange Data length (RFC 7296 section 3.4, RFC 5903 section 7, RFC 8031 section 2)
     std::size_t secret_bytes;     // g^ir length: the prime, the field (x only), or 32
 };
 
 namespace detail {
 inline constexpr std::array<DhGroupInfo, 7> dh_groups{{
-    {"modp2048", DhGroup::modp2048, DhKind::modp, "modp/ietf/2048", 256, 256},
-    {"modp3072", DhGroup::modp3072, DhKind::modp, "modp/ietf/3072", 384, 384},
-    {"modp4096", DhGroup::modp4096, DhKind::modp, "modp/ietf/4096", 512, 512},
-    {"ecp256", DhGroup::ecp256, DhKind::ecp, "secp256r1", 2 * 32, 32},
-    {"ecp384", DhGroup::ecp384, DhKind::ecp, "secp384r1", 2 * 48, 48},
-    {"ecp521", DhGroup::ecp521, DhKind::ecp, "secp521r1", 2 * 66, 66},
-    {"curve25519", DhGroup::curve25519, DhKind::x25519, "", 32, 32},
+    {"modp2048", DhGroup::modp2048, DhKind::modp, "modp_2048", 32, 256, 256},
+    {"modp3072", DhGroup::modp3072, DhKind::modp, "modp_3072", 32, 384, 384},
+    {"modp4096", DhGroup::modp4096, DhKind::modp, "modp_4096", 40, 512, 512},
+    {"ecp256", DhGroup::ecp256, DhKind::ecp, "P-256", 32, 2 * 32, 32},
+    {"ecp384", DhGroup::ecp384, DhKind::ecp, "P-384", 48, 2 * 48, 48},
+    {"ecp521", DhGroup::ecp521, DhKind::ecp, "P-521", 66, 2 * 66, 66},
+    {"curve25519", DhGroup::curve25519, DhKind::x25519, "X25519", 32, 32, 32},
 }};
 } // namespace detail
 

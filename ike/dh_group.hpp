@@ -15,6 +15,12 @@
 // The peer's value is checked before it is used (RFC 6989): a MODP value must
 // lie in 1 < y < p-1, an ECP point must be on the curve, and an X25519
 // result must not be all zero.
+//
+// Why OpenSSL does the arithmetic: a hub answers every branch's IKE_SA_INIT
+// with a key pair and an agreement, and OpenSSL 3.0's P-256 (and X25519 and
+// MODP) is several times faster than Botan 2.19's on the same machine
+// (tests/ike/bench/bench_ike_init prints the cost per group). The private
+// value still comes from the caller's RNG, so a seeded test replays exactly.
 
 #include "ike/crypto_suite.hpp"
 
@@ -27,24 +33,26 @@
 #include <vector>
 
 namespace Botan {
-class PK_Key_Agreement_Key;
 class RandomNumberGenerator;
 } // namespace Botan
+
+struct evp_pkey_st;
 
 namespace mesh::ike {
 
 class DhKeyExchange {
 public:
-    // A fresh private key. rng must outlive the object (it also blinds the
-    // agreement). CryptoError::invalid_suite for DhGroup::none or a value
-    // outside the enumerators.
+    // A fresh private key drawn from rng. CryptoError::invalid_suite for
+    // DhGroup::none or a value outside the enumerators.
     [[nodiscard]] static std::expected<DhKeyExchange, CryptoError> generate(DhGroup group,
                                                                             Botan::RandomNumberGenerator& rng) noexcept;
 
     // A given private key, for known-answer tests: the exponent or scalar
     // big-endian (MODP, ECP), the 32 raw bytes of RFC 7748 (X25519).
+    // invalid_length for an empty or zero value or a wrong X25519 length,
+    // unsupported for a scalar not below the curve's order.
     [[nodiscard]] static std::expected<DhKeyExchange, CryptoError> from_private_key(
-        DhGroup group, std::span<const std::uint8_t> private_key, Botan::RandomNumberGenerator& rng) noexcept;
+        DhGroup group, std::span<const std::uint8_t> private_key) noexcept;
 
     DhKeyExchange(DhKeyExchange&&) noexcept;
     DhKeyExchange& operator=(DhKeyExchange&&) noexcept;
@@ -63,17 +71,17 @@ public:
         std::span<const std::uint8_t> peer_value) const noexcept;
 
 private:
-    DhKeyExchange(DhGroup group, std::unique_ptr<Botan::PK_Key_Agreement_Key> key,
-                  Botan::RandomNumberGenerator& rng);
-    // Empty private_key: generate one.
-    static std::expected<DhKeyExchange, CryptoError> create(DhGroup group, std::span<const std::uint8_t> private_key,
-                                                            Botan::RandomNumberGenerator& rng) noexcept;
+    struct KeyFree {
+        void operator()(evp_pkey_st* key) const noexcept;
+    };
+    using Key = std::unique_ptr<evp_pkey_st, KeyFree>;
 
-    [[nodiscard]] bool peer_value_valid(std::span<const std::uint8_t> peer_value) const;
+    DhKeyExchange(DhGroup group, Key key, std::vector<std::uint8_t> public_value);
+    static std::expected<DhKeyExchange, CryptoError> create(DhGroup group,
+                                                            std::span<const std::uint8_t> private_key) noexcept;
 
     DhGroup group_;
-    std::unique_ptr<Botan::PK_Key_Agreement_Key> key_;
-    Botan::RandomNumberGenerator* rng_;
+    Key key_;
     std::vector<std::uint8_t> public_value_;
 };
 

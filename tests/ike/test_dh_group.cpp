@@ -9,6 +9,7 @@
 #include "test_rng.hpp"
 #include <botan/bigint.h>
 #include <botan/dl_group.h>
+#include <botan/numthry.h>
 
 #include "tests/hex.hpp"
 
@@ -79,11 +80,10 @@ const EcpVector ecp_vectors[] = {
 
 TEST_CASE("ECP groups: RFC 5903 section 8 known answers, both sides")
 {
-    test_rng::TestRng rng{"test_dh_group"};
     for (const EcpVector& v : ecp_vectors) {
         CAPTURE(info(v.group)->name);
-        auto initiator = DhKeyExchange::from_private_key(v.group, hex(v.i), rng);
-        auto responder = DhKeyExchange::from_private_key(v.group, hex(v.r), rng);
+        auto initiator = DhKeyExchange::from_private_key(v.group, hex(v.i));
+        auto responder = DhKeyExchange::from_private_key(v.group, hex(v.r));
         REQUIRE(initiator);
         REQUIRE(responder);
         // RFC 5903 section 7: x || y, no 0x04 prefix.
@@ -101,9 +101,8 @@ TEST_CASE("ECP groups: RFC 5903 section 8 known answers, both sides")
 
 TEST_CASE("ECP groups: a point off the curve, a coordinate past p and a wrong length are refused")
 {
-    test_rng::TestRng rng{"test_dh_group"};
     const EcpVector& v = ecp_vectors[0];
-    auto initiator = DhKeyExchange::from_private_key(v.group, hex(v.i), rng);
+    auto initiator = DhKeyExchange::from_private_key(v.group, hex(v.i));
     REQUIRE(initiator);
 
     Bytes off_curve = hex(v.gr);
@@ -125,11 +124,10 @@ TEST_CASE("ECP groups: a point off the curve, a coordinate past p and a wrong le
 
 TEST_CASE("Curve25519: RFC 7748 section 6.1 known answer")
 {
-    test_rng::TestRng rng{"test_dh_group"};
     auto alice = DhKeyExchange::from_private_key(
-        DhGroup::curve25519, hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"), rng);
+        DhGroup::curve25519, hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
     auto bob = DhKeyExchange::from_private_key(
-        DhGroup::curve25519, hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"), rng);
+        DhGroup::curve25519, hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
     REQUIRE(alice);
     REQUIRE(bob);
     CHECK(alice->public_value() == hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"));
@@ -218,11 +216,47 @@ TEST_CASE("Every configured group makes a public value of its KE length and agre
     }
 }
 
+TEST_CASE("MODP 2048: our public value is 2^x mod p, as Botan computes it")
+{
+    const Bytes x = hex("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    auto ours = DhKeyExchange::from_private_key(DhGroup::modp2048, x);
+    REQUIRE(ours);
+    const Botan::DL_Group group("modp/ietf/2048");
+    const Botan::BigInt y = Botan::power_mod(2, Botan::BigInt::decode(x.data(), x.size()), group.get_p());
+    CHECK(ours->public_value() == bytes(Botan::BigInt::encode_1363(y, 256)));
+}
+
+TEST_CASE("ECP groups: a scalar of zero or not below the order is refused")
+{
+    // P-256's order n (SEC 2 section 2.4.2).
+    const Bytes order = hex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+    CHECK(DhKeyExchange::from_private_key(DhGroup::ecp256, order).error() == CryptoError::unsupported);
+    CHECK(DhKeyExchange::from_private_key(DhGroup::ecp256, Bytes(32, 0xff)).error() == CryptoError::unsupported);
+    CHECK(DhKeyExchange::from_private_key(DhGroup::ecp256, Bytes(32, 0)).error() == CryptoError::invalid_length);
+    Bytes below = order;
+    below.back() -= 1;
+    CHECK(DhKeyExchange::from_private_key(DhGroup::ecp256, below));
+}
+
+TEST_CASE("The private value comes from the caller's RNG: the same seed, the same key")
+{
+    for (const DhGroup group : {DhGroup::modp2048, DhGroup::ecp256, DhGroup::ecp521, DhGroup::curve25519}) {
+        CAPTURE(info(group)->name);
+        test_rng::TestRng first{"test_dh_group"};
+        test_rng::TestRng second{"test_dh_group"};
+        auto a = DhKeyExchange::generate(group, first);
+        auto b = DhKeyExchange::generate(group, second);
+        REQUIRE(a);
+        REQUIRE(b);
+        CHECK(a->public_value() == b->public_value());
+    }
+}
+
 TEST_CASE("No key exchange for DhGroup::none or an unknown number")
 {
     test_rng::TestRng rng{"test_dh_group"};
     CHECK(DhKeyExchange::generate(DhGroup::none, rng).error() == CryptoError::invalid_suite);
     CHECK(DhKeyExchange::generate(static_cast<DhGroup>(2), rng).error() == CryptoError::invalid_suite);
-    CHECK(DhKeyExchange::from_private_key(DhGroup::curve25519, Bytes(31, 1), rng).error() ==
+    CHECK(DhKeyExchange::from_private_key(DhGroup::curve25519, Bytes(31, 1)).error() ==
           CryptoError::invalid_length);
 }
