@@ -14,7 +14,8 @@
 #
 #   hub: [peer.branches] address = "0.0.0.0/0", passive, remote-id
 #        "fqdn:*.branch.example.net", secrets-file (one key per spoke);
-#        [tunnel.branches] mode gre, interface "br", address-pool 172.16.128.0/17
+#        [tunnel.branches] mode gre, interface "br", address-pool 172.16.128.0/17;
+#        [site] workers = 2 (docs/data-plane.md, "Workers")
 #
 #   1  all N spokes start at once; the hub's status shows N instances up,
 #      N interfaces br<INDEX>, each with its /31
@@ -22,7 +23,10 @@
 #      whose identity has no key ("no matching identity found"); neither
 #      gets an instance
 #   3  pings through 5 instances (the spoke's TUN given its half of the
-#      block the hub chose: until mode config hands it out)
+#      block the hub chose: until mode config hands it out); the instances'
+#      TUNs are spread over both workers, the pinged ones on both, each
+#      counted the pings on its inbound SA, and no datagram was steered to a
+#      worker that could not open it (claim, misrouted, unknown SPI drops 0)
 #   4  kill -9 five spokes: DPD (1 s x 2) removes exactly their instances,
 #      interfaces and routes on the hub; the others stay up
 # Prints: time until all up, hub RSS before and after, RSS per instance.
@@ -65,6 +69,7 @@ cat >"$LAB_DIR/hub.toml" <<EOF
 name = "hub"
 listen = "192.0.2.1"
 control-socket = "$LAB_DIR/hub.sock"
+workers = 2
 
 [profile.default]
 dpd-interval = "1s"
@@ -122,7 +127,7 @@ hub_json() { # hub_json EXPR: EXPR over the hub's status --json as d, t (the tem
     local json
     json=$(ns_exec "$HUB" "$MESH_SITE" status -c "$LAB_DIR/hub.toml" --json 2>/dev/null) || return 1
     "$LAB_PYTHON" -c '
-import json, sys
+import collections, json, sys
 d = json.loads(sys.argv[2]); t = d["templates"][0]
 print(eval(sys.argv[1]))' "$1" "$json"
 }
@@ -173,7 +178,12 @@ lab_wait 20 "the hub to log both refusals" refused
 lab_kill "spoke$((spokes + 1))"
 lab_kill "spoke$((spokes + 2))"
 
-lab_info "(3) pings through 5 instances"
+lab_info "(3) pings through 5 instances, on both workers"
+[[ $(hub_json 'len(d["workers"])') == 2 ]] || lab_die "the hub's status lists $(hub_json 'len(d["workers"])') workers, expected 2"
+per_worker=$(hub_json 'sorted(collections.Counter(x["worker"] for x in d["tunnels"]).values())')
+[[ $per_worker == "[$((spokes / 2)), $((spokes - spokes / 2))]" ]] ||
+    lab_die "instances' TUNs per worker: $per_worker, expected an even spread of $spokes over 2"
+pinged=()
 for ((k = 1; k <= 5; k++)); do
     i=$((k * spokes / 5))
     branch=fqdn:s$i.branch.example.net
@@ -183,7 +193,15 @@ for ((k = 1; k <= 5; k++)); do
     lab_ping_expect "$HUB" "$branch_address" 5
     lab_ping_expect "$(spoke_ns "$i")" "$hub_address" 5
     ip -n "$HUB" route show "$hub_address/31" dev "$ifname" | grep -q . || lab_die "no route to $hub_address/31 via $ifname"
+    pinged+=("'$ifname'")
 done
+pinged_list=$(IFS=,; echo "${pinged[*]}")
+workers_used=$(hub_json "sorted({x['worker'] for x in d['tunnels'] if x['interface'] in [$pinged_list]})")
+[[ $workers_used == "[0, 1]" ]] || lab_die "the 5 pinged instances ran on workers $workers_used, expected both"
+counted=$(hub_json "min(s['packets'] for x in d['tunnels'] if x['interface'] in [$pinged_list] for s in x['sas'] if s['direction'] == 'in')")
+((counted >= 5)) || lab_die "an inbound SA of a pinged instance counted $counted packets, expected at least 5"
+drops=$(hub_json '[d["counters"][k] for k in ("claim-drops", "misrouted-drops", "unknown-spi-drops")]')
+[[ $drops == "[0, 0, 0]" ]] || lab_die "claim, misrouted and unknown-SPI drops on the hub: $drops, expected none"
 
 lab_info "(4) kill -9 five spokes: DPD removes their instances"
 victims=()
