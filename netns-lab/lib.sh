@@ -507,11 +507,11 @@ lab_ping() {
     sed -n 's/.* \([0-9]\+\) \(packets \)\?received.*/\1/p' <<<"$out" | head -n1 | grep . || echo 0
 }
 
-# lab_ping_expect FROM_NS DEST COUNT: dies unless at least COUNT-1 replies come
+# lab_ping_expect FROM_NS DEST COUNT [PING_OPTION...]: dies unless at least COUNT-1 replies come
 # back (the first may be lost while ARP resolves).
 lab_ping_expect() {
     local got
-    got=$(lab_ping "$1" "$2" "$3")
+    got=$(lab_ping "$1" "$2" "$3" "${@:4}")
     ((got >= $3 - 1)) || lab_die "ping $2 from $1: $got of $3 replies"
     lab_info "ping $2 from $1: $got/$3 replies"
 }

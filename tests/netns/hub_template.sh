@@ -29,6 +29,11 @@
 #      worker that could not open it (claim, misrouted, unknown SPI drops 0)
 #   4  kill -9 five spokes: DPD (1 s x 2) removes exactly their instances,
 #      interfaces and routes on the hub; the others stay up
+#   5  a second template on the same hub, mode ip ([peer.ipbranches],
+#      fqdn:*.ip.example.net, keys in [peer.ipbranches.secrets]): two
+#      branches get instances ipb<INDEX> routed to the LANs their traffic
+#      selectors name, pings cross both from the hub's LAN address; a third
+#      branch claiming the first one's LAN is refused and gets none
 # Prints: time until all up, hub RSS before and after, RSS per instance.
 # usage: tests/netns/hub_template.sh [MESH_SITE_BINARY]   (SPOKES=N, at least 10, to change N)
 set -euo pipefail
@@ -55,7 +60,7 @@ add_site() { # add_site NS PORT ADDRESS
     ns_exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 }
 add_site "$HUB" hub 192.0.2.1
-for ((i = 1; i <= spokes + 2; i++)); do
+for ((i = 1; i <= spokes + 5; i++)); do
     add_site "$(spoke_ns "$i")" "p$i" "192.0.2.$((10 + i))"
 done
 
@@ -87,6 +92,24 @@ peer = "branches"
 interface = "br"
 mode = "gre"
 address-pool = "172.16.128.0/17"
+
+[peer.ipbranches]
+address = "0.0.0.0/0"
+passive = true
+my-id = "fqdn:hub.example.net"
+remote-id = "fqdn:*.ip.example.net"
+
+[peer.ipbranches.secrets]
+"fqdn:lan1.ip.example.net" = "$(secret lan1)"
+"fqdn:lan2.ip.example.net" = "$(secret lan2)"
+"fqdn:thief.ip.example.net" = "$(secret thief)"
+
+[tunnel.ipbranches]
+peer = "ipbranches"
+interface = "ipb"
+mode = "ip"
+local-subnets = ["10.200.0.1/32"]
+remote-subnets = ["10.201.0.0/16"]
 EOF
 # Spoke I: minimal. Its tunnel address is a placeholder the hub never sees
 # (mode gre needs one); the test gives it its half of the hub's block later.
@@ -117,6 +140,31 @@ EOF
 for ((i = 1; i <= spokes; i++)); do
     spoke_config "$i" >"$LAB_DIR/spoke$i.toml"
 done
+# A mode-ip branch NAME with the LAN 10.201.LAN.0/24 (on its loopback).
+ip_spoke_config() { # ip_spoke_config I NAME LAN
+    cat <<EOF
+[site]
+name = "$2"
+listen = "192.0.2.$((10 + $1))"
+control-socket = "$LAB_DIR/$2.sock"
+
+[peer.hub]
+address = "192.0.2.1"
+secret = "$(secret "$2")"
+my-id = "fqdn:$2.ip.example.net"
+encapsulation = "auto"
+
+[tunnel.hub]
+peer = "hub"
+interface = "tun-hub"
+mode = "ip"
+local-subnets = ["10.201.$3.0/24"]
+remote-subnets = ["10.200.0.1/32"]
+EOF
+}
+ip_spoke_config $((spokes + 3)) lan1 1 >"$LAB_DIR/lan1.toml"
+ip_spoke_config $((spokes + 4)) lan2 2 >"$LAB_DIR/lan2.toml"
+ip_spoke_config $((spokes + 5)) thief 1 >"$LAB_DIR/thief.toml"
 spoke_config $((spokes + 1)) "" "not-the-key" >"$LAB_DIR/spoke$((spokes + 1)).toml"
 spoke_config $((spokes + 2)) "fqdn:stranger.branch.example.net" >"$LAB_DIR/spoke$((spokes + 2)).toml"
 
@@ -183,9 +231,14 @@ lab_info "(3) pings through 5 instances, on both workers"
 per_worker=$(hub_json 'sorted(collections.Counter(x["worker"] for x in d["tunnels"]).values())')
 [[ $per_worker == "[$((spokes / 2)), $((spokes - spokes / 2))]" ]] ||
     lab_die "instances' TUNs per worker: $per_worker, expected an even spread of $spokes over 2"
+# Four spread over the spokes, the fifth the first on the other worker than
+# the first's (which worker takes which TUN depends on the order they came up).
+targets=()
+for ((k = 1; k <= 4; k++)); do targets+=($((k * spokes / 5))); done
+first_worker=$(hub_json "next(x['worker'] for x in d['tunnels'] if x['name'] == 'branches[fqdn:s${targets[0]}.branch.example.net]')")
+targets+=("$(hub_json "min(int(x['name'].split('[fqdn:s')[1].split('.')[0]) for x in d['tunnels'] if x['worker'] != $first_worker)")")
 pinged=()
-for ((k = 1; k <= 5; k++)); do
-    i=$((k * spokes / 5))
+for i in "${targets[@]}"; do
     branch=fqdn:s$i.branch.example.net
     read -r ifname hub_address branch_address < <(hub_json \
         "' '.join((lambda i: [i['interface'], i['address'].split('/')[0], i['branch-address']])(next(i for i in t['instances'] if i['branch'] == '$branch')))")
@@ -231,6 +284,33 @@ interfaces=$(ip -n "$HUB" -o link show | grep -c ': br[0-9]\+:' || true)
 ((interfaces == left)) || lab_die "$interfaces interfaces br<N> left on the hub, expected $left"
 ike=$(hub_json 'len([p for p in d["peers"] if p["state"] == "established"])')
 ((ike == left)) || lab_die "$ike IKE SAs established on the hub, expected $left"
-lab_ping_expect "$HUB" "$(hub_json "next(i['branch-address'] for i in t['instances'] if i['branch'] == 'fqdn:s$spokes.branch.example.net')")" 3
+lab_ping_expect "$HUB" "$(hub_json "next(i['branch-address'] for i in t['instances'] if i['branch'] == 'fqdn:s${targets[0]}.branch.example.net')")" 3
 lab_info "(4) DPD removed the 5 instances ${gone_ms} ms after the kill; $left stay up; hub RSS now $(rss_kb "$hub_pid") kB"
+lab_info "(5) a mode-ip template: instances routed to the branches' traffic selectors"
+n "$HUB" ip addr add 10.200.0.1/32 dev lo
+for lan in 1 2; do
+    ns=$(spoke_ns $((spokes + 2 + lan)))
+    n "$ns" ip addr add "10.201.$lan.1/24" dev lo
+    LAB_QUIET=1 lab_bg "lan$lan" "$ns" "$MESH_SITE" run -c "$LAB_DIR/lan$lan.toml"
+done
+ip_json() { hub_json "(lambda t: $1)(next(x for x in d['templates'] if x['name'] == 'ipbranches'))"; }
+ip_instances_up() { [[ $(ip_json 't["instances-up"]') == 2 ]]; }
+lab_wait 20 "both mode-ip instances up ($(ip_json 't["instances-up"]' || true) so far)" ip_instances_up
+for lan in 1 2; do
+    read -r ifname routes < <(ip_json \
+        "' '.join((lambda i: [i['interface'], ','.join(i['routes'])])(next(i for i in t['instances'] if i['branch'] == 'fqdn:lan$lan.ip.example.net')))")
+    [[ $ifname == ipb[0-9]* && $routes == "10.201.$lan.0/24" ]] ||
+        lab_die "lan$lan's instance: interface $ifname, routes $routes; expected ipb<N> and 10.201.$lan.0/24"
+    ip -n "$HUB" route show "10.201.$lan.0/24" dev "$ifname" | grep -q . ||
+        lab_die "no kernel route to 10.201.$lan.0/24 via $ifname on the hub"
+    lab_ping_expect "$HUB" "10.201.$lan.1" 5 -I 10.200.0.1
+done
+LAB_QUIET=1 lab_bg thief "$(spoke_ns $((spokes + 5)))" "$MESH_SITE" run -c "$LAB_DIR/thief.toml"
+thief_refused() {
+    grep -qF "fqdn:thief.ip.example.net claims 10.201.1.0/24, which tunnel ipbranches[fqdn:lan1.ip.example.net] holds" \
+        "$LAB_DIR/mesh-site-hub.log"
+}
+lab_wait 20 "the hub to refuse the thief's claim on 10.201.1.0/24" thief_refused
+[[ $(ip_json 'len(t["instances"])') == 2 ]] || lab_die "the thief got an instance"
+lab_ping_expect "$HUB" "10.201.1.1" 3 -I 10.200.0.1
 lab_info "PASS: hub_template ($spokes spokes: all up in ${up_ms} ms; hub RSS ${rss_before} -> ${rss_after} kB)"
