@@ -6,6 +6,7 @@
 // complete.
 
 #include <cstdint>
+#include <string>
 
 namespace mesh::ike {
 
@@ -140,6 +141,28 @@ enum class NotifyType : std::uint16_t {
     ikev2_fragmentation_supported = 16430,   // RFC 7383
     signature_hash_algorithms = 16431,       // RFC 7427
 };
+
+// The registry's name of an error notify, as operators search logs for it
+// ("TS_UNACCEPTABLE"), or "notify N" for one without a name here.
+[[nodiscard]] inline std::string notify_name(NotifyType type)
+{
+    switch (type) {
+    case NotifyType::unsupported_critical_payload: return "UNSUPPORTED_CRITICAL_PAYLOAD";
+    case NotifyType::invalid_syntax: return "INVALID_SYNTAX";
+    case NotifyType::no_proposal_chosen: return "NO_PROPOSAL_CHOSEN";
+    case NotifyType::invalid_ke_payload: return "INVALID_KE_PAYLOAD";
+    case NotifyType::authentication_failed: return "AUTHENTICATION_FAILED";
+    case NotifyType::single_pair_required: return "SINGLE_PAIR_REQUIRED";
+    case NotifyType::no_additional_sas: return "NO_ADDITIONAL_SAS";
+    case NotifyType::internal_address_failure: return "INTERNAL_ADDRESS_FAILURE";
+    case NotifyType::failed_cp_required: return "FAILED_CP_REQUIRED";
+    case NotifyType::ts_unacceptable: return "TS_UNACCEPTABLE";
+    case NotifyType::invalid_selectors: return "INVALID_SELECTORS";
+    case NotifyType::temporary_failure: return "TEMPORARY_FAILURE";
+    case NotifyType::child_sa_not_found: return "CHILD_SA_NOT_FOUND";
+    default: return "notify " + std::to_string(static_cast<int>(type));
+    }
+}
 
 // Types below 16384 report errors (RFC 7296 section 3.10.1).
 [[nodiscard]] constexpr bool is_error(NotifyType type) noexcept

@@ -331,8 +331,8 @@ void IkeEngine::accept_first_child(IkeSa& sa, const std::vector<Payload>& inner,
             report(now, peer.name, "no suitable proposal found: {} answered NO_PROPOSAL_CHOSEN to the CHILD SA (ours: {})", sa.remote.to_string(),
                             describe(child_proposals(child.policy, sa.pending_child_spi, false)));
         } else {
-            report(now, peer.name, "CHILD SA {} refused with notify {}", child.name,
-                            static_cast<int>(error->notify_type));
+            report(now, peer.name, "CHILD SA {} refused: {} answered {}", child.name, sa.remote.to_string(),
+                   notify_name(error->notify_type));
         }
         return;
     }

@@ -47,18 +47,4 @@ inline constexpr auto retire_delay = std::chrono::seconds(2);
     return std::ranges::lexicographical_compare(ours_lowest, theirs_lowest);
 }
 
-[[nodiscard]] inline std::string notify_name(NotifyType type)
-{
-    switch (type) {
-    case NotifyType::no_proposal_chosen: return "NO_PROPOSAL_CHOSEN";
-    case NotifyType::invalid_ke_payload: return "INVALID_KE_PAYLOAD";
-    case NotifyType::invalid_syntax: return "INVALID_SYNTAX";
-    case NotifyType::ts_unacceptable: return "TS_UNACCEPTABLE";
-    case NotifyType::child_sa_not_found: return "CHILD_SA_NOT_FOUND";
-    case NotifyType::temporary_failure: return "TEMPORARY_FAILURE";
-    case NotifyType::no_additional_sas: return "NO_ADDITIONAL_SAS";
-    default: return "notify " + std::to_string(static_cast<int>(type));
-    }
-}
-
 } // namespace mesh::ike
