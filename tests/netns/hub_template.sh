@@ -312,5 +312,7 @@ thief_refused() {
 }
 lab_wait 20 "the hub to refuse the thief's claim on 10.201.1.0/24" thief_refused
 [[ $(ip_json 'len(t["instances"])') == 2 ]] || lab_die "the thief got an instance"
+thief_told() { grep -q "CHILD SA hub refused: 192.0.2.1:4500 answered TEMPORARY_FAILURE" "$LAB_DIR/thief.log"; }
+lab_wait 10 "the thief to log the hub's refusal by name" thief_told
 lab_ping_expect "$HUB" "10.201.1.1" 3 -I 10.200.0.1
 lab_info "PASS: hub_template ($spokes spokes: all up in ${up_ms} ms; hub RSS ${rss_before} -> ${rss_after} kB)"
