@@ -115,21 +115,27 @@ EOF
 # (mode gre needs one); the test gives it its half of the hub's block later.
 # encapsulation = "auto": a spoke retransmitting IKE_SA_INIT around a cookie
 # must sign the message the hub answered (issue 12's cookie finding).
-spoke_config() { # spoke_config I [ID] [KEY]
+# Every spoke's site and hub peer: spoke_site NAME I ID KEY
+spoke_site() {
     cat <<EOF
 [site]
-name = "spoke$1"
-listen = "192.0.2.$((10 + $1))"
-control-socket = "$LAB_DIR/spoke$1.sock"
-
-[profile.default]
-dpd-interval = "1s"
+name = "$1"
+listen = "192.0.2.$((10 + $2))"
+control-socket = "$LAB_DIR/$1.sock"
 
 [peer.hub]
 address = "192.0.2.1"
-secret = "${3:-$(secret "$1")}"
-my-id = "${2:-fqdn:s$1.branch.example.net}"
+secret = "$4"
+my-id = "$3"
 encapsulation = "auto"
+EOF
+}
+spoke_config() { # spoke_config I [ID] [KEY]
+    spoke_site "spoke$1" "$1" "${2:-fqdn:s$1.branch.example.net}" "${3:-$(secret "$1")}"
+    cat <<EOF
+
+[profile.default]
+dpd-interval = "1s"
 
 [tunnel.hub]
 peer = "hub"
@@ -142,17 +148,8 @@ for ((i = 1; i <= spokes; i++)); do
 done
 # A mode-ip branch NAME with the LAN 10.201.LAN.0/24 (on its loopback).
 ip_spoke_config() { # ip_spoke_config I NAME LAN
+    spoke_site "$2" "$1" "fqdn:$2.ip.example.net" "$(secret "$2")"
     cat <<EOF
-[site]
-name = "$2"
-listen = "192.0.2.$((10 + $1))"
-control-socket = "$LAB_DIR/$2.sock"
-
-[peer.hub]
-address = "192.0.2.1"
-secret = "$(secret "$2")"
-my-id = "fqdn:$2.ip.example.net"
-encapsulation = "auto"
 
 [tunnel.hub]
 peer = "hub"
