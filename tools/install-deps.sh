@@ -8,12 +8,18 @@ packages=(
   build-essential cmake pkg-config git
   libbotan-2-dev libssl-dev libnl-3-dev libnl-route-3-dev libboost-dev libcli11-dev
   doctest-dev libtomlplusplus-dev libspdlog-dev nlohmann-json3-dev
+  # the service: sd_notify (READY, STATUS, WATCHDOG) and journal fields
+  libsystemd-dev
+  # packaging: man pages from docs/, the .deb's shlibdeps, its install test
+  pandoc dpkg-dev fakeroot file debootstrap systemd
   # libFuzzer: clang 16, since clang 14 cannot compile libstdc++ 12's
   # std::expected and std::variant of types with real destructors
   clang-16 libclang-rt-16-dev
   # lab and tests
   iproute2 iputils-ping iperf3 iptables conntrack tcpdump tshark procps psmisc
   python3 ca-certificates
+  # promtool checks the metrics exposition; dnsmasq serves the DNS-named peer test
+  prometheus dnsmasq-base
   # tests/CMakeLists.txt: unit.shellcheck checks the lab and test scripts
   shellcheck
   # references in the same runs: wireguard-go, strongSwan (kernel-libipsec), FRR
