@@ -303,6 +303,12 @@ private:
                            "answers never does: left out");
             else if (request)
                 info.mode_config = "request";
+            if (request && it != mode_configs_.end()) {
+                if (const auto* list = it->second->get("src-address-list"))
+                    s.note(*it->second, "src-address-list=" + *list + ": RouterOS source-NATs those hosts to the "
+                                        "address the hub assigns; mesh-site does not: add a masquerade rule out of "
+                                        "the tunnel's interface");
+            }
             else if (it == mode_configs_.end() || served_pool(*it->second, pools_) == nullptr)
                 s.note(id, "mode-config=" + *mode_config + ": not in the export, or its address-pool is not, left "
                            "out");
@@ -331,14 +337,23 @@ private:
     {
         for (const auto& gre : items_.of(gre_menu))
             gre_by_name_[gre.name()] = &gre;
+        std::set<std::string> other_interfaces;
         for (const auto& address : items_.of(address_menu)) {
             const std::string interface = address.arg("interface", "");
+            if (!gre_by_name_.contains(interface))
+                other_interfaces.insert(interface);
             if (!gre_by_name_.contains(interface) || address.disabled())
                 continue;
             if (gre_address_.contains(interface))
                 out_.note(address, "a second address on " + interface + ": a tunnel has one, left out");
             else
                 gre_address_[interface] = address.arg("address", "");
+        }
+        if (!other_interfaces.empty()) {
+            std::string list;
+            for (const auto& name : other_interfaces)
+                list += (list.empty() ? "" : ", ") + name;
+            out_.preamble_remark("not imported: /ip address on interfaces that are not tunnels (" + list + ")");
         }
     }
 
@@ -383,16 +398,16 @@ private:
                 templates[policy.arg("group", "default")].push_back(&policy);
                 continue;
             }
+            if (const auto action = policy.arg("action", "encrypt"); action != "encrypt") {
+                out_.note(policy, "action=" + action + ": mesh-site is route-based, traffic not routed into a "
+                                  "tunnel never enters one: left out");
+                continue;
+            }
             const std::string peer = policy.arg("peer", "");
             if (disabled_peers_.contains(peer))
                 continue;
             if (!peers_.contains(peer)) {
                 out_.note(policy, "policy without a peer of the export (peer=" + peer + "): left out");
-                continue;
-            }
-            if (const auto action = policy.arg("action", "encrypt"); action != "encrypt") {
-                out_.note(policy, "action=" + action + ": mesh-site is route-based, traffic not routed into a "
-                                  "tunnel never enters one: left out");
                 continue;
             }
             if (policy.arg("tunnel", "no") != "yes") {

@@ -52,7 +52,7 @@ std::vector<std::string> names(Section& s, const Item& item, std::string_view ki
         s.note(item, std::string(key) + "=" + given + where + ": " + (hint ? *hint : name + " is not supported"));
     }
     if (out.empty())
-        s.note_text(std::string(key) + ": none of " + given + " is supported: left out, so mesh-site's default "
+        s.remark(std::string(key) + ": none of " + given + " is supported: left out, so mesh-site's default "
                     "list applies; the RouterOS side must allow one of it");
     else
         s.set(key, toml_list(out));

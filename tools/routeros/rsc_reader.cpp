@@ -239,7 +239,8 @@ Export read_rsc(std::string_view text)
         command.menu = menu;
         command.line = logical.line;
         command.verb = words[next++];
-        if (command.verb != "add" && next < words.size() && words[next].find('=') == std::string::npos)
+        if (command.verb != "add" && next < words.size() &&
+            (words[next].starts_with('[') || words[next].find('=') == std::string::npos))
             command.selector = selector_of(words[next++], logical.line);
         for (; next < words.size(); ++next) {
             const auto equals = words[next].find('=');
