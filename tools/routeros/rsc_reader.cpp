@@ -80,6 +80,7 @@ std::vector<LogicalLine> join_lines(std::string_view text)
     std::uint32_t line = 1;
     std::uint32_t start = 1;
     bool quoted = false;
+    std::uint32_t quote_column = 0;   // of the quote that opened the value, for the error
     bool comment = false;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
@@ -106,11 +107,13 @@ std::vector<LogicalLine> join_lines(std::string_view text)
             }
             continue;
         }
-        if (c == '"' && !comment)
+        if (c == '"' && !comment) {
             quoted = !quoted;
+            quote_column = static_cast<std::uint32_t>(current.size() + 1);
+        }
         if (c == '\n') {
             if (quoted)
-                throw RscError(start, static_cast<std::uint32_t>(current.size()), "unterminated quoted value");
+                throw RscError(start, quote_column, "unterminated quoted value");
             if (!current.empty() && current.back() == '\r')
                 current.pop_back();
             out.push_back({std::move(current), start});
@@ -122,7 +125,7 @@ std::vector<LogicalLine> join_lines(std::string_view text)
         current += c;
     }
     if (quoted)
-        throw RscError(start, static_cast<std::uint32_t>(current.size()), "unterminated quoted value");
+        throw RscError(start, quote_column, "unterminated quoted value");
     if (!current.empty())
         out.push_back({std::move(current), start});
     return out;
