@@ -66,6 +66,12 @@ passive = "yes"
 )") == "a.toml:5:11: expected true or false for 'passive', not \"yes\" (yes/no: write true/false)");
     CHECK(error_of(R"([site]
 name = "a"
+[peer.b]
+address = "192.0.2.2"
+passive = yes
+)") == "a.toml:5:11: Error while parsing value: could not determine value type (yes/no: write true/false)");
+    CHECK(error_of(R"([site]
+name = "a"
 [identity.b]
 secret = "x"
 )") == "a.toml:3:2: [identity.b]: identities are part of [peer.b] in mesh-site: move auth-method, secret, "
