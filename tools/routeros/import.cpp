@@ -244,9 +244,11 @@ private:
             s.set("auth-method", toml_string("digital-signature"));
             const auto chain = split_list(id.arg("certificate", ""));
             const std::string cert = file_name(chain.empty() ? peer_name : chain.front());
+            const std::string exported = "cert_export_" + id.arg("certificate", "");
             s.remark("certificate=" + id.arg("certificate", "") + " is in RouterOS's store: `/certificate " +
-                     "export-certificate " + id.arg("certificate", "") + " type=pem export-passphrase=\"\"` "
-                     "gives it; save the certificate as " + cert + ".pem, its key as " + cert +
+                     "export-certificate " + id.arg("certificate", "") + " type=pem export-passphrase=PASSWORD` "
+                     "writes " + exported + ".crt and .key; save the certificate as " + cert + ".pem, the key "
+                     "decrypted (`openssl pkey -in " + exported + ".key -out " + cert + ".key`) as " + cert +
                      ".key (mode 0600), and the CA that signs the peers' certificates as ca.pem");
             s.set("certificate", toml_string(cert + ".pem"));
             s.set("private-key", toml_string(cert + ".key"));
