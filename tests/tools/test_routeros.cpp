@@ -244,3 +244,20 @@ add dst-address=10.2.0.0/24 peer=old src-address=10.1.0.0/24 tunnel=yes
     CHECK(config.tunnels.empty());
     CHECK(has(toml, "# line 2: peer old is disabled=yes: left out with its identities and policies\n"));
 }
+
+TEST_CASE("import: a tunnel name that is no interface name gets one; a template's leaves room for the instance number")
+{
+    const auto [toml, config] = import_and_parse(R"(/ip ipsec peer
+add address=0.0.0.0/0 exchange-mode=ike2 name=branch-offices-east passive=yes
+add address=192.0.2.2/32 exchange-mode=ike2 name=the-office-downtown
+/ip ipsec identity
+add generate-policy=port-strict peer=branch-offices-east secret=k1 remote-id=fqdn:*.east.example.net
+add peer=the-office-downtown secret=k2
+/ip ipsec policy
+add dst-address=10.128.0.0/16 src-address=10.0.0.0/16 template=yes
+add dst-address=10.3.0.0/24 peer=the-office-downtown src-address=10.0.0.0/16 tunnel=yes
+)");
+    REQUIRE(config.tunnels.contains("branch-offices-east"));
+    CHECK(config.tunnels.at("branch-offices-east").interface == "brancha");
+    CHECK(config.tunnels.at("the-office-downtown").interface == "ipsec0");
+}

@@ -45,8 +45,8 @@ struct PoolPrefix {
 // A name as a TOML key: bare when it can be, quoted otherwise.
 [[nodiscard]] std::string toml_key(std::string_view name);
 
-// A Linux interface name for a tunnel named name: name itself when it is
-// one (1..15 bytes, no '/', ':' or whitespace), otherwise nullopt.
+// Whether name is a Linux interface name mesh-site takes: 1..15 bytes, no
+// '/', ':' or whitespace.
 [[nodiscard]] bool is_interface_name(std::string_view name);
 
 } // namespace mesh::routeros
