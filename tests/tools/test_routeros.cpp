@@ -261,3 +261,14 @@ add dst-address=10.3.0.0/24 peer=the-office-downtown src-address=10.0.0.0/16 tun
     CHECK(config.tunnels.at("branch-offices-east").interface == "brancha");
     CHECK(config.tunnels.at("the-office-downtown").interface == "ipsec0");
 }
+
+TEST_CASE("import: a password it cannot map is named, its value not repeated")
+{
+    const std::string toml = import_export(read_rsc(R"(/ip ipsec peer
+add address=192.0.2.2/32 exchange-mode=ike2 name=b
+/ip ipsec identity
+add auth-method=pre-shared-key-xauth password=hunter2 peer=b secret=x username=office
+)"), "test").toml;
+    CHECK(has(toml, "# line 4: password (its value left out here): not mapped"));
+    CHECK_FALSE(has(toml, "hunter2"));
+}

@@ -53,7 +53,7 @@ std::vector<std::string> names(Section& s, const Item& item, std::string_view ki
     }
     if (out.empty())
         s.remark(std::string(key) + ": none of " + given + " is supported: left out, so mesh-site's default "
-                    "list applies; the RouterOS side must allow one of it");
+                 "list applies, which the RouterOS side must then share one entry with");
     else
         s.set(key, toml_list(out));
     return out;
@@ -100,9 +100,15 @@ void Section::remark(const std::string& text)
 
 void Section::unmapped(const Item& from, std::initializer_list<std::string_view> handled)
 {
-    for (const auto& argument : from.command.arguments)
-        if (std::ranges::find(handled, argument.key) == handled.end())
-            note(from, from.command.show(argument.key) + ": not mapped, mesh-site has no such setting");
+    // Their values are not repeated in a comment.
+    constexpr std::array<std::string_view, 4> sensitive{"password", "secret", "ipsec-secret", "eap-passphrase"};
+    for (const auto& argument : from.command.arguments) {
+        if (std::ranges::find(handled, argument.key) != handled.end())
+            continue;
+        const bool hidden = std::ranges::find(sensitive, argument.key) != sensitive.end();
+        note(from, (hidden ? argument.key + " (its value left out here)" : from.command.show(argument.key)) +
+                       ": not mapped, mesh-site has no such setting");
+    }
 }
 
 std::string Section::text() const
