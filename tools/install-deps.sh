@@ -18,6 +18,8 @@ packages=(
   # lab and tests
   iproute2 iputils-ping iperf3 iptables conntrack tcpdump tshark procps psmisc
   python3 ca-certificates
+  # the netns certificate tests and unit.import-routeros make their PKI with it
+  openssl
   # promtool checks the metrics exposition; dnsmasq serves the DNS-named peer test
   prometheus dnsmasq-base
   # tests/CMakeLists.txt: unit.shellcheck checks the lab and test scripts
