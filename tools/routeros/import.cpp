@@ -152,6 +152,9 @@ Imported import_export(const Export& rsc, std::string_view name)
     Output out;
     for (const auto& note : items.notes)
         out.preamble_note(note);
+    if (rsc.version.starts_with("6."))
+        out.preamble_remark("an export of RouterOS " + rsc.version + ": read as RouterOS 7 writes it (a v6 "
+                            "policy names its peer by sa-dst-address, which is not read)");
     Importer importer(items, out);
     importer.run(site_name(items, name));
     Imported imported;

@@ -201,6 +201,10 @@ void Importer::write_tunnels()
             s.set("remote-subnets", toml_list(t.remote));
         write_routes(s, interface, t.gre ? t.gre->name() : "");
     }
+    for (const auto& [name, info] : peers_)
+        if (std::ranges::none_of(tunnels_, [&](const Tunnel& t) { return t.peer == name; }))
+            info.section->note_text("no policy or GRE interface of the export uses this peer, so it has no "
+                                    "[tunnel] and the daemon ignores it");
 }
 
 void Importer::write_gre(Section& s, const Item& gre)
