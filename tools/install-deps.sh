@@ -22,6 +22,8 @@ packages=(
   openssl
   # promtool checks the metrics exposition; dnsmasq serves the DNS-named peer test
   prometheus dnsmasq-base
+  # tests/netns/firewall_docs.sh loads docs/firewall.md's ruleset
+  nftables
   # tests/CMakeLists.txt: unit.shellcheck checks the lab and test scripts
   shellcheck
   # references in the same runs: wireguard-go, strongSwan (kernel-libipsec), FRR
