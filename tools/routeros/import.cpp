@@ -160,7 +160,10 @@ Imported import_export(const Export& rsc, std::string_view name)
     Imported imported;
     for (const auto& [menu, count] : items.skipped) {
         imported.skipped_menus.push_back(menu + " (" + std::to_string(count) + (count == 1 ? " line)" : " lines)"));
-        out.preamble_remark("not imported: " + imported.skipped_menus.back());
+        const std::string where = menu.starts_with("/ip firewall") ? ": docs/firewall.md has them in nftables"
+                                  : menu.starts_with("/routing")   ? ": FRR does this, docs/frr.md"
+                                                                   : "";
+        out.preamble_remark("not imported: " + imported.skipped_menus.back() + where);
     }
     imported.files = importer.files();
     imported.toml = out.text(rsc.version);

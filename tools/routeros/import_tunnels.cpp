@@ -70,6 +70,8 @@ void Importer::add_ip_tunnel(const std::string& peer, const Item& policy)
         tunnels_.push_back(std::move(t));
         it = std::prev(tunnels_.end());
     }
+    if (it->comment.empty())
+        it->comment = policy.comment();
     const PeerInfo& info = peers_.at(peer);
     const std::string line = policy.command.line ? "line " + std::to_string(policy.command.line) + ": " : "";
     const auto add = [&](std::vector<std::string>& list, const std::string& key) {
@@ -170,7 +172,7 @@ void Importer::write_tunnels()
         for (int n = 2; names.contains(name); ++n)
             name = t.peer + "-" + std::to_string(n);
         names.insert(name);
-        Section& s = out_.add("tunnel." + toml_key(name), t.gre ? t.gre->comment() : "");
+        Section& s = out_.add("tunnel." + toml_key(name), t.gre ? t.gre->comment() : t.comment);
         for (const auto& note : t.notes)
             s.note_text(note);
         s.set("peer", toml_string(t.peer));

@@ -61,6 +61,7 @@ private:
         std::vector<std::string> remote;
         const Item* gre = nullptr;
         std::vector<std::string> notes;
+        std::string comment;   // the first policy's comment=
     };
     struct PeerInfo {
         std::string address;

@@ -32,7 +32,8 @@ add auth-method=pre-shared-key-xauth password=hunter2 peer=xauth-office \
 add peer=old-site secret=old
 add peer=missing-peer secret=nobody
 /ip ipsec policy
-add dst-address=10.20.0.0/24 peer=legacy-office proposal=legacy src-address=\
+add comment="legacy office LAN" dst-address=10.20.0.0/24 peer=legacy-office \
+    proposal=legacy src-address=\
     10.0.0.0/24 tunnel=yes
 add dst-address=10.21.0.0/24 dst-port=443 level=unique peer=aggressive-office \
     proposal=gcm-null protocol=tcp src-address=10.0.0.5/24 tunnel=yes
