@@ -309,3 +309,17 @@ TEST_CASE("import: exports cut and mixed at random are read or refused with a lo
         }
     }
 }
+
+TEST_CASE("import: /export verbose sets RouterOS's default policy by number, a template of group default")
+{
+    const auto [toml, config] = import_and_parse(R"(/ip ipsec policy
+set 0 disabled=no dst-address=10.128.0.0/16 group=default proposal=default protocol=all src-address=10.0.0.0/16 template=yes
+/ip ipsec peer
+add address=192.0.2.2/32 exchange-mode=ike2 name=b
+/ip ipsec identity
+add generate-policy=port-strict peer=b secret=k
+)");
+    REQUIRE(config.tunnels.contains("b"));
+    CHECK(config.tunnels.at("b").local_subnets.at(0).to_string() == "10.0.0.0/16");
+    CHECK(config.tunnels.at("b").remote_subnets.at(0).to_string() == "10.128.0.0/16");
+}

@@ -106,11 +106,17 @@ Items gather(const Export& rsc)
             continue;
         }
         // set: the item named, RouterOS's default one, or the menu's only one (/system identity).
-        const std::string wanted = command.selector == "default" ? default_item_name(command.menu) : command.selector;
+        // `/export verbose` sets RouterOS's own item by number (`set 0`)
+        // before any add: item 0 is then the default one.
+        const bool is_default = command.selector == "default" ||
+                                (command.selector == "0" && std::ranges::none_of(list, [](const Item& i) {
+                                     return !i.is_default;
+                                 }));
+        const std::string wanted = is_default ? default_item_name(command.menu) : command.selector;
         auto it = std::ranges::find_if(list, [&](const Item& i) {
-            return command.selector.empty() || i.name() == wanted || (command.selector == "default" && i.is_default);
+            return command.selector.empty() || i.name() == wanted || (is_default && i.is_default);
         });
-        if (it == list.end() && (command.selector == "default" || command.selector.empty())) {
+        if (it == list.end() && (is_default || command.selector.empty())) {
             Command base;
             base.menu = command.menu;
             base.line = command.line;
