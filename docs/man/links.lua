@@ -11,11 +11,11 @@ function Link(link)
     out:insert(pandoc.Str(" (" .. target .. ")"))
     return out
   end
-  local file = target:gsub("#.*$", "")
-  if file == "" then
+  local file = target:gsub("#.*$", ""):gsub("^%./", "")
+  if file == "" or pandoc.utils.stringify(link.content) == file then
     return link.content
   end
   local out = link.content
-  out:insert(pandoc.Str(" (" .. file:gsub("^%./", "") .. ")"))
+  out:insert(pandoc.Str(" (" .. file .. ")"))
   return out
 end
