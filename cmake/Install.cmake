@@ -19,14 +19,16 @@ set(MESH_SYSTEMD_UNIT_DIR ${systemd_unit_dir} CACHE PATH "where mesh-site@.servi
 install(TARGETS mesh-site RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 
 # The unit names the binary by its installed path, known only at install
-# time (cmake --install --prefix, or cpack's /usr): written then.
+# time (cmake --install --prefix, or cpack's /usr): written then, with the
+# configuration folder.
 set(unit_template ${PROJECT_SOURCE_DIR}/tools/service/mesh-site@.service.in)
 install(CODE "
   set(MESH_SBINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}\")
-  set(unit \"\$ENV{DESTDIR}${MESH_SYSTEMD_UNIT_DIR}/mesh-site@.service\")
-  message(STATUS \"Installing: \${unit}\")
-  configure_file(\"${unit_template}\" \"\${unit}\" @ONLY)
-  file(CHMOD \"\${unit}\" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  set(MESH_CONFIG_DIR \"${MESH_CONFIG_DIR}\")
+  set(unit \"${MESH_SYSTEMD_UNIT_DIR}/mesh-site@.service\")
+  message(STATUS \"Installing: \$ENV{DESTDIR}\${unit}\")
+  configure_file(\"${unit_template}\" \"\$ENV{DESTDIR}\${unit}\" @ONLY)
+  file(CHMOD \"\$ENV{DESTDIR}\${unit}\" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"\${unit}\")")
 
 # Mode 0600: it holds a pre-shared key (check-config warns otherwise). An
