@@ -35,11 +35,17 @@ inner=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    # The chroot's mounts live in the namespace of `unshare`, which ends with
-    # its child (--kill-child): nothing is mounted under run_dir by then.
-    if [[ -n $inner ]] && kill -0 "$inner" 2>/dev/null; then
-        kill -TERM "$inner" 2>/dev/null || true
-        wait "$inner" 2>/dev/null || true
+    # The chroot's mounts and processes live in the namespaces of `unshare`,
+    # which ignores TERM while it waits; KILLed, it takes its child, the PID
+    # namespace's init, along (--kill-child), and with it every process and
+    # mount in there.
+    local i
+    if [[ -n $inner ]]; then
+        kill -KILL "$inner" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$inner" 2>/dev/null || break
+            sleep 0.1
+        done
     fi
     if [[ -n $run_dir && -d $run_dir ]]; then
         if grep -qF " $run_dir/" /proc/self/mountinfo; then
