@@ -155,6 +155,11 @@ private:
     void remove_instance(Tunnel& instance);
     // Where a template's instances take their blocks, or just their numbers.
     [[nodiscard]] static net::AddressPool template_pool(const config::Tunnel& config);
+    // Mode config of a mode gre template with address-pool (branch_block.hpp):
+    // the branch's end of its block, held until its last IKE SA that asked is gone.
+    [[nodiscard]] ike::ModeConfig template_lease(const config::Tunnel& config, const ike::ModeConfigLease& lease);
+    void template_lease_ended(const config::Tunnel& config, const ike::ModeConfigLease& lease);
+    [[nodiscard]] bool has_instance(const config::Tunnel& config, const std::string& key) const;
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
     void direct_esp(Tunnel& tunnel, const net::Endpoint& remote, bool udp_encapsulation);
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
@@ -215,6 +220,8 @@ private:
     // A template tunnel's blocks (or, without address-pool, just its
     // instance numbers), by branch identity; by the template's name.
     std::map<std::string, net::AddressPool> templates_;
+    // By template, by branch: the IKE SAs holding the branch's end of its block by mode config.
+    std::map<std::string, std::map<std::string, unsigned>> block_leases_;
     Botan::AutoSeeded_RNG rng_;
     std::unique_ptr<tunnel::RawEspSocket> raw_esp_;    // created when a peer needs plain ESP
     std::unique_ptr<tunnel::UdpSocket> ike_socket_;    // port 500; IKE on 4500 arrives through the pump
