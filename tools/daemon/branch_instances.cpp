@@ -10,6 +10,9 @@
 //                                             ours the block's first address, B's the next
 //   use_outbound / delete_child / move_child -> the instance by the CHILD SA's inbound SPI
 //   delete_child(B's last SA: Delete, DPD, replaced) -> TUN closed, routes withdrawn, block freed
+//   lease_attributes(B's CFG_REQUEST, mode gre with address-pool) -> B's end of the same block
+//                                             (branch_block.hpp), held while an IKE SA of B holds it
+//                                             or B has its instance (RFC 7296 section 3.15)
 //
 // IKE knows nothing of TUNs (docs/architecture.md): it names the template
 // and the branch's identity (ike::ChildSaInstall::branch), the daemon keeps
@@ -130,7 +133,7 @@ void Daemon::remove_instance(Tunnel& instance)
     route_sink_->apply(routes_.selected());
     table_.remove_tunnel(instance.id);
     // A branch that still holds its address by mode config keeps its block (template_lease_ended).
-    if (block_leases_[instance.config->name][*instance.branch] == 0)
+    if (!holds_block_lease(*instance.config, *instance.branch))
         templates_.at(instance.config->name).release(*instance.branch);
     log::esp()->info("tunnel {}: instance on {} removed", instance.name, instance.interface);
     // Deleted in a batch with the other branches lost about now, not 20 ms of this thread each.
@@ -156,13 +159,11 @@ ike::ModeConfig Daemon::template_lease(const config::Tunnel& config, const ike::
     if (!given.has_address()) {
         log::ike()->info("tunnel {}: {} asks for no IPv{} address, the family of {}: none given", config.name, key,
                          config.address_pool->address().is_v4() ? 4 : 6, config.address_pool->to_string());
-        if (block_leases_[config.name][key] == 0 && !has_instance(config, key))
+        if (!holds_block_lease(config, key) && !has_instance(config, key))
             pool.release(key);
         return given;
     }
     ++block_leases_[config.name][key];
-    log::ike()->info("tunnel {}: mode config gives {} its end of block {}: {}", config.name, key,
-                     block->to_string(), given.describe());
     return given;
 }
 
@@ -172,16 +173,24 @@ void Daemon::template_lease_ended(const config::Tunnel& config, const ike::ModeC
     if (!identity)
         return;
     const std::string key = branch_key(*identity);
-    auto& holders = block_leases_[config.name];
-    const auto held = holders.find(key);
-    if (held == holders.end())
+    const auto holders = block_leases_.find(config.name);
+    if (holders == block_leases_.end())
+        return;
+    const auto held = holders->second.find(key);
+    if (held == holders->second.end())
         return;
     // A branch that re-authenticated holds its address on its new IKE SA too.
     if (--held->second > 0)
         return;
-    holders.erase(held);
+    holders->second.erase(held);
     if (!has_instance(config, key))
         templates_.at(config.name).release(key);
+}
+
+bool Daemon::holds_block_lease(const config::Tunnel& config, const std::string& key) const
+{
+    const auto holders = block_leases_.find(config.name);
+    return holders != block_leases_.end() && holders->second.contains(key);
 }
 
 bool Daemon::has_instance(const config::Tunnel& config, const std::string& key) const

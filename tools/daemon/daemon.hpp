@@ -160,6 +160,7 @@ private:
     [[nodiscard]] ike::ModeConfig template_lease(const config::Tunnel& config, const ike::ModeConfigLease& lease);
     void template_lease_ended(const config::Tunnel& config, const ike::ModeConfigLease& lease);
     [[nodiscard]] bool has_instance(const config::Tunnel& config, const std::string& key) const;
+    [[nodiscard]] bool holds_block_lease(const config::Tunnel& config, const std::string& key) const;
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
     void direct_esp(Tunnel& tunnel, const net::Endpoint& remote, bool udp_encapsulation);
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
