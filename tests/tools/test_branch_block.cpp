@@ -92,10 +92,14 @@ TEST_CASE("block mode config: a branch accepts the CFG_REPLY, /31 and /30 alike 
     }
 }
 
-TEST_CASE("branch key: an fqdn in lower case, as IKE compares it")
+TEST_CASE("branch key: an fqdn in lower case, as IKE compares it, from the identity or its text")
 {
     CHECK(daemon::branch_key(*ike::parse_identity("fqdn:B1.Branch.Example.NET")) == "fqdn:b1.branch.example.net");
     CHECK(daemon::branch_key(*ike::parse_identity("address:192.0.2.7")) == "address:192.0.2.7");
+    // A lease names the identity as text: the same key as the instance's.
+    for (const char* id : {"fqdn:B1.Branch.Example.NET", "user-fqdn:Ops@B1.Example", "key-id:0A0B", "address:192.0.2.7"})
+        CHECK(daemon::branch_key(std::string_view(ike::to_string(*ike::parse_identity(id)))) ==
+              daemon::branch_key(*ike::parse_identity(id)));
 }
 
 TEST_CASE("a mode gre template with address-pool serves mode config; other peers as configured")

@@ -28,8 +28,13 @@ ike::ModeConfig block_mode_config(const net::IpPrefix& block, ike::AddressFamili
 
 std::string branch_key(const ike::Identity& id)
 {
-    std::string text = ike::to_string(id);
-    if (id.type == ike::IdType::fqdn || id.type == ike::IdType::rfc822_addr)
+    return branch_key(ike::to_string(id));
+}
+
+std::string branch_key(std::string_view identity)
+{
+    std::string text(identity);
+    if (text.starts_with("fqdn:") || text.starts_with("user-fqdn:"))
         std::ranges::transform(text, text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return text;
 }

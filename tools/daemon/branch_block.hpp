@@ -35,8 +35,10 @@ struct BlockEnds {
 [[nodiscard]] ike::ModeConfig block_mode_config(const net::IpPrefix& block, ike::AddressFamilies asked);
 
 // A branch's key in a template's pool: its identity as text, names in lower
-// case, as IKE compares them (ike/identity.hpp, matches).
+// case, as IKE compares them (ike/identity.hpp, matches). The text form is
+// what a mode config lease names (ike::ModeConfigLease::identity).
 [[nodiscard]] std::string branch_key(const ike::Identity& id);
+[[nodiscard]] std::string branch_key(std::string_view identity);
 
 // The template tunnel of a peer that hands each branch a block of its
 // address-pool and answers its CFG_REQUEST with the branch's end (a mode gre

@@ -45,12 +45,11 @@ net::AddressPool Daemon::template_pool(const config::Tunnel& config)
     return net::AddressPool(net::IpPrefix(net::IpAddress::v4(0), 16), 32);
 }
 
-std::optional<Daemon::BranchBlock> Daemon::branch_block(const std::string& template_name, const ike::Identity& branch)
+std::optional<Daemon::BranchBlock> Daemon::branch_block(const std::string& template_name, const std::string& key)
 {
     const auto pool = templates_.find(template_name);
     if (pool == templates_.end())
         return std::nullopt;
-    const std::string key = branch_key(branch);
     const auto block = pool->second.acquire(key);
     if (!block)
         return std::nullopt;
@@ -95,7 +94,7 @@ Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
                     }
         }
     }
-    const auto block = branch_block(child.tunnel, *child.branch);
+    const auto block = branch_block(child.tunnel, key);
     if (!block) {
         log::esp()->error("tunnel {}: no instance for {}: all {} blocks of its pool are in use", config.name, key,
                           pool->second.capacity());
@@ -144,12 +143,9 @@ void Daemon::remove_instance(Tunnel& instance)
 
 ike::ModeConfig Daemon::template_lease(const config::Tunnel& config, const ike::ModeConfigLease& lease)
 {
-    const auto identity = ike::parse_identity(lease.identity);
-    if (!identity)
-        return {};
-    const std::string key = branch_key(*identity);
+    const std::string key = branch_key(lease.identity);
     net::AddressPool& pool = templates_.at(config.name);
-    const auto block = branch_block(config.name, *identity) ? pool.held(key) : std::nullopt;
+    const auto block = branch_block(config.name, key) ? pool.held(key) : std::nullopt;
     if (!block) {
         log::ike()->warn("tunnel {}: all {} blocks of {} are in use: no address for {} (peer {})", config.name,
                          pool.capacity(), config.address_pool->to_string(), key, lease.peer);
@@ -169,10 +165,7 @@ ike::ModeConfig Daemon::template_lease(const config::Tunnel& config, const ike::
 
 void Daemon::template_lease_ended(const config::Tunnel& config, const ike::ModeConfigLease& lease)
 {
-    const auto identity = ike::parse_identity(lease.identity);
-    if (!identity)
-        return;
-    const std::string key = branch_key(*identity);
+    const std::string key = branch_key(lease.identity);
     const auto holders = block_leases_.find(config.name);
     if (holders == block_leases_.end())
         return;

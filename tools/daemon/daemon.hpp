@@ -146,8 +146,7 @@ private:
         std::optional<net::IpPrefix> ours;
         std::optional<net::IpAddress> theirs;
     };
-    [[nodiscard]] std::optional<BranchBlock> branch_block(const std::string& template_name,
-                                                          const ike::Identity& branch);
+    [[nodiscard]] std::optional<BranchBlock> branch_block(const std::string& template_name, const std::string& key);
     // The branch's instance, made when it has none; nullptr (logged) when
     // the pool is full, or in mode ip it claims a network another holds.
     Tunnel* instance_for(const ike::ChildSaInstall& child);
