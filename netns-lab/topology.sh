@@ -78,7 +78,9 @@
 # topo_find a-b[:p] (a tunnel's number), topo_cut/topo_restore T,
 # topo_tunnel_up/down T, topo_adjacent T, topo_route_dev SITE OTHER,
 # topo_show_routing, topo_kill/topo_restart SITE (kill -9 its mesh-site and
-# FRR, start them again), tmesh SITE CMD (the mesh-site CLI), vty NS CMD.
+# FRR, start them again), topo_learn_templates (spokes=template: the
+# instances' interfaces and /31s, the same after a hub's restart), tmesh
+# SITE CMD (the mesh-site CLI), vty NS CMD.
 
 # shellcheck source=frr.sh
 source "$(dirname "${BASH_SOURCE[0]}")/frr.sh"
