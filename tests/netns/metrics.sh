@@ -127,6 +127,12 @@ time.sleep(0.5)
 ask(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", b" 200 ")
 for s in idle:
     s.close()
+# A connection that never sends its request is closed by the daemon at its 5 s deadline.
+s = socket.create_connection((host, port), timeout=15)
+start = time.monotonic()
+if s.recv(1) != b"" or not 4 < time.monotonic() - start < 12:
+    sys.exit(f"an idle connection was not closed at its deadline ({time.monotonic() - start:.1f} s)")
+print(f"idle connection closed after {time.monotonic() - start:.1f} s", file=sys.stderr)
 PY
 lab_alive mesh-site-a || lab_die "mesh-site (site-a) exited"
 lab_ping_expect "$LAN_A" $HOST_B 10
@@ -134,8 +140,10 @@ scrape a >"$LAB_DIR/third-a.prom" || lab_die "site-a: GET /metrics after the bad
 check_scrape a "$LAB_DIR/third-a.prom"
 refused=$(value "$LAB_DIR/third-a.prom" mesh_site_metrics_requests_refused_total)
 over=$(value "$LAB_DIR/third-a.prom" 'mesh_site_metrics_connections_closed_total{reason="over_limit"}')
-lab_info "site-a: $refused requests refused, $over idle connections closed over the limit"
-((refused >= 4 && over >= 16)) || lab_die "site-a: refused $refused (expected >= 4), closed over the limit $over (expected >= 16)"
+timed_out=$(value "$LAB_DIR/third-a.prom" 'mesh_site_metrics_connections_closed_total{reason="timed_out"}')
+lab_info "site-a: $refused requests refused, $over idle connections closed over the limit, $timed_out timed out"
+((refused == 4 && over >= 16 && timed_out >= 1)) ||
+    lab_die "site-a: refused $refused (expected 4), closed over the limit $over (expected >= 16), timed out $timed_out (expected >= 1)"
 ! lab_log_has mesh-site-a 'metrics: answered|GET /admin' || lab_die "site-a logged a request at info level"
 
 lab_info "site-b: restarted without metrics-listen"
