@@ -6,7 +6,8 @@
 #
 # With the tunnel up: both scrapes pass `promtool check metrics` without a
 # word, the tunnel's up gauge is 1, and after N pings its packet counters
-# (both ways, at both sites) grew by at least N. Then garbage, a wrong
+# (both ways, at both sites) grew by at least N. A CHILD SA rekey is
+# counted at both ends and takes nothing off the counters. Then garbage, a wrong
 # method and path, an oversized header and idle connections beyond the cap
 # at site-a's port: each refused or closed, the tunnel still carries pings
 # and a second scrape answers at once. Site-b restarted without the key
@@ -97,6 +98,34 @@ for site in a b; do
     before=$(value "$LAB_DIR/before-$site.prom" "$metric")
     after=$(value "$LAB_DIR/after-$site.prom" "$metric")
     ((after - before >= count * 84)) || lab_die "site-$site: $metric grew by $((after - before)) for $count pings of 84 bytes"
+done
+
+# rekeyed: both sites counted one CHILD SA rekey and hold one SA again (the old one deleted).
+rekeyed() {
+    local site labels
+    for site in a b; do
+        labels=$(tunnel_labels $site)
+        scrape $site >"$LAB_DIR/rekeyed-$site.prom" || return 1
+        [[ $(value "$LAB_DIR/rekeyed-$site.prom" "mesh_site_tunnel_rekeys_total{$labels}") == 1 &&
+            $(value "$LAB_DIR/rekeyed-$site.prom" "mesh_site_tunnel_sas{$labels}") == 1 ]] || return 1
+    done
+}
+lab_info "site-a rekeys the CHILD SA: one rekey at each end, and no counter goes back with the old SA"
+mesh a rekey --child site-b >&2
+lab_wait 30 "the CHILD SA rekey counted at both sites, the old SA deleted" rekeyed
+lab_ping_expect "$LAN_A" $HOST_B 10
+lab_counters_settle a
+for site in a b; do
+    scrape $site >"$LAB_DIR/rekeyed-$site.prom" || lab_die "site-$site: GET /metrics failed"
+    check_scrape $site "$LAB_DIR/rekeyed-$site.prom"
+    labels=$(tunnel_labels $site)
+    for direction in receive transmit; do
+        metric="mesh_site_tunnel_${direction}_packets_total{$labels}"
+        before=$(value "$LAB_DIR/after-$site.prom" "$metric")
+        after=$(value "$LAB_DIR/rekeyed-$site.prom" "$metric")
+        lab_info "site-$site: $metric $before -> $after across the rekey"
+        ((after - before >= 9)) || lab_die "site-$site: $metric went from $before to $after across a rekey and 10 pings"
+    done
 done
 
 # Misbehaving clients at site-a's port; the answers each gets (or the close).
