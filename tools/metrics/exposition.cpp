@@ -18,10 +18,12 @@ bool digit(char c) noexcept
     return c >= '0' && c <= '9';
 }
 
-std::string escape(std::string_view text, bool quote)
+void append_escaped(std::string& out, std::string_view text, bool quote)
 {
-    std::string out;
-    out.reserve(text.size());
+    if (text.find_first_of(quote ? "\\\n\"" : "\\\n") == std::string_view::npos) {
+        out += text;   // names and identities almost always
+        return;
+    }
     for (const char c : text) {
         if (c == '\\')
             out += "\\\\";
@@ -32,6 +34,13 @@ std::string escape(std::string_view text, bool quote)
         else
             out += c;
     }
+}
+
+std::string escape(std::string_view text, bool quote)
+{
+    std::string out;
+    out.reserve(text.size());
+    append_escaped(out, text, quote);
     return out;
 }
 } // namespace
@@ -91,7 +100,7 @@ void Exposition::labels(std::span<const Label> labels)
         text_ += separator;
         text_ += label.name;
         text_ += "=\"";
-        text_ += escape_label_value(label.value);
+        append_escaped(text_, label.value, true);
         text_ += '"';
         separator = ',';
     }
@@ -101,7 +110,10 @@ void Exposition::labels(std::span<const Label> labels)
 void Exposition::sample(std::span<const Label> labels, std::uint64_t value)
 {
     this->labels(labels);
-    fmt::format_to(std::back_inserter(text_), " {}\n", value);
+    const fmt::format_int digits(value);
+    text_ += ' ';
+    text_.append(digits.data(), digits.size());
+    text_ += '\n';
 }
 
 void Exposition::sample(std::span<const Label> labels, double value)
