@@ -41,6 +41,7 @@ void IkeEngine::check_liveness(IkeSa& sa, Clock::time_point now)
     sa.outstanding->liveness_check = true;
     sa.outstanding->next_send = now + interval;
     ++counters_.liveness_checks;
+    ++peer_counters_[sa.peer->name].liveness_checks;
 }
 
 void IkeEngine::liveness_check_unanswered(IkeSa& sa, Clock::time_point now)
@@ -52,6 +53,7 @@ void IkeEngine::liveness_check_unanswered(IkeSa& sa, Clock::time_point now)
         check.retransmits = 0;   // ESP arrived during this interval: alive, whatever became of the check
     } else if (++check.retransmits >= static_cast<int>(sa.peer->ike.dpd_maximum_failures)) {
         ++counters_.peers_dead;
+        ++peer_counters_[sa.peer->name].peers_dead;
         report(now, sa.peer->name, "peer dead: {} liveness checks to {} unanswered ({} ms apart)", check.retransmits,
                sa.remote.to_string(), interval.count());
         fail(sa, now);

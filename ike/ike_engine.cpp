@@ -579,6 +579,7 @@ void IkeEngine::retransmit(IkeSa& sa, Clock::time_point now)
     }
     if (out.retransmits >= max_retransmits) {
         ++counters_.peers_dead;
+        ++peer_counters_[sa.peer->name].peers_dead;
         report(now, sa.peer->name, "no answer from {} after {} retransmissions: peer dead", sa.remote.to_string(),
                out.retransmits);
         fail(sa, now);
@@ -659,6 +660,18 @@ void IkeEngine::send_ike_delete(IkeSa& sa)
     header.message_id = sa.next_request_id++;
     send_datagram(sa, encrypt(sa, header, {DeletePayload{ProtocolId::ike, {}}}));
     ike_log()->info("{}: deleting IKE SA {:016x}/{:016x}", sa.peer->name, sa.spi_i, sa.spi_r);
+}
+
+IkeSaCensus IkeEngine::census() const
+{
+    IkeSaCensus census;
+    static_assert(static_cast<std::size_t>(IkeState::dead) + 1 == std::tuple_size_v<decltype(census.by_state)>);
+    census.half_open = pending_inits_.size();
+    for (const auto& sa : sas_) {
+        ++census.by_state[static_cast<std::size_t>(sa->state)];
+        census.half_open += sa->state == IkeState::init_done ? 1 : 0;
+    }
+    return census;
 }
 
 std::vector<IkeSaStatus> IkeEngine::status(Clock::time_point now) const

@@ -28,6 +28,7 @@
 #include <botan/rng.h>
 #include <fmt/format.h>
 
+#include <array>
 #include <expected>
 #include <map>
 #include <memory>
@@ -69,6 +70,19 @@ struct IkeCounters {
     std::uint64_t fragments_refused = 0;     // IKE fragments dropped: failed decryption, over the bounds, inconsistent
     std::uint64_t cfg_replies_refused = 0;   // CFG_REPLYs refused: missing, malformed, no address, unusable
     std::uint64_t internal_address_failures = 0;   // INTERNAL_ADDRESS_FAILURE sent (pool exhausted) or received
+};
+
+// Dead peer detection (section 2.4) of one peer, for metrics: a template
+// peer's branches together.
+struct PeerCounters {
+    std::uint64_t liveness_checks = 0;   // as IkeCounters::liveness_checks
+    std::uint64_t peers_dead = 0;        // as IkeCounters::peers_dead
+};
+
+// The IKE SAs there are now, for metrics.
+struct IkeSaCensus {
+    std::array<std::size_t, 7> by_state{};   // indexed by IkeState
+    std::size_t half_open = 0;               // init_done, and IKE_SA_INIT requests whose keys are being computed
 };
 
 // A CHILD SA in `mesh-site status`.
@@ -168,6 +182,9 @@ public:
     [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
     [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;
     [[nodiscard]] const IkeCounters& counters() const noexcept { return counters_; }
+    // By peer name; a peer appears once it had a liveness check.
+    [[nodiscard]] const std::map<std::string, PeerCounters>& peer_counters() const noexcept { return peer_counters_; }
+    [[nodiscard]] IkeSaCensus census() const;
     // By peer name: shown by `mesh-site status` until the peer's next success.
     [[nodiscard]] const std::map<std::string, PeerFailure>& failures() const noexcept { return failures_; }
     [[nodiscard]] const std::vector<PeerConfig>& peers() const noexcept { return peers_; }
@@ -422,6 +439,7 @@ private:
     std::vector<std::unique_ptr<IkeSa>> sas_;
     std::map<const PeerConfig*, PeerSchedule> schedule_;
     IkeCounters counters_;
+    std::map<std::string, PeerCounters> peer_counters_;
     std::map<std::string, PeerFailure> failures_;
     IkeLimits limits_;
     CookieSecrets cookies_;

@@ -91,10 +91,32 @@ void SaTable::send_on(TunnelId id, std::uint32_t inbound_spi)
     publish();
 }
 
+namespace {
+// A packet a worker still counts on the SA after this is not in the totals: a few at most.
+void retire(SaTable::RetiredCounters& retired, const SaTable::InstalledSa& sa)
+{
+    const auto& in = sa.inbound->counters();
+    const auto& out = sa.outbound->counters();
+    retired.packets_in += in.packets.get();
+    retired.bytes_in += in.bytes.get();
+    retired.auth_drops += in.auth_drops.get();
+    retired.replay_drops += in.replay_drops.get();
+    retired.malformed_drops += in.malformed_drops.get();
+    retired.packets_out += out.packets.get();
+    retired.bytes_out += out.bytes.get();
+}
+} // namespace
+
 void SaTable::remove(std::uint32_t inbound_spi)
 {
     for (auto& [id, state] : tunnels_) {
-        if (std::erase_if(state.sas, [&](const InstalledSa& s) { return s.inbound->spi() == inbound_spi; }) == 0)
+        const auto removed = std::erase_if(state.sas, [&](const InstalledSa& s) {
+            if (s.inbound->spi() != inbound_spi)
+                return false;
+            retire(state.retired, s);
+            return true;
+        });
+        if (removed == 0)
             continue;
         if (state.sending == inbound_spi)
             state.sending = state.sas.empty() ? 0 : state.sas.back().inbound->spi();

@@ -141,6 +141,26 @@ std::vector<Section> sections(const TableReader& root, std::string_view kind)
     return out;
 }
 
+// "127.0.0.1:9721", "[::1]:9721": an address and a port other than 0.
+std::optional<net::Endpoint> listen_endpoint(std::string_view text)
+{
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos)
+        return std::nullopt;
+    auto host = text.substr(0, colon);
+    const auto port_text = text.substr(colon + 1);
+    const bool bracketed = host.starts_with('[') && host.ends_with(']');
+    if (bracketed)
+        host = host.substr(1, host.size() - 2);
+    std::uint32_t port = 0;
+    const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    const auto address = net::IpAddress::parse(host);
+    if (error != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535 ||
+        !address || address->is_v4() == bracketed)
+        return std::nullopt;
+    return net::Endpoint{*address, static_cast<std::uint16_t>(port)};
+}
+
 Site read_site(const TableReader& root)
 {
     const toml::table* table = root.table("site");
@@ -148,7 +168,8 @@ Site read_site(const TableReader& root)
         root.fail_here("missing [site]");
     const TableReader r(root.source(), *table, "site",
                         {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket", "link-down",
-                         "nat-keepalive", "workers", "ike-cookie-threshold", "ike-max-half-open"});
+                         "nat-keepalive", "workers", "ike-cookie-threshold", "ike-max-half-open",
+                         "metrics-listen"});
     Site site;
     const auto name = r.required_string("name");
     // The name ends up in a file name: the default control socket.
@@ -205,6 +226,11 @@ Site read_site(const TableReader& root)
         } else {
             r.fail(*workers, fix);
         }
+    }
+    if (const auto v = r.string("metrics-listen")) {
+        site.metrics_listen = listen_endpoint(v->value);
+        if (!site.metrics_listen)
+            r.fail(*v->node, "'metrics-listen' must be ADDRESS:PORT, e.g. \"127.0.0.1:9721\" or \"[::1]:9721\"");
     }
     const auto cookie_threshold = r.integer("ike-cookie-threshold", 0, 1000000);
     const auto max_half_open = r.integer("ike-max-half-open", 1, 1000000);

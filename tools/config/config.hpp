@@ -62,6 +62,7 @@ struct Site {
     // bring a cookie, and beyond which it is dropped (ike::IkeLimits).
     std::uint32_t ike_cookie_threshold = 30;
     std::uint32_t ike_max_half_open = 1000;
+    std::optional<net::Endpoint> metrics_listen;   // Prometheus' GET /metrics; unset: off
 };
 
 struct Profile {                                 // phase 1, the IKE SA

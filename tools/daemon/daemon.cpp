@@ -5,6 +5,7 @@
 #include "routing/kernel_route_sink.hpp"
 #include "routing/zebra_client.hpp"
 #include "tools/daemon/control_server.hpp"
+#include "tools/metrics/metrics_server.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/listen_guard.hpp"
 #include "tools/daemon/open_files.hpp"
@@ -98,6 +99,8 @@ Daemon::Daemon(config::Config config)
     control_ = std::make_unique<ControlServer>(io_, config_.site.control_socket,
                                                [this](const Request& request) { return handle_request(request); });
     log::daemon()->info("control socket {}", config_.site.control_socket.string());
+    if (config_.site.metrics_listen)
+        start_metrics(*config_.site.metrics_listen);
     log::daemon()->info("open files: {} needed, limit {} (was {}, hard {})", need.to_string(), net::open_files_limit(),
                         before.soft, before.hard);
     if (const auto instances = template_instances(config_); need.total() + instances > net::open_files_limit())
@@ -246,6 +249,7 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
         for (const auto& address : tunnel.assigned)
             net::add_link_address(netlink_, tunnel.device->ifindex(), address);
     tunnel.up = up;
+    tunnel.changed_at = std::chrono::system_clock::now();
     // After the link: the kernel refuses a route through an interface that is down.
     update_routes(tunnel);
     log::esp()->info("tunnel {}: {}", tunnel.name, up ? "up" : "down");
@@ -302,6 +306,7 @@ int Daemon::run()
     pump_->stop();
     stop_tunnels();
     control_.reset();
+    metrics_.reset();
     log::daemon()->info("stopped");
     return 0;
 }

@@ -39,6 +39,13 @@
 namespace mesh::daemon {
 
 class ControlServer;
+} // namespace mesh::daemon
+
+namespace mesh::metrics {
+class MetricsServer;
+} // namespace mesh::metrics
+
+namespace mesh::daemon {
 
 class Daemon : private ike::IkeHost {
 public:
@@ -57,6 +64,8 @@ public:
     [[nodiscard]] nlohmann::json peer_status(const std::string& peer) const;
     // The template tunnels and their instances, for status.
     [[nodiscard]] nlohmann::json templates() const;
+    // The Prometheus text exposition of GET /metrics (daemon_metrics.cpp).
+    [[nodiscard]] std::string metrics() const;
 
 private:
     struct Tunnel {
@@ -76,6 +85,8 @@ private:
         net::IpAddress local;
         std::uint32_t mtu = 0;
         bool up = false;
+        std::chrono::system_clock::time_point changed_at = std::chrono::system_clock::now();   // last up or down
+        std::uint64_t rekeys = 0;   // CHILD SAs installed while it had one already
         bool udp_encapsulation = true;
         // Mode config, a branch (mode-config = "request"): the addresses the
         // hub assigned, on the interface, and the networks it said it reaches.
@@ -186,6 +197,8 @@ private:
     void drain_pump();
     void schedule_reclaim();
     [[nodiscard]] nlohmann::json handle_request(const Request& request);
+    // daemon_metrics.cpp: the Prometheus endpoint; throws std::runtime_error naming the address it cannot take.
+    void start_metrics(const net::Endpoint& listen);
 
     // daemon_signals.cpp: TERM, INT and QUIT stop cleanly; the others a
     // careless `kill` may send are logged instead of killing the daemon.
@@ -246,6 +259,7 @@ private:
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
     ServiceNotify service_{io_};                    // READY, STATUS, WATCHDOG, STOPPING to systemd
+    std::unique_ptr<metrics::MetricsServer> metrics_;   // [site] metrics-listen; last: goes first
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -219,6 +219,7 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     Tunnel* tunnel = child.branch ? instance_for(child) : find_tunnel(child.tunnel);
     if (tunnel == nullptr)
         return false;
+    const bool replaces = !table_.tunnels().at(tunnel->id).sas.empty();
     try {
         // The responder of a rekey sends on the new SA only once the old one is deleted (use_outbound).
         if (child.use_outbound)
@@ -233,6 +234,7 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
             remove_instance(*tunnel);
         return false;
     }
+    tunnel->rekeys += replaces ? 1 : 0;
     if (child.use_outbound && !tunnel->up)
         set_tunnel_up(*tunnel, true);
     return true;

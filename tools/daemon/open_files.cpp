@@ -1,6 +1,7 @@
 #include "tools/daemon/open_files.hpp"
 
 #include "tools/daemon/control_server.hpp"
+#include "tools/metrics/metrics_server.hpp"
 
 #include <sys/resource.h>
 
@@ -25,6 +26,9 @@ OpenFiles open_files_needed(const config::Config& config, std::size_t workers)
     // "auto"); the netlink socket, and the route monitor's or zebra's.
     need.sockets = 1 + workers + (ike ? 2 : 0) + 2;
     need.control = 1 + ControlServer::Limits{}.connections;
+    // The metrics port, its connections and the one accepted beyond them to be closed.
+    if (config.site.metrics_listen)
+        need.control += 2 + metrics::MetricsServer::Limits{}.connections;
     need.other = open_files_other;
     return need;
 }

@@ -15,7 +15,7 @@ namespace mesh::daemon {
 struct OpenFiles {
     std::uint64_t tun = 0;      // per tunnel, one per TUN queue
     std::uint64_t sockets = 0;  // UDP for ESP and IKE, raw ESP, netlink, zebra
-    std::uint64_t control = 0;  // the control socket and its connections
+    std::uint64_t control = 0;  // the control socket, the metrics port, their connections
     std::uint64_t other = 0;    // stdio, epoll, eventfds, timers, signals, files read at run time
 
     [[nodiscard]] std::uint64_t total() const noexcept { return tun + sockets + control + other; }
