@@ -559,8 +559,17 @@ void IkeEngine::on_tick(Clock::time_point now)
             return sa->peer == peer && sa->state != IkeState::rekeyed;
         });
         when.next_attempt = Clock::time_point::max();
-        if (!active)
-            initiate(*peer, now);
+        if (active) {
+            when.address_fresh = false;
+            continue;
+        }
+        if (peer->resolve_first && !when.address_fresh) {
+            when.awaiting_address = true;
+            host_.resolve_peer(peer->name);
+            continue;
+        }
+        when.address_fresh = false;
+        initiate(*peer, now);
     }
 }
 
