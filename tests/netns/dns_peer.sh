@@ -99,8 +99,9 @@ lab_info "(2) ok"
 
 lab_info "(3) site-b moves to $MOVED_B and $NAME with it, under the running tunnel"
 spi_before=$(lab_json a 'peer()["ike-spi-i"]')
-n "$SITE_B" ip addr add $MOVED_B/24 dev wan0
+# Deleting a primary address takes the secondaries of its subnet along: the old one goes first.
 n "$SITE_B" ip addr del $UNDERLAY_B/24 dev wan0
+n "$SITE_B" ip addr add $MOVED_B/24 dev wan0
 dns_serve $MOVED_B
 lab_wait 15 "site-a to resolve $NAME to $MOVED_B" resolves_to $MOVED_B
 lab_log_has mesh-site-a "site-b: $NAME now resolves to $MOVED_B \\(was $UNDERLAY_B\\)" ||
