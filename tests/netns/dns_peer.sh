@@ -41,6 +41,7 @@ n "$SITE_A" ip link set dns0 up
 n "$DNS_NS" ip link set dns0 up
 
 # `ip netns exec` bind-mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf.
+[[ -d /etc/netns ]] || lab_defer "rmdir /etc/netns"
 mkdir -p "/etc/netns/$SITE_A"
 lab_defer "rm -rf '/etc/netns/$SITE_A'"
 printf 'nameserver %s\noptions timeout:1 attempts:2\n' $DNS_IP >"/etc/netns/$SITE_A/resolv.conf"
