@@ -90,18 +90,27 @@ TEST_CASE("a named peer: the same address again changes nothing; a new one close
     CHECK(established(*pair.b, pair.now).size() == 1);
 }
 
-TEST_CASE("a named peer: an initiation after a failure asks for the address again")
+TEST_CASE("a named peer that fails is looked up at once; a new address is initiated to without the backoff")
 {
     Pair pair(named_b(), b_to_a());
     pair.tick(600ms);
     pair.a->set_peer_address("b", b_address, a_address, pair.now);
     pair.tick(100ms);
     REQUIRE_FALSE(pair.wire.empty());
-    pair.wire.clear();   // B never answers: A gives up after its retransmissions
+    // B never answers: A gives up after its retransmissions and asks for the address again.
     for (int i = 0; i < 600 && pair.a_host.resolve_asked.size() < 2; ++i) {
-        pair.tick(100ms);
         pair.wire.clear();
+        pair.tick(100ms);
     }
-    CHECK(pair.a_host.resolve_asked == std::vector<std::string>{"b", "b"});
+    pair.wire.clear();
+    REQUIRE(pair.a_host.resolve_asked == std::vector<std::string>{"b", "b"});
     CHECK(established(*pair.a, pair.now).empty());
+
+    pair.a->set_peer_address("b", b_moved, a_address, pair.now);
+    pair.tick(100ms);
+    REQUIRE_FALSE(pair.wire.empty());
+    CHECK(pair.wire.front().to.address == b_moved);
+    pair.deliver_all();
+    REQUIRE(established(*pair.a, pair.now).size() == 1);
+    CHECK(established(*pair.a, pair.now).front().remote.address == b_moved);
 }
