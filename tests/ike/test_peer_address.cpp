@@ -114,3 +114,25 @@ TEST_CASE("a named peer that fails is looked up at once; a new address is initia
     REQUIRE(established(*pair.a, pair.now).size() == 1);
     CHECK(established(*pair.a, pair.now).front().remote.address == b_moved);
 }
+
+TEST_CASE("a passive named peer: its IKE_SA_INIT is taken from the address its name gives, not before")
+{
+    PeerConfig a_side = named_b();
+    a_side.passive = true;
+    Pair pair(std::move(a_side), b_to_a(), {}, true);
+    pair.tick(600ms);
+    CHECK(pair.a_host.resolve_asked.empty());   // passive: never initiates, so never asks
+    REQUIRE_FALSE(pair.wire.empty());
+    pair.deliver_all();                         // B's IKE_SA_INIT: no peer of A at 192.0.2.2 yet
+    CHECK(pair.a->counters().init_no_peer == 1);
+    CHECK(established(*pair.a, pair.now).empty());
+
+    pair.a->set_peer_address("b", b_address, a_address, pair.now);
+    CHECK(pair.wire.empty());                   // passive: nothing initiated
+    for (int i = 0; i < 40 && established(*pair.a, pair.now).empty(); ++i) {
+        pair.tick(500ms);                       // B tries again after its retransmission or backoff
+        pair.deliver_all();
+    }
+    REQUIRE(established(*pair.a, pair.now).size() == 1);
+    CHECK(established(*pair.a, pair.now).front().remote.address == b_address);
+}
