@@ -4,6 +4,7 @@
 //   status         peers, tunnels and SAs of a running daemon
 //   rekey          a peer's IKE SA or CHILD SAs rekeyed now
 //   keys           the running daemon's SAs for Wireshark
+//   import-routeros  a RouterOS export of /ip ipsec as mesh-site TOML
 
 #include "tools/cli/control_client.hpp"
 #include "tools/cli/views.hpp"
@@ -11,6 +12,7 @@
 #include "tools/daemon/daemon.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/log/log.hpp"
+#include "tools/routeros/import.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -60,6 +62,7 @@ int check_config(const std::string& config_file)
 int main(int argc, char** argv)
 {
     CLI::App app{"mesh-site: route-based site-to-site VPN (IKEv2, ESP-in-UDP, GRE) feeding FRRouting"};
+    app.set_version_flag("--version", std::string("mesh-site ") + MESH_SITE_VERSION);
     app.require_subcommand(1);
 
     std::string config_file;
@@ -94,6 +97,10 @@ int main(int argc, char** argv)
     keys->add_option("table", table, "esp (esp_sa records) or ikev2 (ikev2_decryption_table records)")
         ->check(CLI::IsMember({"esp", "ikev2"}));
 
+    auto* import_ros = app.add_subcommand("import-routeros", "write a RouterOS 7 /export of /ip ipsec as mesh-site TOML");
+    std::string rsc_file;
+    import_ros->add_option("file", rsc_file, "the export (.rsc)")->required();
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -101,6 +108,8 @@ int main(int argc, char** argv)
             return run_daemon(config_file, level);
         if (*check)
             return check_config(config_file);
+        if (*import_ros)
+            return mesh::routeros::import_routeros(rsc_file, std::cout, std::cerr);
         if (*status) {
             if (const auto wrong = mesh::daemon::check_peer_name(peer); !peer.empty() && !wrong.empty()) {
                 std::cerr << "mesh-site: status: " << wrong << "\n";

@@ -14,6 +14,7 @@
 #include "tools/config/config.hpp"
 #include "tools/daemon/control_request.hpp"
 #include "tools/daemon/peer_names.hpp"
+#include "tools/daemon/service_notify.hpp"
 #include "net/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/raw_esp_socket.hpp"
@@ -168,6 +169,8 @@ private:
     Tunnel& open_tunnel(Tunnel tunnel);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);
+    // STATUS= to systemd when the number of tunnels up, or of tunnels, changed.
+    void report_tunnels();
     // Tells the route sink what the tunnel owns now and whether it is up.
     void update_routes(const Tunnel& tunnel);
     void stop_tunnels();
@@ -241,6 +244,7 @@ private:
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<PeerNames> peer_names_;         // peers named by DNS; with IKE, goes before it
     std::unique_ptr<ControlServer> control_;
+    ServiceNotify service_{io_};                    // READY, STATUS, WATCHDOG, STOPPING to systemd
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
