@@ -559,8 +559,17 @@ void IkeEngine::on_tick(Clock::time_point now)
             return sa->peer == peer && sa->state != IkeState::rekeyed;
         });
         when.next_attempt = Clock::time_point::max();
-        if (!active)
-            initiate(*peer, now);
+        if (active) {
+            when.address_fresh = false;
+            continue;
+        }
+        if (peer->resolve_first && !when.address_fresh) {
+            when.awaiting_address = true;
+            host_.resolve_peer(peer->name);
+            continue;
+        }
+        when.address_fresh = false;
+        initiate(*peer, now);
     }
 }
 
@@ -603,6 +612,10 @@ void IkeEngine::fail(IkeSa& sa, Clock::time_point now)
     // Whichever end started it, a peer that is not passive gets its tunnel back.
     if (other == nullptr)
         schedule_retry(*sa.peer, now);
+    // A peer named by DNS may have died because it moved: its name is looked
+    // up now, and a new address is initiated to at once (peer_address.cpp).
+    if (other == nullptr && sa.peer->resolve_first && !sa.peer->passive)
+        host_.resolve_peer(sa.peer->name);
 }
 
 void IkeEngine::schedule_retry(const PeerConfig& peer, Clock::time_point now)

@@ -178,6 +178,12 @@ public:
     // as it would for an IKE request from there, unless it is there already;
     // no other IKE SA moves.
     void follow_peer(std::uint32_t inbound_spi, const net::Endpoint& remote);
+    // A peer named by DNS (PeerConfig::resolve_first) resolved to `address`,
+    // sending from `local` (peer_address.cpp). Datagrams from there are
+    // matched to it from now on; an initiation waiting for the address
+    // starts, and IKE SAs at another address are closed for one to the new.
+    void set_peer_address(const std::string& peer, const net::IpAddress& address, const net::IpAddress& local,
+                          Clock::time_point now);
 
     [[nodiscard]] std::vector<IkeSaStatus> status(Clock::time_point now) const;
     [[nodiscard]] std::vector<IkeSaKeysExport> keys() const;
@@ -200,6 +206,10 @@ private:
     struct PeerSchedule {
         Clock::time_point next_attempt{};
         std::chrono::milliseconds backoff{0};
+        // A named peer (resolve_first): its lookup was asked for and not yet
+        // answered; answered, the next attempt uses the fresh address.
+        bool awaiting_address = false;
+        bool address_fresh = false;
     };
 
     // Logs a failure an operator must see and keeps it for status.

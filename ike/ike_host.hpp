@@ -76,6 +76,10 @@ public:
     // The MTU of the path to remote, which IKE messages must fit once cut
     // into fragments (RFC 7383 section 2.5.1).
     [[nodiscard]] virtual std::uint32_t path_mtu(const net::Endpoint& remote) const = 0;
+    // The engine is about to (re-)initiate to a peer with PeerConfig::resolve_first:
+    // the host looks its name up without blocking and answers, when it has
+    // an address, with IkeEngine::set_peer_address. No host without named peers is asked.
+    virtual void resolve_peer(const std::string& peer) { static_cast<void>(peer); }
 
     // Mode config, the responder (a peer with PeerConfig::mode_config serve):
     // what to answer the peer's CFG_REQUEST with. An answer without an

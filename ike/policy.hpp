@@ -95,6 +95,10 @@ struct PeerConfig {                               // [peer.NAME]
     std::string name;
     net::IpPrefix address;                     // a range only for a passive peer
     std::optional<net::IpAddress> local_address;
+    // Named by DNS: the host looks the address up before every initiation
+    // (IkeHost::resolve_peer) and gives it with IkeEngine::set_peer_address;
+    // until the first answer `address` is unspecified and matches no datagram.
+    bool resolve_first = false;
     bool passive = false;
     IkePolicy ike;
     PeerAuth auth = PeerAuth::pre_shared_key;

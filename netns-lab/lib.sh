@@ -692,6 +692,9 @@ lab_strongswan_down() {
 #   address-pool=...  the site serves mode config: [mode-config.pool] with this
 #                     address-pool, split-include = its LAN (and dns= if set);
 #                     the peer has mode-config = "pool", the mode ip tunnel no remote-subnets
+#   address=...       the peer's address as written (default: the other site's
+#                     underlay address); a DNS name takes resolve-interval=...
+#   listen=any        no listen key: the daemon listens on any address
 # The tunnel's interface name lands in LAB_IKE_IF[a] and LAB_IKE_IF[b].
 declare -gA LAB_IKE_IF=()
 lab_write_ike_configs() {
@@ -725,7 +728,7 @@ lab_write_ike_configs() {
         for key in "${!mine[@]}"; do
             case $key in
                 mode | secret | passive | dh-group | ike-enc | ike-hash | esp | esp-auth | pfs | my-id | remote-id | encapsulation | routes | \
-                    mode-config | address-pool | dns) ;;
+                    mode-config | address-pool | dns | address | listen | resolve-interval) ;;
                 *) lab_die "lab_write_ike_configs: unknown setting '$key'" ;;
             esac
         done
@@ -751,9 +754,11 @@ _lab_ike_site_config() {
     else
         listen=$UNDERLAY_B peer_address=$UNDERLAY_A my_lan=10.2.0.0/24 far_lan=10.1.0.0/24 tun_addr=172.16.1.2/30
     fi
-    local -A t_site=([name]=site-$me [listen]=$listen [control-socket]=$LAB_DIR/site-$me.sock)
+    [[ ${s[listen]-} != any ]] || listen=''
+    local -A t_site=([name]=site-$me [control-socket]=$LAB_DIR/site-$me.sock)
+    [[ -z $listen ]] || t_site+=([listen]=$listen)
     local -A t_peer=(
-        [address]=$peer_address [passive]=${s[passive]} [profile]=default [auth-method]=pre-shared-key
+        [address]=${s[address]-$peer_address} [passive]=${s[passive]} [profile]=default [auth-method]=pre-shared-key
         [secret]=${s[secret]} [my-id]=${s[my-id]:-fqdn:site-$me.lab} [remote-id]=${s[remote-id]:-fqdn:site-$other.lab}
         [encapsulation]=${s[encapsulation]}
     )
@@ -765,6 +770,7 @@ _lab_ike_site_config() {
         t_peer+=([mode-config]=pool)
     fi
     [[ ${s[mode-config]-} != request ]] || t_peer+=([mode-config]=request)
+    [[ -z ${s[resolve-interval]-} ]] || t_peer+=([resolve-interval]=${s[resolve-interval]})
     if [[ ${s[mode]} == gre ]]; then
         [[ ${s[mode-config]-} == request ]] || t_tunnel+=([address]=$tun_addr)
         t_tunnel+=([routes]=${s[routes]-$far_lan})
@@ -778,7 +784,7 @@ _lab_ike_site_config() {
     lab_toml_ike_defaults s
     ((${#t_mode_config[@]} == 0)) || lab_toml_table mode-config.pool t_mode_config address-pool split-include dns
     lab_toml_table "peer.site-$other" t_peer address passive profile auth-method secret my-id remote-id encapsulation \
-        mode-config
+        mode-config resolve-interval
     lab_toml_table "tunnel.site-$other" t_tunnel peer proposal interface mode address local-subnets remote-subnets routes
 }
 

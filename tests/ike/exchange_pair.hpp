@@ -65,6 +65,7 @@ struct FakeHost : IkeHost {
     std::function<ModeConfig(const ModeConfigLease&)> lease;
     std::vector<ModeConfigLease> leases_ended;
     std::vector<ModeConfig> received;
+    std::vector<std::string> resolve_asked;   // resolve_peer calls: peers named by DNS
 
     void send(const Endpoint& local, const Endpoint& remote, std::span<const std::uint8_t> message) override
     {
@@ -119,6 +120,7 @@ struct FakeHost : IkeHost {
         received.push_back(given);
         return true;
     }
+    void resolve_peer(const std::string& peer) override { resolve_asked.push_back(peer); }
     std::uint64_t child_bytes(std::uint32_t spi) const override
     {
         const auto it = esp_bytes.find(spi);

@@ -82,6 +82,15 @@ std::string render_status(const nlohmann::json& status)
             out += fmt::format("    ! {}: {} ({} s ago)\n", failure.value("peer", ""), failure.value("error", ""),
                                failure.value("age-s", 0));
 
+    // Peers named by DNS: the address each name gave, and the resolver's last error.
+    if (status.contains("peer-names")) {
+        out += "\npeer names\n";
+        for (const auto& name : status["peer-names"])
+            out += fmt::format("    {} {} -> {}{}\n", name.value("peer", ""), name.value("name", ""),
+                               name.value("address", ""),
+                               name.contains("error") ? ", " + name.value("error", "") : std::string());
+    }
+
     out += "\ntunnels\n";
     out += fmt::format(" {:>2} {:<16} {:<16} {:<5} {:<5} {:>6} {:<16}\n", "#", "NAME", "INTERFACE", "MODE", "STATE",
                        "MTU", "REMOTE-ADDRESS");

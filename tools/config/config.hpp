@@ -106,6 +106,10 @@ enum class Encapsulation : std::uint8_t { udp, automatic };
 struct Peer {
     std::string name;
     net::IpPrefix address;                    // a host prefix, or a range for a passive hub
+    // address given as a DNS name: the daemon resolves it (docs/configuration.md);
+    // `address` is then the unspecified host of the family it is looked up in.
+    std::optional<std::string> host_name;
+    Duration resolve_interval = std::chrono::minutes(5);   // how often a named peer is looked up again
     std::optional<net::IpAddress> local_address;
     bool passive = false;
     std::string profile = "default";

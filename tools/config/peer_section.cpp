@@ -1,6 +1,7 @@
 // [peer.NAME]: where the peer is, how IKE authenticates it, and as whom.
 
 #include "tools/config/file_modes.hpp"
+#include "tools/config/host_name.hpp"
 #include "tools/config/sections.hpp"
 
 #include "ike/identity.hpp"
@@ -235,6 +236,55 @@ void read_certificates(const TableReader& r, PeerRead& read)
     }
 }
 
+// address: an IP address, a prefix (a passive template), or a DNS name that
+// the daemon resolves (tools/daemon/peer_names.hpp). Until it does, a named
+// peer's address is the unspecified host of the family it is looked up in
+// (A or AAAA): local-address's, else listen's, the family IKE's socket has.
+void read_address(const TableReader& r, const Config& config, Peer& peer)
+{
+    const auto text = r.string("address");
+    if (!text)
+        r.fail_missing("address");
+    const auto local = r.address("local-address");
+    if (local)
+        peer.local_address = local->value;
+    const auto interval = r.duration("resolve-interval");
+    // What looks like an address (digits and dots, or a ':' or '/') is read as one.
+    const bool literal = net::IpPrefix::parse(text->value).has_value() ||
+                         text->value.find_first_of(":/") != std::string::npos ||
+                         text->value.find_first_not_of("0123456789.") == std::string::npos;
+    if (!literal) {
+        if (const auto problem = host_name_problem(text->value))
+            r.fail(*text->node, "'address' \"" + text->value + "\" is no IP address, prefix or host name: " +
+                                    *problem + ". Write an address (\"192.0.2.1\"), a prefix for a passive peer "
+                                    "(\"0.0.0.0/0\") or a DNS name (\"branch1.example.net\")");
+        peer.host_name = text->value;
+        const auto& listen = config.site.listen;
+        const bool v6 = local ? !local->value.is_v4() : listen && !listen->is_v4();
+        peer.address = net::IpPrefix(*net::IpAddress::parse(v6 ? "::" : "0.0.0.0"), v6 ? 128 : 32);
+        if (interval) {
+            if (interval->value < std::chrono::seconds(1))
+                r.fail(*interval->node, "'resolve-interval' must be at least 1s");
+            peer.resolve_interval = interval->value;
+        }
+        return;
+    }
+    if (interval)
+        r.fail(*interval->node, "'resolve-interval' is only for a peer whose address is a DNS name: remove it");
+    const Value<net::IpPrefix> address{*r.prefix("address")};
+    peer.address = address.value;
+    if (is_host(peer.address) && peer.address.address().is_unspecified())
+        r.fail(*address.node, "'address' is unspecified: a passive peer that accepts any address has the prefix " +
+                                  peer.address.address().to_string() + "/0");
+    if (!is_host(peer.address)) {
+        if (!peer.passive)
+            r.fail(*address.node, "'address' may be a prefix only for a passive peer (passive = true)");
+        r.check_network(address, "address");
+    }
+    if (local && local->value.family() != peer.address.address().family())
+        r.fail(*local->node, "'local-address' and 'address' must be of the same IP version");
+}
+
 } // namespace
 
 PeerRead read_peer(const Source& source, const Section& s, const Config& config)
@@ -242,31 +292,14 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
     const TableReader r(source, *s.table, "peer." + s.name,
                         {"address", "local-address", "passive", "profile", "auth-method", "secret", "secret-file",
                          "secrets", "secrets-file", "certificate", "private-key", "ca", "crl", "my-id", "remote-id",
-                         "encapsulation", "mode-config"});
+                         "encapsulation", "mode-config", "resolve-interval"});
     PeerRead read{{}, {s.name, s.table, {}}, {}};
     Peer& peer = read.peer;
     peer.name = s.name;
 
     if (const auto v = r.boolean("passive"))
         peer.passive = v->value;
-    const auto address = r.prefix("address");
-    if (!address)
-        r.fail_missing("address");
-    peer.address = address->value;
-    if (is_host(peer.address) && peer.address.address().is_unspecified())
-        r.fail(*address->node, "'address' is unspecified: a passive peer that accepts any address has the prefix " +
-                                   peer.address.address().to_string() + "/0");
-    if (!is_host(peer.address)) {
-        if (!peer.passive)
-            r.fail(*address->node, "'address' may be a prefix only for a passive peer (passive = true)");
-        r.check_network(*address, "address");
-    }
-    if (const auto v = r.address("local-address")) {
-        if (v->value.family() != peer.address.address().family())
-            r.fail(*v->node, "'local-address' and 'address' must be of the same IP version");
-        peer.local_address = v->value;
-    }
-
+    read_address(r, config, peer);
     if (const auto v = r.string("profile")) {
         r.check_reference(*v, "profile", config.profiles);
         peer.profile = v->value;

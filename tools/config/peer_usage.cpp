@@ -9,6 +9,7 @@
 #include "ike/identity.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace mesh::config::detail {
 namespace {
@@ -31,6 +32,18 @@ bool distinguishable(const Peer& a, const Peer& b)
     if (a.remote_id == "auto" || b.remote_id == "auto")
         return a.remote_id != b.remote_id;
     return ike::parse_identity(a.remote_id) != ike::parse_identity(b.remote_id);
+}
+
+// Where IKE looks for the peer: its DNS name (case does not matter), else its address.
+std::string whereabouts(const Peer& peer)
+{
+    if (!peer.host_name)
+        return peer.address.to_string();
+    std::string name = *peer.host_name;
+    if (name.ends_with('.'))
+        name.pop_back();
+    std::ranges::transform(name, name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return name;
 }
 
 const toml::node& key_or_header(const PeerChecks& checks, std::string_view key)
@@ -61,11 +74,11 @@ void check_peer_usage(const Source& source, std::span<const PeerChecks> checks, 
                     ".secrets] or 'secrets-file'"));
         for (auto earlier = checks.begin(); earlier != later; ++earlier) {
             const Peer& other = config.peers.at(earlier->name);
-            if (other.address != peer.address || !takes_part_in_ike(config, other.name) ||
+            if (whereabouts(other) != whereabouts(peer) || !takes_part_in_ike(config, other.name) ||
                 distinguishable(peer, other))
                 continue;
             const std::string both = "[peer." + other.name + "] and [peer." + peer.name + "] both have the address " +
-                                     peer.address.to_string();
+                                     whereabouts(peer);
             if (peer.remote_id == "auto")
                 source.fail(key_or_header(*later, "address"),
                             both + " and no remote-id, so IKE cannot tell them apart: set remote-id (such as "

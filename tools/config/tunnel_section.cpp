@@ -209,6 +209,9 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
     if (const toml::table* table = r.table("static-sa"); table && t.is_template)
         source.fail(*table, "a static SA needs one peer address, but [peer." + t.peer + "] has the prefix " +
                                 config.peers.at(t.peer).address.to_string());
+    if (const toml::table* table = r.table("static-sa"); table && config.peers.at(t.peer).host_name)
+        source.fail(*table, "a static SA needs the peer's address, but [peer." + t.peer + "] has the DNS name " +
+                                *config.peers.at(t.peer).host_name + ": write its address, or let IKE key the tunnel");
     const auto mode = r.choice("mode", mode_names);
     t.mode = mode && mode->value == "ip" ? TunnelMode::ip : TunnelMode::gre;
     const Peer& peer_config = config.peers.at(t.peer);

@@ -162,8 +162,10 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
 Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
 {
     const config::Tunnel& config = *tunnel.config;
-    const auto probed = tunnel::probe_path(tunnel.peer);
-    if (!probed)
+    // A peer named by DNS and not resolved yet has no path to probe.
+    const bool unresolved = tunnel.peer.address.is_unspecified();
+    const auto probed = unresolved ? std::nullopt : tunnel::probe_path(tunnel.peer);
+    if (!probed && !unresolved)
         log::esp()->warn("tunnel {}: no route to {} yet; assuming a {}-byte path MTU", tunnel.name,
                          tunnel.peer.address.to_string(), tunnel::default_path_mtu);
     const auto path = probed.value_or(tunnel::PathInfo{});

@@ -13,6 +13,7 @@
 #include "routing/route_sink.hpp"
 #include "tools/config/config.hpp"
 #include "tools/daemon/control_request.hpp"
+#include "tools/daemon/peer_names.hpp"
 #include "tools/daemon/service_notify.hpp"
 #include "net/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
@@ -117,6 +118,10 @@ private:
     [[nodiscard]] ike::ModeConfig lease_attributes(const ike::ModeConfigLease& lease) override;
     void lease_ended(const ike::ModeConfigLease& lease) override;
     [[nodiscard]] bool attributes_received(const std::string& peer, const ike::ModeConfig& given) override;
+    void resolve_peer(const std::string& peer) override;
+
+    // daemon_names.cpp: a peer named by DNS resolved; IKE and its tunnels' ESP go to the address.
+    void peer_resolved(const config::Peer& peer, const net::IpAddress& address);
 
     // daemon_mode_config.cpp: the pools of [mode-config] (hub), the routes of leases and assignments.
     void start_mode_config();
@@ -257,6 +262,7 @@ private:
     std::map<std::string, std::map<std::string, std::vector<net::IpPrefix>>> leased_;   // peer -> identity -> addresses
     std::unique_ptr<ike::CryptoPool> crypto_pool_;  // the DH of IKE_SA_INIT we answer, on every core
     std::unique_ptr<ike::IkeEngine> ike_;
+    std::unique_ptr<PeerNames> peer_names_;         // peers named by DNS; with IKE, goes before it
     std::unique_ptr<ControlServer> control_;
     ServiceNotify service_{io_};                    // READY, STATUS, WATCHDOG, STOPPING to systemd
     std::unique_ptr<metrics::MetricsServer> metrics_;   // [site] metrics-listen; last: goes first

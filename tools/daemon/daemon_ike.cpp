@@ -42,6 +42,9 @@ void Daemon::start_ike()
     log::ike()->info("IKE listening on {} and {} ({} threads for DH)", ike_local.to_string(),
                      socket_->local().to_string(), crypto_pool_->threads());
     ike_->start(std::chrono::steady_clock::now());
+    peer_names_ = std::make_unique<PeerNames>(
+        io_, config_, [this](const config::Peer& peer, const net::IpAddress& address) { peer_resolved(peer, address); });
+    peer_names_->start();
     watch_ike_socket(false);
     schedule_ike_tick();
     schedule_keepalives();

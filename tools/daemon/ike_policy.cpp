@@ -98,7 +98,9 @@ std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
         out.name = name;
         out.address = peer.address;
         out.local_address = peer.local_address;
-        if (!out.local_address && !peer.passive)
+        // A named peer's is found when its name resolves (tools/daemon/peer_names.hpp).
+        out.resolve_first = peer.host_name.has_value();
+        if (!out.local_address && !peer.passive && !out.resolve_first)
             out.local_address = local_address_for(peer);
         out.passive = peer.passive;
         out.ike = ike_policy(config.profiles.at(peer.profile));

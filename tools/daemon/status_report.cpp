@@ -126,6 +126,8 @@ nlohmann::json Daemon::status() const
         }
         if (!lease_pools_.empty())
             report["mode-config"] = mode_config_status();
+        if (peer_names_ && !peer_names_->empty())
+            report["peer-names"] = peer_names_->status();
         report["peer-errors"] = nlohmann::json::array();
         for (const auto& [peer, failure] : ike_->failures())
             report["peer-errors"].push_back(
@@ -214,7 +216,7 @@ nlohmann::json Daemon::peer_status(const std::string& peer) const
     if (!config_.peers.contains(peer))
         return {{"error", "no peer '" + peer + "' in the configuration"}};
     auto report = status();
-    for (const char* list : {"peers", "peer-errors", "tunnels", "templates"}) {
+    for (const char* list : {"peers", "peer-errors", "tunnels", "templates", "peer-names"}) {
         if (!report.contains(list))
             continue;
         const char* key = std::string_view(list) == "peers" ? "name" : "peer";
