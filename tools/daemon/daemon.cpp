@@ -1,12 +1,14 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "net/link.hpp"
+#include "net/log_context.hpp"
 #include "net/os_error.hpp"
 #include "routing/kernel_route_sink.hpp"
 #include "routing/zebra_client.hpp"
 #include "tools/daemon/control_server.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/listen_guard.hpp"
+#include "tools/daemon/log_request.hpp"
 #include "tools/daemon/open_files.hpp"
 #include "tools/log/log.hpp"
 #include "tunnel/mtu.hpp"
@@ -159,6 +161,7 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
 Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
 {
     const config::Tunnel& config = *tunnel.config;
+    const auto scope = net::LogScope::tunnel(config.name, config.peer);
     const auto probed = tunnel::probe_path(tunnel.peer);
     if (!probed)
         log::esp()->warn("tunnel {}: no route to {} yet; assuming a {}-byte path MTU", tunnel.name,
@@ -217,6 +220,7 @@ Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
 void Daemon::install_static_sas(Tunnel& tunnel)
 {
     const config::StaticSa& sa = *tunnel.config->static_sa;
+    const auto scope = net::LogScope::tunnel(tunnel.config->name, tunnel.config->peer);
     table_.install(tunnel.id,
                    {std::make_shared<tunnel::InboundSa>(sa_params(sa, true)),
                     std::make_shared<tunnel::OutboundSa>(sa_params(sa, false)), {}},
@@ -233,6 +237,7 @@ void Daemon::install_static_sas(Tunnel& tunnel)
 
 void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
 {
+    const auto scope = net::LogScope::tunnel(tunnel.config->name, tunnel.config->peer);
     // Carrier stays on with link-down "admin": the interface's state says it all.
     const bool admin = config_.site.link_down == config::LinkDown::admin;
     tunnel.device->set_carrier(up || admin);
@@ -353,6 +358,8 @@ nlohmann::json Daemon::handle_request(const Request& request)
         return status_request->peer.empty() ? status() : peer_status(status_request->peer);
     if (std::holds_alternative<KeysRequest>(request))
         return keys();
+    if (const auto* log_request = std::get_if<LogRequest>(&request))
+        return answer_log_request(*log_request);
     const auto& rekey_request = std::get<RekeyRequest>(request);
     return rekey((rekey_request.sa == RekeyRequest::Sa::ike ? "ike " : "child ") + rekey_request.peer);
 }

@@ -5,6 +5,7 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "tools/daemon/ike_policy.hpp"
+#include "net/log_context.hpp"
 #include "tools/log/log.hpp"
 #include "net/byte_order.hpp"
 #include "tunnel/mtu.hpp"
@@ -219,6 +220,7 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     Tunnel* tunnel = child.branch ? instance_for(child) : find_tunnel(child.tunnel);
     if (tunnel == nullptr)
         return false;
+    const auto scope = net::LogScope::tunnel(tunnel->config->name, tunnel->config->peer);
     try {
         // The responder of a rekey sends on the new SA only once the old one is deleted (use_outbound).
         if (child.use_outbound)
@@ -244,6 +246,7 @@ void Daemon::use_outbound(const std::string& name, std::uint32_t inbound_spi, co
     Tunnel* tunnel = tunnel_of(name, inbound_spi);
     if (tunnel == nullptr)
         return;
+    const auto scope = net::LogScope::tunnel(tunnel->config->name, tunnel->config->peer);
     try {
         direct_esp(*tunnel, remote, udp_encapsulation);
         table_.send_on(tunnel->id, inbound_spi);
