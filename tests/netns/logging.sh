@@ -92,7 +92,7 @@ PY
 lab_info "(a) $(wc -l <"$journal") entries; every [ike] line about site-b carries IKE_PEER=site-b"
 
 lab_info "(b) site-b on stderr, levels per topic"
-lab_log_has mesh-site-b '^[0-9T:.-]+ INFO  \[ike\] site-a: IKE SA ' || lab_die "site-b's stderr has no [ike] line in the usual format"
+lab_log_has mesh-site-b '^[0-9T:.-]+ info  \[ike\] site-a: IKE SA ' || lab_die "site-b's stderr has no [ike] line in the usual format"
 levels=$(mesh b log)
 [[ $levels == "ike=info,esp=warn,gre=info,routing=info,config=info,daemon=info" ]] ||
     lab_die "site-b's levels are '$levels', expected the config's esp=warn and the command line's ike=info"
@@ -101,14 +101,16 @@ lab_info "site-b's levels: $levels"
 # One IKE message with SPIs no SA has, from site-a's namespace: a debug line
 # ("IKE message for unknown SPIs ... dropped"), counted as unknown-spi.
 unknown_spi() { # prints the unknown-spi counter after sending one more
-    printf '%s\n' "$(lab_hex 16)0000000000000000$(printf %02x 46)2008000000010000001c" |
+    # RFC 7296 section 3.1: SPIi, SPIr, no payload, version 2.0,
+    # INFORMATIONAL (37), the Initiator flag, message ID 1, 28 bytes.
+    printf '%s\n' "$(lab_hex 16)00202508000000010000001c" |
         lab_udp_send "$SITE_A" "$UNDERLAY_B" 500 >/dev/null
 }
 unknown_count() { lab_json b 'd["counters"]["ike"]["unknown-spi"]'; }
 before=$(unknown_count)
 unknown_spi
 lab_wait 10 "site-b to count the unknown-SPI message" test "$(unknown_count)" -gt "$before"
-_debug_line() { lab_log_has mesh-site-b 'DEBUG \[ike\] IKE message for unknown SPIs'; }
+_debug_line() { lab_log_has mesh-site-b 'debug \[ike\] IKE message for unknown SPIs'; }
 _debug_line && lab_die "site-b logged an [ike] debug line at level info"
 
 levels=$(mesh b log ike=debug)
@@ -117,7 +119,7 @@ levels=$(mesh b log ike=debug)
 # The IKE engine logs an unknown SPI at most about once a second: send until one shows.
 _debug_after_send() { unknown_spi; _debug_line; }
 lab_wait 15 "an [ike] DEBUG line at site-b after mesh-site log ike=debug" _debug_after_send
-lab_info "site-b: $(grep -m1 'DEBUG \[ike\]' "$LAB_DIR/mesh-site-b.log")"
+lab_info "site-b: $(grep -m1 'debug \[ike\]' "$LAB_DIR/mesh-site-b.log")"
 lab_log_has mesh-site-b 'log levels set on request \(ike=debug\): now ike=debug,esp=warn' ||
     lab_die "site-b did not log the change of levels"
 
