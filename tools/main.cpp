@@ -1,5 +1,5 @@
 // mesh-site: route-based site-to-site VPN daemon and its command line.
-//   run            the daemon, in the foreground, logging to stderr
+//   run            the daemon, in the foreground, logging to stderr or the journal
 //   check-config   validate a configuration file
 //   status         peers, tunnels and SAs of a running daemon
 //   rekey          a peer's IKE SA or CHILD SAs rekeyed now
@@ -80,7 +80,7 @@ int main(int argc, char** argv)
     bool wireshark = false;
     std::string table = "esp";
 
-    auto* run = app.add_subcommand("run", "run the daemon in the foreground, logging to stderr");
+    auto* run = app.add_subcommand("run", "run the daemon in the foreground, logging to stderr (or the journal under systemd)");
     run->add_option("-c,--config", config_file, "configuration file")->required()->check(CLI::ExistingFile);
     run->add_option("--log-level", level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

@@ -340,6 +340,7 @@ nlohmann::json Daemon::rekey(const std::string& what)
                               peer + "'"}};
     if (kind == "ike")
         ike_->rekey_ike(peer, now);
+    const auto scope = net::LogScope::peer(peer);
     log::ike()->info("{}: rekeying {} {} on the operator's request", peer, count, kind == "ike" ? "IKE SA(s)" : "CHILD SA(s)");
     return {{"peer", peer}, {"rekeying", kind == "ike" ? "ike-sa" : "child-sa"}, {"count", count}};
 }
