@@ -12,7 +12,9 @@
 #      it: its entries come in the native journal protocol with MESSAGE,
 #      PRIORITY, SYSLOG_IDENTIFIER=mesh-site and MESH_TOPIC; the IKE lines
 #      about site-b carry IKE_PEER=site-b, the tunnel's TUNNEL=site-b too;
-#      lines about no peer carry neither; nothing goes to its stderr.
+#      so do the operator's rekey and the rekeyed IKE SA; lines about no
+#      peer carry neither (a refused message: PRIORITY 4); nothing goes to
+#      its stderr.
 #   b  site-b (JOURNAL_STREAM set but naming another file) logs to stderr.
 #      Its levels are the config's with the command line's over them;
 #      `mesh-site log ike=debug` makes an unknown-SPI IKE message log a
@@ -76,6 +78,17 @@ expect_entry "IKE listening, about no peer: no IKE_PEER, no TUNNEL" \
     'e.get("MESSAGE", "").startswith("[ike] IKE listening on ") and "IKE_PEER" not in e and "TUNNEL" not in e'
 expect_entry "a daemon line, MESH_TOPIC daemon" \
     'e.get("MESH_TOPIC") == "daemon" and e.get("MESSAGE", "").startswith("[daemon] site site-a running")'
+# The operator's rekey: the control socket's line and the exchange's carry the peer.
+mesh a rekey site-b >&2
+expect_entry "the operator's rekey, IKE_PEER site-b" \
+    'e.get("IKE_PEER") == "site-b" and e.get("MESSAGE", "").startswith("[ike] site-b: rekeying 1 IKE SA(s) on the operator")'
+expect_entry "the IKE SA rekeyed, IKE_PEER site-b" \
+    'e.get("IKE_PEER") == "site-b" and e.get("MESSAGE", "").startswith("[ike] site-b: IKE SA ") and " rekeyed" in e["MESSAGE"]'
+# A message refused for its version (RFC 7296 section 3.1: major version 0)
+# before any SA is looked up: a warning, PRIORITY 4, about no peer.
+printf '%s\n' "$(lab_hex 16)00002508000000010000001c" | lab_udp_send "$SITE_B" "$UNDERLAY_A" 500 >/dev/null
+expect_entry "a refused message, PRIORITY 4, no IKE_PEER" \
+    'e.get("PRIORITY") == "4" and "major version 0 is not 2" in e.get("MESSAGE", "") and "IKE_PEER" not in e'
 journal_has '"_unparsable" in e' && lab_die "an entry that is not the native journal protocol: $(grep _unparsable "$journal" | head -n 1)"
 if grep -q '\[ike\]' "$LAB_DIR/mesh-site-a.log"; then
     lab_die "site-a logged to stderr although it is the journal's stream: $(head -n 3 "$LAB_DIR/mesh-site-a.log")"
