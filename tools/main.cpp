@@ -16,7 +16,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 
 namespace {
 
@@ -37,7 +39,6 @@ int run_daemon(const std::string& config_file, const std::string& level, const s
         if (!text.empty())
             std::ranges::copy(mesh::log::parse_log_spec(text).value(), std::back_inserter(command_line));
     mesh::log::init(spdlog::level::info);
-    mesh::log::apply(command_line);
     auto config = mesh::config::load(config_file);
     mesh::log::apply(config.site.log_levels);
     mesh::log::apply(command_line);
@@ -82,7 +83,7 @@ int main(int argc, char** argv)
 
     auto* run = app.add_subcommand("run", "run the daemon in the foreground, logging to stderr (or the journal under systemd)");
     run->add_option("-c,--config", config_file, "configuration file")->required()->check(CLI::ExistingFile);
-    run->add_option("--log-level", level, "trace, debug, info, warn, error")
+    run->add_option("--log-level", level, "every topic's level: trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     const CLI::Validator spec_check(
         [](const std::string& text) {

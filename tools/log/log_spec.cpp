@@ -13,15 +13,6 @@ constexpr std::array<spdlog::level::level_enum, levels.size()> level_values{
     spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
     spdlog::level::warn,  spdlog::level::err,   spdlog::level::off};
 
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && s.front() == ' ')
-        s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ')
-        s.remove_suffix(1);
-    return s;
-}
-
 // Quoted for a message; the text may come from anyone who can open the
 // control socket, so only short printable ASCII is shown as it is.
 std::string quoted(std::string_view s)
@@ -43,17 +34,17 @@ std::string_view level_name(spdlog::level::level_enum level)
 
 std::expected<LogSpec, std::string> parse_log_spec(std::string_view text)
 {
-    if (trim(text).empty())
+    if (text.empty())
         return std::unexpected(fmt::format("no log levels: write LEVEL or TOPIC=LEVEL[,TOPIC=LEVEL...] with the "
                                            "topics {} and the levels {}",
                                            fmt::join(topics, ", "), fmt::join(levels, ", ")));
     LogSpec spec;
     while (true) {
         const auto comma = text.find(',');
-        const auto item = trim(text.substr(0, comma));
+        const auto item = text.substr(0, comma);
         const auto equals = item.find('=');
-        const auto topic = equals == std::string_view::npos ? std::string_view{} : trim(item.substr(0, equals));
-        const auto level = equals == std::string_view::npos ? item : trim(item.substr(equals + 1));
+        const auto topic = equals == std::string_view::npos ? std::string_view{} : item.substr(0, equals);
+        const auto level = equals == std::string_view::npos ? item : item.substr(equals + 1);
         if (equals != std::string_view::npos && std::ranges::find(topics, topic) == topics.end())
             return std::unexpected(fmt::format("unknown log topic {}: the topics are {}", quoted(topic),
                                                fmt::join(topics, ", ")));

@@ -2,7 +2,8 @@
 // Per-topic log levels, as RouterOS sets logging topics: "ike=debug,esp=info"
 // sets two topics; a bare level ("debug") sets every topic. Items apply left
 // to right, so "warn,ike=debug" quiets all but IKE. The same text is read from
-// `--log`, `[site] log` and the control socket's `log` request.
+// `--log`, `[site] log` and the control socket's `log` request, without
+// spaces, so that format_log_spec gives back the text it was read from.
 
 #include <spdlog/common.h>
 
