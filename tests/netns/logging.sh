@@ -23,8 +23,10 @@
 #      the same request sent raw.
 #
 # usage: tests/netns/logging.sh [MESH_SITE_BINARY]
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=../../netns-lab/lib.sh
 source "$here/../../netns-lab/lib.sh"
 
 lab_init unshare mount stat
@@ -43,6 +45,7 @@ journal=$LAB_DIR/journal.jsonl
 : >"$journal"
 # The listener and the daemon share the private mount namespace; the
 # listener's entries land in $LAB_DIR, outside it.
+# shellcheck disable=SC2016 # the inner shell expands its own arguments
 lab_bg mesh-site-a "$SITE_A" unshare -m --propagation private sh -c '
     mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal || exit 1
     "$0" "$1" /run/systemd/journal/socket "$2" &
@@ -151,5 +154,6 @@ print(s.makefile().read())' "$LAB_DIR/site-b.sock")
     lab_die "the daemon answered 'log ike=loud' with: $raw"
 [[ $(mesh b log) == "ike=debug,esp=warn,gre=info,routing=info,config=info,daemon=info" ]] ||
     lab_die "a refused request changed site-b's levels: $(mesh b log)"
-lab_alive mesh-site-a && lab_alive mesh-site-b || lab_die "a daemon exited"
+lab_alive mesh-site-a || lab_die "mesh-site (site-a) exited"
+lab_alive mesh-site-b || lab_die "mesh-site (site-b) exited"
 lab_info "logging: journal fields and per-topic levels as documented"
