@@ -11,15 +11,19 @@ packages=(
   # the service: sd_notify (READY, STATUS, WATCHDOG) and journal fields
   libsystemd-dev
   # packaging: man pages from docs/, the .deb's shlibdeps, its install test
-  pandoc dpkg-dev fakeroot file debootstrap systemd
+  pandoc dpkg-dev fakeroot file debootstrap systemd zstd
   # libFuzzer: clang 16, since clang 14 cannot compile libstdc++ 12's
   # std::expected and std::variant of types with real destructors
   clang-16 libclang-rt-16-dev
   # lab and tests
   iproute2 iputils-ping iperf3 iptables conntrack tcpdump tshark procps psmisc
   python3 ca-certificates
+  # the netns certificate tests and unit.import-routeros make their PKI with it
+  openssl
   # promtool checks the metrics exposition; dnsmasq serves the DNS-named peer test
   prometheus dnsmasq-base
+  # tests/netns/firewall_docs.sh loads docs/firewall.md's ruleset
+  nftables
   # tests/CMakeLists.txt: unit.shellcheck checks the lab and test scripts
   shellcheck
   # references in the same runs: wireguard-go, strongSwan (kernel-libipsec), FRR

@@ -5,6 +5,7 @@
 //   rekey          a peer's IKE SA or CHILD SAs rekeyed now
 //   keys           the running daemon's SAs for Wireshark
 //   log            the running daemon's log levels, per topic, shown or set
+//   import-routeros  a RouterOS export of /ip ipsec as mesh-site TOML
 
 #include "tools/cli/control_client.hpp"
 #include "tools/cli/log_command.hpp"
@@ -13,6 +14,7 @@
 #include "tools/daemon/daemon.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/log/log.hpp"
+#include "tools/routeros/import.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -71,6 +73,7 @@ int check_config(const std::string& config_file)
 int main(int argc, char** argv)
 {
     CLI::App app{"mesh-site: route-based site-to-site VPN (IKEv2, ESP-in-UDP, GRE) feeding FRRouting"};
+    app.set_version_flag("--version", std::string("mesh-site ") + MESH_SITE_VERSION);
     app.require_subcommand(1);
 
     std::string config_file;
@@ -117,6 +120,10 @@ int main(int argc, char** argv)
     keys->add_option("table", table, "esp (esp_sa records) or ikev2 (ikev2_decryption_table records)")
         ->check(CLI::IsMember({"esp", "ikev2"}));
 
+    auto* import_ros = app.add_subcommand("import-routeros", "write a RouterOS 7 /export of /ip ipsec as mesh-site TOML");
+    std::string rsc_file;
+    import_ros->add_option("file", rsc_file, "the export (.rsc)")->required();
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -124,6 +131,8 @@ int main(int argc, char** argv)
             return run_daemon(config_file, level, log_spec);
         if (*check)
             return check_config(config_file);
+        if (*import_ros)
+            return mesh::routeros::import_routeros(rsc_file, std::cout, std::cerr);
         if (*status) {
             if (const auto wrong = mesh::daemon::check_peer_name(peer); !peer.empty() && !wrong.empty()) {
                 std::cerr << "mesh-site: status: " << wrong << "\n";

@@ -155,6 +155,7 @@ void Daemon::remove_instance(Tunnel& instance)
     release_tun(std::move(instance.device));
     const auto id = instance.id;
     tunnels_.remove_if([&](const Tunnel& t) { return t.id == id; });
+    report_tunnels();
 }
 
 } // namespace mesh::daemon

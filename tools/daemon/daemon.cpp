@@ -254,6 +254,12 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     // After the link: the kernel refuses a route through an interface that is down.
     update_routes(tunnel);
     log::esp()->info("tunnel {}: {}", tunnel.name, up ? "up" : "down");
+    report_tunnels();
+}
+
+void Daemon::report_tunnels()
+{
+    service_.tunnels(static_cast<std::size_t>(std::ranges::count_if(tunnels_, &Tunnel::up)), tunnels_.size());
 }
 
 void Daemon::update_routes(const Tunnel& tunnel)
@@ -293,7 +299,9 @@ int Daemon::run()
     schedule_reclaim();
     pump_->start();
     log::daemon()->info("site {} running with {} tunnel(s)", config_.site.name, tunnels_.size());
+    service_.ready(static_cast<std::size_t>(std::ranges::count_if(tunnels_, &Tunnel::up)), tunnels_.size());
     io_.run();
+    service_.stopping();
     if (ike_)
         ike_->shutdown();
     pump_->stop();

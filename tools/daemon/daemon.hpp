@@ -13,6 +13,7 @@
 #include "routing/route_sink.hpp"
 #include "tools/config/config.hpp"
 #include "tools/daemon/control_request.hpp"
+#include "tools/daemon/service_notify.hpp"
 #include "net/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/raw_esp_socket.hpp"
@@ -163,6 +164,8 @@ private:
     Tunnel& open_tunnel(Tunnel tunnel);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);
+    // STATUS= to systemd when the number of tunnels up, or of tunnels, changed.
+    void report_tunnels();
     // Tells the route sink what the tunnel owns now and whether it is up.
     void update_routes(const Tunnel& tunnel);
     void stop_tunnels();
@@ -235,6 +238,7 @@ private:
     std::unique_ptr<ike::CryptoPool> crypto_pool_;  // the DH of IKE_SA_INIT we answer, on every core
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
+    ServiceNotify service_{io_};                    // READY, STATUS, WATCHDOG, STOPPING to systemd
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
