@@ -147,8 +147,7 @@ private:
         std::optional<net::IpPrefix> ours;
         std::optional<net::IpAddress> theirs;
     };
-    [[nodiscard]] std::optional<BranchBlock> branch_block(const std::string& template_name,
-                                                          const ike::Identity& branch);
+    [[nodiscard]] std::optional<BranchBlock> branch_block(const std::string& template_name, const std::string& key);
     // The branch's instance, made when it has none; nullptr (logged) when
     // the pool is full, or in mode ip it claims a network another holds.
     Tunnel* instance_for(const ike::ChildSaInstall& child);
@@ -156,6 +155,12 @@ private:
     void remove_instance(Tunnel& instance);
     // Where a template's instances take their blocks, or just their numbers.
     [[nodiscard]] static net::AddressPool template_pool(const config::Tunnel& config);
+    // Mode config of a mode gre template with address-pool (branch_block.hpp):
+    // the branch's end of its block, held until its last IKE SA that asked is gone.
+    [[nodiscard]] ike::ModeConfig template_lease(const config::Tunnel& config, const ike::ModeConfigLease& lease);
+    void template_lease_ended(const config::Tunnel& config, const ike::ModeConfigLease& lease);
+    [[nodiscard]] bool has_instance(const config::Tunnel& config, const std::string& key) const;
+    [[nodiscard]] bool holds_block_lease(const config::Tunnel& config, const std::string& key) const;
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
     void direct_esp(Tunnel& tunnel, const net::Endpoint& remote, bool udp_encapsulation);
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
@@ -218,6 +223,8 @@ private:
     // A template tunnel's blocks (or, without address-pool, just its
     // instance numbers), by branch identity; by the template's name.
     std::map<std::string, net::AddressPool> templates_;
+    // By template, by branch: the IKE SAs holding the branch's end of its block by mode config.
+    std::map<std::string, std::map<std::string, unsigned>> block_leases_;
     Botan::AutoSeeded_RNG rng_;
     std::unique_ptr<tunnel::RawEspSocket> raw_esp_;    // created when a peer needs plain ESP
     std::unique_ptr<tunnel::UdpSocket> ike_socket_;    // port 500; IKE on 4500 arrives through the pump
