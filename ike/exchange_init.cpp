@@ -12,6 +12,7 @@
 #include "ike/nat_detection.hpp"
 #include "ike/proposal.hpp"
 #include "ike/signature_auth.hpp"
+#include "net/log_context.hpp"
 
 #include <algorithm>
 
@@ -60,6 +61,7 @@ std::vector<std::uint8_t> init_error(const Header& request, std::uint64_t spi_r,
 
 void IkeEngine::initiate(const PeerConfig& peer, Clock::time_point now)
 {
+    const auto scope = net::LogScope::peer(peer.name);
     auto sa = std::make_unique<IkeSa>();
     sa->peer = &peer;
     sa->initiator = true;
@@ -240,6 +242,7 @@ void IkeEngine::on_init_request(const Message& request, std::span<const std::uin
         return;
     }
     const PeerConfig& peer = *candidate;
+    const auto scope = net::LogScope::peer(peer.name);
     const auto* offered = request.find<SaPayload>();
     const auto* ke = request.find<KePayload>();
     const auto* nonce = request.find<NoncePayload>();
@@ -320,6 +323,7 @@ void IkeEngine::answer_init(std::uint64_t spi_r, std::optional<InitKeys> keys)
     const Header request = pending->request;
     pending_inits_.erase(pending);
     const PeerConfig& peer = *sa->peer;
+    const auto scope = net::LogScope::peer(peer.name);
     if (!keys || !key_ike_sa(*sa, keys->skeyseed)) {
         report_limited(log_limits_.ke_refused, sa->created_at, peer.name, "KE payload from {} refused",
                        sa->remote.to_string());

@@ -10,6 +10,7 @@
 
 #include "ike/ike_log.hpp"
 #include "ike/proposal.hpp"
+#include "net/log_context.hpp"
 
 #include <algorithm>
 
@@ -87,6 +88,7 @@ IkeEngine::~IkeEngine() = default;
 
 void IkeEngine::spdlog_warn(const std::string& peer, const std::string& text)
 {
+    const auto scope = net::LogScope::peer(peer);
     ike_log()->warn("{}: {}", peer, text);
 }
 
@@ -165,6 +167,7 @@ void IkeEngine::on_datagram(const net::Endpoint& local, const net::Endpoint& rem
                              header.spi_r, remote.to_string(), allowed->note());
         return;
     }
+    const auto scope = net::LogScope::peer(sa->peer->name);
     if (header.initiator == sa->initiator) {
         // The I flag names the original initiator; a message claiming our role is not from our peer.
         ++counters_.malformed;
@@ -533,6 +536,7 @@ void IkeEngine::on_tick(Clock::time_point now)
     for (auto& sa : sas_) {
         if (sa->state == IkeState::dead)
             continue;
+        const auto scope = net::LogScope::peer(sa->peer->name);
         if (sa->state == IkeState::init_done && now - sa->created_at > half_open_timeout) {
             ike_log()->info("{}: half-open IKE SA from {} timed out", sa->peer->name, sa->remote.to_string());
             sa->state = IkeState::dead;
@@ -652,6 +656,7 @@ void IkeEngine::remove_children(IkeSa& sa)
 void IkeEngine::shutdown()
 {
     for (auto& sa : sas_) {
+        const auto scope = net::LogScope::peer(sa->peer->name);
         end_lease(*sa);
         if (sa->state != IkeState::established)
             continue;

@@ -8,6 +8,7 @@
 #include "ike/ike_engine.hpp"
 
 #include "ike/ike_log.hpp"
+#include "net/log_context.hpp"
 
 #include <algorithm>
 
@@ -34,6 +35,7 @@ void IkeEngine::follow_peer(std::uint32_t inbound_spi, const net::Endpoint& remo
     });
     if (owner == sas_.end() || (*owner)->remote == remote)
         return;
+    const auto scope = net::LogScope::peer((*owner)->peer->name);
     // ESP and IKE share the NAT-T port and so the NAT's mapping.
     if ((*owner)->local.port == natt_local_.port)
         move_peer(**owner, (*owner)->local, remote);

@@ -1,12 +1,14 @@
 // mesh-site: route-based site-to-site VPN daemon and its command line.
-//   run            the daemon, in the foreground, logging to stderr
+//   run            the daemon, in the foreground, logging to stderr or the journal
 //   check-config   validate a configuration file
 //   status         peers, tunnels and SAs of a running daemon
 //   rekey          a peer's IKE SA or CHILD SAs rekeyed now
 //   keys           the running daemon's SAs for Wireshark
+//   log            the running daemon's log levels, per topic, shown or set
 //   import-routeros  a RouterOS export of /ip ipsec as mesh-site TOML
 
 #include "tools/cli/control_client.hpp"
+#include "tools/cli/log_command.hpp"
 #include "tools/cli/views.hpp"
 #include "tools/config/config.hpp"
 #include "tools/daemon/daemon.hpp"
@@ -16,7 +18,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 
 namespace {
 
@@ -29,10 +33,17 @@ std::filesystem::path control_socket(const std::string& config_file, const std::
     return mesh::config::load(config_file).site.control_socket;
 }
 
-int run_daemon(const std::string& config_file, const std::string& level)
+// --log-level then --log, over [site] log, over info for every topic.
+int run_daemon(const std::string& config_file, const std::string& level, const std::string& spec)
 {
-    mesh::log::init(spdlog::level::from_str(level));
+    mesh::log::LogSpec command_line;
+    for (const auto& text : {level, spec})
+        if (!text.empty())
+            std::ranges::copy(mesh::log::parse_log_spec(text).value(), std::back_inserter(command_line));
+    mesh::log::init(spdlog::level::info);
     auto config = mesh::config::load(config_file);
+    mesh::log::apply(config.site.log_levels);
+    mesh::log::apply(command_line);
     for (const auto& warning : config.warnings)
         mesh::log::config()->warn("{}", warning);
     mesh::log::config()->info("loaded {}: {} peer(s), {} tunnel(s)", config_file, config.peers.size(),
@@ -67,15 +78,25 @@ int main(int argc, char** argv)
 
     std::string config_file;
     std::string socket;
-    std::string level = "info";
+    std::string level;
+    std::string log_spec;
     bool json = false;
     bool wireshark = false;
     std::string table = "esp";
 
-    auto* run = app.add_subcommand("run", "run the daemon in the foreground, logging to stderr");
+    auto* run = app.add_subcommand("run", "run the daemon in the foreground, logging to stderr (or the journal under systemd)");
     run->add_option("-c,--config", config_file, "configuration file")->required()->check(CLI::ExistingFile);
-    run->add_option("--log-level", level, "trace, debug, info, warn, error")
+    run->add_option("--log-level", level, "every topic's level: trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    const CLI::Validator spec_check(
+        [](const std::string& text) {
+            const auto spec = mesh::log::parse_log_spec(text);
+            return spec ? std::string() : spec.error();
+        },
+        "TOPIC=LEVEL,...");
+    run->add_option("--log", log_spec, "levels per topic, over [site] log: ike=debug,esp=info (a bare level sets "
+                                       "every topic)")
+        ->check(spec_check);
 
     auto* check = app.add_subcommand("check-config", "validate a configuration file: exit 0, or print FILE:LINE:COL");
     check->add_option("-c,--config", config_file, "configuration file")->required();
@@ -83,12 +104,14 @@ int main(int argc, char** argv)
     auto* status = app.add_subcommand("status", "peers, tunnels and their SAs");
     auto* keys = app.add_subcommand("keys", "the current SAs with their keys");
     auto* rekey = app.add_subcommand("rekey", "rekey a peer's IKE SA, or its CHILD SAs, now");
+    auto* log = app.add_subcommand("log", "show the log level of every topic, or set some: ike=debug,esp=info");
+    log->add_option("spec", log_spec, "levels to set: TOPIC=LEVEL[,TOPIC=LEVEL...], or a LEVEL for every topic");
     std::string peer;
     bool child = false;
     rekey->add_option("peer", peer, "the peer's name in the configuration")->required();
     status->add_option("peer", peer, "only this peer (its IKE SAs, tunnels and template instances)");
     rekey->add_flag("--child", child, "the CHILD SAs instead of the IKE SA");
-    for (auto* sub : {status, keys, rekey}) {
+    for (auto* sub : {status, keys, rekey, log}) {
         auto* by_config = sub->add_option("-c,--config", config_file, "configuration of the daemon to ask");
         sub->add_option("-s,--socket", socket, "control socket of the daemon to ask")->excludes(by_config);
     }
@@ -105,7 +128,7 @@ int main(int argc, char** argv)
 
     try {
         if (*run)
-            return run_daemon(config_file, level);
+            return run_daemon(config_file, level, log_spec);
         if (*check)
             return check_config(config_file);
         if (*import_ros)
@@ -132,6 +155,8 @@ int main(int argc, char** argv)
                       << peer << "\n";
             return 0;
         }
+        if (*log)
+            return mesh::cli::log_command(control_socket(config_file, socket), log_spec);
         if (*keys) {
             const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::KeysRequest{});
             std::cout << (table == "esp" ? mesh::cli::render_wireshark_esp(answer)

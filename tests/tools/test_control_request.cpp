@@ -51,6 +51,9 @@ TEST_CASE("the daemon's requests parse, with one trailing carriage return ignore
         {9, "status branches", StatusRequest{"branches"}},
         {9, "rekey ike \xf0\x9f\x8c\x8d", RekeyRequest{RekeyRequest::Sa::ike, "\xf0\x9f\x8c\x8d"}},
         {10, "rekey ike " + std::string(max_peer_name, 'p'), RekeyRequest{RekeyRequest::Sa::ike, std::string(max_peer_name, 'p')}},
+        {11, "log", LogRequest{}},
+        {12, "log ike=debug", LogRequest{{{"ike", spdlog::level::debug}}}},
+        {13, "log debug,esp=info\r", LogRequest{{{"", spdlog::level::debug}, {"esp", spdlog::level::info}}}},
     };
     for (const auto& c : cases) {
         CAPTURE(c.number);
@@ -93,6 +96,10 @@ TEST_CASE("anything else is refused with a message that is valid UTF-8 and names
         {23, std::string(max_request_line + 1, 's'), "more than 267 bytes"},
         {24, std::string(1 << 20, '\xff'), "more than 267 bytes"},
         {25, "{\"command\":\"status\"}", "unknown request"},
+        {26, "log bogus=1", "log: unknown log topic \"bogus\": the topics are ike, esp, gre, routing, config, daemon"},
+        {27, "log ike=loud", "log: unknown log level \"loud\" for ike: the levels are trace, debug, info, warn, error, off"},
+        {28, "log ", "log: no log levels"},
+        {29, "log ike=\xc3\xa9", "log: unknown log level \"\\xc3\\xa9\""},
     };
     for (const auto& c : cases) {
         CAPTURE(c.number);
@@ -108,7 +115,9 @@ TEST_CASE("request_line is what parse_request reads back")
 {
     for (const Request& request : {Request{StatusRequest{}}, Request{KeysRequest{}},
                                    Request{RekeyRequest{RekeyRequest::Sa::ike, "site-b"}},
-                                   Request{RekeyRequest{RekeyRequest::Sa::child, "caf\xc3\xa9 2"}}}) {
+                                   Request{RekeyRequest{RekeyRequest::Sa::child, "caf\xc3\xa9 2"}},
+                                   Request{LogRequest{}},
+                                   Request{LogRequest{{{"", spdlog::level::warn}, {"ike", spdlog::level::off}}}}}) {
         const auto parsed = parse_request(request_line(request));
         REQUIRE(parsed.has_value());
         CHECK(*parsed == request);

@@ -169,7 +169,7 @@ Site read_site(const TableReader& root)
     const TableReader r(root.source(), *table, "site",
                         {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket", "link-down",
                          "nat-keepalive", "workers", "ike-cookie-threshold", "ike-max-half-open",
-                         "metrics-listen"});
+                         "metrics-listen", "log"});
     Site site;
     const auto name = r.required_string("name");
     // The name ends up in a file name: the default control socket.
@@ -243,6 +243,12 @@ Site read_site(const TableReader& root)
                "'ike-cookie-threshold' (" + std::to_string(site.ike_cookie_threshold) +
                    ") must not exceed 'ike-max-half-open' (" + std::to_string(site.ike_max_half_open) +
                    "): no cookie would be asked for before IKE_SA_INIT is dropped");
+    if (const auto v = r.string("log")) {
+        auto spec = log::parse_log_spec(v->value);
+        if (!spec)
+            r.fail(*v->node, "'log': " + spec.error() + " (e.g. \"ike=debug,esp=info\")");
+        site.log_levels = std::move(*spec);
+    }
     return site;
 }
 

@@ -4,6 +4,7 @@
 
 #include "tunnel/esp_algorithm.hpp"
 #include "net/ip_address.hpp"
+#include "tools/log/log_spec.hpp"
 
 #include <botan/secmem.h>
 
@@ -63,6 +64,7 @@ struct Site {
     std::uint32_t ike_cookie_threshold = 30;
     std::uint32_t ike_max_half_open = 1000;
     std::optional<net::Endpoint> metrics_listen;   // Prometheus' GET /metrics; unset: off
+    log::LogSpec log_levels;                     // [site] log, "ike=debug,esp=info"; `run --log` wins
 };
 
 struct Profile {                                 // phase 1, the IKE SA

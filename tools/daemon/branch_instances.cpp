@@ -21,6 +21,7 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "ike/identity.hpp"
+#include "net/log_context.hpp"
 #include "tools/daemon/branch_block.hpp"
 #include "tools/log/log.hpp"
 
@@ -126,6 +127,7 @@ Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
 
 void Daemon::remove_instance(Tunnel& instance)
 {
+    const auto scope = net::LogScope::tunnel(instance.config->name, instance.config->peer);
     pump_->unwatch_tun(instance.device->fd());
     instance.up = false;
     routes_.remove(instance.name);

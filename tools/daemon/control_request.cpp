@@ -6,7 +6,7 @@ namespace mesh::daemon {
 
 namespace {
 
-constexpr std::string_view usage = "status, status PEER, keys, rekey ike PEER or rekey child PEER";
+constexpr std::string_view usage = "status, status PEER, keys, rekey ike PEER, rekey child PEER, log or log SPEC";
 
 bool is_control(char32_t c)
 {
@@ -127,6 +127,14 @@ std::expected<Request, std::string> parse_request(std::string_view line)
             return refuse("rekey " + std::string(sa) + ": " + wrong);
         return RekeyRequest{sa == "ike" ? RekeyRequest::Sa::ike : RekeyRequest::Sa::child, std::string(peer)};
     }
+    if (verb == "log") {
+        if (space == std::string_view::npos)
+            return LogRequest{};
+        auto spec = log::parse_log_spec(rest);
+        if (!spec)
+            return refuse("log: " + spec.error());
+        return LogRequest{std::move(*spec)};
+    }
     return refuse(fmt::format("unknown request {}: send {}", printable(verb), usage));
 }
 
@@ -136,6 +144,8 @@ std::string request_line(const Request& request)
         return status->peer.empty() ? "status" : "status " + status->peer;
     if (std::holds_alternative<KeysRequest>(request))
         return "keys";
+    if (const auto* log = std::get_if<LogRequest>(&request))
+        return log->spec.empty() ? "log" : "log " + log::format_log_spec(log->spec);
     const auto& rekey = std::get<RekeyRequest>(request);
     return std::string(rekey.sa == RekeyRequest::Sa::ike ? "rekey ike " : "rekey child ") + rekey.peer;
 }

@@ -7,12 +7,16 @@
 //   keys                   the SAs with their keys (`mesh-site keys`)
 //   rekey ike PEER         the peer's IKE SA rekeyed now (`mesh-site rekey`)
 //   rekey child PEER       its CHILD SAs rekeyed now (`mesh-site rekey --child`)
+//   log                    every log topic's level (`mesh-site log`)
+//   log SPEC               levels set now, "ike=debug,esp=info" (`mesh-site log SPEC`)
 //
 // Anyone who can open the socket can send any bytes: a line is checked here
 // (length, UTF-8, no control bytes, a known verb, a well-formed peer name)
 // before the daemon sees it, and every answer is valid UTF-8 JSON, so no
 // request can make the daemon throw. Both the daemon and the CLI use these
 // functions: the CLI refuses what the daemon would refuse before it connects.
+
+#include "tools/log/log_spec.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -47,7 +51,12 @@ struct RekeyRequest {
     bool operator==(const RekeyRequest&) const = default;
 };
 
-using Request = std::variant<StatusRequest, KeysRequest, RekeyRequest>;
+struct LogRequest {
+    log::LogSpec spec;   // empty: only show the levels
+    bool operator==(const LogRequest&) const = default;
+};
+
+using Request = std::variant<StatusRequest, KeysRequest, RekeyRequest, LogRequest>;
 
 // One request line, without its "\n" (one trailing "\r" is ignored), or a
 // message saying what is wrong with it, with the offending bytes escaped.

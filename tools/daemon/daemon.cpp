@@ -1,6 +1,7 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "net/link.hpp"
+#include "net/log_context.hpp"
 #include "net/os_error.hpp"
 #include "routing/kernel_route_sink.hpp"
 #include "routing/zebra_client.hpp"
@@ -8,6 +9,7 @@
 #include "tools/metrics/metrics_server.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/daemon/listen_guard.hpp"
+#include "tools/daemon/log_request.hpp"
 #include "tools/daemon/open_files.hpp"
 #include "tools/log/log.hpp"
 #include "tunnel/mtu.hpp"
@@ -162,6 +164,7 @@ void Daemon::start_tunnel(const config::Tunnel& config, tunnel::TunnelId id)
 Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
 {
     const config::Tunnel& config = *tunnel.config;
+    const auto scope = net::LogScope::tunnel(config.name, config.peer);
     // A peer named by DNS and not resolved yet has no path to probe.
     const bool unresolved = tunnel.peer.address.is_unspecified();
     const auto probed = unresolved ? std::nullopt : tunnel::probe_path(tunnel.peer);
@@ -222,6 +225,7 @@ Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
 void Daemon::install_static_sas(Tunnel& tunnel)
 {
     const config::StaticSa& sa = *tunnel.config->static_sa;
+    const auto scope = net::LogScope::tunnel(tunnel.config->name, tunnel.config->peer);
     table_.install(tunnel.id,
                    {std::make_shared<tunnel::InboundSa>(sa_params(sa, true)),
                     std::make_shared<tunnel::OutboundSa>(sa_params(sa, false)), {}},
@@ -238,6 +242,7 @@ void Daemon::install_static_sas(Tunnel& tunnel)
 
 void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
 {
+    const auto scope = net::LogScope::tunnel(tunnel.config->name, tunnel.config->peer);
     // Carrier stays on with link-down "admin": the interface's state says it all.
     const bool admin = config_.site.link_down == config::LinkDown::admin;
     tunnel.device->set_carrier(up || admin);
@@ -368,6 +373,8 @@ nlohmann::json Daemon::handle_request(const Request& request)
         return status_request->peer.empty() ? status() : peer_status(status_request->peer);
     if (std::holds_alternative<KeysRequest>(request))
         return keys();
+    if (const auto* log_request = std::get_if<LogRequest>(&request))
+        return answer_log_request(*log_request);
     const auto& rekey_request = std::get<RekeyRequest>(request);
     return rekey((rekey_request.sa == RekeyRequest::Sa::ike ? "ike " : "child ") + rekey_request.peer);
 }

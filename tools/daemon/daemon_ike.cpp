@@ -5,6 +5,7 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "tools/daemon/ike_policy.hpp"
+#include "net/log_context.hpp"
 #include "tools/log/log.hpp"
 #include "net/byte_order.hpp"
 #include "tunnel/mtu.hpp"
@@ -223,6 +224,7 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     if (tunnel == nullptr)
         return false;
     const bool replaces = !table_.tunnels().at(tunnel->id).sas.empty();
+    const auto scope = net::LogScope::tunnel(tunnel->config->name, tunnel->config->peer);
     try {
         // The responder of a rekey sends on the new SA only once the old one is deleted (use_outbound).
         if (child.use_outbound)
@@ -249,6 +251,7 @@ void Daemon::use_outbound(const std::string& name, std::uint32_t inbound_spi, co
     Tunnel* tunnel = tunnel_of(name, inbound_spi);
     if (tunnel == nullptr)
         return;
+    const auto scope = net::LogScope::tunnel(tunnel->config->name, tunnel->config->peer);
     try {
         direct_esp(*tunnel, remote, udp_encapsulation);
         table_.send_on(tunnel->id, inbound_spi);
@@ -342,6 +345,7 @@ nlohmann::json Daemon::rekey(const std::string& what)
                               peer + "'"}};
     if (kind == "ike")
         ike_->rekey_ike(peer, now);
+    const auto scope = net::LogScope::peer(peer);
     log::ike()->info("{}: rekeying {} {} on the operator's request", peer, count, kind == "ike" ? "IKE SA(s)" : "CHILD SA(s)");
     return {{"peer", peer}, {"rekeying", kind == "ike" ? "ike-sa" : "child-sa"}, {"count", count}};
 }

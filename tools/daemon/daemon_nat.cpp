@@ -9,6 +9,7 @@
 
 #include "tools/daemon/daemon.hpp"
 
+#include "net/log_context.hpp"
 #include "tools/log/log.hpp"
 
 #include <sys/socket.h>
@@ -19,6 +20,7 @@ void Daemon::move_tunnel(Tunnel& tunnel, const net::Endpoint& remote)
 {
     if (tunnel.peer == remote)
         return;
+    const auto scope = net::LogScope::tunnel(tunnel.config->name, tunnel.config->peer);
     log::esp()->info("tunnel {}: peer moved from {} to {}: ESP follows", tunnel.name, tunnel.peer.to_string(),
                      remote.to_string());
     table_.set_peer(tunnel.id, remote, socket_->fd());

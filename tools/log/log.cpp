@@ -1,5 +1,7 @@
 #include "tools/log/log.hpp"
 
+#include "tools/log/journal_sink.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <string>
@@ -7,20 +9,51 @@
 namespace mesh::log {
 
 namespace {
-std::shared_ptr<spdlog::logger> topic(const std::string& name)
+
+// One sink for every topic, chosen once: the journal's or stderr.
+spdlog::sink_ptr shared_sink()
 {
-    if (auto existing = spdlog::get(name))
+    static const spdlog::sink_ptr sink = stderr_is_journal()
+                                             ? spdlog::sink_ptr(std::make_shared<JournalSink>())
+                                             : spdlog::sink_ptr(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    return sink;
+}
+
+std::shared_ptr<spdlog::logger> topic(std::string_view name)
+{
+    const std::string key(name);
+    if (auto existing = spdlog::get(key))
         return existing;
-    auto logger = spdlog::stderr_color_mt(name);
+    auto logger = std::make_shared<spdlog::logger>(key, shared_sink());
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+    spdlog::register_logger(logger);
     return logger;
 }
+
 } // namespace
 
 void init(spdlog::level::level_enum level)
 {
-    for (const char* name : {"ike", "esp", "gre", "routing", "config", "daemon"})
+    for (const auto name : topics)
         topic(name)->set_level(level);
+}
+
+void apply(const LogSpec& spec)
+{
+    for (const auto& setting : spec) {
+        if (setting.topic.empty())
+            init(setting.level);
+        else
+            topic(setting.topic)->set_level(setting.level);
+    }
+}
+
+std::vector<std::pair<std::string_view, spdlog::level::level_enum>> current_levels()
+{
+    std::vector<std::pair<std::string_view, spdlog::level::level_enum>> out;
+    for (const auto name : topics)
+        out.emplace_back(name, topic(name)->level());
+    return out;
 }
 
 std::shared_ptr<spdlog::logger> ike() { return topic("ike"); }
