@@ -4,6 +4,7 @@
 //   status         peers, tunnels and SAs of a running daemon
 //   rekey          a peer's IKE SA or CHILD SAs rekeyed now
 //   keys           the running daemon's SAs for Wireshark
+//   reload         the running daemon re-reads its configuration file
 
 #include "tools/cli/control_client.hpp"
 #include "tools/cli/views.hpp"
@@ -30,7 +31,8 @@ std::filesystem::path control_socket(const std::string& config_file, const std::
 int run_daemon(const std::string& config_file, const std::string& level)
 {
     mesh::log::init(spdlog::level::from_str(level));
-    auto config = mesh::config::load(config_file);
+    // Absolute: reload reads the same file again, whatever the working directory then.
+    auto config = mesh::config::load(std::filesystem::absolute(config_file));
     for (const auto& warning : config.warnings)
         mesh::log::config()->warn("{}", warning);
     mesh::log::config()->info("loaded {}: {} peer(s), {} tunnel(s)", config_file, config.peers.size(),
@@ -80,12 +82,13 @@ int main(int argc, char** argv)
     auto* status = app.add_subcommand("status", "peers, tunnels and their SAs");
     auto* keys = app.add_subcommand("keys", "the current SAs with their keys");
     auto* rekey = app.add_subcommand("rekey", "rekey a peer's IKE SA, or its CHILD SAs, now");
+    auto* reload = app.add_subcommand("reload", "re-read the daemon's configuration file and apply the difference");
     std::string peer;
     bool child = false;
     rekey->add_option("peer", peer, "the peer's name in the configuration")->required();
     status->add_option("peer", peer, "only this peer (its IKE SAs, tunnels and template instances)");
     rekey->add_flag("--child", child, "the CHILD SAs instead of the IKE SA");
-    for (auto* sub : {status, keys, rekey}) {
+    for (auto* sub : {status, keys, rekey, reload}) {
         auto* by_config = sub->add_option("-c,--config", config_file, "configuration of the daemon to ask");
         sub->add_option("-s,--socket", socket, "control socket of the daemon to ask")->excludes(by_config);
     }
@@ -121,6 +124,11 @@ int main(int argc, char** argv)
             const auto answer = mesh::cli::request(control_socket(config_file, socket), request);
             std::cout << "rekeying " << answer.value("count", 0) << (child ? " CHILD SA(s)" : " IKE SA(s)") << " with "
                       << peer << "\n";
+            return 0;
+        }
+        if (*reload) {
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::ReloadRequest{});
+            std::cout << "reloaded " << answer.value("reloaded", "") << ": " << answer.value("changes", "") << "\n";
             return 0;
         }
         if (*keys) {

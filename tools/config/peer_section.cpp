@@ -240,7 +240,7 @@ void read_certificates(const TableReader& r, PeerRead& read)
 PeerRead read_peer(const Source& source, const Section& s, const Config& config)
 {
     const TableReader r(source, *s.table, "peer." + s.name,
-                        {"address", "local-address", "passive", "profile", "auth-method", "secret", "secret-file",
+                        {"address", "local-address", "passive", "disabled", "profile", "auth-method", "secret", "secret-file",
                          "secrets", "secrets-file", "certificate", "private-key", "ca", "crl", "my-id", "remote-id",
                          "encapsulation", "mode-config"});
     PeerRead read{{}, {s.name, s.table, {}}, {}};
@@ -249,6 +249,8 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
 
     if (const auto v = r.boolean("passive"))
         peer.passive = v->value;
+    if (const auto v = r.boolean("disabled"))
+        peer.disabled = v->value;
     const auto address = r.prefix("address");
     if (!address)
         r.fail_missing("address");

@@ -142,17 +142,9 @@ Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
 
 void Daemon::remove_instance(Tunnel& instance)
 {
-    pump_->unwatch_tun(instance.device->fd());
-    instance.up = false;
-    routes_.remove(instance.name);
-    route_sink_->apply(routes_.selected());
-    table_.remove_tunnel(instance.id);
     templates_.at(instance.config->name).release(*instance.branch);
     log::esp()->info("tunnel {}: instance on {} removed", instance.name, instance.interface);
-    // Deleted in a batch with the other branches lost about now, not 20 ms of this thread each.
-    release_tun(std::move(instance.device));
-    const auto id = instance.id;
-    tunnels_.remove_if([&](const Tunnel& t) { return t.id == id; });
+    close_tunnel(instance);
 }
 
 } // namespace mesh::daemon

@@ -6,7 +6,7 @@ namespace mesh::daemon {
 
 namespace {
 
-constexpr std::string_view usage = "status, status PEER, keys, rekey ike PEER or rekey child PEER";
+constexpr std::string_view usage = "status, status PEER, keys, rekey ike PEER, rekey child PEER or reload";
 
 bool is_control(char32_t c)
 {
@@ -112,9 +112,11 @@ std::expected<Request, std::string> parse_request(std::string_view line)
             return refuse("status: " + wrong);
         return StatusRequest{std::string(rest)};
     }
-    if (verb == "keys") {
+    if (verb == "keys" || verb == "reload") {
         if (space != std::string_view::npos)
             return refuse(fmt::format("{} takes no argument, not {}", verb, printable(rest)));
+        if (verb == "reload")
+            return ReloadRequest{};
         return KeysRequest{};
     }
     if (verb == "rekey") {
@@ -136,6 +138,8 @@ std::string request_line(const Request& request)
         return status->peer.empty() ? "status" : "status " + status->peer;
     if (std::holds_alternative<KeysRequest>(request))
         return "keys";
+    if (std::holds_alternative<ReloadRequest>(request))
+        return "reload";
     const auto& rekey = std::get<RekeyRequest>(request);
     return std::string(rekey.sa == RekeyRequest::Sa::ike ? "rekey ike " : "rekey child ") + rekey.peer;
 }

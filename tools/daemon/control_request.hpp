@@ -7,6 +7,7 @@
 //   keys                   the SAs with their keys (`mesh-site keys`)
 //   rekey ike PEER         the peer's IKE SA rekeyed now (`mesh-site rekey`)
 //   rekey child PEER       its CHILD SAs rekeyed now (`mesh-site rekey --child`)
+//   reload                 the configuration file read again, the difference applied (`mesh-site reload`)
 //
 // Anyone who can open the socket can send any bytes: a line is checked here
 // (length, UTF-8, no control bytes, a known verb, a well-formed peer name)
@@ -47,7 +48,11 @@ struct RekeyRequest {
     bool operator==(const RekeyRequest&) const = default;
 };
 
-using Request = std::variant<StatusRequest, KeysRequest, RekeyRequest>;
+struct ReloadRequest {
+    bool operator==(const ReloadRequest&) const = default;
+};
+
+using Request = std::variant<StatusRequest, KeysRequest, RekeyRequest, ReloadRequest>;
 
 // One request line, without its "\n" (one trailing "\r" is ignored), or a
 // message saying what is wrong with it, with the offending bytes escaped.

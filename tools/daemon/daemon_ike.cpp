@@ -22,11 +22,7 @@ namespace asio = boost::asio;
 
 void Daemon::start_ike()
 {
-    // Without a route yet the kernel picks the source when it sends.
-    auto peers = ike_peers(config_, [this](const config::Peer& peer) {
-        const auto path = tunnel::probe_path({peer.address.address(), config_.site.ike_port});
-        return path ? path->local : config_.site.listen.value_or(net::IpAddress{});
-    });
+    auto peers = ike_peers(config_, [this](const config::Peer& peer) { return kernel_source(peer); });
     if (peers.empty())
         return;
     // The constructor bound ike_socket_ before any TUN (tools/daemon/listen_guard.hpp).
@@ -45,6 +41,13 @@ void Daemon::start_ike()
     watch_ike_socket(false);
     schedule_ike_tick();
     schedule_keepalives();
+}
+
+net::IpAddress Daemon::kernel_source(const config::Peer& peer) const
+{
+    // Without a route yet the kernel picks the source when it sends.
+    const auto path = tunnel::probe_path({peer.address.address(), config_.site.ike_port});
+    return path ? path->local : config_.site.listen.value_or(net::IpAddress{});
 }
 
 void Daemon::watch_ike_socket(bool natt)

@@ -204,6 +204,7 @@ nlohmann::json Daemon::status() const
         if (worker)
             report["tunnels"].back()["worker"] = *worker;   // the one that reads its TUN and seals
     }
+    report["disabled"] = disabled_tunnels();
     report["templates"] = templates();
     report["routing"] = route_sink_->status();
     return report;
