@@ -9,6 +9,7 @@
 #include "ike/ike_log.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace mesh::ike {
 
@@ -66,7 +67,8 @@ void IkeEngine::reconfigure(std::vector<PeerConfig> peers, const std::set<std::s
     for (const auto& [peer, when] : schedule_)
         if (!dropped.contains(peer->name))
             kept_schedule[peer->name] = when;
-    peers_ = std::move(peers);
+    // Kept to the end: the SAs name their peers and tunnels through it until repointed.
+    const std::vector<PeerConfig> old = std::exchange(peers_, std::move(peers));
 
     const auto repoint = [&](IkeSa& sa) {
         sa.peer = named(peers_, sa.peer->name);
