@@ -51,6 +51,7 @@ TEST_CASE("the daemon's requests parse, with one trailing carriage return ignore
         {9, "status branches", StatusRequest{"branches"}},
         {9, "rekey ike \xf0\x9f\x8c\x8d", RekeyRequest{RekeyRequest::Sa::ike, "\xf0\x9f\x8c\x8d"}},
         {10, "rekey ike " + std::string(max_peer_name, 'p'), RekeyRequest{RekeyRequest::Sa::ike, std::string(max_peer_name, 'p')}},
+        {11, "reload", ReloadRequest{}},
     };
     for (const auto& c : cases) {
         CAPTURE(c.number);
@@ -93,6 +94,7 @@ TEST_CASE("anything else is refused with a message that is valid UTF-8 and names
         {23, std::string(max_request_line + 1, 's'), "more than 267 bytes"},
         {24, std::string(1 << 20, '\xff'), "more than 267 bytes"},
         {25, "{\"command\":\"status\"}", "unknown request"},
+        {26, "reload now", "reload takes no argument"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.number);
@@ -106,7 +108,7 @@ TEST_CASE("anything else is refused with a message that is valid UTF-8 and names
 
 TEST_CASE("request_line is what parse_request reads back")
 {
-    for (const Request& request : {Request{StatusRequest{}}, Request{KeysRequest{}},
+    for (const Request& request : {Request{StatusRequest{}}, Request{KeysRequest{}}, Request{ReloadRequest{}},
                                    Request{RekeyRequest{RekeyRequest::Sa::ike, "site-b"}},
                                    Request{RekeyRequest{RekeyRequest::Sa::child, "caf\xc3\xa9 2"}}}) {
         const auto parsed = parse_request(request_line(request));
