@@ -15,6 +15,8 @@
 #      status says disabled, no new IKE SA for 5 s; enabled again: up
 #   7  c removed: Delete, TUN, route and leak-guard blackhole gone
 #   8  SIGHUP: a broken file refused (the daemon runs on), then c added back
+#   9  c replaced by a template peer site-c joins as a branch; a reload that
+#      changes only tunnel b's routes keeps the instance's SAs
 # Throughout: tunnel b keeps its IKE SA and CHILD SAs (same SPIs at the end)
 # and the probe loses not one packet.
 #
@@ -52,15 +54,20 @@ tunnel() { printf '\n[tunnel.%s]\npeer = "%s"\ninterface = "gre-%s"\naddress = "
     "$1" "$2" "$1" "$3" "$4" "${5:-}"; }
 site() { printf '[site]\nname = "site-%s"\ncontrol-socket = "%s"\n%s' "$1" "$LAB_DIR/site-$1.sock" "${2:-}"; }
 
-# write_a [with-c|no-c] [ROUTES_C] [TUNNEL_C_EXTRA] [SITE_EXTRA]: site-a's file
+# write_a [with-c|no-c|template] [ROUTES_C] [TUNNEL_C_EXTRA] [SITE_EXTRA] [ROUTES_B]: site-a's file
 write_a() {
     {
         site a "${4:-}"
         peer b 192.0.2.2 "$SECRET_B" site-a
-        tunnel b b 172.16.1.1/30 '"10.2.0.0/24"'
+        tunnel b b 172.16.1.1/30 "${5:-\"10.2.0.0/24\"}"
         if [[ ${1:-with-c} == with-c ]]; then
             peer c 192.0.3.2 "$SECRET_C" site-a
             tunnel c c 172.16.2.1/30 "${2:-\"10.3.0.0/24\"}" "${3:-}"
+        elif [[ $1 == template ]]; then
+            # site-c again, as a branch of a template peer (docs/configuration.md, "Template peers")
+            printf '\n[peer.branches]\naddress = "192.0.3.0/24"\npassive = true\nsecret = "%s"\n' "$SECRET_C"
+            printf 'my-id = "fqdn:site-a.lab"\nremote-id = "fqdn:*.lab"\n'
+            printf '\n[tunnel.branches]\npeer = "branches"\ninterface = "br"\naddress-pool = "172.16.64.0/24"\n'
         fi
     } >"$LAB_DIR/site-a.toml.new"
     mv "$LAB_DIR/site-a.toml.new" "$LAB_DIR/site-a.toml"
@@ -183,6 +190,21 @@ write_a with-c
 kill -HUP "${LAB_PID[mesh-site-a]}"
 wait_c_up
 lab_ping_expect "$SITE_A" 10.3.0.1 5
+
+lab_info "9: a template peer keeps its instances through a reload that changes another tunnel"
+write_a template
+reload_ok
+instance="branches[fqdn:site-c.lab]"
+inst_up() { [[ $(json a "t('$instance') is not None and t('$instance')['state'] == 'up' and p('branches') is not None") == True ]]; }
+inst_spis() { json a "' '.join([p('branches')['ike-spi-i'], p('branches')['ike-spi-r']] + sorted(s['spi'] for s in t('$instance')['sas']))"; }
+lab_wait 60 "site-c's instance of the template up" inst_up
+inst_before=$(inst_spis)
+lab_info "instance $instance: $inst_before"
+write_a template "" "" "" '"10.2.0.0/24", "10.2.1.0/24"'
+reload_ok
+lab_wait 10 "10.2.1.0/24 via gre-b" _lab_route_via "$SITE_A" 10.2.1.0/24 gre-b
+inst_up || lab_die "the template's instance went down"
+[[ $(inst_spis) == "$inst_before" ]] || lab_die "the template's instance changed: $(inst_spis), was $inst_before"
 
 lab_info "tunnel b and the probe"
 [[ $(spis a b) == "$b_before" ]] || lab_die "tunnel b's SAs changed: $(spis a b), was $b_before"
