@@ -215,7 +215,7 @@ nlohmann::json Daemon::peer_status(const std::string& peer) const
     if (!config_.peers.contains(peer))
         return {{"error", "no peer '" + peer + "' in the configuration"}};
     auto report = status();
-    for (const char* list : {"peers", "peer-errors", "tunnels", "templates"}) {
+    for (const char* list : {"peers", "peer-errors", "tunnels", "templates", "disabled"}) {
         if (!report.contains(list))
             continue;
         const char* key = std::string_view(list) == "peers" ? "name" : "peer";
