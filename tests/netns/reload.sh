@@ -10,7 +10,8 @@
 #   2  a [site] change: refused, "restart"
 #   3  peer and tunnel c added: c comes up
 #   4  c's pre-shared key changed at both ends: c re-established (new SPIs)
-#   5  c's routes changed: only the routes (same SPIs)
+#   5  c's routes changed: only the routes (same SPIs); then its mtu: its TUN
+#      made again (same name), c re-established
 #   6  c disabled: Delete sent (site-c's tunnel goes down), no TUN, no IKE,
 #      status says disabled, no new IKE SA for 5 s; enabled again: up
 #   7  c removed: Delete, TUN, route and leak-guard blackhole gone
@@ -157,6 +158,14 @@ lab_wait 10 "10.3.1.0/24 via gre-c" _lab_route_via "$SITE_A" 10.3.1.0/24 gre-c
 ! _lab_route_via "$SITE_A" 10.3.0.0/24 gre-c || lab_die "10.3.0.0/24 still routed via gre-c"
 lab_ping_expect "$SITE_A" 10.3.1.1 5
 [[ $(spis a c) == "$c_second" ]] || lab_die "a route change re-established c: $(spis a c), was $c_second"
+
+lab_info "5b: c's mtu changed: its TUN made again under the same name, c re-established"
+c_first=$c_second
+write_a with-c '"10.3.1.0/24"' "mtu = 1300"
+reload_ok
+lab_wait 30 "c re-established on a new IKE SA" c_renewed
+ip -n "$SITE_A" link show gre-c | grep -q "mtu 1300" || lab_die "gre-c does not have the new mtu"
+lab_ping_expect "$SITE_A" 10.3.1.1 5
 
 lab_info "6: c disabled, then enabled"
 write_a with-c '"10.3.1.0/24"' "disabled = true"
