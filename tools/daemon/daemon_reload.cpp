@@ -20,11 +20,13 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 namespace mesh::daemon {
 
 nlohmann::json Daemon::reload(const std::string& trigger)
 {
-    const auto& path = config_.path;
+    const std::filesystem::path path = config_.path;   // a copy: config_ is replaced below
     config::Config fresh;
     try {
         fresh = config::load(path);
