@@ -18,8 +18,12 @@ packages=(
   # lab and tests
   iproute2 iputils-ping iperf3 iptables conntrack tcpdump tshark procps psmisc
   python3 ca-certificates
+  # the netns certificate tests and unit.import-routeros make their PKI with it
+  openssl
   # promtool checks the metrics exposition; dnsmasq serves the DNS-named peer test
   prometheus dnsmasq-base
+  # tests/netns/firewall_docs.sh loads docs/firewall.md's ruleset
+  nftables
   # tests/CMakeLists.txt: unit.shellcheck checks the lab and test scripts
   shellcheck
   # references in the same runs: wireguard-go, strongSwan (kernel-libipsec), FRR

@@ -5,6 +5,7 @@
 //   rekey          a peer's IKE SA or CHILD SAs rekeyed now
 //   keys           the running daemon's SAs for Wireshark
 //   reload         the running daemon re-reads its configuration file
+//   import-routeros  a RouterOS export of /ip ipsec as mesh-site TOML
 
 #include "tools/cli/control_client.hpp"
 #include "tools/cli/views.hpp"
@@ -12,6 +13,7 @@
 #include "tools/daemon/daemon.hpp"
 #include "tools/daemon/ike_policy.hpp"
 #include "tools/log/log.hpp"
+#include "tools/routeros/import.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -97,6 +99,10 @@ int main(int argc, char** argv)
     keys->add_option("table", table, "esp (esp_sa records) or ikev2 (ikev2_decryption_table records)")
         ->check(CLI::IsMember({"esp", "ikev2"}));
 
+    auto* import_ros = app.add_subcommand("import-routeros", "write a RouterOS 7 /export of /ip ipsec as mesh-site TOML");
+    std::string rsc_file;
+    import_ros->add_option("file", rsc_file, "the export (.rsc)")->required();
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -104,6 +110,8 @@ int main(int argc, char** argv)
             return run_daemon(config_file, level);
         if (*check)
             return check_config(config_file);
+        if (*import_ros)
+            return mesh::routeros::import_routeros(rsc_file, std::cout, std::cerr);
         if (*status) {
             if (const auto wrong = mesh::daemon::check_peer_name(peer); !peer.empty() && !wrong.empty()) {
                 std::cerr << "mesh-site: status: " << wrong << "\n";

@@ -333,7 +333,7 @@ address = 192
     CHECK(error_of(R"([site]
 name = "a"
 [profile.default]
-nat-traversal = "yes"
+nat-traversal = "on"
 )") == "a.toml:4:17: expected true or false for 'nat-traversal', not a string");
 
     CHECK(error_of(R"([site]
@@ -749,8 +749,8 @@ dh-group = ["modp2048", "ecp265"]
     CHECK(error_of(R"([site]
 name = "a"
 [proposal.default]
-enc-algorithms = ["aes-128-gcm", "3des"]
-)") == "a.toml:4:34: '3des' is not a valid 'enc-algorithms' (expected one of: aes-256-gcm, aes-128-gcm, "
+enc-algorithms = ["aes-128-gcm", "rc4"]
+)") == "a.toml:4:34: 'rc4' is not a valid 'enc-algorithms' (expected one of: aes-256-gcm, aes-128-gcm, "
            "aes-256-cbc, aes-128-cbc, chacha20-poly1305)");
     CHECK(error_of(R"([site]
 name = "a"

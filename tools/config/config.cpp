@@ -17,6 +17,7 @@
 
 #include "tools/config/config_reader.hpp"
 #include "tools/config/file_modes.hpp"
+#include "tools/config/routeros_hints.hpp"
 #include "tools/config/sections.hpp"
 #include "tools/config/static_sa.hpp"
 
@@ -304,6 +305,12 @@ std::string syntax_message(const toml::parse_error& e, std::string_view text)
     std::string_view key = line.substr(0, equals);
     key.remove_prefix(std::min(key.find_first_not_of(" \t"), key.size()));
     key.remove_suffix(key.size() - std::min(key.find_last_not_of(" \t") + 1, key.size()));
+    std::string_view value = line.substr(equals + 1);
+    value = value.substr(0, value.find('#'));
+    value.remove_prefix(std::min(value.find_first_not_of(" \t"), value.size()));
+    value.remove_suffix(value.size() - std::min(value.find_last_not_of(" \t\r") + 1, value.size()));
+    if (is_routeros_boolean(value))
+        return message + " (yes/no: write true/false)";
     constexpr std::array<std::string_view, 5> secret_keys{"secret", "key-in", "key-out", "auth-key-in", "auth-key-out"};
     // A quoted key is an identity of [peer.NAME.secrets], its value a key.
     const bool quoted = !key.empty() && (key.front() == '"' || key.front() == '\'');

@@ -1,5 +1,7 @@
 #include "tools/config/config_reader.hpp"
 
+#include "tools/config/routeros_hints.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -96,6 +98,11 @@ TableReader::TableReader(const Source& source, const toml::table& table, std::st
         const std::string_view name = key.str();
         if (std::ranges::find(known_, name) != known_.end())
             continue;
+        const std::string_view kind = std::string_view(path_).substr(0, path_.find('.'));
+        const auto* inner = value.as_table();
+        const std::string_view first = inner != nullptr && !inner->empty() ? inner->cbegin()->first.str() : "";
+        if (const auto hint = routeros_key_hint(kind, name, first))
+            source_.fail(key.source(), *hint);
         const auto suggestion = closest(name, known_);
         std::string message;
         if (value.is_table() && !value.as_table()->is_inline()) {
@@ -182,6 +189,8 @@ std::optional<Value<bool>> TableReader::boolean(std::string_view key) const
     if (!n)
         return std::nullopt;
     const auto* b = n->as_boolean();
+    if (const auto* s = n->as_string(); s != nullptr && is_routeros_boolean(s->get()))
+        fail(*n, "expected true or false for " + in_quotes(key) + ", not \"" + s->get() + "\" (yes/no: write true/false)");
     if (!b)
         fail(*n, "expected true or false for " + in_quotes(key) + ", not " + std::string(type_name(n->type())));
     return Value<bool>{b->get(), n};
@@ -265,6 +274,8 @@ void TableReader::check_member(const Value<std::string>& item, std::string_view 
 {
     if (std::ranges::find(allowed, item.value) != allowed.end())
         return;
+    if (const auto hint = routeros_value_hint(std::string_view(path_).substr(0, path_.find('.')), key, item.value))
+        fail(*item.node, *hint);
     std::string message = in_quotes(item.value) + " is not a valid " + in_quotes(key);
     if (const auto suggestion = closest(item.value, allowed))
         message += " (did you mean " + in_quotes(*suggestion) + "?)";
