@@ -10,8 +10,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-PeerConfig quiet(PeerConfig p)
+PeerConfig quiet(PeerConfig p, bool passive = false)
 {
+    p.passive = passive;
     p.ike.dpd_interval = 0ms;
     p.ike.lifetime = 10'000s;
     p.children.front().policy.lifetime = 10'000s;
@@ -56,7 +57,7 @@ TEST_CASE("reconfigure: a renewed peer is deleted at the peer and established ag
     establish(p);
     const auto before = ike_spi(p);
 
-    p.b->reconfigure({quiet(b_to_a("new-secret"))}, {"a"}, p.now);
+    p.b->reconfigure({quiet(b_to_a("new-secret"), true)}, {"a"}, p.now);   // as the Pair made it: passive
     p.a->reconfigure({quiet(a_to_b("new-secret"))}, {"b"}, p.now);
     CHECK(p.a_host.deleted.size() == 1);
     CHECK(p.b_host.deleted.size() == 1);
