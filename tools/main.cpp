@@ -136,7 +136,8 @@ int main(int argc, char** argv)
         }
         if (*reload) {
             const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::ReloadRequest{});
-            std::cout << "reloaded " << answer.value("reloaded", "") << ": " << answer.value("changes", "") << "\n";
+            std::cout << "reloaded " << answer.value("reloaded", "") << ": " << answer.value("changes", "") << " ("
+                      << answer.value("took-ms", 0) << " ms)\n";
             return 0;
         }
         if (*keys) {

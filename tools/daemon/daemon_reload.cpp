@@ -26,6 +26,7 @@ namespace mesh::daemon {
 
 nlohmann::json Daemon::reload(const std::string& trigger)
 {
+    const auto start = std::chrono::steady_clock::now();
     const std::filesystem::path path = config_.path;   // a copy: config_ is replaced below
     config::Config fresh;
     try {
@@ -53,10 +54,12 @@ nlohmann::json Daemon::reload(const std::string& trigger)
     }
     const auto summary = change.summary();
     apply_reload(change, std::move(fresh));
-    log::config()->info("{}: reloaded {}: {}", trigger, path.string(), summary);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    log::config()->info("{}: reloaded {}: {} ({} ms)", trigger, path.string(), summary, took.count());
     const auto list = [](const std::set<std::string>& names) { return nlohmann::json(names); };
     return {{"reloaded", path.string()},
             {"changes", summary},
+            {"took-ms", took.count()},
             {"tunnels-added", list(change.tunnels_added)},
             {"tunnels-removed", list(change.tunnels_removed)},
             {"tunnels-rerouted", list(change.tunnels_rerouted)},
