@@ -138,7 +138,10 @@ int main(int argc, char** argv)
             const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::ReloadRequest{});
             std::cout << "reloaded " << answer.value("reloaded", "") << ": " << answer.value("changes", "") << " ("
                       << answer.value("took-ms", 0) << " ms)\n";
-            return 0;
+            // Applied but for these (a TUN that could not be made): the operator must look.
+            for (const auto& failure : answer.value("failed", nlohmann::json::array()))
+                std::cerr << "mesh-site: reload: " << failure.get<std::string>() << "\n";
+            return answer.value("failed", nlohmann::json::array()).empty() ? 0 : 1;
         }
         if (*keys) {
             const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::KeysRequest{});

@@ -179,7 +179,8 @@ private:
     // a file with a mistake, or a change only a restart applies, leaves
     // everything as it runs and is answered {"error": ...}.
     [[nodiscard]] nlohmann::json reload(const std::string& trigger);
-    void apply_reload(const config::ConfigDiff& change, config::Config fresh);
+    // What could not be applied (a TUN that cannot be made), one line each; logged too.
+    [[nodiscard]] std::vector<std::string> apply_reload(const config::ConfigDiff& change, config::Config fresh);
     // The [tunnel]s configured with disabled = true (or whose peer is), for status.
     [[nodiscard]] nlohmann::json disabled_tunnels() const;
     // daemon_tun_reaper.cpp: a TUN no longer wanted (its fd no longer

@@ -53,7 +53,7 @@ nlohmann::json Daemon::reload(const std::string& trigger)
         return {{"error", refusal}};
     }
     const auto summary = change.summary();
-    apply_reload(change, std::move(fresh));
+    const auto failed = apply_reload(change, std::move(fresh));
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     log::config()->info("{}: reloaded {}: {} ({} ms)", trigger, path.string(), summary, took.count());
     const auto list = [](const std::set<std::string>& names) { return nlohmann::json(names); };
@@ -65,11 +65,13 @@ nlohmann::json Daemon::reload(const std::string& trigger)
             {"tunnels-rerouted", list(change.tunnels_rerouted)},
             {"peers-added", list(change.peers_added)},
             {"peers-removed", list(change.peers_removed)},
-            {"peers-re-established", list(change.peers_changed)}};
+            {"peers-re-established", list(change.peers_changed)},
+            {"failed", failed}};
 }
 
-void Daemon::apply_reload(const config::ConfigDiff& change, config::Config fresh)
+std::vector<std::string> Daemon::apply_reload(const config::ConfigDiff& change, config::Config fresh)
 {
+    std::vector<std::string> failed;
     starting_tunnels_ = true;   // one route update at the end
     if (ike_)
         ike_->reconfigure(ike_peers(fresh, [this](const config::Peer& peer) { return kernel_source(peer); }),
@@ -115,13 +117,15 @@ void Daemon::apply_reload(const config::ConfigDiff& change, config::Config fresh
             else
                 start_tunnel(config, next_tunnel_id_++);
         } catch (const std::exception& error) {
-            log::esp()->error("tunnel {}: cannot open it: {}", added, error.what());
+            failed.push_back(fmt::format("tunnel {}: cannot open it: {}", added, error.what()));
+            log::esp()->error("{}", failed.back());
         }
     }
     starting_tunnels_ = false;
     route_sink_->apply(routes_.selected());
     if (!ike_ && ike_socket_)
         start_ike();
+    return failed;
 }
 
 nlohmann::json Daemon::disabled_tunnels() const
