@@ -18,13 +18,17 @@
 #                          costs 10 x path (path 1 preferred); bgp: iBGP
 #                          with the hubs (or the first site) as route
 #                          reflectors; none: the tunnels' own static routes
+#   spokes=template        (routing=bgp; links hub-spoke, hub first) a hub
+#                          serves all its spokes with one template peer and
+#                          a mode gre template tunnel (below), not a [peer]
+#                          and a [tunnel] per spoke
 # Presets:
 #   pair    sites=a,b links=a-b routing=ospf
 #   pair2   sites=a,b links=a-b:2 routing=ospf          (redundant paths)
 #   mesh3   sites=a,b,c links=a-b,a-c,b-c routing=ospf  (full mesh)
 #   hub3    sites=hub,s1,s2,s3 links=hub-s1,hub-s2,hub-s3 hub=hub routing=ospf
 #   dualhub sites=h1,h2,b1,b2,b3 links=h1-h2,h1-b1,h1-b2,h1-b3,h2-b1,h2-b2,h2-b3
-#           hub=h1,h2 routing=bgp   (every branch on both hubs, below)
+#           hub=h1,h2 routing=bgp spokes=template   (every branch on both hubs, below)
 # Later words override a preset's: "hub3 routing=bgp".
 #
 # Addressing (site number i = position in sites, from 1; link number L in
@@ -36,6 +40,12 @@
 #                and the router's public side 198.18.(10L+p).2
 #   tunnel       172.16.(tunnel number).1/30 first site (gre-<other>[-p]), .2
 #                second; mesh-site names the peer and tunnel <other>[-p]
+#   template     (spokes=template) hub i's template peer and tunnel "branches":
+#                spokes fqdn:<spoke>[-p].branch.lab, a PSK each in
+#                [peer.branches.secrets]; instances br<N>, a /31 each from
+#                address-pool 172.(16+i).128.0/17, the spoke's end handed to
+#                its gre-<hub> by mode config (mode-config = "request"); the
+#                lab learns both ends from the hub's status once up
 #
 #   e.g. pair2:
 #     lan-a 10.1.0.2 -- a ==u-b   198.18.11.1 ---- 198.18.11.2 u-a  == b -- lan-b 10.2.0.2
@@ -45,7 +55,9 @@
 #
 # Two hubs (dualhub): both are iBGP route reflectors with next-hop-self
 # (a branch cannot reach another branch's tunnel address) and peer with each
-# other over their own tunnel; a branch peers with both and installs the
+# other over their own tunnel; with spokes=template a hub has no BGP line per
+# branch either: `bgp listen range` on its pool with a peer-group of route
+# reflector clients; a branch peers with both and installs the
 # other LANs over both tunnels (maximum-paths ibgp = number of hubs). When a
 # hub dies, the branch's DPD takes its tunnel administratively down, which
 # removes the tunnel's connected route at once: the kernel drops that
@@ -66,7 +78,9 @@
 # topo_find a-b[:p] (a tunnel's number), topo_cut/topo_restore T,
 # topo_tunnel_up/down T, topo_adjacent T, topo_route_dev SITE OTHER,
 # topo_show_routing, topo_kill/topo_restart SITE (kill -9 its mesh-site and
-# FRR, start them again), tmesh SITE CMD (the mesh-site CLI), vty NS CMD.
+# FRR, start them again), topo_learn_templates (spokes=template: the
+# instances' interfaces and /31s, the same after a hub's restart), tmesh
+# SITE CMD (the mesh-site CLI), vty NS CMD.
 
 # shellcheck source=frr.sh
 source "$(dirname "${BASH_SOURCE[0]}")/frr.sh"
@@ -84,7 +98,10 @@ declare -gA TOPO_IDX=() TOPO_NS=() TOPO_LAN_NS=() TOPO_IS_HUB=()
 # interfaces and addresses, tunnel interfaces and the names each side uses.
 declare -gA T_A=() T_B=() T_PATH=() T_LINK=() T_NAT=() T_UA=() T_UB=() T_UB_PUB=()
 declare -gA T_IFUA=() T_IFUB=() T_IFA=() T_IFB=() T_NAMEA=() T_NAMEB=() T_NATNS=()
-TOPO_HUB='' TOPO_ROUTING=ospf TOPO_SECRET=''
+# spokes=template: per tunnel of a hub's template, the spoke's identity and
+# both tunnel addresses once learned (T_ADDR[Ta], T_ADDR[Tb]); a key per identity.
+declare -gA T_BRANCH=() T_ADDR=() TOPO_KEYS=()
+TOPO_HUB='' TOPO_ROUTING=ospf TOPO_SECRET='' TOPO_TEMPLATE=0
 
 # ---------------------------------------------------------------------------
 # Description
@@ -95,7 +112,7 @@ topo_preset() {
         pair2) echo "sites=a,b links=a-b:2 routing=ospf" ;;
         mesh3) echo "sites=a,b,c links=a-b,a-c,b-c routing=ospf" ;;
         hub3) echo "sites=hub,s1,s2,s3 links=hub-s1,hub-s2,hub-s3 hub=hub routing=ospf" ;;
-        dualhub) echo "sites=h1,h2,b1,b2,b3 links=h1-h2,h1-b1,h1-b2,h1-b3,h2-b1,h2-b2,h2-b3 hub=h1,h2 routing=bgp" ;;
+        dualhub) echo "sites=h1,h2,b1,b2,b3 links=h1-h2,h1-b1,h1-b2,h1-b3,h2-b1,h2-b2,h2-b3 hub=h1,h2 routing=bgp spokes=template" ;;
         *) return 1 ;;
     esac
 }
@@ -119,6 +136,8 @@ topo_parse() {
             links=*) links=${w#*=} ;;
             hub=*) TOPO_HUB=${w#*=} ;;
             routing=*) TOPO_ROUTING=${w#*=} ;;
+            spokes=template) TOPO_TEMPLATE=1 ;;
+            spokes=peers) TOPO_TEMPLATE=0 ;;
             *) lab_die "topology: unknown word '$w'" ;;
         esac
     done
@@ -140,7 +159,23 @@ topo_parse() {
         _topo_link "$((++l))" "$link"
     done
     ((${#TOPO_TUNNELS[@]})) || lab_die "topology: no links"
+    ((TOPO_TEMPLATE)) || return 0
+    [[ $TOPO_ROUTING == bgp ]] || lab_die "topology: spokes=template needs routing=bgp (bgp listen range on the pool)"
+    ((!TOPO_ZEBRA)) || lab_die "topology: spokes=template needs TOPO_ZEBRA=0 (FRR starts once the pools are handed out)"
+    local t
+    for t in "${TOPO_TUNNELS[@]}"; do
+        topo_is_hub "${T_A[$t]}" && topo_is_hub "${T_B[$t]}" && continue
+        topo_is_hub "${T_A[$t]}" || lab_die "topology: spokes=template: write the link ${T_A[$t]}-${T_B[$t]} hub first"
+        ((!T_NAT[$t])) || lab_die "topology: spokes=template: no NAT between a hub and a spoke"
+        T_BRANCH[$t]=fqdn:${T_NAMEA[$t]}.branch.lab
+        T_NAMEA[$t]=branches[${T_BRANCH[$t]}] T_IFA[$t]='br?'
+    done
 }
+
+# topo_is_template T: tunnel T is an instance of its hub's template (side a).
+topo_is_template() { [[ -n ${T_BRANCH[$1]:-} ]]; }
+# topo_pool HUB: the address-pool of the hub's template tunnel.
+topo_pool() { echo "172.$((16 + TOPO_IDX[$1])).128.0/17"; }
 
 # _topo_link L A-B[:N][:nat]: the tunnels of one underlay link.
 _topo_link() {
@@ -193,8 +228,14 @@ topo_is_rr() { if [[ -n $TOPO_HUB ]]; then topo_is_hub "$1"; else [[ $1 == "${TO
 
 topo_lan() { echo "10.${TOPO_IDX[$1]}.0.0/24"; }
 topo_host() { echo "10.${TOPO_IDX[$1]}.0.2"; }
-# topo_tun_addr T a|b: the tunnel's address of side a (.1) or b (.2)
-topo_tun_addr() { if [[ $2 == a ]]; then echo "172.16.$1.1"; else echo "172.16.$1.2"; fi; }
+# topo_tun_addr T a|b: the tunnel's address of side a (.1) or b (.2); of a
+# template's instance, what the hub handed out (topo_learn_templates).
+topo_tun_addr() {
+    if topo_is_template "$1"; then
+        [[ -n ${T_ADDR[$1$2]:-} ]] || lab_die "topo_tun_addr $1 $2: the instance's addresses are not learned yet"
+        echo "${T_ADDR[$1$2]}"
+    elif [[ $2 == a ]]; then echo "172.16.$1.1"; else echo "172.16.$1.2"; fi
+}
 
 # topo_describe: one line per site and per tunnel.
 topo_describe() {
@@ -205,6 +246,10 @@ topo_describe() {
     for t in "${TOPO_TUNNELS[@]}"; do
         via=''
         ((T_NAT[$t])) && via=" (${T_B[$t]} behind NAT ${T_NATNS[$t]}: ${T_UB[$t]} -> ${T_UB_PUB[$t]})"
+        if topo_is_template "$t"; then
+            echo "  tunnel $t: ${T_A[$t]} template instance for ${T_BRANCH[$t]}, a /31 of $(topo_pool "${T_A[$t]}") <-> mode config ${T_IFB[$t]} ${T_B[$t]}, underlay ${T_UA[$t]} <-> ${T_UB_PUB[$t]}"
+            continue
+        fi
         echo "  tunnel $t: ${T_A[$t]} ${T_IFA[$t]} $(topo_tun_addr "$t" a) <-> $(topo_tun_addr "$t" b) ${T_IFB[$t]} ${T_B[$t]}, underlay ${T_UA[$t]} <-> ${T_UB_PUB[$t]}$via"
     done
 }
@@ -301,8 +346,11 @@ topo_restore() {
 # topo_write_configs: one config per site, one peer and one tunnel per path
 # it is on, a lab-wide random pre-shared key, ids fqdn:<site>[-p].lab.
 topo_write_configs() {
-    local s
+    local s t
     TOPO_SECRET=$(lab_hex 16)
+    for t in "${TOPO_TUNNELS[@]}"; do
+        topo_is_template "$t" && TOPO_KEYS[${T_BRANCH[$t]}]=$(lab_hex 16)
+    done
     for s in "${TOPO_SITES[@]}"; do
         _topo_site_config "$s" >"$LAB_DIR/site-$s.toml"
     done
@@ -322,13 +370,34 @@ _topo_site_config() {
     echo "# mesh-site lab: site $s of \"${TOPO_SITES[*]}\" (netns-lab/topology.sh)"
     lab_toml_table site t_site name control-socket zebra-socket link-down
     lab_toml_ike_defaults t_ike
+    local branches=()
     for t in "${TOPO_TUNNELS[@]}"; do
-        if [[ ${T_A[$t]} == "$s" ]]; then
+        if [[ ${T_A[$t]} == "$s" ]] && topo_is_template "$t"; then
+            branches+=("${T_BRANCH[$t]}")
+        elif [[ ${T_A[$t]} == "$s" ]]; then
             _topo_tunnel_config "$t" a
         elif [[ ${T_B[$t]} == "$s" ]]; then
             _topo_tunnel_config "$t" b
         fi
     done
+    ((${#branches[@]} == 0)) || _topo_template_config "$s" "${branches[@]}"
+}
+
+# _topo_template_config HUB IDENTITY...: the hub's one template peer and
+# tunnel for all its spokes, a key per spoke.
+# shellcheck disable=SC2034 # the t_* tables are read by lab_toml_table through their names
+_topo_template_config() {
+    local s=$1 id
+    shift
+    local -A t_peer=([address]=0.0.0.0/0 [passive]=true [auth-method]=pre-shared-key [my-id]=fqdn:$s.lab
+        [remote-id]=fqdn:*.branch.lab)
+    local -A t_tunnel=([peer]=branches [interface]=br [mode]=gre [address-pool]=$(topo_pool "$s"))
+    lab_toml_table peer.branches t_peer address passive auth-method my-id remote-id
+    printf '\n[peer.branches.secrets]\n'
+    for id in "$@"; do
+        echo "\"$id\" = \"${TOPO_KEYS[$id]}\""
+    done
+    lab_toml_table tunnel.branches t_tunnel peer interface mode address-pool
 }
 
 # _topo_tunnel_config T a|b: the [peer] and [tunnel] of one side of T.
@@ -351,11 +420,18 @@ _topo_tunnel_config() {
         [address]=$remote_addr [local-address]=$local_addr [passive]=$passive [auth-method]=pre-shared-key
         [secret]=$TOPO_SECRET [my-id]=fqdn:$me$sfx.lab [remote-id]=fqdn:$other$sfx.lab
     )
-    local -A t_tunnel=([peer]=$name [interface]=$ifname [address]=$(topo_tun_addr "$t" "$side")/30 [mode]=gre)
+    local -A t_tunnel=([peer]=$name [interface]=$ifname [mode]=gre)
+    if topo_is_template "$t"; then
+        # A spoke of a template: its own identity and key, its address by mode config.
+        t_peer+=([my-id]=${T_BRANCH[$t]} [remote-id]=fqdn:$other.lab [secret]=${TOPO_KEYS[${T_BRANCH[$t]}]}
+            [mode-config]=request)
+    else
+        t_tunnel+=([address]=$(topo_tun_addr "$t" "$side")/30)
+    fi
     if [[ $TOPO_ROUTING == none ]] || ((TOPO_STATIC)); then
         t_tunnel+=([routes]=$(topo_lan "$other"))
     fi
-    lab_toml_table "peer.$name" t_peer address local-address passive auth-method secret my-id remote-id
+    lab_toml_table "peer.$name" t_peer address local-address passive auth-method secret my-id remote-id mode-config
     lab_toml_table "tunnel.$name" t_tunnel peer interface address mode routes
 }
 
@@ -448,6 +524,12 @@ EOF
         echo " neighbor $peer timers connect 1"
         echo " neighbor $peer update-source $ifname"
     done < <(_topo_bgp_sessions "$s")
+    # A template's spokes: whoever connects from its pool, none named.
+    _topo_has_template "$s" && cat <<EOF
+ neighbor BRANCHES peer-group
+ neighbor BRANCHES remote-as 65000
+ bgp listen range $(topo_pool "$s") peer-group BRANCHES
+EOF
     echo " address-family ipv4 unicast"
     echo "  network $(topo_lan "$s")"
     if ((hubs > 1)) && ! topo_is_rr "$s"; then
@@ -466,15 +548,26 @@ EOF
             topo_is_rr "$other" || echo "  neighbor $peer route-reflector-client"
             echo "  neighbor $peer next-hop-self force"
         done < <(_topo_bgp_sessions "$s")
+        _topo_has_template "$s" && printf '%s\n' "  neighbor BRANCHES route-reflector-client" \
+            "  neighbor BRANCHES next-hop-self force"
     fi
     echo " exit-address-family"
 }
 
+_topo_has_template() {
+    local t
+    for t in "${TOPO_TUNNELS[@]}"; do
+        [[ ${T_A[$t]} == "$1" ]] && topo_is_template "$t" && return 0
+    done
+    return 1
+}
+
 # _topo_bgp_sessions SITE: "T IFNAME SIDE PEER_ADDRESS OTHER_SITE" for each
-# tunnel end at SITE.
+# tunnel end at SITE, but a hub's template instances (bgp listen range).
 _topo_bgp_sessions() {
     local t ifname side
     while read -r t ifname side; do
+        [[ $side == a ]] && topo_is_template "$t" && continue
         if [[ $side == a ]]; then
             echo "$t $ifname $side $(topo_tun_addr "$t" b) ${T_B[$t]}"
         else
@@ -582,7 +675,12 @@ topo_adjacent() {
 _topo_bgp_adjacent() {
     local t=$1
     [[ -n $TOPO_HUB ]] && ! topo_is_rr "${T_A[$t]}" && ! topo_is_rr "${T_B[$t]}" && return 0
-    frr_bgp_established "${TOPO_NS[${T_A[$t]}]}" "$(topo_tun_addr "$t" b)"
+    # The hub lists a dynamic neighbor as "*ADDRESS": ask the spoke.
+    if topo_is_template "$t"; then
+        frr_bgp_established "${TOPO_NS[${T_B[$t]}]}" "$(topo_tun_addr "$t" a)"
+    else
+        frr_bgp_established "${TOPO_NS[${T_A[$t]}]}" "$(topo_tun_addr "$t" b)"
+    fi
 }
 
 # topo_routes_complete: every site has a route to every other site's LAN.
@@ -630,6 +728,43 @@ _topo_not_up() {
     lab_die "tunnel $t (${T_A[$t]} ${T_IFA[$t]} - ${T_B[$t]} ${T_IFB[$t]}) not up and adjacent after ${2}s: ${T_A[$t]} $(topo_tunnel_state "${T_A[$t]}" "${T_NAMEA[$t]}"), ${T_B[$t]} $(topo_tunnel_state "${T_B[$t]}" "${T_NAMEB[$t]}"), ping across the tunnel: $across"
 }
 
+# topo_learn_templates [SECONDS]: waits until every template instance is up
+# on its hub and its spoke's tunnel has the address mode config handed out,
+# then records the instance's interface and both ends (T_IFA, T_ADDR). Once
+# recorded, a hub restarted since must have handed out the same: dies if not.
+topo_learn_templates() {
+    local timeout=${1:-60} t
+    for t in "${TOPO_TUNNELS[@]}"; do
+        topo_is_template "$t" || continue
+        lab_wait "$timeout" "${T_A[$t]}'s instance for ${T_BRANCH[$t]} with its address on ${T_B[$t]}'s ${T_IFB[$t]}" \
+            _topo_instance_ready "$t"
+        local ifname ours theirs
+        read -r ifname ours theirs < <(_topo_instance "$t")
+        if [[ -n ${T_ADDR[${t}a]:-} && "${T_IFA[$t]} ${T_ADDR[${t}a]} ${T_ADDR[${t}b]}" != "$ifname $ours $theirs" ]]; then
+            lab_die "${T_A[$t]} gave ${T_BRANCH[$t]} $ifname $ours/$theirs, before ${T_IFA[$t]} ${T_ADDR[${t}a]}/${T_ADDR[${t}b]}: not stable per identity"
+        fi
+        T_IFA[$t]=$ifname T_ADDR[${t}a]=$ours T_ADDR[${t}b]=$theirs
+        echo "  tunnel $t: ${T_A[$t]} $ifname $ours <-> $theirs ${T_IFB[$t]} ${T_B[$t]} (mode config)" >&2
+    done
+}
+
+# _topo_instance T: "INTERFACE HUB_ADDRESS SPOKE_ADDRESS" of T's instance on its hub.
+_topo_instance() {
+    local json
+    json=$(tmesh "${T_A[$1]}" status --json 2>/dev/null) || return 1
+    "$LAB_PYTHON" -c '
+import json, sys
+d = json.loads(sys.argv[1])
+i = next(i for t in d.get("templates") or [] for i in t["instances"] if i["branch"] == sys.argv[2] and i.get("state", "up") == "up")
+print(i["interface"], i["address"].split("/")[0], i["branch-address"])' "$json" "${T_BRANCH[$1]}"
+}
+
+_topo_instance_ready() {
+    local ifname ours theirs
+    read -r ifname ours theirs < <(_topo_instance "$1") || return 1
+    ip -n "${TOPO_NS[${T_B[$1]}]}" -4 -o addr show dev "${T_IFB[$1]}" | grep -q "inet $theirs/31 "
+}
+
 # topo_up DESCRIPTION...: parse, build, configure, start FRR and mesh-site,
 # wait until everything is up and routed.
 topo_up() {
@@ -639,8 +774,8 @@ topo_up() {
     topo_describe >&2
     topo_build
     topo_write_configs
-    topo_write_frr
     if ((TOPO_ZEBRA)); then
+        topo_write_frr
         topo_frr_start
         topo_mesh_start
     else
@@ -650,6 +785,8 @@ topo_up() {
         # without its "inet" line, so ospfd never runs on it; 1 run in 4
         # here before mesh-site began re-adding the address at tunnel up).
         topo_mesh_start
+        ((!TOPO_TEMPLATE)) || topo_learn_templates 60
+        topo_write_frr
         topo_frr_start
     fi
     lab_info "waiting for every tunnel, adjacency and route"

@@ -11,7 +11,7 @@ packages=(
   # the service: sd_notify (READY, STATUS, WATCHDOG) and journal fields
   libsystemd-dev
   # packaging: man pages from docs/, the .deb's shlibdeps, its install test
-  pandoc dpkg-dev fakeroot file debootstrap systemd
+  pandoc dpkg-dev fakeroot file debootstrap systemd zstd
   # libFuzzer: clang 16, since clang 14 cannot compile libstdc++ 12's
   # std::expected and std::variant of types with real destructors
   clang-16 libclang-rt-16-dev

@@ -64,6 +64,7 @@ int check_config(const std::string& config_file)
 int main(int argc, char** argv)
 {
     CLI::App app{"mesh-site: route-based site-to-site VPN (IKEv2, ESP-in-UDP, GRE) feeding FRRouting"};
+    app.set_version_flag("--version", std::string("mesh-site ") + MESH_SITE_VERSION);
     app.require_subcommand(1);
 
     std::string config_file;

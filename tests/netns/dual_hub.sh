@@ -2,13 +2,22 @@
 # Two hubs and BGP (netns-lab/topology.sh "dualhub"): every branch has a
 # tunnel to each hub, both hubs are FRR iBGP route reflectors, and a hub
 # killed under a 100 packets/s probe between two branches costs less than a
-# second of traffic:
+# second of traffic. Neither hub names a branch: one template peer
+# (fqdn:*.branch.lab, a key per branch) whose mode gre instances take a /31
+# of the hub's pool each, the branch's end handed out by mode config, and
+# bgpd's `bgp listen range` on the pool:
 #
 #              h1 ========== h2            (hubs: passive, route reflectors,
-#             // \\        // \\            next-hop-self, iBGP between them)
-#     b1 ===//== b2 ====//== b3 ...        (each branch: gre-h1 and gre-h2,
+#             // \\        // \\            next-hop-self, iBGP between them;
+#     b1 ===//== b2 ====//== b3 ...         instances br<N>, BRANCHES peer-group)
+#                                          (each branch: gre-h1 and gre-h2 with
+#                                           mode-config = "request",
 #                                           maximum-paths ibgp 2, DPD 100ms x 3)
 #
+#   0  each hub has one [peer] and one [tunnel] and no BGP neighbor per
+#      branch; every branch's gre-h1 and gre-h2 have the /31 end the hub's
+#      instance for it names (topo_learn_templates), and each hub lists the
+#      branches as dynamic BGP neighbors
 #   1  FRR's vtysh on every branch: each other branch's LAN learned from both
 #      hubs (two multipath BGP paths) and installed over gre-h1 and gre-h2,
 #      in zebra and in the kernel
@@ -21,7 +30,8 @@
 #      (vtysh), the probe keeps flowing through it (its tunnel counters),
 #      and no site said "peer dead" of anything but the killed hub: on the
 #      healthy hub the peers-dead counter is its one tunnel to the dead hub
-#   3  the killed hub restarted: every branch uses both hubs again
+#   3  the killed hub restarted: every branch uses both hubs again, each on
+#      the same instance interface and /31 as before (stable per identity)
 #
 # usage: tests/netns/dual_hub.sh [MESH_SITE_BINARY]
 # shellcheck source-path=SCRIPTDIR
@@ -79,6 +89,32 @@ why_not() {
     echo "$1 -> $2: bgp paths from '$(frr_bgp_paths "$ns" "$prefix")', zebra fib '$(frr_route_ifaces "$ns" "$prefix")', kernel '$(topo_route_dev "$1" "$2")'"
 }
 
+lab_info "(0) one template per hub: no [peer], [tunnel] or BGP neighbor per branch"
+for h in h1 h2; do
+    counted=$(tmesh "$h" status --json | "$LAB_PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+t = next(t for t in d["templates"] if t["name"] == "branches")
+print(len(d["templates"]), t["instances-up"], sorted(i["branch"] for i in t["instances"]))')
+    [[ $counted == "1 3 ['fqdn:b1.branch.lab', 'fqdn:b2.branch.lab', 'fqdn:b3.branch.lab']" ]] ||
+        lab_die "(0) $h: templates, instances up, branches: $counted"
+    npeers=$(grep -cE '^\[peer\.[^.]+\]$' "$LAB_DIR/site-$h.toml")
+    ntunnels=$(grep -cE '^\[tunnel\.[^.]+\]$' "$LAB_DIR/site-$h.toml")
+    ((npeers == 2 && ntunnels == 2)) || lab_die "(0) $h has $npeers [peer] and $ntunnels [tunnel], expected 2 each (the other hub and the template)"
+    named=$(grep -cE '^ neighbor [0-9.]+ remote-as' "$(frr_conf_dir "${TOPO_NS[$h]}")/bgpd.conf")
+    ((named == 1)) || lab_die "(0) $h's bgpd.conf names $named neighbors, expected 1 (the other hub)"
+    dynamic=$(vty "${TOPO_NS[$h]}" "show bgp ipv4 unicast summary" | grep -c '^\*172\.' || true)
+    ((dynamic == 3)) || lab_die "(0) $h lists $dynamic dynamic BGP neighbors, expected the 3 branches"
+done
+for s in "${branches[@]}"; do
+    for h in h1 h2; do
+        pretty "${TOPO_NS[$s]}" "ip -4 addr show dev gre-$h (by mode config)"
+        ip -n "${TOPO_NS[$s]}" -4 -o addr show dev "gre-$h" | awk '{ print "    " $4 }' >&2
+    done
+done
+pretty "${TOPO_NS[h1]}" "vtysh -c 'show bgp ipv4 unicast summary'"
+vty "${TOPO_NS[h1]}" "show bgp ipv4 unicast summary" | sed -n '/^Neighbor/,$p' >&2
+
 lab_info "(1) every branch learns every other branch's LAN through both hubs"
 # topo_up saw every LAN routed; the second hub's paths may come a moment later.
 deadline=$((SECONDS + 20))
@@ -97,10 +133,11 @@ lab_bg probe-b2 "${TOPO_LAN_NS[b2]}" "$LAB_PYTHON" "$lab/probe.py" run --peer "$
 lab_wait 10 "the probe flowing b1 -> b2" test -s "$LAB_DIR/probe-b2.rx"
 lab_wait 10 "the probe flowing b2 -> b1" test -s "$LAB_DIR/probe-b1.rx"
 
-# tx HUB: packets the hub has sent into its tunnel to b2 (the kernel's count).
-tx() { ip -n "${TOPO_NS[$1]}" -s -j link show dev gre-b2 | "$LAB_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])'; }
-# rx_recent FILE: the probe received something in the last 0.5 s.
-rx_recent() { "$LAB_PYTHON" -c 'import sys, time; print(float(open(sys.argv[1]).readlines()[-1].split()[2]) > time.time() - 0.5)' "$1" | grep -q True; }
+# tx HUB: packets the hub has sent into its instance for b2 (the kernel's count).
+tx() { ip -n "${TOPO_NS[$1]}" -s -j link show dev "${T_IFA[$(topo_find "$1-b2")]}" | "$LAB_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])'; }
+# rx_recent FILE: the probe received something in the last 1.5 s (it
+# flushes its log every 0.5 s, later when the machine is loaded).
+rx_recent() { "$LAB_PYTHON" -c 'import sys, time; print(float(open(sys.argv[1]).readlines()[-1].split()[2]) > time.time() - 1.5)' "$1" | grep -q True; }
 h1_0=$(tx h1) h2_0=$(tx h2)
 sleep 1
 h1_1=$(tx h1) h2_1=$(tx h2)
@@ -167,6 +204,8 @@ topo_restart "$dead"
 both() { all_via h1 h2; }
 lab_wait 60 "every branch to route via both hubs again" both
 lab_info "(3) both hubs used again $(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.1f", t1 - t0 }') s after the restart"
+topo_learn_templates 10
+lab_info "(3) the restarted $dead gave every branch the same instance and /31 as before"
 sleep 1
 lab_kill probe-b1
 lab_kill probe-b2

@@ -22,8 +22,9 @@
 #   2  a spoke with a wrong key is refused ("authentication failed"), one
 #      whose identity has no key ("no matching identity found"); neither
 #      gets an instance
-#   3  pings through 5 instances (the spoke's TUN given its half of the
-#      block the hub chose: until mode config hands it out); the instances'
+#   3  pings through 5 instances (each spoke's gre-hub has its end of the
+#      block the hub chose, handed out by mode config: mode-config =
+#      "request", INTERNAL_IP4_ADDRESS with netmask /31); the instances'
 #      TUNs are spread over both workers, the pinged ones on both, each
 #      counted the pings on its inbound SA, and no datagram was steered to a
 #      worker that could not open it (claim, misrouted, unknown SPI drops 0)
@@ -111,8 +112,7 @@ mode = "ip"
 local-subnets = ["10.200.0.1/32"]
 remote-subnets = ["10.201.0.0/16"]
 EOF
-# Spoke I: minimal. Its tunnel address is a placeholder the hub never sees
-# (mode gre needs one); the test gives it its half of the hub's block later.
+# Spoke I: minimal; its tunnel address is its end of the hub's block, by mode config.
 # encapsulation = "auto": a spoke retransmitting IKE_SA_INIT around a cookie
 # must sign the message the hub answered (issue 12's cookie finding).
 # Every spoke's site and hub peer: spoke_site NAME I ID KEY
@@ -133,6 +133,7 @@ EOF
 spoke_config() { # spoke_config I [ID] [KEY]
     spoke_site "spoke$1" "$1" "${2:-fqdn:s$1.branch.example.net}" "${3:-$(secret "$1")}"
     cat <<EOF
+mode-config = "request"
 
 [profile.default]
 dpd-interval = "1s"
@@ -140,7 +141,6 @@ dpd-interval = "1s"
 [tunnel.hub]
 peer = "hub"
 interface = "gre-hub"
-address = "10.255.$(($1 / 250)).$(($1 % 250 + 1))/32"
 EOF
 }
 for ((i = 1; i <= spokes; i++)); do
@@ -239,7 +239,8 @@ for i in "${targets[@]}"; do
     branch=fqdn:s$i.branch.example.net
     read -r ifname hub_address branch_address < <(hub_json \
         "' '.join((lambda i: [i['interface'], i['address'].split('/')[0], i['branch-address']])(next(i for i in t['instances'] if i['branch'] == '$branch')))")
-    n "$(spoke_ns "$i")" ip addr add "$branch_address/31" dev gre-hub
+    ip -n "$(spoke_ns "$i")" -4 -o addr show dev gre-hub | grep -q "inet $branch_address/31 " ||
+        lab_die "spoke$i's gre-hub does not have $branch_address/31 (mode config): $(ip -n "$(spoke_ns "$i")" -4 -o addr show dev gre-hub)"
     lab_ping_expect "$HUB" "$branch_address" 5
     lab_ping_expect "$(spoke_ns "$i")" "$hub_address" 5
     ip -n "$HUB" route show "$hub_address/31" dev "$ifname" | grep -q . || lab_die "no route to $hub_address/31 via $ifname"

@@ -213,6 +213,12 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
     t.mode = mode && mode->value == "ip" ? TunnelMode::ip : TunnelMode::gre;
     const Peer& peer_config = config.peers.at(t.peer);
     read_pool(r, t);
+    // Mode config of such a template is the branch's end of its block: no [mode-config] pool besides.
+    if (t.address_pool && t.mode == TunnelMode::gre && !peer_config.mode_config.empty())
+        r.fail(*r.node("address-pool"), "[peer." + t.peer + "] has mode-config = \"" + peer_config.mode_config +
+                                            "\", but a branch of this template that asks for an address gets "
+                                            "its end of its block of 'address-pool': leave mode-config out of [peer." +
+                                            t.peer + "]");
     read_interface(r, t, claims, instance_capacity(t));
     read_addresses(r, t, peer_config.mode_config);
 

@@ -10,6 +10,9 @@
 //                                             ours the block's first address, B's the next
 //   use_outbound / delete_child / move_child -> the instance by the CHILD SA's inbound SPI
 //   delete_child(B's last SA: Delete, DPD, replaced) -> TUN closed, routes withdrawn, block freed
+//   lease_attributes(B's CFG_REQUEST, mode gre with address-pool) -> B's end of the same block
+//                                             (branch_block.hpp), held while an IKE SA of B holds it
+//                                             or B has its instance (RFC 7296 section 3.15)
 //
 // IKE knows nothing of TUNs (docs/architecture.md): it names the template
 // and the branch's identity (ike::ChildSaInstall::branch), the daemon keeps
@@ -18,36 +21,18 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "ike/identity.hpp"
+#include "tools/daemon/branch_block.hpp"
 #include "tools/log/log.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace mesh::daemon {
 
 namespace {
 
-// A branch's key: its identity as text, names in lower case, as IKE
-// compares them (ike/identity.hpp, matches).
-std::string branch_key(const ike::Identity& id)
-{
-    std::string text = ike::to_string(id);
-    if (id.type == ike::IdType::fqdn || id.type == ike::IdType::rfc822_addr)
-        std::ranges::transform(text, text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
 bool overlaps(const net::IpPrefix& a, const net::IpPrefix& b)
 {
     return a.contains(b.address()) || b.contains(a.address());
-}
-
-// Which addresses of a block the two ends take: a /31 (/127) both, a /30
-// (/126) the two that are neither its network nor its broadcast address.
-std::pair<std::uint64_t, std::uint64_t> block_hosts(const net::IpPrefix& block)
-{
-    const unsigned bits = block.address().is_v4() ? 32 : 128;
-    return block.length() == bits - 1 ? std::pair{0, 1} : std::pair{1, 2};
 }
 
 } // namespace
@@ -60,20 +45,19 @@ net::AddressPool Daemon::template_pool(const config::Tunnel& config)
     return net::AddressPool(net::IpPrefix(net::IpAddress::v4(0), 16), 32);
 }
 
-std::optional<Daemon::BranchBlock> Daemon::branch_block(const std::string& template_name, const ike::Identity& branch)
+std::optional<Daemon::BranchBlock> Daemon::branch_block(const std::string& template_name, const std::string& key)
 {
     const auto pool = templates_.find(template_name);
     if (pool == templates_.end())
         return std::nullopt;
-    const std::string key = branch_key(branch);
     const auto block = pool->second.acquire(key);
     if (!block)
         return std::nullopt;
     BranchBlock out{*pool->second.index(key), std::nullopt, std::nullopt};
     if (config_.tunnels.at(template_name).address_pool) {
-        const auto [ours, theirs] = block_hosts(*block);
-        out.ours = net::IpPrefix(net::AddressPool::address_in(*block, ours), block->length());
-        out.theirs = net::AddressPool::address_in(*block, theirs);
+        const auto ends = block_ends(*block);
+        out.ours = ends.ours;
+        out.theirs = ends.theirs.address();
     }
     return out;
 }
@@ -110,7 +94,7 @@ Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
                     }
         }
     }
-    const auto block = branch_block(child.tunnel, *child.branch);
+    const auto block = branch_block(child.tunnel, key);
     if (!block) {
         log::esp()->error("tunnel {}: no instance for {}: all {} blocks of its pool are in use", config.name, key,
                           pool->second.capacity());
@@ -142,9 +126,61 @@ Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
 
 void Daemon::remove_instance(Tunnel& instance)
 {
-    templates_.at(instance.config->name).release(*instance.branch);
+    // A branch that still holds its address by mode config keeps its block (template_lease_ended).
+    if (!holds_block_lease(*instance.config, *instance.branch))
+        templates_.at(instance.config->name).release(*instance.branch);
     log::esp()->info("tunnel {}: instance on {} removed", instance.name, instance.interface);
     close_tunnel(instance);
+}
+
+ike::ModeConfig Daemon::template_lease(const config::Tunnel& config, const ike::ModeConfigLease& lease)
+{
+    const std::string key = branch_key(lease.identity);
+    net::AddressPool& pool = templates_.at(config.name);
+    const auto block = branch_block(config.name, key) ? pool.held(key) : std::nullopt;
+    if (!block) {
+        log::ike()->warn("tunnel {}: all {} blocks of {} are in use: no address for {} (peer {})", config.name,
+                         pool.capacity(), config.address_pool->to_string(), key, lease.peer);
+        return {};
+    }
+    ike::ModeConfig given = block_mode_config(*block, lease.families);
+    if (!given.has_address()) {
+        log::ike()->info("tunnel {}: {} asks for no IPv{} address, the family of {}: none given", config.name, key,
+                         config.address_pool->address().is_v4() ? 4 : 6, config.address_pool->to_string());
+        if (!holds_block_lease(config, key) && !has_instance(config, key))
+            pool.release(key);
+        return given;
+    }
+    ++block_leases_[config.name][key];
+    return given;
+}
+
+void Daemon::template_lease_ended(const config::Tunnel& config, const ike::ModeConfigLease& lease)
+{
+    const std::string key = branch_key(lease.identity);
+    const auto holders = block_leases_.find(config.name);
+    if (holders == block_leases_.end())
+        return;
+    const auto held = holders->second.find(key);
+    if (held == holders->second.end())
+        return;
+    // A branch that re-authenticated holds its address on its new IKE SA too.
+    if (--held->second > 0)
+        return;
+    holders->second.erase(held);
+    if (!has_instance(config, key))
+        templates_.at(config.name).release(key);
+}
+
+bool Daemon::holds_block_lease(const config::Tunnel& config, const std::string& key) const
+{
+    const auto holders = block_leases_.find(config.name);
+    return holders != block_leases_.end() && holders->second.contains(key);
+}
+
+bool Daemon::has_instance(const config::Tunnel& config, const std::string& key) const
+{
+    return std::ranges::any_of(tunnels_, [&](const Tunnel& t) { return t.config == &config && t.branch == key; });
 }
 
 } // namespace mesh::daemon

@@ -251,6 +251,12 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     // After the link: the kernel refuses a route through an interface that is down.
     update_routes(tunnel);
     log::esp()->info("tunnel {}: {}", tunnel.name, up ? "up" : "down");
+    report_tunnels();
+}
+
+void Daemon::report_tunnels()
+{
+    service_.tunnels(static_cast<std::size_t>(std::ranges::count_if(tunnels_, &Tunnel::up)), tunnels_.size());
 }
 
 void Daemon::update_routes(const Tunnel& tunnel)
@@ -278,6 +284,7 @@ void Daemon::close_tunnel(Tunnel& tunnel)
     release_tun(std::move(tunnel.device));
     const auto id = tunnel.id;
     tunnels_.remove_if([&](const Tunnel& t) { return t.id == id; });
+    report_tunnels();
 }
 
 void Daemon::stop_tunnels()
@@ -304,7 +311,9 @@ int Daemon::run()
     schedule_reclaim();
     pump_->start();
     log::daemon()->info("site {} running with {} tunnel(s)", config_.site.name, tunnels_.size());
+    service_.ready(static_cast<std::size_t>(std::ranges::count_if(tunnels_, &Tunnel::up)), tunnels_.size());
     io_.run();
+    service_.stopping();
     if (ike_)
         ike_->shutdown();
     pump_->stop();

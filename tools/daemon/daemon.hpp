@@ -14,6 +14,7 @@
 #include "tools/config/config.hpp"
 #include "tools/config/config_diff.hpp"
 #include "tools/daemon/control_request.hpp"
+#include "tools/daemon/service_notify.hpp"
 #include "net/netlink_socket.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/raw_esp_socket.hpp"
@@ -147,8 +148,7 @@ private:
         std::optional<net::IpPrefix> ours;
         std::optional<net::IpAddress> theirs;
     };
-    [[nodiscard]] std::optional<BranchBlock> branch_block(const std::string& template_name,
-                                                          const ike::Identity& branch);
+    [[nodiscard]] std::optional<BranchBlock> branch_block(const std::string& template_name, const std::string& key);
     // The branch's instance, made when it has none; nullptr (logged) when
     // the pool is full, or in mode ip it claims a network another holds.
     Tunnel* instance_for(const ike::ChildSaInstall& child);
@@ -156,6 +156,12 @@ private:
     void remove_instance(Tunnel& instance);
     // Where a template's instances take their blocks, or just their numbers.
     [[nodiscard]] static net::AddressPool template_pool(const config::Tunnel& config);
+    // Mode config of a mode gre template with address-pool (branch_block.hpp):
+    // the branch's end of its block, held until its last IKE SA that asked is gone.
+    [[nodiscard]] ike::ModeConfig template_lease(const config::Tunnel& config, const ike::ModeConfigLease& lease);
+    void template_lease_ended(const config::Tunnel& config, const ike::ModeConfigLease& lease);
+    [[nodiscard]] bool has_instance(const config::Tunnel& config, const std::string& key) const;
+    [[nodiscard]] bool holds_block_lease(const config::Tunnel& config, const std::string& key) const;
     // The tunnel's ESP goes to `remote` from now on, in UDP or as plain ESP; throws std::system_error.
     void direct_esp(Tunnel& tunnel, const net::Endpoint& remote, bool udp_encapsulation);
     void start_tunnel(const config::Tunnel& config, tunnel::TunnelId id);
@@ -164,6 +170,8 @@ private:
     Tunnel& open_tunnel(Tunnel tunnel);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);
+    // STATUS= to systemd when the number of tunnels up, or of tunnels, changed.
+    void report_tunnels();
     // Tells the route sink what the tunnel owns now and whether it is up.
     void update_routes(const Tunnel& tunnel);
     void stop_tunnels();
@@ -232,6 +240,8 @@ private:
     // A template tunnel's blocks (or, without address-pool, just its
     // instance numbers), by branch identity; by the template's name.
     std::map<std::string, net::AddressPool> templates_;
+    // By template, by branch: the IKE SAs holding the branch's end of its block by mode config.
+    std::map<std::string, std::map<std::string, unsigned>> block_leases_;
     Botan::AutoSeeded_RNG rng_;
     std::unique_ptr<tunnel::RawEspSocket> raw_esp_;    // created when a peer needs plain ESP
     std::unique_ptr<tunnel::UdpSocket> ike_socket_;    // port 500; IKE on 4500 arrives through the pump
@@ -252,6 +262,7 @@ private:
     std::unique_ptr<ike::CryptoPool> crypto_pool_;  // the DH of IKE_SA_INIT we answer, on every core
     std::unique_ptr<ike::IkeEngine> ike_;
     std::unique_ptr<ControlServer> control_;
+    ServiceNotify service_{io_};                    // READY, STATUS, WATCHDOG, STOPPING to systemd
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -1,5 +1,7 @@
 // Mode config (RFC 7296 section 3.15) in the daemon: IKE asks, the daemon
 // leases.
+//   template hub: a mode gre template with address-pool answers with the branch's end of its
+//            block (branch_instances.cpp, template_lease), no [mode-config] involved
 //   hub:     lease_attributes -> an address per family from the [mode-config] pools, by the
 //            branch's identity (the same one after a reconnect or a restart), routed over the
 //            peer's tunnel; lease_ended (the last IKE SA holding it gone) -> released, route withdrawn
@@ -9,6 +11,7 @@
 #include "tools/daemon/daemon.hpp"
 
 #include "net/link.hpp"
+#include "tools/daemon/branch_block.hpp"
 #include "tools/log/log.hpp"
 
 #include <algorithm>
@@ -95,6 +98,8 @@ void Daemon::start_mode_config()
 
 ike::ModeConfig Daemon::lease_attributes(const ike::ModeConfigLease& lease)
 {
+    if (const config::Tunnel* pooled = pooled_template(config_, lease.peer))
+        return template_lease(*pooled, lease);
     const auto peer = config_.peers.find(lease.peer);
     const auto it = peer == config_.peers.end() ? lease_pools_.end() : lease_pools_.find(peer->second.mode_config);
     if (it == lease_pools_.end())
@@ -138,6 +143,10 @@ ike::ModeConfig Daemon::lease_attributes(const ike::ModeConfigLease& lease)
 
 void Daemon::lease_ended(const ike::ModeConfigLease& lease)
 {
+    if (const config::Tunnel* pooled = pooled_template(config_, lease.peer)) {
+        template_lease_ended(*pooled, lease);
+        return;
+    }
     const auto peer = config_.peers.find(lease.peer);
     const auto it = peer == config_.peers.end() ? lease_pools_.end() : lease_pools_.find(peer->second.mode_config);
     if (it == lease_pools_.end())

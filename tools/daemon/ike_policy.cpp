@@ -2,6 +2,7 @@
 
 #include "ike/certificates.hpp"
 #include "ike/identity.hpp"
+#include "tools/daemon/branch_block.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -121,7 +122,7 @@ std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
         if (peer.mode_config == config::mode_config_request) {
             out.mode_config = ike::ModeConfigRole::request;
             out.request_families = request_families(config, name);
-        } else if (!peer.mode_config.empty()) {
+        } else if (!peer.mode_config.empty() || pooled_template(config, name) != nullptr) {
             out.mode_config = ike::ModeConfigRole::serve;
         }
         peers.push_back(std::move(out));
