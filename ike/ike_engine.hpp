@@ -32,6 +32,7 @@
 #include <expected>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -165,6 +166,12 @@ public:
     void on_tick(Clock::time_point now);
     // Deletes every IKE SA at its peer (best effort: one datagram each).
     void shutdown();
+    // A reload (engine_reconfigure.cpp): `peers` replaces the configured
+    // peers. The IKE SAs of a peer no longer in it, or named in `renewed`
+    // (its settings changed), are deleted at the peer and initiated again
+    // (renewed, not passive); every other IKE SA and CHILD SA carries on
+    // untouched, so a peer not renewed must have the same children.
+    void reconfigure(std::vector<PeerConfig> peers, const std::set<std::string>& renewed, Clock::time_point now);
     // Rekeys the CHILD SA with this inbound or outbound SPI at the next tick,
     // ahead of its lifetime: its outbound sequence numbers ran out (or a byte
     // limit was reached). Unknown SPIs are ignored.

@@ -5,6 +5,7 @@
 //   rekey          a peer's IKE SA or CHILD SAs rekeyed now
 //   keys           the running daemon's SAs for Wireshark
 //   log            the running daemon's log levels, per topic, shown or set
+//   reload         the running daemon re-reads its configuration file
 //   import-routeros  a RouterOS export of /ip ipsec as mesh-site TOML
 
 #include "tools/cli/control_client.hpp"
@@ -41,7 +42,8 @@ int run_daemon(const std::string& config_file, const std::string& level, const s
         if (!text.empty())
             std::ranges::copy(mesh::log::parse_log_spec(text).value(), std::back_inserter(command_line));
     mesh::log::init(spdlog::level::info);
-    auto config = mesh::config::load(config_file);
+    // Absolute: reload reads the same file again, whatever the working directory then.
+    auto config = mesh::config::load(std::filesystem::absolute(config_file));
     mesh::log::apply(config.site.log_levels);
     mesh::log::apply(command_line);
     for (const auto& warning : config.warnings)
@@ -106,12 +108,13 @@ int main(int argc, char** argv)
     auto* rekey = app.add_subcommand("rekey", "rekey a peer's IKE SA, or its CHILD SAs, now");
     auto* log = app.add_subcommand("log", "show the log level of every topic, or set some: ike=debug,esp=info");
     log->add_option("spec", log_spec, "levels to set: TOPIC=LEVEL[,TOPIC=LEVEL...], or a LEVEL for every topic");
+    auto* reload = app.add_subcommand("reload", "re-read the daemon's configuration file and apply the difference");
     std::string peer;
     bool child = false;
     rekey->add_option("peer", peer, "the peer's name in the configuration")->required();
     status->add_option("peer", peer, "only this peer (its IKE SAs, tunnels and template instances)");
     rekey->add_flag("--child", child, "the CHILD SAs instead of the IKE SA");
-    for (auto* sub : {status, keys, rekey, log}) {
+    for (auto* sub : {status, keys, rekey, log, reload}) {
         auto* by_config = sub->add_option("-c,--config", config_file, "configuration of the daemon to ask");
         sub->add_option("-s,--socket", socket, "control socket of the daemon to ask")->excludes(by_config);
     }
@@ -157,6 +160,15 @@ int main(int argc, char** argv)
         }
         if (*log)
             return mesh::cli::log_command(control_socket(config_file, socket), log_spec);
+        if (*reload) {
+            const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::ReloadRequest{});
+            std::cout << "reloaded " << answer.value("reloaded", "") << ": " << answer.value("changes", "") << " ("
+                      << answer.value("took-ms", 0) << " ms)\n";
+            // Applied but for these (a TUN that could not be made): the operator must look.
+            for (const auto& failure : answer.value("failed", nlohmann::json::array()))
+                std::cerr << "mesh-site: reload: " << failure.get<std::string>() << "\n";
+            return answer.value("failed", nlohmann::json::array()).empty() ? 0 : 1;
+        }
         if (*keys) {
             const auto answer = mesh::cli::request(control_socket(config_file, socket), mesh::daemon::KeysRequest{});
             std::cout << (table == "esp" ? mesh::cli::render_wireshark_esp(answer)

@@ -54,6 +54,7 @@ TEST_CASE("the daemon's requests parse, with one trailing carriage return ignore
         {11, "log", LogRequest{}},
         {12, "log ike=debug", LogRequest{{{"ike", spdlog::level::debug}}}},
         {13, "log debug,esp=info\r", LogRequest{{{"", spdlog::level::debug}, {"esp", spdlog::level::info}}}},
+        {14, "reload", ReloadRequest{}},
     };
     for (const auto& c : cases) {
         CAPTURE(c.number);
@@ -100,6 +101,7 @@ TEST_CASE("anything else is refused with a message that is valid UTF-8 and names
         {27, "log ike=loud", "log: unknown log level \"loud\" for ike: the levels are trace, debug, info, warn, error, off"},
         {28, "log ", "log: no log levels"},
         {29, "log ike=\xc3\xa9", "log: unknown log level \"\\xc3\\xa9\""},
+        {30, "reload now", "reload takes no argument"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.number);
@@ -113,7 +115,7 @@ TEST_CASE("anything else is refused with a message that is valid UTF-8 and names
 
 TEST_CASE("request_line is what parse_request reads back")
 {
-    for (const Request& request : {Request{StatusRequest{}}, Request{KeysRequest{}},
+    for (const Request& request : {Request{StatusRequest{}}, Request{KeysRequest{}}, Request{ReloadRequest{}},
                                    Request{RekeyRequest{RekeyRequest::Sa::ike, "site-b"}},
                                    Request{RekeyRequest{RekeyRequest::Sa::child, "caf\xc3\xa9 2"}},
                                    Request{LogRequest{}},

@@ -99,6 +99,12 @@ std::string render_status(const nlohmann::json& status)
         out += fmt::format(" {:>2} {:<16} {:<16} {:<5} {:<5} {:>6} {:<16}\n", index++, tunnel.value("name", ""),
                            tunnel.value("interface", ""), tunnel.value("mode", ""), tunnel.value("state", ""),
                            tunnel.value("mtu", 0), tunnel.value("remote-address", ""));
+    // Configured with disabled = true (or on a disabled peer): no TUN, no IKE.
+    if (status.contains("disabled"))
+        for (const auto& tunnel : status["disabled"])
+            out += fmt::format(" {:>2} {:<16} {:<16} {:<5} {:<8} (peer {}, disabled by its {})\n", "-",
+                               tunnel.value("name", ""), "-", "-", "disabled", tunnel.value("peer", ""),
+                               tunnel.value("by", ""));
 
     // A template peer's branches, one line per instance under its template.
     if (status.contains("templates"))

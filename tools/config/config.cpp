@@ -430,6 +430,12 @@ Config parse_text(std::string_view text, const std::string& file_name,
 
 } // namespace
 
+bool enabled(const Config& config, const Tunnel& tunnel)
+{
+    const auto peer = config.peers.find(tunnel.peer);
+    return !tunnel.disabled && (peer == config.peers.end() || !peer->second.disabled);
+}
+
 std::uint64_t instance_capacity(const Tunnel& tunnel)
 {
     constexpr std::uint64_t cap = 1U << 20;   // net/address_pool.hpp's max_blocks

@@ -65,6 +65,7 @@ struct Site {
     std::uint32_t ike_max_half_open = 1000;
     std::optional<net::Endpoint> metrics_listen;   // Prometheus' GET /metrics; unset: off
     log::LogSpec log_levels;                     // [site] log, "ike=debug,esp=info"; `run --log` wins
+    bool operator==(const Site&) const = default;
 };
 
 struct Profile {                                 // phase 1, the IKE SA
@@ -76,6 +77,7 @@ struct Profile {                                 // phase 1, the IKE SA
     Duration dpd_interval = std::chrono::seconds(30);   // zero: "disable-dpd"
     std::uint32_t dpd_maximum_failures = 3;
     bool nat_traversal = true;                   // false: no NAT-D payloads, IKE on ike-port, plain ESP
+    bool operator==(const Profile&) const = default;
 };
 
 struct Proposal {                                // phase 2, the CHILD SA
@@ -87,6 +89,7 @@ struct Proposal {                                // phase 2, the CHILD SA
     std::vector<std::string> pfs_groups{"ecp256"};  // {"none"}: no PFS
     Duration lifetime = std::chrono::hours(1);
     std::uint64_t lifetime_bytes = 0;              // ESP bytes both ways; 0: no limit
+    bool operator==(const Proposal&) const = default;
 };
 
 // [mode-config.NAME]: what a hub hands a branch in IKE_AUTH (RFC 7296
@@ -97,6 +100,7 @@ struct ModeConfig {
     std::vector<net::IpPrefix> split_include;   // INTERNAL_IP4_SUBNET / INTERNAL_IP6_SUBNET
     std::vector<net::IpAddress> dns;            // INTERNAL_IP4_DNS / INTERNAL_IP6_DNS
     bool system_dns = false;                    // the nameservers of /etc/resolv.conf, read at start
+    bool operator==(const ModeConfig&) const = default;
 };
 
 // The value of a peer's mode-config that asks instead of serving.
@@ -114,6 +118,7 @@ struct Peer {
     Duration resolve_interval = std::chrono::minutes(5);   // how often a named peer is looked up again
     std::optional<net::IpAddress> local_address;
     bool passive = false;
+    bool disabled = false;                       // configured, but no IKE and no tunnel (RouterOS disabled=yes)
     std::string profile = "default";
     AuthMethod auth_method = AuthMethod::pre_shared_key;
     Botan::secure_vector<std::uint8_t> secret;   // from secret or secret-file
@@ -145,6 +150,7 @@ struct StaticSa {
     std::uint32_t spi_out = 0;
     Botan::secure_vector<std::uint8_t> key_in, key_out;            // lengths checked against the cipher
     Botan::secure_vector<std::uint8_t> auth_key_in, auth_key_out;  // CBC only
+    bool operator==(const StaticSa&) const = default;
 };
 
 enum class TunnelMode : std::uint8_t { gre, ip };
@@ -161,6 +167,7 @@ struct Tunnel {
     std::vector<net::IpPrefix> routes;
     std::uint32_t route_distance = 10;
     bool mss_clamp = true;                       // clamp the MSS of SYNs entering the tunnel to its MTU
+    bool disabled = false;                       // configured, but no TUN, routes or CHILD SA (RouterOS disabled=yes)
     std::optional<StaticSa> static_sa;
     // A template tunnel (its peer is a template): `interface` is the prefix
     // of its instances' names, each with its block's index appended; each
@@ -169,6 +176,7 @@ struct Tunnel {
     bool is_template = false;
     std::optional<net::IpPrefix> address_pool;
     std::uint8_t branch_prefix_length = 31;      // of each block: /31 or /30 (IPv6: /127 or /126)
+    bool operator==(const Tunnel&) const = default;
 };
 
 struct Config {
@@ -194,6 +202,9 @@ struct Config {
 // holds a secret and group or others may read it.
 [[nodiscard]] Config load(const std::filesystem::path& path);
 [[nodiscard]] Config parse(std::string_view text, const std::string& file_name);
+
+// Whether the tunnel runs: neither it nor its peer is disabled.
+[[nodiscard]] bool enabled(const Config& config, const Tunnel& tunnel);
 
 // How many instances a tunnel may have: 1, or for a template its pool's
 // blocks (or 65536 names without a pool).

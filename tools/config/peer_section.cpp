@@ -290,7 +290,7 @@ void read_address(const TableReader& r, const Config& config, Peer& peer)
 PeerRead read_peer(const Source& source, const Section& s, const Config& config)
 {
     const TableReader r(source, *s.table, "peer." + s.name,
-                        {"address", "local-address", "passive", "profile", "auth-method", "secret", "secret-file",
+                        {"address", "local-address", "passive", "disabled", "profile", "auth-method", "secret", "secret-file",
                          "secrets", "secrets-file", "certificate", "private-key", "ca", "crl", "my-id", "remote-id",
                          "encapsulation", "mode-config", "resolve-interval"});
     PeerRead read{{}, {s.name, s.table, {}}, {}};
@@ -299,7 +299,10 @@ PeerRead read_peer(const Source& source, const Section& s, const Config& config)
 
     if (const auto v = r.boolean("passive"))
         peer.passive = v->value;
+    if (const auto v = r.boolean("disabled"))
+        peer.disabled = v->value;
     read_address(r, config, peer);
+
     if (const auto v = r.string("profile")) {
         r.check_reference(*v, "profile", config.profiles);
         peer.profile = v->value;

@@ -193,7 +193,7 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
 {
     const TableReader r(source, *s.table, "tunnel." + s.name,
                         {"peer", "proposal", "interface", "address", "mode", "local-subnets", "remote-subnets", "mtu",
-                         "routes", "route-distance", "mss-clamp", "static-sa", "address-pool", "branch-prefix-length"});
+                         "routes", "route-distance", "mss-clamp", "disabled", "static-sa", "address-pool", "branch-prefix-length"});
     Tunnel t;
     t.name = s.name;
 
@@ -236,6 +236,8 @@ Tunnel read_tunnel(const Source& source, const Section& s, const Config& config,
     }
     if (const auto v = r.integer("route-distance", 1, 253))
         t.route_distance = static_cast<std::uint32_t>(v->value);
+    if (const auto v = r.boolean("disabled"))
+        t.disabled = v->value;
     if (const auto v = r.boolean("mss-clamp"))
         t.mss_clamp = v->value;
 

@@ -128,20 +128,11 @@ Daemon::Tunnel* Daemon::instance_for(const ike::ChildSaInstall& child)
 void Daemon::remove_instance(Tunnel& instance)
 {
     const auto scope = net::LogScope::tunnel(instance.config->name, instance.config->peer);
-    pump_->unwatch_tun(instance.device->fd());
-    instance.up = false;
-    routes_.remove(instance.name);
-    route_sink_->apply(routes_.selected());
-    table_.remove_tunnel(instance.id);
     // A branch that still holds its address by mode config keeps its block (template_lease_ended).
     if (!holds_block_lease(*instance.config, *instance.branch))
         templates_.at(instance.config->name).release(*instance.branch);
     log::esp()->info("tunnel {}: instance on {} removed", instance.name, instance.interface);
-    // Deleted in a batch with the other branches lost about now, not 20 ms of this thread each.
-    release_tun(std::move(instance.device));
-    const auto id = instance.id;
-    tunnels_.remove_if([&](const Tunnel& t) { return t.id == id; });
-    report_tunnels();
+    close_tunnel(instance);
 }
 
 ike::ModeConfig Daemon::template_lease(const config::Tunnel& config, const ike::ModeConfigLease& lease)

@@ -6,7 +6,7 @@ namespace mesh::daemon {
 
 namespace {
 
-constexpr std::string_view usage = "status, status PEER, keys, rekey ike PEER, rekey child PEER, log or log SPEC";
+constexpr std::string_view usage = "status, status PEER, keys, rekey ike PEER, rekey child PEER, log, log SPEC or reload";
 
 bool is_control(char32_t c)
 {
@@ -112,9 +112,11 @@ std::expected<Request, std::string> parse_request(std::string_view line)
             return refuse("status: " + wrong);
         return StatusRequest{std::string(rest)};
     }
-    if (verb == "keys") {
+    if (verb == "keys" || verb == "reload") {
         if (space != std::string_view::npos)
             return refuse(fmt::format("{} takes no argument, not {}", verb, printable(rest)));
+        if (verb == "reload")
+            return ReloadRequest{};
         return KeysRequest{};
     }
     if (verb == "rekey") {
@@ -146,6 +148,8 @@ std::string request_line(const Request& request)
         return "keys";
     if (const auto* log = std::get_if<LogRequest>(&request))
         return log->spec.empty() ? "log" : "log " + log::format_log_spec(log->spec);
+    if (std::holds_alternative<ReloadRequest>(request))
+        return "reload";
     const auto& rekey = std::get<RekeyRequest>(request);
     return std::string(rekey.sa == RekeyRequest::Sa::ike ? "rekey ike " : "rekey child ") + rekey.peer;
 }

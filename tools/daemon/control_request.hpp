@@ -9,6 +9,7 @@
 //   rekey child PEER       its CHILD SAs rekeyed now (`mesh-site rekey --child`)
 //   log                    every log topic's level (`mesh-site log`)
 //   log SPEC               levels set now, "ike=debug,esp=info" (`mesh-site log SPEC`)
+//   reload                 the configuration file read again, the difference applied (`mesh-site reload`)
 //
 // Anyone who can open the socket can send any bytes: a line is checked here
 // (length, UTF-8, no control bytes, a known verb, a well-formed peer name)
@@ -56,7 +57,11 @@ struct LogRequest {
     bool operator==(const LogRequest&) const = default;
 };
 
-using Request = std::variant<StatusRequest, KeysRequest, RekeyRequest, LogRequest>;
+struct ReloadRequest {
+    bool operator==(const ReloadRequest&) const = default;
+};
+
+using Request = std::variant<StatusRequest, KeysRequest, RekeyRequest, LogRequest, ReloadRequest>;
 
 // One request line, without its "\n" (one trailing "\r" is ignored), or a
 // message saying what is wrong with it, with the offending bytes escaped.

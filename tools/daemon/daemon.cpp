@@ -33,18 +33,6 @@ constexpr auto reclaim_interval = std::chrono::milliseconds(200);
 // line rate absorbs it.
 constexpr std::uint32_t tun_txqueuelen = 2000;
 
-// What goes over a tunnel: its static routes and, in mode ip, the remote
-// subnets its CHILD SA carries (docs/configuration.md: routed over the interface).
-std::vector<net::IpPrefix> routed_prefixes(const config::Tunnel& tunnel)
-{
-    auto prefixes = tunnel.routes;
-    if (tunnel.mode == config::TunnelMode::ip)
-        for (const auto& subnet : tunnel.remote_subnets)
-            if (std::find(prefixes.begin(), prefixes.end(), subnet) == prefixes.end())
-                prefixes.push_back(subnet);
-    return prefixes;
-}
-
 // [site] workers, "auto": the CPUs this process may run on.
 std::size_t worker_count(const config::Site& site)
 {
@@ -68,6 +56,18 @@ tunnel::SaParams sa_params(const config::StaticSa& sa, bool inbound)
     return params;
 }
 } // namespace
+
+// What goes over a tunnel: its static routes and, in mode ip, the remote
+// subnets its CHILD SA carries (docs/configuration.md: routed over the interface).
+std::vector<net::IpPrefix> Daemon::routed_prefixes(const config::Tunnel& tunnel)
+{
+    auto prefixes = tunnel.routes;
+    if (tunnel.mode == config::TunnelMode::ip)
+        for (const auto& subnet : tunnel.remote_subnets)
+            if (std::find(prefixes.begin(), prefixes.end(), subnet) == prefixes.end())
+                prefixes.push_back(subnet);
+    return prefixes;
+}
 
 Daemon::Daemon(config::Config config)
     : config_(std::move(config)),
@@ -122,7 +122,9 @@ Daemon::Daemon(config::Config config)
         // One apply for all: each is O(routes), which per tunnel made the start quadratic.
         starting_tunnels_ = true;
         for (const auto& [name, tunnel_config] : config_.tunnels) {
-            if (tunnel_config.is_template)
+            if (!config::enabled(config_, tunnel_config))
+                log::esp()->info("tunnel {}: disabled", name);
+            else if (tunnel_config.is_template)
                 templates_.emplace(name, template_pool(tunnel_config));
             else
                 start_tunnel(tunnel_config, next_tunnel_id_++);
@@ -281,6 +283,21 @@ void Daemon::update_routes(const Tunnel& tunnel)
         route_sink_->apply(routes_.selected());
 }
 
+void Daemon::close_tunnel(Tunnel& tunnel)
+{
+    pump_->unwatch_tun(tunnel.device->fd());
+    tunnel.up = false;
+    routes_.remove(tunnel.name);
+    if (!starting_tunnels_)
+        route_sink_->apply(routes_.selected());
+    table_.remove_tunnel(tunnel.id);
+    // Deleted in a batch with others released about now, not 20 ms of this thread each.
+    release_tun(std::move(tunnel.device));
+    const auto id = tunnel.id;
+    tunnels_.remove_if([&](const Tunnel& t) { return t.id == id; });
+    report_tunnels();
+}
+
 void Daemon::stop_tunnels()
 {
     std::vector<tunnel::TunnelId> ids;
@@ -375,6 +392,8 @@ nlohmann::json Daemon::handle_request(const Request& request)
         return keys();
     if (const auto* log_request = std::get_if<LogRequest>(&request))
         return answer_log_request(*log_request);
+    if (std::holds_alternative<ReloadRequest>(request))
+        return reload("reload");
     const auto& rekey_request = std::get<RekeyRequest>(request);
     return rekey((rekey_request.sa == RekeyRequest::Sa::ike ? "ike " : "child ") + rekey_request.peer);
 }

@@ -12,6 +12,7 @@
 #include "routing/route_set.hpp"
 #include "routing/route_sink.hpp"
 #include "tools/config/config.hpp"
+#include "tools/config/config_diff.hpp"
 #include "tools/daemon/control_request.hpp"
 #include "tools/daemon/peer_names.hpp"
 #include "tools/daemon/service_notify.hpp"
@@ -120,6 +121,8 @@ private:
     [[nodiscard]] bool attributes_received(const std::string& peer, const ike::ModeConfig& given) override;
     void resolve_peer(const std::string& peer) override;
 
+    // Looks up every named peer of config_, anew (at start, and after a reload replaced config_).
+    void start_peer_names();
     // daemon_names.cpp: a peer named by DNS resolved; IKE and its tunnels' ESP go to the address.
     void peer_resolved(const config::Peer& peer, const net::IpAddress& address);
 
@@ -190,6 +193,22 @@ private:
     // Tells the route sink what the tunnel owns now and whether it is up.
     void update_routes(const Tunnel& tunnel);
     void stop_tunnels();
+    // A tunnel or instance taken out while the daemon runs: its TUN (released
+    // to the reaper), its routes (to the sink unless starting_tunnels_) and its data-plane SAs.
+    void close_tunnel(Tunnel& tunnel);
+    // What a tunnel's routes are from its [tunnel]: static routes, and in mode ip its remote subnets.
+    [[nodiscard]] static std::vector<net::IpPrefix> routed_prefixes(const config::Tunnel& tunnel);
+    // The address the kernel sends to the peer from: the local address of an IKE peer without local-address.
+    [[nodiscard]] net::IpAddress kernel_source(const config::Peer& peer) const;
+    // daemon_reload.cpp: `mesh-site reload` and SIGHUP (`trigger` names which).
+    // The file read and checked again, then only the difference applied;
+    // a file with a mistake, or a change only a restart applies, leaves
+    // everything as it runs and is answered {"error": ...}.
+    [[nodiscard]] nlohmann::json reload(const std::string& trigger);
+    // What could not be applied (a TUN that cannot be made), one line each; logged too.
+    [[nodiscard]] std::vector<std::string> apply_reload(const config::ConfigDiff& change, config::Config fresh);
+    // The [tunnel]s configured with disabled = true (or whose peer is), for status.
+    [[nodiscard]] nlohmann::json disabled_tunnels() const;
     // daemon_tun_reaper.cpp: a TUN no longer wanted (its fd no longer
     // watched by the pump) is deleted with others in one batch, soon after:
     // never 20 ms of the control thread per TUN. A new TUN is adopted

@@ -23,11 +23,7 @@ namespace asio = boost::asio;
 
 void Daemon::start_ike()
 {
-    // Without a route yet the kernel picks the source when it sends.
-    auto peers = ike_peers(config_, [this](const config::Peer& peer) {
-        const auto path = tunnel::probe_path({peer.address.address(), config_.site.ike_port});
-        return path ? path->local : config_.site.listen.value_or(net::IpAddress{});
-    });
+    auto peers = ike_peers(config_, [this](const config::Peer& peer) { return kernel_source(peer); });
     if (peers.empty())
         return;
     // The constructor bound ike_socket_ before any TUN (tools/daemon/listen_guard.hpp).
@@ -43,12 +39,17 @@ void Daemon::start_ike()
     log::ike()->info("IKE listening on {} and {} ({} threads for DH)", ike_local.to_string(),
                      socket_->local().to_string(), crypto_pool_->threads());
     ike_->start(std::chrono::steady_clock::now());
-    peer_names_ = std::make_unique<PeerNames>(
-        io_, config_, [this](const config::Peer& peer, const net::IpAddress& address) { peer_resolved(peer, address); });
-    peer_names_->start();
+    start_peer_names();
     watch_ike_socket(false);
     schedule_ike_tick();
     schedule_keepalives();
+}
+
+net::IpAddress Daemon::kernel_source(const config::Peer& peer) const
+{
+    // Without a route yet the kernel picks the source when it sends.
+    const auto path = tunnel::probe_path({peer.address.address(), config_.site.ike_port});
+    return path ? path->local : config_.site.listen.value_or(net::IpAddress{});
 }
 
 void Daemon::watch_ike_socket(bool natt)

@@ -15,6 +15,13 @@ void Daemon::resolve_peer(const std::string& peer)
         peer_names_->resolve(peer);
 }
 
+void Daemon::start_peer_names()
+{
+    peer_names_ = std::make_unique<PeerNames>(
+        io_, config_, [this](const config::Peer& peer, const net::IpAddress& address) { peer_resolved(peer, address); });
+    peer_names_->start();
+}
+
 void Daemon::peer_resolved(const config::Peer& peer, const net::IpAddress& address)
 {
     const auto path = tunnel::probe_path({address, config_.site.ike_port});

@@ -2,7 +2,7 @@
 // daemon with no Delete sent, its control socket and leak-guard blackholes
 // left behind; every one an operator may plausibly send is caught here.
 //   SIGTERM, SIGINT, SIGQUIT  clean shutdown: Deletes, routes and socket removed
-//   SIGHUP                    reload: not supported yet, the configuration stays
+//   SIGHUP                    reload, as `mesh-site reload` (daemon_reload.cpp)
 //   SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPOLL, SIGPWR   logged and ignored
 
 #include "tools/daemon/daemon.hpp"
@@ -52,8 +52,8 @@ void Daemon::watch_signals()
             io_.stop();
             return;
         case SIGHUP:
-            log::daemon()->warn("SIGHUP: reload is not supported yet; the running configuration stays "
-                                "(restart mesh-site to apply a changed one)");
+            log::daemon()->info("SIGHUP: reloading {}", config_.path.string());
+            (void)reload("SIGHUP");
             break;
         default:
             log::daemon()->info("{} ignored", signal_name(signal));

@@ -82,7 +82,7 @@ std::vector<ike::PeerConfig> ike_peers(const config::Config& config,
     for (const auto& [name, peer] : config.peers) {
         ike::PeerConfig out;
         for (const auto& [tunnel_name, tunnel] : config.tunnels) {
-            if (tunnel.peer != name || tunnel.static_sa)
+            if (tunnel.peer != name || tunnel.static_sa || !config::enabled(config, tunnel))
                 continue;
             ike::ChildConfig child;
             child.name = tunnel_name;

@@ -1,7 +1,7 @@
 #pragma once
 // The configuration's peers, profiles, proposals and tunnels in the terms
-// IKE works with (ike/policy.hpp). Only peers with at least one tunnel that
-// has no static-sa take part in IKE; they come most specific address first.
+// IKE works with (ike/policy.hpp). Only peers with at least one enabled tunnel
+// (config::enabled) that has no static-sa take part in IKE; they come most specific address first.
 
 #include "ike/policy.hpp"
 #include "tools/config/config.hpp"

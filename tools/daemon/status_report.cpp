@@ -206,6 +206,7 @@ nlohmann::json Daemon::status() const
         if (worker)
             report["tunnels"].back()["worker"] = *worker;   // the one that reads its TUN and seals
     }
+    report["disabled"] = disabled_tunnels();
     report["templates"] = templates();
     report["routing"] = route_sink_->status();
     return report;
@@ -216,7 +217,7 @@ nlohmann::json Daemon::peer_status(const std::string& peer) const
     if (!config_.peers.contains(peer))
         return {{"error", "no peer '" + peer + "' in the configuration"}};
     auto report = status();
-    for (const char* list : {"peers", "peer-errors", "tunnels", "templates", "peer-names"}) {
+    for (const char* list : {"peers", "peer-errors", "tunnels", "templates", "peer-names", "disabled"}) {
         if (!report.contains(list))
             continue;
         const char* key = std::string_view(list) == "peers" ? "name" : "peer";
