@@ -27,7 +27,7 @@ source "$(dirname "$(readlink -f "$0")")/../../netns-lab/lib.sh"
 lab_init ping /usr/sbin/dnsmasq
 lab_find_binary "${1:-}"
 lab_two_site_topology
-NAME=site-b.lab.test
+NAME="site-b.lab.test"
 MOVED_B=192.0.2.102
 DNS_NS=msl-dns-$$
 DNS_IP=198.51.100.53

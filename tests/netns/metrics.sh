@@ -23,7 +23,7 @@ lab_two_site_topology
 # Site-b's listener is on IPv6 loopback; the lab turns IPv6 off elsewhere.
 n "$SITE_B" sysctl -qw net.ipv6.conf.lo.disable_ipv6=0
 
-declare -A listen=([a]=127.0.0.1:9721 [b]=[::1]:9721)
+declare -A listen=([a]="127.0.0.1:9721" [b]="[::1]:9721")
 count=50
 
 # scrape a|b [PATH]: the body of GET http://LISTEN/PATH, from inside the site's namespace.

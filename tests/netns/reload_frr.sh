@@ -112,6 +112,7 @@ reload_a
 lab_wait 10 "b-2's routes gone from zebra" route_is 10.97.0.0/24 "none"
 set_tunnel b-2 disabled=
 reload_a
+# shellcheck disable=SC2016 # evaluated by lab_wait at each try, not now
 lab_wait 30 "tunnel b-2 up again" eval '[[ $(topo_tunnel_state a b-2) == up ]]'
 lab_wait 10 "10.97.0.0/24 back via gre-b-2" route_is 10.97.0.0/24 "nhrp 20 gre-b-2"
 sleep 1
