@@ -9,11 +9,11 @@
 #      SA table's snapshots, the SPSC rings, both pump threads under traffic;
 #      and IKE's crypto pool (IKE_SA_INIT keys computed on other threads)
 #   5. builds the libFuzzer targets with clang-16, replays every kept case and
-#      fuzzes each target for FUZZ_SECONDS (default 30)
+#      fuzzes each target for FUZZ_SECONDS (default 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_seconds=${FUZZ_SECONDS:-20}
 started=$(date +%s)
 
 step() { printf '\n==== %s (at %d s)\n' "$*" $(($(date +%s) - started)); }
@@ -27,7 +27,9 @@ cmake --build build -j"$jobs"
 
 step "ctest: unit, netns, interop"
 ctest_log=$(mktemp)
-ctest --test-dir build --output-on-failure | tee "$ctest_log"
+# -j: the unit tests run side by side; every netns and interop test is
+# RUN_SERIAL, so it still runs alone.
+ctest --test-dir build -j"$jobs" --output-on-failure | tee "$ctest_log"
 # A netns or interop test exits 77 (a skip) when it misses root or a tool;
 # CI has both, so there a skip hides a broken machine or test (lab_skip
 # fails by itself under CI=true; this also catches any other skip).
@@ -40,8 +42,9 @@ rm -f "$ctest_log"
 
 step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=ON -DMESH_WERROR=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_net test_gre test_tunnel test_ike test_routing test_tools
-ctest --test-dir build-asan -L unit -E shellcheck --output-on-failure
+# mesh-site and its man pages too: unit.import-routeros runs the binary on RouterOS exports.
+cmake --build build-asan -j"$jobs" --target test_net test_gre test_tunnel test_ike test_routing test_tools mesh-site man_pages
+ctest --test-dir build-asan -L unit -E shellcheck -j"$jobs" --output-on-failure
 
 step "data plane and IKE's crypto pool under ThreadSanitizer (SA table snapshots, SPSC rings, both pump threads)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_TSAN=ON -DMESH_WERROR=ON >/dev/null
