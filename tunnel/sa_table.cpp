@@ -92,20 +92,27 @@ void SaTable::send_on(TunnelId id, std::uint32_t inbound_spi)
 }
 
 namespace {
-// A packet a worker still counts on the SA after this is not in the totals: a few at most.
-void retire(SaTable::RetiredCounters& retired, const SaTable::InstalledSa& sa)
+void add_up(SaTable::SaTotals& sum, const SaTable::InstalledSa& sa) noexcept
 {
     const auto& in = sa.inbound->counters();
     const auto& out = sa.outbound->counters();
-    retired.packets_in += in.packets.get();
-    retired.bytes_in += in.bytes.get();
-    retired.auth_drops += in.auth_drops.get();
-    retired.replay_drops += in.replay_drops.get();
-    retired.malformed_drops += in.malformed_drops.get();
-    retired.packets_out += out.packets.get();
-    retired.bytes_out += out.bytes.get();
+    sum.packets_in += in.packets.get();
+    sum.bytes_in += in.bytes.get();
+    sum.auth_drops += in.auth_drops.get();
+    sum.replay_drops += in.replay_drops.get();
+    sum.malformed_drops += in.malformed_drops.get();
+    sum.packets_out += out.packets.get();
+    sum.bytes_out += out.bytes.get();
 }
 } // namespace
+
+SaTable::SaTotals SaTable::TunnelState::totals() const noexcept
+{
+    SaTotals sum = retired;
+    for (const auto& sa : sas)
+        add_up(sum, sa);
+    return sum;
+}
 
 void SaTable::remove(std::uint32_t inbound_spi)
 {
@@ -113,7 +120,8 @@ void SaTable::remove(std::uint32_t inbound_spi)
         const auto removed = std::erase_if(state.sas, [&](const InstalledSa& s) {
             if (s.inbound->spi() != inbound_spi)
                 return false;
-            retire(state.retired, s);
+            // A packet a worker still counts on the SA after this is not in the totals: a few at most.
+            add_up(state.retired, s);
             return true;
         });
         if (removed == 0)

@@ -104,9 +104,8 @@ public:
         std::shared_ptr<OutboundSa> outbound;
         std::chrono::steady_clock::time_point installed_at;
     };
-    // What the SAs a tunnel no longer has counted: its totals (metrics)
-    // are these plus its SAs', so they never go back when a rekey removes one.
-    struct RetiredCounters {
+    // Counts of a tunnel's SAs, summed.
+    struct SaTotals {
         std::uint64_t packets_in = 0, bytes_in = 0;
         std::uint64_t packets_out = 0, bytes_out = 0;
         std::uint64_t auth_drops = 0, replay_drops = 0, malformed_drops = 0;
@@ -116,9 +115,12 @@ public:
         std::shared_ptr<TunnelCounters> counters = std::make_shared<TunnelCounters>();
         std::vector<InstalledSa> sas;       // oldest first; several while a rekey overlaps
         std::uint32_t sending = 0;          // inbound SPI of the SA whose outbound half is in use; 0: none
-        RetiredCounters retired;
+        SaTotals retired;                   // what the SAs it no longer has counted
         bool udp_gso = false;               // settings.udp_fd is UDP: asked once, not at every publish
         [[nodiscard]] const InstalledSa* sending_sa() const noexcept;
+        // Everything its SAs ever counted (metrics): the retired ones' and the
+        // current ones', so the totals never go back when a rekey removes an SA.
+        [[nodiscard]] SaTotals totals() const noexcept;
     };
 
     SaTable();

@@ -127,35 +127,23 @@ std::string Daemon::metrics() const
     for (const auto& tunnel : tunnels_) {
         const auto& state = table_.tunnels().at(tunnel.id);
         const auto& c = *state.counters;
-        const auto& retired = state.retired;
-        TunnelFigures f{.name = tunnel.name,
-                        .peer = tunnel.config->peer,
-                        .interface = tunnel.interface,
-                        .branch = tunnel.branch ? std::optional<std::string_view>(*tunnel.branch) : std::nullopt,
-                        .up = tunnel.up,
-                        .changed_at = unix_seconds(tunnel.changed_at),
-                        .rekeys = tunnel.rekeys,
-                        .sas = state.sas.size(),
-                        .packets_in = retired.packets_in,
-                        .bytes_in = retired.bytes_in,
-                        .packets_out = retired.packets_out,
-                        .bytes_out = retired.bytes_out,
-                        .drops = {c.no_sa_drops.get(), c.not_ip_drops.get(), c.seal_drops.get(), c.send_errors.get(),
-                                  c.offload_drops.get(), c.gre_drops.get(), c.inner_drops.get(),
-                                  c.tun_write_errors.get(), retired.auth_drops, retired.replay_drops,
-                                  retired.malformed_drops}};
-        for (const auto& sa : state.sas) {
-            const auto& in = sa.inbound->counters();
-            const auto& sent = sa.outbound->counters();
-            f.packets_in += in.packets.get();
-            f.bytes_in += in.bytes.get();
-            f.packets_out += sent.packets.get();
-            f.bytes_out += sent.bytes.get();
-            f.drops[8] += in.auth_drops.get();
-            f.drops[9] += in.replay_drops.get();
-            f.drops[10] += in.malformed_drops.get();
-        }
-        tunnels.push_back(f);
+        const auto sums = state.totals();
+        tunnels.push_back({.name = tunnel.name,
+                           .peer = tunnel.config->peer,
+                           .interface = tunnel.interface,
+                           .branch = tunnel.branch ? std::optional<std::string_view>(*tunnel.branch) : std::nullopt,
+                           .up = tunnel.up,
+                           .changed_at = unix_seconds(tunnel.changed_at),
+                           .rekeys = tunnel.rekeys,
+                           .sas = state.sas.size(),
+                           .packets_in = sums.packets_in,
+                           .bytes_in = sums.bytes_in,
+                           .packets_out = sums.packets_out,
+                           .bytes_out = sums.bytes_out,
+                           .drops = {c.no_sa_drops.get(), c.not_ip_drops.get(), c.seal_drops.get(),
+                                     c.send_errors.get(), c.offload_drops.get(), c.gre_drops.get(),
+                                     c.inner_drops.get(), c.tun_write_errors.get(), sums.auth_drops,
+                                     sums.replay_drops, sums.malformed_drops}});
     }
     tunnel_families(out, tunnels);
 
