@@ -14,6 +14,8 @@
                            (user, nice, system, irq, softirq) over the run
         rtt_load_ms        with --ping-load: the average ping RTT from NS to
                            IP while iperf3 runs (5 pings a second)
+        rtt_load_max_ms    with --ping-load: the slowest of those pings
+        ping_lost_percent  with --ping-load: pings that got no reply within 1 s
 
   bench_run.py iperf-many --ns NS --flows BIND/DEST/PORT,... --seconds N
                           --lab NS1,NS2,... [-- IPERF3_ARGS...]
@@ -83,16 +85,19 @@ def host_busy_ticks():
     return user + nice + system + irq + softirq
 
 
-def ping_avg_ms(output):
-    match = re.search(r"= [\d.]+/([\d.]+)/", output)
-    return float(match.group(1)) if match else 0.0
+def ping_summary(output):
+    """avg and max RTT in ms (0 when no reply came) and the loss in %."""
+    rtt = re.search(r"= [\d.]+/([\d.]+)/([\d.]+)/", output)
+    loss = re.search(r"([\d.]+)% packet loss", output)
+    return {"avg": float(rtt.group(1)) if rtt else 0.0, "max": float(rtt.group(2)) if rtt else 0.0,
+            "lost_percent": float(loss.group(1)) if loss else 100.0}
 
 
 def ping(ns, dest, count, interval):
     out = subprocess.run(
         ["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", "1", dest],
         capture_output=True, text=True, check=False).stdout
-    return ping_avg_ms(out)
+    return ping_summary(out)
 
 
 def run_iperf(args):
@@ -127,7 +132,7 @@ def measure(args, commands):
         # ping meets a queue under load.
         def ping_under_load():
             time.sleep(1)
-            rtt["avg"] = ping(args.ns, args.dest, max(1, (args.seconds - 2) * 5), 0.2)
+            rtt.update(ping(args.ns, args.dest, max(1, (args.seconds - 2) * 5), 0.2))
         pinger = threading.Thread(target=ping_under_load)
 
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -159,6 +164,8 @@ def measure(args, commands):
     }
     if getattr(args, "ping_load", False):
         result["rtt_load_ms"] = rtt.get("avg", 0.0)
+        result["rtt_load_max_ms"] = rtt.get("max", 0.0)
+        result["ping_lost_percent"] = rtt.get("lost_percent", 100.0)
     return result, reports
 
 
@@ -188,7 +195,7 @@ def main():
             args.iperf_args = args.iperf_args[1:]
         (run_iperf if args.command == "iperf" else run_iperf_many)(args)
     else:
-        print("%.3f" % ping(args.ns, args.dest, args.count, 0.05))
+        print("%.3f" % ping(args.ns, args.dest, args.count, 0.05)["avg"])
 
 
 if __name__ == "__main__":
