@@ -1,0 +1,70 @@
+#include "tunnel/traffic_class.hpp"
+
+#include "gre/gre.hpp"
+#include "net/byte_order.hpp"
+#include "net/headers.hpp"
+
+namespace mesh::tunnel {
+
+namespace {
+// GRE's C, K and S flags each add a 4-byte field (RFC 2784 section 2.1, RFC 2890).
+constexpr std::uint8_t gre_checksum_bit = 0x80;
+constexpr std::uint8_t gre_key_bit = 0x20;
+constexpr std::uint8_t gre_sequence_bit = 0x10;
+
+bool network_control(std::uint8_t dscp) noexcept
+{
+    return dscp == dscp_cs6 || dscp == dscp_cs7;
+}
+
+// The IP packet inside a GRE packet, without verifying a GRE checksum (what
+// decapsulation does later): empty when the header is not whole.
+std::span<const std::uint8_t> gre_payload(std::span<const std::uint8_t> gre_packet) noexcept
+{
+    if (gre_packet.size() < 4)
+        return {};
+    const std::uint8_t flags = gre_packet[0];
+    const std::size_t header = 4 + ((flags & gre_checksum_bit) != 0 ? 4 : 0) + ((flags & gre_key_bit) != 0 ? 4 : 0) +
+                               ((flags & gre_sequence_bit) != 0 ? 4 : 0);
+    const std::uint16_t protocol = net::load_be16(gre_packet.data() + 2);
+    if (header > gre_packet.size() || (protocol != gre::ethertype_ipv4 && protocol != gre::ethertype_ipv6))
+        return {};
+    return gre_packet.subspan(header);
+}
+
+// The IP packet an ESP payload carries; empty when there is none.
+std::span<const std::uint8_t> carried_packet(std::span<const std::uint8_t> payload, std::uint8_t next_header) noexcept
+{
+    if (next_header == net::protocol_ipv4 || next_header == net::protocol_ipv6)
+        return payload;
+    return next_header == net::protocol_gre ? gre_payload(payload) : std::span<const std::uint8_t>{};
+}
+} // namespace
+
+std::optional<std::uint8_t> ip_dscp(std::span<const std::uint8_t> packet) noexcept
+{
+    if (packet.empty())
+        return std::nullopt;
+    const unsigned version = packet[0] >> 4;
+    if (version == 4 && packet.size() >= net::ipv4_header_bytes && (packet[0] & 0x0fu) >= 5)
+        return static_cast<std::uint8_t>(packet[1] >> 2);
+    if (version == 6 && packet.size() >= net::ipv6_header_bytes)
+        return static_cast<std::uint8_t>(((packet[0] & 0x0fu) << 2) | (packet[1] >> 6));
+    return std::nullopt;
+}
+
+std::optional<std::uint8_t> payload_dscp(std::span<const std::uint8_t> payload, std::uint8_t next_header) noexcept
+{
+    return ip_dscp(carried_packet(payload, next_header));
+}
+
+TrafficClass classify(std::span<const std::uint8_t> payload, std::uint8_t next_header) noexcept
+{
+    const auto packet = carried_packet(payload, next_header);
+    const auto dscp = ip_dscp(packet);
+    if (!dscp)
+        return TrafficClass::bulk;
+    return network_control(*dscp) || packet.size() <= small_packet_bytes ? TrafficClass::priority : TrafficClass::bulk;
+}
+
+} // namespace mesh::tunnel
