@@ -78,7 +78,7 @@ bool same_ip_fields(const std::uint8_t* a, const std::uint8_t* b, bool v4) noexc
 }
 } // namespace
 
-bool GroCoalescer::add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounters& counters) noexcept
+bool GroCoalescer::add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounters& counters, bool may_hold) noexcept
 {
     const auto t = parse_transport(packet);
     if (!t)
@@ -100,8 +100,14 @@ bool GroCoalescer::add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounter
             write(*flow);
             start(*flow, packet, *t, tun_fd, counters);
         }
+        if (!may_hold) {
+            write(*flow);
+            *flow = flows_[--flow_count_];
+        }
         return true;
     }
+    if (!may_hold)
+        return false;
     if (flow_count_ == max_flows)
         flush();
     start(flows_[flow_count_++], packet, *t, tun_fd, counters);

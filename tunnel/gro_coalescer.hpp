@@ -45,8 +45,12 @@ public:
 
     // Takes packet (for the TUN tun_fd with a virtio-net header) and returns
     // true, or returns false when it cannot be coalesced: then the caller
-    // writes it, after anything of its flow was flushed here.
-    [[nodiscard]] bool add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounters& counters) noexcept;
+    // writes it, after anything of its flow was flushed here. may_hold false
+    // (a priority packet, tunnel/traffic_class.hpp, that must not wait for
+    // the batch's end): the packet ends its flow's super-packet, written now,
+    // or is left to the caller when it starts none.
+    [[nodiscard]] bool add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounters& counters,
+                           bool may_hold = true) noexcept;
     // Writes every held super-packet; at the end of each receive batch.
     void flush() noexcept;
 

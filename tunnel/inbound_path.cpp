@@ -5,8 +5,9 @@
 //            -> four zero bytes (non-ESP marker): IKE, which the kernel steers to
 //               the control thread's socket: here only behind ESP in a GRO read
 //            -> otherwise ESP: SA by SPI -> open (anti-replay, ICV, padding)
-//               -> GRE decap (mode gre) -> TCP/UDP coalescing (TUN with a
-//                  virtio-net header) or write(TUN)
+//               -> classify (tunnel/traffic_class.hpp) -> GRE decap (mode gre)
+//               -> TCP/UDP coalescing of bulk (TUN with a virtio-net header)
+//                  or write(TUN) at once
 //   -> the coalesced super-packets written at the batch's end
 // A raw ESP socket skips the demultiplexing: its reads are IPv4 header + ESP.
 
@@ -16,6 +17,7 @@
 #include "tunnel/inner_packet.hpp"
 #include "tunnel/mtu.hpp"
 #include "tunnel/pump_worker.hpp"
+#include "tunnel/traffic_class.hpp"
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -159,6 +161,7 @@ void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
         return;   // counted by the SA
     auto packet = bytes.subspan(opened->payload_offset, opened->payload_bytes);
     const std::uint8_t next_header = opened->next_header;
+    const TrafficClass traffic_class = classify(packet, next_header);
 
     const TunnelPath& path = *entry->tunnel;
     TunnelCounters& counters = *path.counters;
@@ -199,12 +202,14 @@ void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
             return;
         }
     }
-    deliver(path, packet);
+    deliver(path, packet, traffic_class);
 }
 
-void PumpWorker::deliver(const TunnelPath& path, std::span<std::uint8_t> packet)
+void PumpWorker::deliver(const TunnelPath& path, std::span<std::uint8_t> packet, TrafficClass traffic_class)
 {
-    if (path.vnet_hdr && coalescer_.add(packet, path.tun_fd, *path.counters))
+    // A priority packet (a small UDP datagram: BFD, voice) is written now,
+    // not held for coalescing until the batch's end.
+    if (path.vnet_hdr && coalescer_.add(packet, path.tun_fd, *path.counters, traffic_class == TrafficClass::bulk))
         return;
     // A plain packet: a virtio-net header that asks nothing, if the TUN wants one.
     static constexpr std::array<std::uint8_t, VirtioNetHeader::size> plain{};

@@ -2,7 +2,9 @@
 //   read(TUN) -> virtio-net header: a TSO/USO super-packet is cut into
 //   segments, a NEEDS_CSUM packet gets its checksum -> MSS clamp of SYNs
 //   -> each inner packet written into the send batch behind room for the ESP
-//   header and GRE (mode gre) -> ESP seal in place -> sendmmsg(UDP) with GSO
+//   header and GRE (mode gre) -> ESP seal in place -> sendmmsg(UDP) with GSO,
+//   at once behind a priority packet (tunnel/traffic_class.hpp), else when
+//   the batch is full or read
 
 #include "gre/gre.hpp"
 #include "net/headers.hpp"
@@ -11,6 +13,7 @@
 #include "tunnel/mss_clamp.hpp"
 #include "tunnel/offload_limits.hpp"
 #include "tunnel/pump_worker.hpp"
+#include "tunnel/traffic_class.hpp"
 
 #include <unistd.h>
 
@@ -70,6 +73,7 @@ void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
             return;
         }
         counters.gso_packets.add(1);
+        bulk_queued_ = true;
         for (std::size_t i = 0; i < plan->count; ++i)
             seal_outbound(path, plan->segment_size(i), version,
                           [&](std::span<std::uint8_t> out) { write_segment(packet, *plan, i, out); });
@@ -83,8 +87,17 @@ void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
     // After the checksum is whole: the clamp updates it incrementally.
     if (path.mss_clamp && clamp_tcp_mss(packet, path.mtu))
         counters.mss_clamped.add(1);
+    const bool priority =
+        classify(packet, version == 4 ? net::protocol_ipv4 : net::protocol_ipv6) == TrafficClass::priority;
     seal_outbound(path, packet.size(), version,
                   [&](std::span<std::uint8_t> out) { std::memcpy(out.data(), packet.data(), packet.size()); });
+    // A priority packet leaves now with the bulk sealed before it, not after
+    // the rest of the batch's reads (up to pump_batch super-packets) are cut
+    // and sealed; small packets among small ones keep sharing sends.
+    if (!priority)
+        bulk_queued_ = true;
+    else if (bulk_queued_)
+        send_outbound(path);
 }
 
 // Writes one inner packet (write_inner fills inner_bytes) into the send batch
@@ -130,6 +143,7 @@ void PumpWorker::send_outbound(const TunnelPath& path)
     // same address and port as the tunnel's): no socket shared between workers.
     const int fd = path.udp_gso && udp_fd_ >= 0 ? udp_fd_ : path.udp_fd;
     const auto result = sends_->send(fd, path.peer, path.peer_length, send_wait_ms);
+    bulk_queued_ = false;
     if (result.refused > 0) [[unlikely]]
         path.counters->send_errors.add(result.refused);
     if (result.gso_refused) [[unlikely]]

@@ -18,6 +18,7 @@
 #include "tunnel/packet_buffer.hpp"
 #include "tunnel/sa_table.hpp"
 #include "tunnel/spsc_ring.hpp"
+#include "tunnel/traffic_class.hpp"
 #include "tunnel/udp_gso_batch.hpp"
 #include "tunnel/udp_socket.hpp"
 #include "tunnel/virtio_net_header.hpp"
@@ -110,7 +111,7 @@ private:
                          socklen_t from_length);
     void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
                     socklen_t from_length, bool udp);
-    void deliver(const TunnelPath& path, std::span<std::uint8_t> packet);
+    void deliver(const TunnelPath& path, std::span<std::uint8_t> packet, TrafficClass traffic_class);
     void post(const DataplaneEvent& event) noexcept;
 
     SaTable& table_;
@@ -124,6 +125,7 @@ private:
     std::unique_ptr<PacketBuffer> read_;        // one TUN read, up to a 64 KiB super-packet
     std::unique_ptr<UdpGsoBatch> sends_;        // its segments, sealed, until sent
     bool udp_gso_ = true;                       // false once the kernel refused UDP GSO
+    bool bulk_queued_ = false;                  // the send batch holds bulk datagrams
     std::uint32_t last_exhausted_spi_ = 0;
 
     // Inbound.
