@@ -42,7 +42,7 @@ SteeredSockets bind_steered(const net::Endpoint& local, std::size_t workers)
     sockets.control = std::make_unique<UdpSocket>(local, true);
     const net::Endpoint bound{local.address, sockets.control->local().port};
     for (std::size_t i = 0; i < workers; ++i)
-        sockets.workers.push_back(std::make_unique<UdpSocket>(bound, true, esp_socket_buffer_bytes));
+        sockets.workers.push_back(std::make_unique<UdpSocket>(bound, true));
     attach_program(sockets.control->fd(), workers);
     return sockets;
 }

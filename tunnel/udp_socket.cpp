@@ -15,6 +15,8 @@
 namespace mesh::tunnel {
 
 namespace {
+constexpr int socket_buffer_bytes = 8 << 20;
+
 void set_option(int fd, int level, int name, int value)
 {
     if (::setsockopt(fd, level, name, &value, sizeof value) < 0)
@@ -22,7 +24,7 @@ void set_option(int fd, int level, int name, int value)
 }
 } // namespace
 
-UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port, int buffer_bytes) : local_(local)
+UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port) : local_(local)
 {
     const int family = local.address.is_v4() ? AF_INET : AF_INET6;
     fd_ = net::FileDescriptor(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -36,10 +38,10 @@ UdpSocket::UdpSocket(const net::Endpoint& local, bool reuse_port, int buffer_byt
         set_option(fd_.get(), SOL_SOCKET, SO_REUSEPORT, 1);
     // The *FORCE variants pass rmem_max/wmem_max when running as root; fall
     // back to what an unprivileged process may ask for.
-    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof buffer_bytes) < 0)
-        set_option(fd_.get(), SOL_SOCKET, SO_RCVBUF, buffer_bytes);
-    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer_bytes, sizeof buffer_bytes) < 0)
-        set_option(fd_.get(), SOL_SOCKET, SO_SNDBUF, buffer_bytes);
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
+        set_option(fd_.get(), SOL_SOCKET, SO_RCVBUF, socket_buffer_bytes);
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &socket_buffer_bytes, sizeof socket_buffer_bytes) < 0)
+        set_option(fd_.get(), SOL_SOCKET, SO_SNDBUF, socket_buffer_bytes);
     // On an IPv6 socket, IPv4 datagrams come with IPV6_PKTINFO too, their
     // destination IPv4-mapped, as their source is.
     if (family == AF_INET)

@@ -1,6 +1,6 @@
 #pragma once
 // The ESP-in-UDP socket (RFC 3948): one per local address and NAT-T port,
-// non-blocking, with kernel buffers sized for what waits in them.
+// non-blocking, with large kernel buffers since the pump drains it in batches.
 // IP_PKTINFO (IPV6_RECVPKTINFO) on: bound to any address, a read tells
 // which of ours the datagram was sent to, which IKE's NAT detection hashes
 // (RFC 7296 section 2.23).
@@ -17,22 +17,12 @@
 
 namespace mesh::tunnel {
 
-// SO_RCVBUF and SO_SNDBUF. IKE: a burst of IKE_SA_INITs from a thousand
-// spokes waits in the kernel for the control thread.
-inline constexpr int ike_socket_buffer_bytes = 8 << 20;
-// A worker's ESP: what its receive buffer holds is queueing delay for
-// every packet behind it (a ping, BFD), about 2 ms at 4 Gbit/s; past it the
-// kernel drops, and TCP slows down, rather than the queue growing
-// (docs/data-plane.md, Queues and priorities).
-inline constexpr int esp_socket_buffer_bytes = 1 << 20;
-
 class UdpSocket {
 public:
     // Binds local (an unspecified address binds all, port 0 picks one, see
     // local()); throws std::system_error. reuse_port: a member of an
     // SO_REUSEPORT group (tunnel/spi_steering.hpp), one socket per worker.
-    explicit UdpSocket(const net::Endpoint& local, bool reuse_port = false,
-                       int buffer_bytes = ike_socket_buffer_bytes);
+    explicit UdpSocket(const net::Endpoint& local, bool reuse_port = false);
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     [[nodiscard]] const net::Endpoint& local() const noexcept { return local_; }

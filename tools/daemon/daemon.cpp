@@ -28,10 +28,13 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto reclaim_interval = std::chrono::milliseconds(200);
-// TUN's default of 500 packets overflows while a worker seals a
-// batch, and every overflow is a TCP loss; a few milliseconds of queue at
-// line rate absorbs it.
-constexpr std::uint32_t tun_txqueuelen = 2000;
+// The TUN's queue is a ring of this many packets in front of the worker's
+// read (no qdisc holds them: the TUN drops when it is full), and everything
+// routed into the tunnel waits in it. 64 packets is 90 KB of 1400-byte
+// packets, about a millisecond where a worker seals 1 Gbit/s, and still up
+// to 4 MB of 64 KiB TSO packets; 2000 let a UDP flood hold a ping for
+// 20-70 ms (docs/data-plane.md, Queues and priorities).
+constexpr std::uint32_t tun_txqueuelen = 64;
 
 // [site] workers, "auto": the CPUs this process may run on.
 std::size_t worker_count(const config::Site& site)
