@@ -535,3 +535,36 @@ TEST_CASE("a segment of a held flow with IPv4 options is written after what the 
     check_super_packet(written[0], {specs[0], specs[1]});
     CHECK(c.flush().empty());
 }
+
+TEST_CASE("a priority packet of no held flow is left to the caller at once, the other flows stay held")
+{
+    Coalescing c;
+    const auto bulk = stream({1000, 1000});
+    CHECK(c.add_all(bulk) == std::vector<bool>{true, true});
+    PacketSpec bfd;   // a BFD control packet (RFC 5881: UDP 3784, CS6)
+    bfd.protocol = protocol_udp;
+    bfd.tos = 48 << 2;
+    bfd.source_port = 49152;
+    bfd.destination_port = 3784;
+    bfd.payload = counting_payload(24);
+    c.held.push_back(build_packet(bfd));
+    CHECK_FALSE(c.coalescer.add(c.held.back(), c.tun.tun.get(), c.counters, false));
+    CHECK(c.tun.read_all().empty());   // the caller writes it; the TCP flow waits for the batch's end
+    const auto written = c.flush();
+    REQUIRE(written.size() == 1);
+    check_super_packet(written[0], bulk);
+}
+
+TEST_CASE("a priority packet that ends a held flow joins it, and the super-packet is written at once")
+{
+    Coalescing c;
+    const auto specs = stream({1000, 1000, 100});
+    const std::vector<PacketSpec> bulk(specs.begin(), specs.begin() + 2);
+    CHECK(c.add_all(bulk) == std::vector<bool>{true, true});
+    c.held.push_back(build_packet(specs[2]));
+    CHECK(c.coalescer.add(c.held.back(), c.tun.tun.get(), c.counters, false));
+    const auto written = c.tun.read_all();
+    REQUIRE(written.size() == 1);
+    check_super_packet(written[0], specs);
+    CHECK(c.flush().empty());
+}
