@@ -1,5 +1,5 @@
 // Outbound, one TUN's batch at a time:
-//   read(TUN) -> virtio-net header: a TSO/USO super-packet is cut into
+//   read(TUN: its priority queue first, tunnel/tun_steering.hpp) -> virtio-net header: a TSO/USO super-packet is cut into
 //   segments, a NEEDS_CSUM packet gets its checksum -> MSS clamp of SYNs
 //   -> each inner packet written into the send batch behind room for the ESP
 //   header and GRE (mode gre) -> ESP seal in place -> sendmmsg(UDP) with GSO,
@@ -25,17 +25,39 @@ namespace mesh::tunnel {
 namespace {
 // How long a full socket buffer may hold the worker before the rest of a batch is dropped.
 constexpr int send_wait_ms = 20;
+// Bulk reads between two looks at the TUN's priority queue (a read that
+// finds it empty costs about a microsecond).
+constexpr std::size_t priority_poll_reads = 8;
 } // namespace
 
 void PumpWorker::outbound_batch(const TunnelPath& path)
 {
     sends_->set_segmentation(path.udp_gso && udp_gso_);
+    // The priority queue first, and again between every few bulk reads (each
+    // up to a 64 KiB TSO packet to cut and seal), so what the kernel steered
+    // there waits for no whole batch of bulk.
+    read_tun(path, path.tun_priority_fd, pump_batch);
+    for (std::size_t reads = 0; reads < pump_batch; reads += priority_poll_reads) {
+        const std::size_t read = read_tun(path, path.tun_fd, priority_poll_reads);
+        read_tun(path, path.tun_priority_fd, pump_batch);
+        if (read < priority_poll_reads)
+            break;
+    }
+    if (!sends_->empty())
+        send_outbound(path);
+}
+
+std::size_t PumpWorker::read_tun(const TunnelPath& path, int fd, std::size_t max_reads)
+{
+    if (fd < 0)
+        return 0;
     PacketBuffer& packet = *read_;
     const std::size_t header_bytes = path.vnet_hdr ? VirtioNetHeader::size : 0;
-    for (std::size_t reads = 0; reads < pump_batch; ++reads) {
+    std::size_t reads = 0;
+    for (; reads < max_reads; ++reads) {
         packet.reset();
         const auto room = packet.writable();
-        const auto length = ::read(path.tun_fd, room.data(), std::min(room.size(), header_bytes + max_ip_packet));
+        const auto length = ::read(fd, room.data(), std::min(room.size(), header_bytes + max_ip_packet));
         if (length <= 0)
             break;
         packet.set_size(static_cast<std::size_t>(length));
@@ -50,8 +72,7 @@ void PumpWorker::outbound_batch(const TunnelPath& path)
         }
         queue_outbound(path, packet.data(), header);
     }
-    if (!sends_->empty())
-        send_outbound(path);
+    return reads;
 }
 
 void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header)

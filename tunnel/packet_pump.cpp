@@ -160,10 +160,14 @@ void PacketPump::watch_raw_esp(int fd)
     workers_.front()->watch_raw_esp(fd);
 }
 
-void PacketPump::watch_tun(TunnelId id, int fd)
+void PacketPump::watch_tun(TunnelId id, int fd, int priority_fd)
 {
     const auto fewest = static_cast<std::size_t>(std::ranges::min_element(tun_counts_) - tun_counts_.begin());
     workers_[fewest]->watch_tun(id, fd);
+    if (priority_fd >= 0) {
+        workers_[fewest]->watch_tun(id, priority_fd);
+        tun_priority_fds_[fd] = priority_fd;
+    }
     tun_workers_[fd] = fewest;
     ++tun_counts_[fewest];
 }
@@ -174,6 +178,10 @@ void PacketPump::unwatch_tun(int fd)
     if (it == tun_workers_.end())
         return;
     workers_[it->second]->unwatch_tun(fd);
+    if (const auto priority = tun_priority_fds_.find(fd); priority != tun_priority_fds_.end()) {
+        workers_[it->second]->unwatch_tun(priority->second);
+        tun_priority_fds_.erase(priority);
+    }
     --tun_counts_[it->second];
     tun_workers_.erase(it);
 }

@@ -41,7 +41,9 @@ public:
     // Control thread; may be called while the threads run.
     // A raw IP-protocol-50 socket (RawEspSocket): plain ESP, read by worker 0.
     void watch_raw_esp(int fd);
-    void watch_tun(TunnelId id, int fd);
+    // fd and its priority queue's (-1: none) go to one worker, the owner of
+    // the tunnel's outbound SA; unwatch_tun(fd) stops both.
+    void watch_tun(TunnelId id, int fd, int priority_fd = -1);
     void unwatch_tun(int fd);
     void start();
     void stop();
@@ -65,6 +67,7 @@ private:
     // Control thread: which worker reads each TUN, and how many each reads.
     std::map<int, std::size_t> tun_workers_;
     std::vector<std::size_t> tun_counts_;
+    std::map<int, int> tun_priority_fds_;   // a TUN's queue 0 -> its queue 1
 };
 
 } // namespace mesh::tunnel

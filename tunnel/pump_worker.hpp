@@ -101,6 +101,9 @@ private:
     void run();
     // outbound_path.cpp
     void outbound_batch(const TunnelPath& path);
+    // Up to max_reads packets of one TUN queue (fd -1: none) into the send
+    // batch; returns how many were read, fewer when the queue ran dry.
+    std::size_t read_tun(const TunnelPath& path, int fd, std::size_t max_reads);
     void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header);
     template <class WriteInner>
     void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);

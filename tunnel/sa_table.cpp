@@ -140,6 +140,7 @@ void SaTable::publish()
         TunnelPath path;
         path.id = id;
         path.tun_fd = state.settings.tun_fd;
+        path.tun_priority_fd = state.settings.tun_priority_fd;
         path.udp_fd = state.settings.udp_fd;
         path.mode = state.settings.mode;
         path.mtu = state.settings.mtu;

@@ -50,6 +50,7 @@ struct TunnelCounters {
 struct TunnelPath {
     TunnelId id = 0;
     int tun_fd = -1;
+    int tun_priority_fd = -1;     // the TUN's priority queue (tunnel/tun_steering.hpp), -1 when none
     int udp_fd = -1;
     TunnelMode mode = TunnelMode::gre;
     std::uint32_t mtu = 1400;
@@ -85,6 +86,7 @@ class SaTable {
 public:
     struct TunnelSettings {
         int tun_fd = -1;
+        int tun_priority_fd = -1;         // TunDevice::priority_fd()
         int udp_fd = -1;                  // the socket ESP leaves by: ESP-in-UDP, or a raw ESP socket
         TunnelMode mode = TunnelMode::gre;
         std::uint32_t mtu = 1400;

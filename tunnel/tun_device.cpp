@@ -2,6 +2,7 @@
 
 #include "net/link.hpp"
 #include "net/os_error.hpp"
+#include "tunnel/tun_steering.hpp"
 
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -43,20 +44,42 @@ int interface_index(const std::string& name)
     return ifr.ifr_ifindex;
 }
 
+// One queue of the interface; an empty descriptor when TUNSETIFF refuses
+// (errno says why).
+net::FileDescriptor open_queue(const std::string& name, short flags)
+{
+    net::FileDescriptor fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (!fd)
+        throw_errno("opening /dev/net/tun for " + name);
+    ifreq ifr{};
+    ifr.ifr_flags = flags;
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0)
+        return net::FileDescriptor();
+    return fd;
+}
+
 } // namespace
 
 TunDevice::TunDevice(const std::string& name) : name_(name)
 {
     if (name.empty() || name.size() >= IFNAMSIZ)
         throw std::invalid_argument("interface name '" + name + "' must have 1 to 15 characters");
-    fd_ = net::FileDescriptor(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-    if (!fd_)
-        throw_errno("opening /dev/net/tun for " + name);
-    ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
-    std::memcpy(ifr.ifr_name, name.data(), name.size());
-    if (::ioctl(fd_.get(), TUNSETIFF, &ifr) < 0)
-        throw_errno("creating TUN interface " + name);
+    constexpr short flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+    // Two queues where the kernel takes them (tunnel/tun_steering.hpp); an
+    // existing single-queue interface refuses IFF_MULTI_QUEUE (EINVAL).
+    fd_ = open_queue(name, flags | IFF_MULTI_QUEUE);
+    if (!fd_) {
+        fd_ = open_queue(name, flags);
+        if (!fd_)
+            throw_errno("creating TUN interface " + name);
+    } else {
+        priority_fd_ = open_queue(name, flags | IFF_MULTI_QUEUE);
+        const auto program = priority_fd_ ? load_steering_program() : net::FileDescriptor();
+        int program_fd = program.get();
+        if (!program || ::ioctl(fd_.get(), TUNSETSTEERINGEBPF, &program_fd) < 0)
+            priority_fd_ = net::FileDescriptor();
+    }
     vnet_hdr_ = true;
     // Offer the most the kernel takes: an older kernel refuses the USO flags
     // (EINVAL), and with none at all the header is still there, only empty.

@@ -25,7 +25,11 @@ public:
     // (net::os_category: EMFILE names the open-files limit).
     explicit TunDevice(const std::string& name);
 
+    // Queue 0: bulk, and every packet of a single-queue interface.
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    // Queue 1: what the steering program calls priority
+    // (tunnel/tun_steering.hpp); -1 when the interface has one queue.
+    [[nodiscard]] int priority_fd() const noexcept { return priority_fd_.get(); }
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
     // Reads and writes carry a VirtioNetHeader.
@@ -39,6 +43,7 @@ public:
 
 private:
     net::FileDescriptor fd_;
+    net::FileDescriptor priority_fd_;
     std::string name_;
     int ifindex_ = 0;
     bool vnet_hdr_ = false;

@@ -211,6 +211,7 @@ Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
 
     tunnel::SaTable::TunnelSettings settings;
     settings.tun_fd = tunnel.device->fd();
+    settings.tun_priority_fd = tunnel.device->priority_fd();
     settings.udp_fd = socket_->fd();
     settings.mode = config.mode == config::TunnelMode::gre ? tunnel::TunnelMode::gre : tunnel::TunnelMode::ip;
     settings.mtu = tunnel.mtu;
@@ -219,7 +220,7 @@ Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
     settings.peer = tunnel.peer;
     settings.fd_owner = tunnel.device;
     table_.add_tunnel(tunnel.id, settings);
-    pump_->watch_tun(tunnel.id, tunnel.device->fd());
+    pump_->watch_tun(tunnel.id, tunnel.device->fd(), tunnel.device->priority_fd());
     log::esp()->info("tunnel {}: interface {} (index {}), mtu {} (path mtu {}), peer {}, TUN offloads 0x{:x}",
                      tunnel.name, tunnel.interface, tunnel.device->ifindex(), tunnel.mtu, path.mtu,
                      tunnel.peer.to_string(), tunnel.device->offloads());
