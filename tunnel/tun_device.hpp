@@ -19,6 +19,9 @@
 
 namespace mesh::tunnel {
 
+// The queues, and fds, of a TUN at most: bulk and priority.
+inline constexpr std::size_t tun_queues = 2;
+
 class TunDevice {
 public:
     // Creates (or attaches to) the interface; throws std::system_error

@@ -36,22 +36,22 @@ config::Config hub(int n, bool ike)
 }
 } // namespace
 
-TEST_CASE("open files: one TUN per tunnel, the sockets, the control socket's connections and a margin")
+TEST_CASE("open files: two TUN queues per tunnel, the sockets, the control socket's connections and a margin")
 {
     const auto need = daemon::open_files_needed(hub(3, false));
-    CHECK(need.tun == 3);
+    CHECK(need.tun == 6);
     CHECK(need.sockets == 4);   // UDP 4500 (the control thread's and one worker's), netlink, route monitor
     CHECK(need.control == 33);  // listener and 32 connections
     CHECK(need.other == daemon::open_files_other);
-    CHECK(need.total() == 3 + 4 + 33 + daemon::open_files_other);
-    CHECK(need.to_string() == std::to_string(need.total()) + " (3 TUN, 4 sockets, 33 control, 64 other)");
+    CHECK(need.total() == 6 + 4 + 33 + daemon::open_files_other);
+    CHECK(need.to_string() == std::to_string(need.total()) + " (6 TUN, 4 sockets, 33 control, 64 other)");
     CHECK(daemon::open_files_needed(hub(3, false), 4).sockets == 7);   // a NAT-T socket per worker
 }
 
 TEST_CASE("open files: IKE adds port 500 and the raw ESP socket")
 {
     const auto need = daemon::open_files_needed(hub(3, true));
-    CHECK(need.tun == 4);
+    CHECK(need.tun == 8);
     CHECK(need.sockets == 6);
 }
 
@@ -94,7 +94,7 @@ TEST_CASE("open files: the refusal is one line with the numbers and both fixes")
     const std::string total = std::to_string(need.total());
     const std::string line = daemon::file_limit_refusal(need, {1024, 1024});
     CHECK(line.find('\n') == std::string::npos);
-    CHECK(line.find("needs " + total + " (1010 TUN") != std::string::npos);
+    CHECK(line.find("needs " + total + " (2020 TUN") != std::string::npos);
     CHECK(line.find("RLIMIT_NOFILE is 1024 with a hard limit of 1024") != std::string::npos);
     CHECK(line.find("LimitNOFILE=" + total) != std::string::npos);
     CHECK(line.find("ulimit -n " + total) != std::string::npos);

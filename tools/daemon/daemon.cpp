@@ -108,7 +108,8 @@ Daemon::Daemon(config::Config config)
         start_metrics(*config_.site.metrics_listen);
     log::daemon()->info("open files: {} needed, limit {} (was {}, hard {})", need.to_string(), net::open_files_limit(),
                         before.soft, before.hard);
-    if (const auto instances = template_instances(config_); need.total() + instances > net::open_files_limit())
+    if (const auto instances = template_instances(config_);
+        need.total() + instances * tunnel::tun_queues > net::open_files_limit())
         log::daemon()->warn("open files: the template tunnels may make up to {} instances, a TUN each, but the limit "
                             "of {} leaves room for {}: branches beyond are refused (\"too many open files\"); raise "
                             "LimitNOFILE= or ulimit -n",

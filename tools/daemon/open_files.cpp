@@ -2,6 +2,7 @@
 
 #include "tools/daemon/control_server.hpp"
 #include "tools/metrics/metrics_server.hpp"
+#include "tunnel/tun_device.hpp"
 
 #include <sys/resource.h>
 
@@ -19,8 +20,8 @@ std::string OpenFiles::to_string() const
 OpenFiles open_files_needed(const config::Config& config, std::size_t workers)
 {
     OpenFiles need;
-    need.tun = static_cast<std::uint64_t>(
-        std::ranges::count_if(config.tunnels, [](const auto& entry) { return !entry.second.is_template; }));
+    need.tun = tunnel::tun_queues * static_cast<std::uint64_t>(std::ranges::count_if(
+                                        config.tunnels, [](const auto& entry) { return !entry.second.is_template; }));
     const bool ike = std::ranges::any_of(config.tunnels, [](const auto& entry) { return !entry.second.static_sa; });
     // ESP-in-UDP 4500; with IKE, port 500 and a raw ESP socket (encapsulation
     // "auto"); the netlink socket, and the route monitor's or zebra's.
