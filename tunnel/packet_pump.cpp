@@ -1,7 +1,6 @@
 #include "tunnel/packet_pump.hpp"
 
 #include "tunnel/spi_steering.hpp"
-#include "tunnel/worker_slice.hpp"
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -93,10 +92,7 @@ void PumpWorker::unwatch_tun(int fd)
 
 void PumpWorker::start()
 {
-    thread_ = std::thread([this] {
-        set_worker_slice(worker_slice);
-        run();
-    });
+    thread_ = std::thread([this] { run(); });
 }
 
 void PumpWorker::join()
