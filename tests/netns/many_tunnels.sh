@@ -118,7 +118,8 @@ else
     ((rc == 1)) || lab_die "(a) the refused daemon exited with status $rc, not 1"
     line=$(tail -n 1 "$LAB_DIR/hard-limit.log")
     lab_info "(a) refused: $line"
-    [[ $line =~ ^mesh-site:\ open\ files:\ this\ configuration\ needs\ ([0-9]+)\ \($tunnels\ TUN.*RLIMIT_NOFILE\ is\ 1024\ with\ a\ hard\ limit\ of\ 1024.*LimitNOFILE=([0-9]+).*ulimit\ -n\ ([0-9]+) ]] ||
+    # Two TUN fds a tunnel: its bulk and priority queues.
+    [[ $line =~ ^mesh-site:\ open\ files:\ this\ configuration\ needs\ ([0-9]+)\ \($((2 * tunnels))\ TUN.*RLIMIT_NOFILE\ is\ 1024\ with\ a\ hard\ limit\ of\ 1024.*LimitNOFILE=([0-9]+).*ulimit\ -n\ ([0-9]+) ]] ||
         lab_die "(a) the refusal does not name the need, the limit and the fix: $line"
     ((BASH_REMATCH[1] > tunnels && BASH_REMATCH[2] == BASH_REMATCH[1] && BASH_REMATCH[3] == BASH_REMATCH[1])) ||
         lab_die "(a) the refusal's numbers disagree: $line"
@@ -137,7 +138,7 @@ lab_alive hub || lab_die "(b) mesh-site exited at start: $(tail -n 1 "$LAB_DIR/h
 start_ms=$(ms_since "$t0")
 read -r soft hard < <(max_open_files "${LAB_PID[hub]}")
 ((soft == host_hard)) || lab_die "(b) the soft limit is $soft, not the hard limit $host_hard"
-lab_log_has hub "open files: [0-9]+ \\($tunnels TUN.* needed, limit $host_hard \\(was 1024" ||
+lab_log_has hub "open files: [0-9]+ \\($((2 * tunnels)) TUN.* needed, limit $host_hard \\(was 1024" ||
     lab_die "(b) the log does not say what was needed and raised"
 # shellcheck disable=SC2016 # eval expands it at each poll, not here
 lab_wait 30 "$tunnels interfaces up, $tunnels routes, $tunnels blackholes" \
