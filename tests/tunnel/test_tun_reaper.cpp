@@ -1,17 +1,21 @@
-// TunReaper against the real kernel: TUNs released at run time go in one
-// batch and leave the others alone; the stop deletes every TUN of the daemon
-// at once, but never an interface of another daemon that shares its group.
+// TUNs against the real kernel. TunReaper: TUNs released at run time go in
+// one batch and leave the others alone; the stop deletes every TUN of the
+// daemon at once, but never an interface of another daemon that shares its
+// group. The steering program: priority packets reach the second queue.
 // Needs root: its own binary, labelled netns (tests/tunnel/CMakeLists.txt),
 // exits 77 (a skip) without. The namespace belongs to one worker thread
 // (unshare(CLONE_NEWNET) is per thread), so nothing outside sees these TUNs.
 
 #include "net/link.hpp"
 #include "tunnel/tun_device.hpp"
+#include "tunnel/virtio_net_header.hpp"
 
 #include <doctest/doctest.h>
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -107,5 +111,48 @@ TEST_CASE("the stop leaves an interface of another daemon in its live group alon
         for (int i = 0; i < 5; ++i)
             CHECK_FALSE(exists("rt-" + std::to_string(i)));
         CHECK(exists("other-0"));
+    });
+}
+
+TEST_CASE("the steering program puts CS6, CS7 and small packets on the priority queue, the rest on queue 0")
+{
+    in_private_netns([] {
+        net::NetlinkSocket nl;
+        tunnel::TunDevice tun("st-0");
+        REQUIRE(tun.priority_fd() >= 0);
+        net::add_link_address(nl, tun.ifindex(), *net::IpPrefix::parse("10.77.0.1/24"));
+        net::set_link_up(nl, tun.ifindex(), true);
+        const net::FileDescriptor udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(3784);
+        to.sin_addr.s_addr = htonl(0x0a4d0002);   // 10.77.0.2, routed into the TUN
+        struct Case {
+            int tos;
+            std::size_t payload;
+            bool priority;
+        };
+        // 1000 bytes of UDP payload make a 1028-byte packet, 100 a 128-byte one.
+        const Case cases[] = {{0, 1000, false}, {48 << 2, 1000, true}, {56 << 2, 1000, true},
+                              {46 << 2, 1000, false}, {0, 100, true}, {(48 << 2) | 1, 1000, true}};
+        std::vector<std::uint8_t> payload(1000, 0xa5), read(2048);
+        for (const Case& c : cases) {
+            CAPTURE(c.tos);
+            CAPTURE(c.payload);
+            REQUIRE(::setsockopt(udp.get(), IPPROTO_IP, IP_TOS, &c.tos, sizeof c.tos) == 0);
+            REQUIRE(::sendto(udp.get(), payload.data(), c.payload, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+                    static_cast<ssize_t>(c.payload));
+            // Whether the queue holds our IPv4 datagram; the kernel's own IPv6
+            // packets (router solicitations, MLD) may come too.
+            const auto holds = [&](int fd) {
+                bool found = false;
+                for (ssize_t n; (n = ::read(fd, read.data(), read.size())) > 0;)
+                    found = found || (read[tunnel::VirtioNetHeader::size] >> 4 == 4 &&
+                                      n == static_cast<ssize_t>(tunnel::VirtioNetHeader::size + 28 + c.payload));
+                return found;
+            };
+            CHECK(holds(c.priority ? tun.priority_fd() : tun.fd()));
+            CHECK_FALSE(holds(c.priority ? tun.fd() : tun.priority_fd()));
+        }
     });
 }
