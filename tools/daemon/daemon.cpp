@@ -28,9 +28,10 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto reclaim_interval = std::chrono::milliseconds(200);
-// The TUN's queue is a ring of this many packets in front of the worker's
-// read (no qdisc holds them: the TUN drops when it is full), and everything
-// routed into the tunnel waits in it. 64 packets is 90 KB of 1400-byte
+// Each of the TUN's two queues (bulk and priority, tunnel/tun_steering.hpp)
+// is a ring of this many packets in front of the worker's read (no qdisc
+// holds them: the TUN drops when a ring is full), and everything routed
+// into the tunnel waits in one. 64 packets is 90 KB of 1400-byte
 // packets, about a millisecond where a worker seals 1 Gbit/s, and still up
 // to 4 MB of 64 KiB TSO packets; 2000 let a UDP flood hold a ping for
 // 20-70 ms (docs/data-plane.md, Queues and priorities).
