@@ -224,7 +224,6 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     Tunnel* tunnel = child.branch ? instance_for(child) : find_tunnel(child.tunnel);
     if (tunnel == nullptr)
         return false;
-    const bool replaces = !table_.tunnels().at(tunnel->id).sas.empty();
     const auto scope = net::LogScope::tunnel(tunnel->config->name, tunnel->config->peer);
     try {
         // The responder of a rekey sends on the new SA only once the old one is deleted (use_outbound).
@@ -240,7 +239,7 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
             remove_instance(*tunnel);
         return false;
     }
-    tunnel->rekeys += replaces ? 1 : 0;
+    tunnel->rekeys += child.rekeys_spi_in != 0 ? 1 : 0;
     if (child.use_outbound && !tunnel->up)
         set_tunnel_up(*tunnel, true);
     return true;
