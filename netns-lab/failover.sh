@@ -31,6 +31,8 @@
 #   --load SECONDS    no cut: iperf3 --bidir over every tunnel at once for
 #                     SECONDS under the probe, then count BFD session downs,
 #                     OSPF adjacencies lost, "peer dead" and probe packets lost
+#   --load-rate RATE  with --load: RATE each way per tunnel (iperf3 -b, e.g.
+#                     200M) instead of as much as the tunnel takes
 #   --outage SECONDS  how long each cut lasts (default: DPD's detection time + 4 s)
 #   --ospf-dead S     OSPF dead interval on the tunnels (hello 1 s; default 3)
 #   --zebra           mesh-site talks to zebra (zebra-socket)
@@ -48,7 +50,7 @@ source "$here/lib.sh"
 # shellcheck source=topology.sh
 source "$here/topology.sh"
 
-topology=pair2 routing='' dpd=1s:3 bfd='' link_down='' cut='' cut_method=drop cuts=5 outage='' kill='' load=''
+topology=pair2 routing='' dpd=1s:3 bfd='' link_down='' cut='' cut_method=drop cuts=5 outage='' kill='' load='' load_rate=''
 ospf_dead=3 zebra=0 flow='' csv='' binary='' keep=0 show=0
 while (($#)); do
     case $1 in
@@ -62,6 +64,7 @@ while (($#)); do
         --kill) kill=$2; shift 2 ;;
         --cuts) cuts=$2; shift 2 ;;
         --load) load=$2; shift 2 ;;
+        --load-rate) load_rate=$2; shift 2 ;;
         --outage) outage=$2; shift 2 ;;
         --ospf-dead) ospf_dead=$2; shift 2 ;;
         --zebra) zebra=1; shift ;;
@@ -70,7 +73,7 @@ while (($#)); do
         --binary | -b) binary=$2; shift 2 ;;
         --show) show=1; shift ;;
         --keep | -k) keep=1; shift ;;
-        -h | --help) sed -n '2,42s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,44s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -211,7 +214,7 @@ run_load() {
     event load "load#1"
     while read -r t ab ba; do
         lab_info "load: tunnel $t (${T_A[$t]} ${T_IFA[$t]} - ${T_B[$t]} ${T_IFB[$t]}): $ab Gbit/s ${T_A[$t]} -> ${T_B[$t]}, $ba Gbit/s back"
-    done < <(topo_load "$load")
+    done < <(topo_load "$load" "$load_rate")
     sleep 1
     read -r downs1 adj1 dead1 < <(load_counts)
     held=0 sessions=0
@@ -226,7 +229,7 @@ run_load() {
 }
 
 if [[ -n $load ]]; then
-    what="no cut: iperf3 --bidir over every tunnel for ${load}s"
+    what="no cut: iperf3 --bidir over every tunnel for ${load}s${load_rate:+ at $load_rate each way}"
 elif [[ -n $kill ]]; then
     what="killing site $kill (kill -9: mesh-site and FRR) $cuts times for ${outage}s"
 else
@@ -284,7 +287,7 @@ keep_running() {
 }
 
 if [[ -n $load ]]; then
-    lab_info "results: $desc, DPD $dpd, BFD ${bfd:-off}, iperf3 --bidir on every tunnel for ${load}s, no cut"
+    lab_info "results: $desc, DPD $dpd, BFD ${bfd:-off}, iperf3 --bidir on every tunnel for ${load}s${load_rate:+ at $load_rate each way}, no cut"
     "$LAB_PYTHON" "$here/probe.py" analyze --events "$LAB_DIR/events" \
         --flow "$src->$dst=$LAB_DIR/probe-$dst.rx" --flow "$dst->$src=$LAB_DIR/probe-$src.rx"
     bfd_downs=-

@@ -844,12 +844,13 @@ topo_up() {
     lab_info "all up in $((SECONDS - t0)) s"
 }
 
-# topo_load SECONDS: iperf3 --bidir over every tunnel at once for SECONDS,
-# between the two ends' tunnel addresses (side b serves on port 5300+T, side
-# a connects), so that every tunnel is saturated in both directions; waits
-# for all of them and prints "T A_TO_B B_TO_A" per tunnel, in Gbit/s.
+# topo_load SECONDS [RATE]: iperf3 --bidir over every tunnel at once for
+# SECONDS, between the two ends' tunnel addresses (side b serves on port
+# 5300+T, side a connects), so that every tunnel is saturated in both
+# directions (or carries RATE each way, iperf3's -b: 200M); waits for all of
+# them and prints "T A_TO_B B_TO_A" per tunnel, in Gbit/s.
 topo_load() {
-    local secs=$1 t a b
+    local secs=$1 rate=${2:-} t a b
     for t in "${TOPO_TUNNELS[@]}"; do
         b=$(topo_tun_addr "$t" b)
         lab_bg "load-server-$t" "${TOPO_NS[${T_B[$t]}]}" iperf3 -s -1 -B "$b" -p $((5300 + t))
@@ -857,7 +858,7 @@ topo_load() {
     done
     for t in "${TOPO_TUNNELS[@]}"; do
         a=$(topo_tun_addr "$t" a) b=$(topo_tun_addr "$t" b)
-        lab_bg "load-$t" "${TOPO_NS[${T_A[$t]}]}" iperf3 -c "$b" -B "$a" -p $((5300 + t)) --bidir -t "$secs" -J
+        lab_bg "load-$t" "${TOPO_NS[${T_A[$t]}]}" iperf3 -c "$b" -B "$a" -p $((5300 + t)) --bidir -t "$secs" ${rate:+-b "$rate"} -J
     done
     for t in "${TOPO_TUNNELS[@]}"; do
         lab_wait $((secs + 30)) "iperf3 over tunnel $t to end" _topo_load_done "$t"
