@@ -189,27 +189,17 @@ PY
 # load_counts: "BFD_DOWNS OSPF_ADJACENCIES_LOST PEER_DEAD" summed over the
 # sites, from bfdd's and ospfd's logs and mesh-site's.
 load_counts() {
-    local s downs=0 adj=0
-    for s in "${TOPO_SITES[@]}"; do
-        [[ -z $bfd ]] || downs=$((downs + $(frr_bfd_state_downs "${TOPO_NS[$s]}")))
-        [[ $TOPO_ROUTING != ospf ]] || adj=$((adj + $(frr_ospf_adjacency_losses "${TOPO_NS[$s]}")))
-    done
+    local downs=0 adj=0
+    [[ -z $bfd ]] || downs=$(topo_bfd_downs)
+    [[ $TOPO_ROUTING != ospf ]] || adj=$(topo_ospf_adjacency_losses)
     echo "$downs $adj $(false_dead)"
-}
-
-# bfd_sessions: "SITE PEER INTERFACE STATUS ID DOWNS" for every BFD session.
-bfd_sessions() {
-    local s
-    for s in "${TOPO_SITES[@]}"; do
-        frr_bfd_sessions "${TOPO_NS[$s]}" | sed "s/^/$s /"
-    done
 }
 
 # run_load: iperf3 on every tunnel under the probe; BFD sessions, OSPF
 # adjacencies and DPD must all hold.
 run_load() {
     local before t ab ba
-    [[ -z $bfd ]] || before=$(bfd_sessions)
+    [[ -z $bfd ]] || before=$(topo_bfd_sessions)
     read -r downs0 adj0 dead0 < <(load_counts)
     event load "load#1"
     while read -r t ab ba; do
@@ -222,7 +212,7 @@ run_load() {
         # Up before and after, with the same ID (never re-created) and FRR's own
         # session-down counter still 0.
         held=$(join -j1 <(awk '{ print $1 "/" $2 "/" $3, $4, $5, $6 }' <<<"$before" | sort) \
-            <(bfd_sessions | awk '{ print $1 "/" $2 "/" $3, $4, $5, $6 }' | sort) |
+            <(topo_bfd_sessions | awk '{ print $1 "/" $2 "/" $3, $4, $5, $6 }' | sort) |
             awk '$2 == "up" && $5 == "up" && $3 == $6 && $7 == 0 { n++ } END { print n + 0 }')
         sessions=$(grep -c . <<<"$before" || true)
     fi

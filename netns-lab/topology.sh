@@ -878,6 +878,28 @@ PY
 
 _topo_load_done() { ! lab_alive "load-$1"; }
 
+# topo_bfd_sessions: "SITE PEER INTERFACE STATUS ID DOWNS" for every BFD
+# session of every site (frr_bfd_sessions), sorted.
+topo_bfd_sessions() {
+    local s
+    for s in "${TOPO_SITES[@]}"; do
+        frr_bfd_sessions "${TOPO_NS[$s]}" | sed "s/^/$s /"
+    done | sort
+}
+
+# topo_bfd_downs, topo_ospf_adjacency_losses: BFD sessions gone down and
+# OSPF adjacencies that left Full so far, summed over the sites (their logs).
+topo_bfd_downs() {
+    local s n=0
+    for s in "${TOPO_SITES[@]}"; do n=$((n + $(frr_bfd_state_downs "${TOPO_NS[$s]}"))); done
+    echo "$n"
+}
+topo_ospf_adjacency_losses() {
+    local s n=0
+    for s in "${TOPO_SITES[@]}"; do n=$((n + $(frr_ospf_adjacency_losses "${TOPO_NS[$s]}"))); done
+    echo "$n"
+}
+
 # topo_show_routing: adjacencies and routes of every site, as an operator
 # would look at them.
 topo_show_routing() {

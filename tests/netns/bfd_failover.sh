@@ -50,11 +50,6 @@ routes_via() { # IFACE_AT_A IFACE_AT_B: both sites route the far LAN out of thes
 bfd_up() {
     frr_bfd_up "${TOPO_NS[a]}" "$(topo_tun_addr "$1" b)" && frr_bfd_up "${TOPO_NS[b]}" "$(topo_tun_addr "$1" a)"
 }
-bfd_sessions() { # "SITE PEER INTERFACE STATUS ID DOWNS" for both sites, sorted
-    { frr_bfd_sessions "${TOPO_NS[a]}" | sed 's/^/a /'; frr_bfd_sessions "${TOPO_NS[b]}" | sed 's/^/b /'; } | sort
-}
-bfd_downs() { echo $(($(frr_bfd_state_downs "${TOPO_NS[a]}") + $(frr_bfd_state_downs "${TOPO_NS[b]}"))); }
-adjacency_losses() { echo $(($(frr_ospf_adjacency_losses "${TOPO_NS[a]}") + $(frr_ospf_adjacency_losses "${TOPO_NS[b]}"))); }
 
 lab_info "(1) BFD Up on both tunnels at both sites, OSPF Full on both, path 1 carries the LANs"
 both_bfd_up() { bfd_up "$p1" && bfd_up "$p2"; }
@@ -69,7 +64,7 @@ lab_bg probe-a "${TOPO_LAN_NS[a]}" "$LAB_PYTHON" "$lab/probe.py" run --peer "$(t
 lab_bg probe-b "${TOPO_LAN_NS[b]}" "$LAB_PYTHON" "$lab/probe.py" run --peer "$(topo_host a)" --log "$LAB_DIR/probe-b.rx"
 lab_wait 10 "the probe flowing both ways" test -s "$LAB_DIR/probe-a.rx" -a -s "$LAB_DIR/probe-b.rx"
 sleep 1
-downs0=$(bfd_downs)
+downs0=$(topo_bfd_downs)
 echo "$(date +%s.%N) cut cut#1" >"$LAB_DIR/events"
 t0=$SECONDS
 topo_cut "$p1"
@@ -81,7 +76,7 @@ lab_info "(2) routes via path 2 within $((SECONDS - t0)) s; mesh-site's tunnel 1
 [[ $state_a == up && $state_b == up ]] ||
     lab_die "(2) tunnel 1 already down in mesh-site (a $state_a, b $state_b): DPD, not BFD, moved the traffic"
 ((SECONDS - t0 < 4)) || lab_die "(2) rerouting took $((SECONDS - t0)) s: DPD's time, not BFD's"
-(($(bfd_downs) >= downs0 + 2)) || lab_die "(2) bfdd did not log the path-1 session going down at both sites"
+(($(topo_bfd_downs) >= downs0 + 2)) || lab_die "(2) bfdd did not log the path-1 session going down at both sites"
 grep -h 'state-change: .* up -> down' "$(frr_run_dir "${TOPO_NS[a]}")/bfdd.log" "$(frr_run_dir "${TOPO_NS[b]}")/bfdd.log" |
     grep -q "peer:$(topo_tun_addr "$p1" b) " || lab_die "(2) bfdd at a logged no down for path 1's far end $(topo_tun_addr "$p1" b)"
 sleep 2
@@ -106,12 +101,12 @@ lab_info "(4) iperf3 --bidir over both tunnels for 10 s, 200 Mbit/s each way: BF
 lab_wait 20 "both BFD sessions Up at both sites" both_bfd_up
 lab_bg probe-a "${TOPO_LAN_NS[a]}" "$LAB_PYTHON" "$lab/probe.py" run --peer "$(topo_host b)" --log "$LAB_DIR/probe-a.rx"
 lab_bg probe-b "${TOPO_LAN_NS[b]}" "$LAB_PYTHON" "$lab/probe.py" run --peer "$(topo_host a)" --log "$LAB_DIR/probe-b.rx"
-before=$(bfd_sessions) downs0=$(bfd_downs) adj0=$(adjacency_losses)
+before=$(topo_bfd_sessions) downs0=$(topo_bfd_downs) adj0=$(topo_ospf_adjacency_losses)
 dead0=$(cat "$LAB_DIR"/mesh-site-*.log | grep -c 'peer dead' || true)
 while read -r t ab ba; do
     lab_info "(4) tunnel $t: $ab Gbit/s a -> b, $ba Gbit/s back"
 done < <(topo_load 10 200M)
-after=$(bfd_sessions)
+after=$(topo_bfd_sessions)
 dead1=$(cat "$LAB_DIR"/mesh-site-*.log | grep -c 'peer dead' || true)
 lab_kill probe-a
 lab_kill probe-b
@@ -126,8 +121,8 @@ $after"
 awk '$4 != "up" || $6 != 0 { bad = 1 } END { exit bad }' <<<"$after" ||
     lab_die "(4) a BFD session not Up or with session-down > 0 after the load:
 $after"
-(($(bfd_downs) == downs0)) || lab_die "(4) bfdd logged $(($(bfd_downs) - downs0)) sessions going down under load"
-(($(adjacency_losses) == adj0)) || lab_die "(4) $(($(adjacency_losses) - adj0)) OSPF adjacencies left Full under load"
+(($(topo_bfd_downs) == downs0)) || lab_die "(4) bfdd logged $(($(topo_bfd_downs) - downs0)) sessions going down under load"
+(($(topo_ospf_adjacency_losses) == adj0)) || lab_die "(4) $(($(topo_ospf_adjacency_losses) - adj0)) OSPF adjacencies left Full under load"
 ((dead1 == dead0)) || lab_die "(4) 'peer dead' $((dead1 - dead0)) times under load"
 lab_info "(4) 4 BFD sessions Up throughout (same IDs, session-down 0), no OSPF adjacency lost, no 'peer dead'"
 lab_info "PASS: bfd_failover"
