@@ -20,12 +20,12 @@
 
 namespace mesh::tunnel {
 
-// One tunnel's turn: at most max_reads TUN reads, and none after max_bytes.
+// One tunnel's turn: at most max_reads TUN reads, and none once max_bytes
+// are read: at most two 64 KiB TSO super-packets, about 90 ESP datagrams.
 class TurnBudget {
 public:
     static constexpr std::size_t max_reads = 64;
-    // Two TSO super-packets, about 90 ESP datagrams: a quarter of the send batch.
-    static constexpr std::size_t max_bytes = 128 * 1024;
+    static constexpr std::size_t max_bytes = 96 * 1024;
 
     // Whether another read fits in this turn.
     [[nodiscard]] bool allows_read() const noexcept { return reads_ < max_reads && bytes_ < max_bytes; }
