@@ -11,26 +11,30 @@
 # tunnel t both ways; its iperf3 server listens on port 5201 + t. Ends with a
 # table, per number of tunnels: aggregate Gbit/s received (iperf3's servers)
 # over the bare underlay and over mesh-site with each number of workers,
-# each as a fraction of the bare figure; the slowest flow's share; and the
-# aggregate of N tunnels as a fraction of 1 tunnel with the same workers
-# (goal: >= 0.9 at 100), and workers 2 over workers 1. The daemons run at
-# nice -10: the iperf3 processes stand in for the LANs' hosts.
+# each as a fraction of the bare figure and of 1 tunnel with the same workers
+# (goal: >= 0.9 at 100); the slowest and the fastest flow's share (its
+# Gbit/s over the aggregate / N: 1-1 is fair); the datagrams the workers'
+# sockets dropped at site-a (ACKs) and site-b (data); and workers 2 over
+# workers 1. --base PATH measures another build (main's) the same way in
+# the same run, beside each of this one's. The daemons run at nice -10: the
+# iperf3 processes stand in for the LANs' hosts.
 #
 # usage: netns-lab/bench-workers.sh [--time SECONDS] [--binary PATH]
-#            [--tunnels 1,10,100] [--workers 1,2]
+#            [--base PATH] [--tunnels 1,10,100] [--workers 1,2]
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
-seconds=8 binary='' tunnel_counts=1,10,100 worker_counts=1,2
+seconds=8 binary='' base='' tunnel_counts=1,10,100 worker_counts=1,2
 while (($#)); do
     case $1 in
         --time | -t) seconds=$2; shift 2 ;;
         --binary | -b) binary=$2; shift 2 ;;
+        --base) base=$(readlink -f "$2"); shift 2 ;;
         --tunnels) tunnel_counts=$2; shift 2 ;;
         --workers) worker_counts=$2; shift 2 ;;
-        -h | --help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -136,13 +140,22 @@ flows() {
     echo "$out"
 }
 
+# kernel_drops a|b: datagrams the site's workers' sockets had no room for.
+kernel_drops() { lab_json "$1" 'sum(w["kernel-drops"] for w in d["workers"])'; }
+
 # measure NAME N: N flows at once; appends a row of JSON to rows.
 rows=()
 measure() {
-    local name=$1 count=$2 result
+    local name=$1 count=$2 result drops_a=0 drops_b=0
+    [[ $name == bare ]] || { drops_a=$(kernel_drops a) drops_b=$(kernel_drops b); }
     pretty "$LAN_A" "$count x iperf3 -c 10.20.X.Y -t $seconds, at once"
     result=$("$LAB_PYTHON" "$LAB_ROOT/netns-lab/bench_run.py" iperf-many --ns "$LAN_A" --flows "$(flows "$count")" \
         --seconds "$seconds" --lab "$SITE_A,$SITE_B,$LAN_A,$LAN_B") || lab_die "iperf3 over $name failed"
+    if [[ $name != bare ]]; then
+        drops_a=$(($(kernel_drops a) - drops_a)) drops_b=$(($(kernel_drops b) - drops_b))
+        result=${result%\}}", \"drops_a\": $drops_a, \"drops_b\": $drops_b}"
+        lab_info "$name: the workers' sockets dropped $drops_a (site-a, ACKs) and $drops_b (site-b, data)"
+    fi
     lab_info "$name, $count flow(s): $("$LAB_PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); print("%.3f Gbit/s, slowest flow %.4f" % (r["gbps"], r["min_gbps"]))' "$result")"
     rows+=("{\"name\": \"$name\", \"tunnels\": $count, \"run\": $result}")
 }
@@ -159,6 +172,13 @@ for count in "${tunnel_list[@]}"; do
         sites_start "$count" "$workers"
         measure "workers=$workers" "$count"
         sites_stop
+        [[ -n $base ]] || continue
+        lab_info "$count tunnel(s): $base, workers = $workers"
+        this=$MESH_SITE MESH_SITE=$base
+        sites_start "$count" "$workers"
+        measure "base:workers=$workers" "$count"
+        sites_stop
+        MESH_SITE=$this
     done
 done
 
@@ -169,21 +189,23 @@ printf '%s\n' "${rows[@]}" | "$LAB_PYTHON" -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 counts = sorted({r["tunnels"] for r in rows})
-names = [n for n in dict.fromkeys(r["name"] for r in rows) if n != "bare"]
+names = list(dict.fromkeys(r["name"] for r in rows))
 get = {(r["name"], r["tunnels"]): r["run"] for r in rows}
-head = "%-8s %10s" % ("tunnels", "bare") + "".join(" %14s %7s %8s %7s" % (n, "x bare", "slowest", "x 1 tun") for n in names)
-if "workers=1" in names and "workers=2" in names:
-    head += " %9s" % "w2 / w1"
-print(head)
-print("%-8s %10s" % ("", "Gbit/s") + "".join(" %14s %7s %8s %7s" % ("Gbit/s", "", "flow", "") for n in names))
+# The share of a flow: its Gbit/s over the fair share, the aggregate over N flows.
+def shares(run, c):
+    fair = run["gbps"] / c
+    return "%.2f-%.2f" % (run["min_gbps"] / fair, run["max_gbps"] / fair)
+print("%-8s" % "tunnels" + "".join(" | %-9s %7s %7s %11s %12s" % (n, "x bare", "x 1 tun", "flow share", "socket drops") for n in names)
+      + (" | %s" % "w2 / w1" if "workers=1" in names and "workers=2" in names else ""))
 for c in counts:
-    bare = get.get(("bare", c))
-    line = "%-8d %10.3f" % (c, bare["gbps"])
+    bare = get[("bare", c)]
+    line = "%-8d" % c
     for n in names:
         run, one = get.get((n, c)), get.get((n, counts[0]))
-        line += " %14.3f %7.2f %8.4f %7s" % (run["gbps"], run["gbps"] / bare["gbps"], run["min_gbps"],
-                                            "%.2f" % (run["gbps"] / one["gbps"]) if one else "-")
+        drops = "%d/%d" % (run["drops_a"], run["drops_b"]) if "drops_a" in run else "-"
+        line += " | %9.3f %7.2f %7s %11s %12s" % (run["gbps"], run["gbps"] / bare["gbps"],
+                                                "%.2f" % (run["gbps"] / one["gbps"]) if one else "-", shares(run, c), drops)
     if "workers=1" in names and "workers=2" in names:
-        line += " %9.2f" % (get[("workers=2", c)]["gbps"] / get[("workers=1", c)]["gbps"])
+        line += " | %.2f" % (get[("workers=2", c)]["gbps"] / get[("workers=1", c)]["gbps"])
     print(line)
 '
