@@ -104,8 +104,9 @@ void PumpWorker::join()
 
 void PumpWorker::run()
 {
-    // Room for every TUN of a large hub in one wake-up: each gets its turn
-    // before the next epoll_wait (tunnel/pump_schedule.hpp).
+    // Every ready TUN reported gets its turn before the next epoll_wait
+    // (tunnel/pump_schedule.hpp); past 256, the rest come first next time,
+    // as epoll moves the reported ones to the tail of its ready list.
     std::array<epoll_event, 256> events{};
     struct ReadySocket {
         int fd;
