@@ -15,8 +15,11 @@
 # (goal: >= 0.9 at 100); the slowest and the fastest flow's share (its
 # Gbit/s over the aggregate / N: 1-1 is fair); the datagrams the workers'
 # sockets dropped at site-a (ACKs) and site-b (data); both daemons' CPU
-# seconds per GB carried (what the machine's other load moves least); and
-# workers 2 over workers 1. --base PATH measures another build (main's) the same way in
+# seconds per GB carried (what the machine's other load moves least);
+# workers 2 over workers 1; and the aggregate and the flows' shares again
+# over the seconds all flows ran at once ("all running": the clients start
+# one by one, over a second or more, and the first ones run alone for a
+# while, which flatters their share and, unevenly, the aggregate). --base PATH measures another build (main's) the same way in
 # the same run, beside each of this one's. The daemons run at nice -10: the
 # iperf3 processes stand in for the LANs' hosts.
 #
@@ -35,7 +38,7 @@ while (($#)); do
         --base) base=$(readlink -f "$2"); shift 2 ;;
         --tunnels) tunnel_counts=$2; shift 2 ;;
         --workers) worker_counts=$2; shift 2 ;;
-        -h | --help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,27s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -201,18 +204,21 @@ import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 get = {(r["name"], r["tunnels"]): r["run"] for r in rows}
 first = min(r["tunnels"] for r in rows)
-print("%-8s %-15s %8s %7s %8s %11s %12s %9s %8s" % ("tunnels", "", "Gbit/s", "x bare", "x 1 tun", "flow share",
-                                                    "socket drops", "CPU s/GB", "w2 / w1"))
+print("%-8s %-15s %8s %7s %8s %11s %12s %9s %8s %11s %11s" % ("tunnels", "", "Gbit/s", "x bare", "x 1 tun", "flow share",
+      "socket drops", "CPU s/GB", "w2 / w1", "all running", "flow share"))
 for r in rows:
     c, n, run = r["tunnels"], r["name"], r["run"]
     one = get.get((n, first))
     # The share of a flow: its Gbit/s over the fair share, the aggregate over N flows.
     fair = run["gbps"] / c
     w1 = get.get((n.replace("workers=2", "workers=1"), c)) if n.endswith("workers=2") else None
-    print("%-8d %-15s %8.3f %7.2f %8s %11s %12s %9s %8s" % (
+    print("%-8d %-15s %8.3f %7.2f %8s %11s %12s %9s %8s %11s %11s" % (
         c, n, run["gbps"], run["gbps"] / get[("bare", c)]["gbps"], "%.2f" % (run["gbps"] / one["gbps"]) if one else "-",
         "%.2f-%.2f" % (run["min_gbps"] / fair, run["max_gbps"] / fair),
         "%d/%d" % (run["drops_a"], run["drops_b"]) if "drops_a" in run else "-",
         "%.2f" % (run["daemon_cpu_s"] / (run["bytes"] / 1e9)) if "daemon_cpu_s" in run else "-",
-        "%.2f" % (run["gbps"] / w1["gbps"]) if w1 else ""))
+        "%.2f" % (run["gbps"] / w1["gbps"]) if w1 else "",
+        "%.3f" % run["window_gbps"] if "window_gbps" in run else "-",
+        "%.2f-%.2f" % (run["window_min_gbps"] * c / run["window_gbps"], run["window_max_gbps"] * c / run["window_gbps"])
+        if "window_gbps" in run else "-"))
 '
