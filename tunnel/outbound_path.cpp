@@ -10,6 +10,7 @@
 #include "tunnel/inner_packet.hpp"
 #include "tunnel/mss_clamp.hpp"
 #include "tunnel/offload_limits.hpp"
+#include "tunnel/pump_schedule.hpp"
 #include "tunnel/pump_worker.hpp"
 
 #include <unistd.h>
@@ -29,12 +30,13 @@ void PumpWorker::outbound_batch(const TunnelPath& path)
     sends_->set_segmentation(path.udp_gso && udp_gso_);
     PacketBuffer& packet = *read_;
     const std::size_t header_bytes = path.vnet_hdr ? VirtioNetHeader::size : 0;
-    for (std::size_t reads = 0; reads < pump_batch; ++reads) {
+    for (TurnBudget budget; budget.allows_read();) {
         packet.reset();
         const auto room = packet.writable();
         const auto length = ::read(path.tun_fd, room.data(), std::min(room.size(), header_bytes + max_ip_packet));
         if (length <= 0)
             break;
+        budget.spend(static_cast<std::size_t>(length));
         packet.set_size(static_cast<std::size_t>(length));
         VirtioNetHeader header;
         if (path.vnet_hdr) {

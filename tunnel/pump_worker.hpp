@@ -104,8 +104,8 @@ private:
     template <class WriteInner>
     void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
     void send_outbound(const TunnelPath& path);
-    // inbound_path.cpp
-    void inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
+    // inbound_path.cpp; returns the datagrams (or GRO reads) received.
+    std::size_t inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
     void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
                          socklen_t from_length);
     void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
