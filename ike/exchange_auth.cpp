@@ -240,7 +240,7 @@ void IkeEngine::answer_first_child(IkeSa& sa, const std::vector<Payload>& inner,
         // it takes the traffic once that is sure (duplicate_sas.cpp,
         // initial_contact.cpp).
         const bool send_now = !tunnel_carried(sa, child);
-        if (install(sa, child, choice->chosen.suite, spi_in, choice->chosen.peer_spi, source, send_now, now,
+        if (install(sa, child, choice->chosen.suite, spi_in, choice->chosen.peer_spi, source, send_now, 0, now,
                     choice->ts.first.selectors) == nullptr) {
             refusal = {NotifyType::temporary_failure, "the data plane refused the SA"};
             continue;
@@ -343,7 +343,7 @@ void IkeEngine::accept_first_child(IkeSa& sa, const std::vector<Payload>& inner,
         return;
     }
     const ChildKeySource source{true, {}, sa.nonce_i, sa.nonce_r};
-    install(sa, child, accepted->suite, sa.pending_child_spi, accepted->peer_spi, source, true, now);
+    install(sa, child, accepted->suite, sa.pending_child_spi, accepted->peer_spi, source, true, 0, now);
 }
 
 void IkeEngine::refuse_responder(IkeSa& sa, Clock::time_point now)
@@ -356,7 +356,8 @@ void IkeEngine::refuse_responder(IkeSa& sa, Clock::time_point now)
 
 ChildSa* IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
                            std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound,
-                           Clock::time_point now, std::span<const TrafficSelector> peer_ts)
+                           std::uint32_t rekeys_spi_in, Clock::time_point now,
+                           std::span<const TrafficSelector> peer_ts)
 {
     auto keys = derive_child_sa_keys(*sa.prf, sa.keys.sk_d, suite.cipher, suite.integrity, source.g_ir,
                                      source.nonce_i, source.nonce_r);
@@ -380,6 +381,7 @@ ChildSa* IkeEngine::install(IkeSa& sa, const ChildConfig& child, const ChildSuit
     request.remote = sa.remote;
     request.udp_encapsulation = udp_encapsulation(sa);
     request.use_outbound = use_outbound;
+    request.rekeys_spi_in = rekeys_spi_in;
     if (!host_.install_child(request))
         return nullptr;
     ChildSa installed;

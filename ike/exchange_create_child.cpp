@@ -140,7 +140,7 @@ void IkeEngine::on_create_child_request(IkeSa& sa, const Header& header, const s
         send_response(sa, header, {notify(choice.error().error)});
         return;
     }
-    const auto nonce_r = answer_child_sa(sa, header, inner, config, std::move(*choice), spi_in, false, now);
+    const auto nonce_r = answer_child_sa(sa, header, inner, config, std::move(*choice), spi_in, old_spi_in, now);
     if (!nonce_r)
         return;
     old = sa.child_in(old_spi_in);
@@ -152,7 +152,7 @@ void IkeEngine::on_create_child_request(IkeSa& sa, const Header& header, const s
 std::optional<std::vector<std::uint8_t>> IkeEngine::answer_child_sa(IkeSa& sa, const Header& header,
                                                                     const std::vector<Payload>& inner,
                                                                     const ChildConfig& config, ChildChoice choice,
-                                                                    std::uint32_t spi_in, bool use_outbound,
+                                                                    std::uint32_t spi_in, std::uint32_t rekeys_spi_in,
                                                                     Clock::time_point now)
 {
     const auto* nonce = find<NoncePayload>(inner);
@@ -180,7 +180,7 @@ std::optional<std::vector<std::uint8_t>> IkeEngine::answer_child_sa(IkeSa& sa, c
     }
     auto nonce_r = new_nonce();
     const ChildKeySource source{false, g_ir, nonce->data, nonce_r};
-    if (install(sa, config, suite, spi_in, choice.chosen.peer_spi, source, use_outbound, now,
+    if (install(sa, config, suite, spi_in, choice.chosen.peer_spi, source, rekeys_spi_in == 0, rekeys_spi_in, now,
                 choice.ts.first.selectors) == nullptr) {
         send_response(sa, header, {notify(NotifyType::temporary_failure)});
         return std::nullopt;
@@ -216,7 +216,7 @@ void IkeEngine::on_new_child_request(IkeSa& sa, const Header& header, const std:
             refusal = std::move(choice.error());
             continue;
         }
-        if (answer_child_sa(sa, header, inner, config, std::move(*choice), spi_in, true, now))
+        if (answer_child_sa(sa, header, inner, config, std::move(*choice), spi_in, 0, now))
             ++counters_.child_sas_created;
         return;
     }
@@ -307,7 +307,8 @@ void IkeEngine::on_create_child_response(IkeSa& sa, const std::vector<Payload>& 
     const bool redundant =
         collision && holds_lowest_nonce(lowest_nonce(rekey.nonce_i, nonce->data), old->successor_lowest_nonce);
     const ChildKeySource source{true, g_ir, rekey.nonce_i, nonce->data};
-    if (install(sa, config, accepted->suite, rekey.spi_in, accepted->peer_spi, source, !redundant, now) == nullptr) {
+    if (install(sa, config, accepted->suite, rekey.spi_in, accepted->peer_spi, source, !redundant, rekey.old_spi_in,
+                now) == nullptr) {
         refuse_answer("the data plane refused the new SA");
         return;
     }

@@ -337,8 +337,8 @@ private:
     // refused. The pointer is valid until sa.children next changes.
     // peer_ts: the peer's traffic selectors of a CHILD SA we answered (mode ip: its networks).
     ChildSa* install(IkeSa& sa, const ChildConfig& child, const ChildSuite& suite, std::uint32_t spi_in,
-                     std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound, Clock::time_point now,
-                     std::span<const TrafficSelector> peer_ts = {});
+                     std::uint32_t spi_out, const ChildKeySource& source, bool use_outbound,
+                     std::uint32_t rekeys_spi_in, Clock::time_point now, std::span<const TrafficSelector> peer_ts = {});
     [[nodiscard]] static bool udp_encapsulation(const IkeSa& sa) noexcept;
 
     // exchange_mode_config.cpp (section 3.15)
@@ -366,12 +366,12 @@ private:
     void on_new_child_request(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
                               Clock::time_point now);
     // The responder's half of a CREATE_CHILD_SA once the proposal is chosen: PFS, Nr, the SA
-    // installed (sending on it at once or after the old one's Delete), the answer sent.
-    // Nr, or nothing when the request was refused (and answered so).
+    // installed (a new one sends at once, a rekey of rekeys_spi_in after the old one's Delete),
+    // the answer sent. Nr, or nothing when the request was refused (and answered so).
     std::optional<std::vector<std::uint8_t>> answer_child_sa(IkeSa& sa, const Header& header,
                                                              const std::vector<Payload>& inner,
                                                              const ChildConfig& config, ChildChoice choice,
-                                                             std::uint32_t spi_in, bool use_outbound,
+                                                             std::uint32_t spi_in, std::uint32_t rekeys_spi_in,
                                                              Clock::time_point now);
     void on_create_child_response(IkeSa& sa, const std::vector<Payload>& inner, Clock::time_point now);
     void rekey_failed(IkeSa& sa, const ChildRekey& rekey, Clock::time_point now, const std::string& why);

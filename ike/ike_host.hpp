@@ -36,6 +36,10 @@ struct ChildSaInstall {
     // the old one until the initiator deletes it (RFC 7296 section 2.8), so
     // no packet reaches the peer on an SA it does not have yet.
     bool use_outbound = true;
+    // A rekey's (REKEY_SA, RFC 7296 section 2.8): the inbound SPI of the CHILD
+    // SA this one replaces; 0 for a new CHILD SA, a duplicate of a
+    // simultaneous initiation included.
+    std::uint32_t rekeys_spi_in = 0;
 };
 
 class IkeHost {

@@ -21,7 +21,8 @@
                           --lab NS1,NS2,... [-- IPERF3_ARGS...]
       The same with one iperf3 client per flow, all at once (`-B BIND -c
       DEST -p PORT`): gbps and bytes are their sum, min_gbps and max_gbps
-      the slowest and fastest flow.
+      the slowest and fastest flow; window_gbps, window_min_gbps and
+      window_max_gbps the same over the window_s seconds all of them ran.
 
   bench_run.py rtt --ns NS --dest IP [--count 20]
       Prints the average ping RTT in ms with no load (0 when none came back).
@@ -115,14 +116,42 @@ def run_iperf_many(args):
         bind, dest, port = flow.split("/")
         commands.append(["ip", "netns", "exec", args.ns, "iperf3", "-B", bind, "-c", dest, "-p", port,
                          "-t", str(args.seconds), "-J"] + args.iperf_args)
-    result, reports = measure(args, commands)
+    starts = []
+    result, reports = measure(args, commands, starts)
     flows = [r["end"]["sum_received"]["bits_per_second"] / 1e9 for r in reports]
     result["min_gbps"], result["max_gbps"] = min(flows), max(flows)
+    window = common_window(reports, starts, args.seconds)
+    if window:
+        result["window_s"], result["window_gbps"], result["window_min_gbps"], result["window_max_gbps"] = window
     print(json.dumps(result))
 
 
-def measure(args, commands):
-    """Runs the iperf3 clients at once: the summed result and their reports."""
+def common_window(reports, starts, seconds):
+    """The clients start one after the other (a second or more for 100 of
+    them on a loaded machine) and each runs its own `seconds`: the first
+    ones run alone for a while and the last ones end alone. Each flow's
+    rate over the span all of them ran, from their one-second intervals
+    (bytes sent), placed by when each was started: (span in seconds,
+    aggregate, slowest, fastest Gbit/s), or None when there is no such span."""
+    begin = max(starts) + 0.5
+    end = min(starts) + seconds - 0.5
+    if end - begin < 1:
+        return None
+    rates = []
+    for report, start in zip(reports, starts):
+        sent = 0.0
+        for interval in report["intervals"]:
+            a, b = start + interval["sum"]["start"], start + interval["sum"]["end"]
+            overlap = min(b, end) - max(a, begin)
+            if overlap > 0 and b > a:
+                sent += interval["sum"]["bytes"] * overlap / (b - a)
+        rates.append(sent * 8 / (end - begin) / 1e9)
+    return end - begin, sum(rates), min(rates), max(rates)
+
+
+def measure(args, commands, starts=None):
+    """Runs the iperf3 clients at once: the summed result and their reports;
+    appends when each was started (time.monotonic()) to starts."""
     inodes = {netns_inode(name) for name in args.lab.split(",")}
 
     rtt = {}
@@ -137,7 +166,11 @@ def measure(args, commands):
 
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     lab_before, host_before = lab_ticks(inodes), host_busy_ticks()
-    clients = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for c in commands]
+    clients = []
+    for command in commands:
+        if starts is not None:
+            starts.append(time.monotonic())
+        clients.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     if pinger:
         pinger.start()
     outputs = [client.communicate()[0] for client in clients]

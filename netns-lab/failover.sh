@@ -16,6 +16,9 @@
 #                     the time is then counted until after the restore)
 #   --routing ospf|bgp
 #   --dpd INTERVAL:FAILURES   dpd-interval and dpd-maximum-failures (default 1s:3)
+#   --bfd INTERVAL:MULT       FRR's bfdd on every tunnel (e.g. 50ms:3), tied
+#                             to OSPF (ip ospf bfd) or BGP (neighbor ... bfd);
+#                             DPD stays on as set by --dpd
 #   --link-down admin|carrier how mesh-site shows a dead tunnel (default: the daemon's)
 #   --cut LINK[:PATH] the path to cut (default: the first link, path 1)
 #   --cut-method drop|down    drop: both ends drop what arrives (default);
@@ -25,11 +28,17 @@
 #                     sites that are no hub); restored means its tunnels up
 #                     and adjacent and every LAN routed as before the kill
 #   --cuts N          how many cuts (default 5)
+#   --load SECONDS    no cut: iperf3 --bidir over every tunnel at once for
+#                     SECONDS under the probe, then count BFD session downs,
+#                     OSPF adjacencies lost, "peer dead" and probe packets lost
+#   --load-rate RATE  with --load: RATE each way per tunnel (iperf3 -b, e.g.
+#                     200M) instead of as much as the tunnel takes
 #   --outage SECONDS  how long each cut lasts (default: DPD's detection time + 4 s)
 #   --ospf-dead S     OSPF dead interval on the tunnels (hello 1 s; default 3)
 #   --zebra           mesh-site talks to zebra (zebra-socket)
 #   --flow A-B        the sites whose LANs exchange the probe (default: the cut link's)
-#   --csv FILE        append one line: topology,dpd,link-down,cuts,recovery median,worst,lost median,worst,false peer dead
+#   --csv FILE        append one line: topology,dpd,bfd,link-down,cuts,recovery median,worst,lost median,worst,false peer dead
+#                     (--load: topology,dpd,bfd,seconds,BFD downs,OSPF adjacencies lost,peer dead,probe lost,longest gap)
 #   --binary PATH     the mesh-site to run (default $MESH_SITE or build/tools/mesh-site)
 #   --show            show the adjacencies and routes during each cut too
 #   --keep            leave everything running at the end until Ctrl-C
@@ -41,18 +50,21 @@ source "$here/lib.sh"
 # shellcheck source=topology.sh
 source "$here/topology.sh"
 
-topology=pair2 routing='' dpd=1s:3 link_down='' cut='' cut_method=drop cuts=5 outage='' kill=''
+topology=pair2 routing='' dpd=1s:3 bfd='' link_down='' cut='' cut_method=drop cuts=5 outage='' kill='' load='' load_rate=''
 ospf_dead=3 zebra=0 flow='' csv='' binary='' keep=0 show=0
 while (($#)); do
     case $1 in
         --topology) topology=$2; shift 2 ;;
         --routing) routing=$2; shift 2 ;;
         --dpd) dpd=$2; shift 2 ;;
+        --bfd) bfd=$2; shift 2 ;;
         --link-down) link_down=$2; shift 2 ;;
         --cut) cut=$2; shift 2 ;;
         --cut-method) cut_method=$2; shift 2 ;;
         --kill) kill=$2; shift 2 ;;
         --cuts) cuts=$2; shift 2 ;;
+        --load) load=$2; shift 2 ;;
+        --load-rate) load_rate=$2; shift 2 ;;
         --outage) outage=$2; shift 2 ;;
         --ospf-dead) ospf_dead=$2; shift 2 ;;
         --zebra) zebra=1; shift ;;
@@ -61,11 +73,13 @@ while (($#)); do
         --binary | -b) binary=$2; shift 2 ;;
         --show) show=1; shift ;;
         --keep | -k) keep=1; shift ;;
-        -h | --help) sed -n '2,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,44s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
 [[ $dpd =~ ^[0-9]+(ms|s):[0-9]+$ ]] || { echo "--dpd wants INTERVAL:FAILURES, like 1s:3 or 200ms:3" >&2; exit 2; }
+[[ -z $load || $load =~ ^[1-9][0-9]*$ ]] || { echo "--load wants SECONDS" >&2; exit 2; }
+[[ -z $bfd || $bfd =~ ^[0-9]+(ms)?:[0-9]+$ ]] || { echo "--bfd wants INTERVAL:MULTIPLIER in milliseconds, like 50ms:3" >&2; exit 2; }
 [[ $cut_method =~ ^(drop|down)$ ]] || { echo "--cut-method: drop or down" >&2; exit 2; }
 
 # dpd_seconds 1s:3 -> 4: a silent peer is dead interval x (failures + 1)
@@ -78,13 +92,17 @@ outage=${outage:-$(($(dpd_seconds "$dpd") + 3))}
 
 lab_init iptables
 lab_find_binary "$binary"
-TOPO_DPD=$dpd TOPO_LINK_DOWN=$link_down TOPO_ZEBRA=$zebra TOPO_OSPF_DEAD=$ospf_dead # read by topology.sh
+TOPO_DPD=$dpd TOPO_BFD=$bfd TOPO_LINK_DOWN=$link_down TOPO_ZEBRA=$zebra TOPO_OSPF_DEAD=$ospf_dead # read by topology.sh
 # shellcheck disable=SC2086 # the description is words
 topo_up $topology ${routing:+routing=$routing}
 topo_show_routing
 
-# The cut tunnel (or killed site) and the probe's two ends.
-if [[ -n $kill ]]; then
+# The cut tunnel (or killed site) and the probe's two ends; under --load,
+# nothing is cut and the probe runs between the first two sites.
+ct=''
+if [[ -n $load ]]; then
+    [[ -n $flow ]] || flow=${TOPO_SITES[0]}-${TOPO_SITES[1]}
+elif [[ -n $kill ]]; then
     [[ -n ${TOPO_IDX[$kill]:-} ]] || lab_die "--kill $kill: not a site"
     if [[ -z $flow ]]; then
         ends=()
@@ -151,7 +169,7 @@ false_dead() {
             # The killed site's peers are named after it: those are real deaths.
             [[ $s != "$kill" ]] || continue
             name=$kill
-        else
+        elif [[ -n $ct ]]; then
             [[ $s == "${T_A[$ct]}" ]] && name=${T_NAMEA[$ct]}
             [[ $s == "${T_B[$ct]}" ]] && name=${T_NAMEB[$ct]}
         fi
@@ -168,16 +186,54 @@ PY
     echo "$count"
 }
 
-if [[ -n $kill ]]; then
-    what="killing site $kill (kill -9: mesh-site and FRR)"
+# load_counts: "BFD_DOWNS OSPF_ADJACENCIES_LOST PEER_DEAD" summed over the
+# sites, from bfdd's and ospfd's logs and mesh-site's.
+load_counts() {
+    local downs=0 adj=0
+    [[ -z $bfd ]] || downs=$(topo_bfd_downs)
+    [[ $TOPO_ROUTING != ospf ]] || adj=$(topo_ospf_adjacency_losses)
+    echo "$downs $adj $(false_dead)"
+}
+
+# run_load: iperf3 on every tunnel under the probe; BFD sessions, OSPF
+# adjacencies and DPD must all hold.
+run_load() {
+    local before t ab ba
+    [[ -z $bfd ]] || before=$(topo_bfd_sessions)
+    read -r downs0 adj0 dead0 < <(load_counts)
+    event load "load#1"
+    while read -r t ab ba; do
+        lab_info "load: tunnel $t (${T_A[$t]} ${T_IFA[$t]} - ${T_B[$t]} ${T_IFB[$t]}): $ab Gbit/s ${T_A[$t]} -> ${T_B[$t]}, $ba Gbit/s back"
+    done < <(topo_load "$load" "$load_rate")
+    sleep 1
+    read -r downs1 adj1 dead1 < <(load_counts)
+    held=0 sessions=0
+    if [[ -n $bfd ]]; then
+        # Up before and after, with the same ID (never re-created) and FRR's own
+        # session-down counter still 0.
+        held=$(join -j1 <(awk '{ print $1 "/" $2 "/" $3, $4, $5, $6 }' <<<"$before" | sort) \
+            <(topo_bfd_sessions | awk '{ print $1 "/" $2 "/" $3, $4, $5, $6 }' | sort) |
+            awk '$2 == "up" && $5 == "up" && $3 == $6 && $7 == 0 { n++ } END { print n + 0 }')
+        sessions=$(grep -c . <<<"$before" || true)
+    fi
+}
+
+if [[ -n $load ]]; then
+    what="no cut: iperf3 --bidir over every tunnel for ${load}s${load_rate:+ at $load_rate each way}"
+elif [[ -n $kill ]]; then
+    what="killing site $kill (kill -9: mesh-site and FRR) $cuts times for ${outage}s"
 else
-    what="cutting ${T_A[$ct]} ${T_IFUA[$ct]} - ${T_B[$ct]} ${T_IFUB[$ct]} ($cut_method)"
+    what="cutting ${T_A[$ct]} ${T_IFUA[$ct]} - ${T_B[$ct]} ${T_IFUB[$ct]} ($cut_method) $cuts times for ${outage}s"
 fi
-lab_info "probe: $src <-> $dst, 100 packets/s each way; $what $cuts times for ${outage}s"
+lab_info "probe: $src <-> $dst, 100 packets/s each way; $what"
 probe_start
 sleep 2
 routes_before=$(routing_table)
 : >"$LAB_DIR/events"
+if [[ -n $load ]]; then
+    cuts=0
+    run_load
+fi
 for ((i = 1; i <= cuts; i++)); do
     if [[ -n $kill ]]; then
         event cut "kill#$i"
@@ -212,20 +268,40 @@ lab_kill "probe-$src"
 lab_kill "probe-$dst"
 
 desc="$topology${routing:+ routing=$routing}"
+
+# keep_running: with --keep, everything stays up until Ctrl-C.
+keep_running() {
+    ((keep)) || return 0
+    lab_info "running; Ctrl-C tears everything down (vtysh -N ${TOPO_NS[$src]}, logs in $LAB_DIR)"
+    while sleep 1; do :; done
+}
+
+if [[ -n $load ]]; then
+    lab_info "results: $desc, DPD $dpd, BFD ${bfd:-off}, iperf3 --bidir on every tunnel for ${load}s${load_rate:+ at $load_rate each way}, no cut"
+    "$LAB_PYTHON" "$here/probe.py" analyze --events "$LAB_DIR/events" \
+        --flow "$src->$dst=$LAB_DIR/probe-$dst.rx" --flow "$dst->$src=$LAB_DIR/probe-$src.rx"
+    bfd_downs=-
+    [[ -z $bfd ]] || bfd_downs=$((downs1 - downs0))
+    [[ -z $bfd ]] || lab_info "BFD session downs: $bfd_downs (bfdd's log); sessions up throughout with the same ID and FRR's session-down counter 0: $held of $sessions"
+    lab_info "OSPF adjacencies lost: $((adj1 - adj0)); 'peer dead': $((dead1 - dead0))"
+    if [[ -n $csv ]]; then
+        echo "$desc,$dpd,${bfd:-off},$load,$bfd_downs,$((adj1 - adj0)),$((dead1 - dead0)),$("$LAB_PYTHON" "$here/probe.py" analyze --csv --events "$LAB_DIR/events" \
+            --flow "a=$LAB_DIR/probe-$dst.rx" --flow "b=$LAB_DIR/probe-$src.rx")" >>"$csv"
+    fi
+    keep_running
+    exit 0
+fi
 timers=''
 [[ $TOPO_ROUTING != ospf ]] || timers=", OSPF hello 1 s dead ${ospf_dead} s"
 how="cut by $cut_method"
 [[ -z $kill ]] || how="site $kill killed"
-lab_info "results: $desc, DPD $dpd, link-down ${link_down:-default}, $how$timers"
+lab_info "results: $desc, DPD $dpd, BFD ${bfd:-off}, link-down ${link_down:-default}, $how$timers"
 "$LAB_PYTHON" "$here/probe.py" analyze --events "$LAB_DIR/events" \
     --flow "$src->$dst=$LAB_DIR/probe-$dst.rx" --flow "$dst->$src=$LAB_DIR/probe-$src.rx"
 fd=$(false_dead)
 lab_info "'peer dead' for a tunnel that was not cut${kill:+ (or to another site than $kill)}: $fd"
 if [[ -n $csv ]]; then
-    echo "$desc,$dpd,${link_down:-default},$("$LAB_PYTHON" "$here/probe.py" analyze --csv --events "$LAB_DIR/events" \
+    echo "$desc,$dpd,${bfd:-off},${link_down:-default},$("$LAB_PYTHON" "$here/probe.py" analyze --csv --events "$LAB_DIR/events" \
         --flow "a=$LAB_DIR/probe-$dst.rx" --flow "b=$LAB_DIR/probe-$src.rx"),$fd" >>"$csv"
 fi
-if ((keep)); then
-    lab_info "running; Ctrl-C tears everything down (vtysh -N ${TOPO_NS[$src]}, logs in $LAB_DIR)"
-    while sleep 1; do :; done
-fi
+keep_running

@@ -16,6 +16,9 @@
       the gap ("recovery"); then, over the cuts, the median and the worst.
       With --csv it prints one line: cuts, recovery median and worst (s),
       lost median and worst (the worse flow of each cut).
+      Events of kind "load" (traffic, no cut) print instead, per flow, the
+      packets lost and the longest gap after them (--csv: the worse flow's
+      lost and longest gap).
 
 Why not ping: `ping -i 0.01` sends ~63 packets a second here (docs/lab.md
 "Lab"), and its reply timestamps cannot tell which direction lost a packet.
@@ -113,8 +116,8 @@ def analyze(args):
     for spec in args.flow:
         name, _, path = spec.partition("=")
         flows.append((name, load_flow(path)))
-    # result[event index][flow name] = [lost, recovery]
-    result = [{name: [0, 0.0] for name, _ in flows} for _ in events]
+    # result[event index][flow name] = [lost, recovery, longest gap]
+    result = [{name: [0, 0.0, 0.0] for name, _ in flows} for _ in events]
     before = 0
     for name, records in flows:
         if not records:
@@ -130,20 +133,23 @@ def analyze(args):
             entry = result[owner][name]
             entry[0] += lost
             entry[1] = max(entry[1], back - events[owner][0])
+            entry[2] = max(entry[2], back - first_lost)
         # A flow that never came back after its last event.
         last_rx = records[-1][2]
         for i, (t, _, _) in enumerate(events):
             if last_rx < t:
-                result[i][name] = [-1, float("inf")]
-    cut_recovery, cut_lost = [], []
+                result[i][name] = [-1, float("inf"), float("inf")]
+    cut_recovery, cut_lost, load = [], [], []
     for (t, kind, label), per_flow in zip(events, result):
         parts = []
         for name, _ in flows:
-            lost, rec = per_flow[name]
+            lost, rec, gap = per_flow[name]
             if lost < 0:
                 parts.append("%s never recovered" % name)
             elif lost == 0:
                 parts.append("%s no loss" % name)
+            elif kind == "load":
+                parts.append("%s %d lost, longest gap %.3f s" % (name, lost, gap))
             else:
                 text = "%s %.3f s, %d lost" % (name, rec, lost)
                 later = [e for e in events if e[0] > t]
@@ -154,10 +160,17 @@ def analyze(args):
         if kind == "cut":
             cut_recovery.append(max(v[1] for v in per_flow.values()))
             cut_lost.append(max(v[0] if v[0] >= 0 else float("inf") for v in per_flow.values()))
+        if kind == "load":
+            load.append(max((v[0] if v[0] >= 0 else float("inf"), v[2]) for v in per_flow.values()))
         if not args.csv:
             print("  %-7s %-14s %s" % (kind, label, "; ".join(parts)))
     if before and not args.csv:
         print("  (%d packets lost before the first cut)" % before)
+    if not cut_recovery and load:
+        lost, gap = max(load)
+        if args.csv:
+            print("%s,%.3f" % ("%d" % lost if lost != float("inf") else "all", gap))
+        return
     if not cut_recovery:
         sys.exit("probe: no cut in %s" % args.events)
     rec_med, rec_max = statistics.median(cut_recovery), max(cut_recovery)

@@ -72,7 +72,9 @@
 # dpd-maximum-failures), TOPO_LINK_DOWN=admin|carrier (written only when
 # set), TOPO_ZEBRA=1 (mesh-site talks to zebra), TOPO_OSPF_HELLO/DEAD
 # (default 1/3 s), TOPO_STATIC=1 (routes = [far LAN] on every tunnel, even
-# with FRR).
+# with FRR), TOPO_BFD="50ms:3" (FRR's bfdd per site, a session over every
+# tunnel with that transmit and receive interval and detect multiplier,
+# `ip ospf bfd` or `neighbor ... bfd`; empty: no BFD).
 #
 # Entry points: topo_up DESCRIPTION (everything, waits until routed),
 # topo_find a-b[:p] (a tunnel's number), topo_cut/topo_restore T,
@@ -91,6 +93,7 @@ TOPO_ZEBRA=${TOPO_ZEBRA:-0}
 TOPO_OSPF_HELLO=${TOPO_OSPF_HELLO:-1}
 TOPO_OSPF_DEAD=${TOPO_OSPF_DEAD:-3}
 TOPO_STATIC=${TOPO_STATIC:-0}
+TOPO_BFD=${TOPO_BFD:-}
 
 declare -ga TOPO_SITES=() TOPO_TUNNELS=()
 declare -gA TOPO_IDX=() TOPO_NS=() TOPO_LAN_NS=() TOPO_IS_HUB=()
@@ -142,6 +145,10 @@ topo_parse() {
         esac
     done
     [[ $TOPO_ROUTING =~ ^(ospf|bgp|none)$ ]] || lab_die "topology: routing must be ospf, bgp or none"
+    if [[ -n $TOPO_BFD ]]; then
+        [[ $TOPO_BFD =~ ^[0-9]+(ms)?:[0-9]+$ ]] || lab_die "BFD: INTERVAL:MULTIPLIER in milliseconds, like 50ms:3 (got '$TOPO_BFD')"
+        [[ $TOPO_ROUTING != none ]] || lab_die "BFD needs routing=ospf or bgp: it tells the routing protocol, nothing else"
+    fi
     local IFS=, s i=0
     for s in $sites; do
         [[ $s =~ ^[a-z][a-z0-9]{0,8}$ ]] || lab_die "topology: bad site name '$s'"
@@ -445,6 +452,7 @@ topo_write_frr() {
     for s in "${TOPO_SITES[@]}"; do
         frr_prepare "${TOPO_NS[$s]}"
         _topo_zebra "$s" | frr_write "${TOPO_NS[$s]}" zebra
+        [[ -z $TOPO_BFD ]] || _topo_bfdd "$s" | frr_write "${TOPO_NS[$s]}" bfdd
         if [[ $TOPO_ROUTING == ospf ]]; then
             _topo_ospfd "$s" | frr_write "${TOPO_NS[$s]}" ospfd
         else
@@ -460,6 +468,37 @@ _topo_zebra() {
     # down (zebra 8.4 then keeps a route on the other hub alone after the
     # tunnel is back, while `show ip route` lists both).
     ((${#TOPO_IS_HUB[@]} < 2)) || echo "no zebra nexthop kernel enable"
+}
+
+# topo_frr_daemons: the FRR daemons of a site besides zebra, bfdd first
+# (ospfd and bgpd register their sessions with it).
+topo_frr_daemons() {
+    [[ -z $TOPO_BFD ]] || echo bfdd
+    if [[ $TOPO_ROUTING == bgp ]]; then echo bgpd; else echo ospfd; fi
+}
+
+# _topo_bfdd SITE: one BFD profile, "tunnels", that every OSPF interface or
+# BGP neighbor on a tunnel names; bfdd creates the sessions they ask for
+# (RFC 5881 single hop: the tunnel is one hop). `debug bfd peer` logs each
+# session's state changes (not its packets): frr_bfd_state_downs counts them.
+_topo_bfdd() {
+    cat <<EOF
+hostname $1
+debug bfd peer
+bfd
+ profile tunnels
+  transmit-interval $(topo_bfd_ms)
+  receive-interval $(topo_bfd_ms)
+  detect-multiplier ${TOPO_BFD##*:}
+ exit
+exit
+EOF
+}
+
+# topo_bfd_ms: TOPO_BFD's interval in milliseconds ("50ms:3" or "50:3" -> 50).
+topo_bfd_ms() {
+    local iv=${TOPO_BFD%%:*}
+    echo "${iv%ms}"
 }
 
 # topo_site_ifaces SITE: "T IFNAME SIDE" for each tunnel end at SITE.
@@ -493,10 +532,12 @@ interface $ifname
  ip ospf cost $((10 * ${T_PATH[$t]}))
  ip ospf mtu-ignore
 EOF
+        [[ -z $TOPO_BFD ]] || printf '%s\n' " ip ospf bfd" " ip ospf bfd profile tunnels"
     done < <(topo_site_ifaces "$s")
     cat <<EOF
 router ospf
  ospf router-id 10.255.0.${TOPO_IDX[$s]}
+ log-adjacency-changes
  timers throttle spf 0 50 1000
  timers throttle lsa all 0
  timers lsa min-arrival 0
@@ -523,13 +564,17 @@ EOF
         echo " neighbor $peer remote-as 65000"
         echo " neighbor $peer timers connect 1"
         echo " neighbor $peer update-source $ifname"
+        [[ -z $TOPO_BFD ]] || printf '%s\n' " neighbor $peer bfd" " neighbor $peer bfd profile tunnels"
     done < <(_topo_bgp_sessions "$s")
     # A template's spokes: whoever connects from its pool, none named.
-    _topo_has_template "$s" && cat <<EOF
+    if _topo_has_template "$s"; then
+        cat <<EOF
  neighbor BRANCHES peer-group
  neighbor BRANCHES remote-as 65000
  bgp listen range $(topo_pool "$s") peer-group BRANCHES
 EOF
+        [[ -z $TOPO_BFD ]] || printf '%s\n' " neighbor BRANCHES bfd" " neighbor BRANCHES bfd profile tunnels"
+    fi
     echo " address-family ipv4 unicast"
     echo "  network $(topo_lan "$s")"
     if ((hubs > 1)) && ! topo_is_rr "$s"; then
@@ -581,7 +626,8 @@ topo_frr_start() {
     local s
     [[ $TOPO_ROUTING != none ]] || return 0
     for s in "${TOPO_SITES[@]}"; do
-        if [[ $TOPO_ROUTING == ospf ]]; then frr_start "${TOPO_NS[$s]}" ospfd; else frr_start "${TOPO_NS[$s]}" bgpd; fi
+        # shellcheck disable=SC2046 # one word per daemon
+        frr_start "${TOPO_NS[$s]}" $(topo_frr_daemons)
     done
 }
 
@@ -629,12 +675,14 @@ topo_kill() {
 # topo_restart SITE: mesh-site and FRR of a killed site started again, in
 # topo_up's order; returns once its mesh-site answers status.
 topo_restart() {
-    local s=$1 daemon=ospfd
-    [[ $TOPO_ROUTING != bgp ]] || daemon=bgpd
-    if [[ $TOPO_ROUTING != none ]] && ((TOPO_ZEBRA)); then frr_start "${TOPO_NS[$s]}" "$daemon"; fi
+    local s=$1 daemons
+    daemons=$(topo_frr_daemons)
+    # shellcheck disable=SC2086 # one word per daemon
+    if [[ $TOPO_ROUTING != none ]] && ((TOPO_ZEBRA)); then frr_start "${TOPO_NS[$s]}" $daemons; fi
     _topo_mesh_start_site "$s"
     lab_wait 10 "mesh-site ($s) to answer status" tmesh "$s" status --json
-    if [[ $TOPO_ROUTING != none ]] && ! ((TOPO_ZEBRA)); then frr_start "${TOPO_NS[$s]}" "$daemon"; fi
+    # shellcheck disable=SC2086 # one word per daemon
+    if [[ $TOPO_ROUTING != none ]] && ! ((TOPO_ZEBRA)); then frr_start "${TOPO_NS[$s]}" $daemons; fi
 }
 
 # topo_tunnel_state SITE NAME: that tunnel's "state" in the site's status
@@ -770,7 +818,8 @@ _topo_instance_ready() {
 topo_up() {
     topo_parse "$@"
     [[ $TOPO_ROUTING == none ]] || frr_require
-    lab_info "topology: $*"
+    [[ -z $TOPO_BFD || -x $FRR_BIN/bfdd ]] || lab_skip "needs FRR's bfdd ($FRR_BIN/bfdd) for BFD"
+    lab_info "topology: $*${TOPO_BFD:+ (BFD $TOPO_BFD on every tunnel)}"
     topo_describe >&2
     topo_build
     topo_write_configs
@@ -793,6 +842,62 @@ topo_up() {
     local t0=$SECONDS
     topo_wait_up 60
     lab_info "all up in $((SECONDS - t0)) s"
+}
+
+# topo_load SECONDS [RATE]: iperf3 --bidir over every tunnel at once for
+# SECONDS, between the two ends' tunnel addresses (side b serves on port
+# 5300+T, side a connects), so that every tunnel is saturated in both
+# directions (or carries RATE each way, iperf3's -b: 200M); waits for all of
+# them and prints "T A_TO_B B_TO_A" per tunnel, in Gbit/s.
+topo_load() {
+    local secs=$1 rate=${2:-} t a b
+    for t in "${TOPO_TUNNELS[@]}"; do
+        b=$(topo_tun_addr "$t" b)
+        lab_bg "load-server-$t" "${TOPO_NS[${T_B[$t]}]}" iperf3 -s -1 -B "$b" -p $((5300 + t))
+        lab_wait 5 "iperf3 server on tunnel $t" _lab_listening "${TOPO_NS[${T_B[$t]}]}" $((5300 + t))
+    done
+    for t in "${TOPO_TUNNELS[@]}"; do
+        a=$(topo_tun_addr "$t" a) b=$(topo_tun_addr "$t" b)
+        lab_bg "load-$t" "${TOPO_NS[${T_A[$t]}]}" iperf3 -c "$b" -B "$a" -p $((5300 + t)) --bidir -t "$secs" ${rate:+-b "$rate"} -J
+    done
+    for t in "${TOPO_TUNNELS[@]}"; do
+        lab_wait $((secs + 30)) "iperf3 over tunnel $t to end" _topo_load_done "$t"
+        lab_kill "load-$t"
+        lab_kill "load-server-$t"
+        "$LAB_PYTHON" - "$t" "$LAB_DIR/load-$t.log" <<'PY'
+import json, sys
+try:
+    end = json.load(open(sys.argv[2]))["end"]
+    print(sys.argv[1], "%.3f" % (end["sum_received"]["bits_per_second"] / 1e9),
+          "%.3f" % (end["sum_received_bidir_reverse"]["bits_per_second"] / 1e9))
+except (ValueError, KeyError):
+    print(sys.argv[1], "failed", "failed")
+PY
+    done
+}
+
+_topo_load_done() { ! lab_alive "load-$1"; }
+
+# topo_bfd_sessions: "SITE PEER INTERFACE STATUS ID DOWNS" for every BFD
+# session of every site (frr_bfd_sessions), sorted.
+topo_bfd_sessions() {
+    local s
+    for s in "${TOPO_SITES[@]}"; do
+        frr_bfd_sessions "${TOPO_NS[$s]}" | sed "s/^/$s /"
+    done | sort
+}
+
+# topo_bfd_downs, topo_ospf_adjacency_losses: BFD sessions gone down and
+# OSPF adjacencies that left Full so far, summed over the sites (their logs).
+topo_bfd_downs() {
+    local s n=0
+    for s in "${TOPO_SITES[@]}"; do n=$((n + $(frr_bfd_state_downs "${TOPO_NS[$s]}"))); done
+    echo "$n"
+}
+topo_ospf_adjacency_losses() {
+    local s n=0
+    for s in "${TOPO_SITES[@]}"; do n=$((n + $(frr_ospf_adjacency_losses "${TOPO_NS[$s]}"))); done
+    echo "$n"
 }
 
 # topo_show_routing: adjacencies and routes of every site, as an operator

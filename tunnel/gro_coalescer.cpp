@@ -83,10 +83,15 @@ bool GroCoalescer::add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounter
     const auto t = parse_transport(packet);
     if (!t)
         return false;
-    Flow* flow = nullptr;
+    const auto matches = [&](std::size_t i) {
+        return flows_[i].tun_fd == tun_fd && same_flow(flows_[i].head, flows_[i].transport, packet, *t);
+    };
+    Flow* flow = last_ < flow_count_ && matches(last_) ? &flows_[last_] : nullptr;
     for (std::size_t i = 0; i < flow_count_ && flow == nullptr; ++i)
-        if (flows_[i].tun_fd == tun_fd && same_flow(flows_[i].head, flows_[i].transport, packet, *t))
+        if (matches(i))
             flow = &flows_[i];
+    if (flow != nullptr)
+        last_ = static_cast<std::size_t>(flow - flows_.data());
 
     if (!candidate(packet, *t)) {
         if (flow != nullptr) {
@@ -110,6 +115,7 @@ bool GroCoalescer::add(std::span<std::uint8_t> packet, int tun_fd, TunnelCounter
         return false;
     if (flow_count_ == max_flows)
         flush();
+    last_ = flow_count_;
     start(flows_[flow_count_++], packet, *t, tun_fd, counters);
     return true;
 }

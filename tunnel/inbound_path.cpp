@@ -66,7 +66,7 @@ std::size_t gro_segment(msghdr& header) noexcept
 }
 } // namespace
 
-void PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
+std::size_t PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
 {
     Batch& batch = *batch_;
     for (std::size_t i = 0; i < pump_batch; ++i) {
@@ -86,7 +86,7 @@ void PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
     if (received < 0) {
         if (errno != EAGAIN && errno != EINTR)
             counters_.receive_errors.add(1);
-        return;
+        return 0;
     }
     for (int i = 0; i < received; ++i) {
         PacketBuffer& packet = batch.buffers[i];
@@ -118,6 +118,7 @@ void PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
     }
     // The super-packets point into this batch's buffers: out before they are reused.
     coalescer_.flush();
+    return static_cast<std::size_t>(received);
 }
 
 void PumpWorker::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> bytes,

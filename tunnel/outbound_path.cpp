@@ -12,6 +12,7 @@
 #include "tunnel/inner_packet.hpp"
 #include "tunnel/mss_clamp.hpp"
 #include "tunnel/offload_limits.hpp"
+#include "tunnel/pump_schedule.hpp"
 #include "tunnel/pump_worker.hpp"
 #include "tunnel/traffic_class.hpp"
 
@@ -25,41 +26,35 @@ namespace mesh::tunnel {
 namespace {
 // How long a full socket buffer may hold the worker before the rest of a batch is dropped.
 constexpr int send_wait_ms = 20;
-// Bulk reads between two looks at the TUN's priority queue (a read that
-// finds it empty costs about a microsecond).
-constexpr std::size_t priority_poll_reads = 8;
 } // namespace
 
 void PumpWorker::outbound_batch(const TunnelPath& path)
 {
     sends_->set_segmentation(path.udp_gso && udp_gso_);
-    // The priority queue first, and again between every few bulk reads (each
-    // up to a 64 KiB TSO packet to cut and seal), so what the kernel steered
-    // there waits for no whole batch of bulk.
-    read_tun(path, path.tun_priority_fd, pump_batch);
-    for (std::size_t reads = 0; reads < pump_batch; reads += priority_poll_reads) {
-        const std::size_t read = read_tun(path, path.tun_fd, priority_poll_reads);
-        read_tun(path, path.tun_priority_fd, pump_batch);
-        if (read < priority_poll_reads)
-            break;
-    }
+    // The priority queue first, each queue with a turn's budget: what the
+    // kernel steered there waits for no bulk but what this turn already
+    // sealed, at most two 64 KiB TSO packets.
+    TurnBudget priority;
+    read_tun(path, path.tun_priority_fd, priority);
+    TurnBudget bulk;
+    read_tun(path, path.tun_fd, bulk);
     if (!sends_->empty())
         send_outbound(path);
 }
 
-std::size_t PumpWorker::read_tun(const TunnelPath& path, int fd, std::size_t max_reads)
+void PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget)
 {
     if (fd < 0)
-        return 0;
+        return;
     PacketBuffer& packet = *read_;
     const std::size_t header_bytes = path.vnet_hdr ? VirtioNetHeader::size : 0;
-    std::size_t reads = 0;
-    for (; reads < max_reads; ++reads) {
+    while (budget.allows_read()) {
         packet.reset();
         const auto room = packet.writable();
         const auto length = ::read(fd, room.data(), std::min(room.size(), header_bytes + max_ip_packet));
         if (length <= 0)
             break;
+        budget.spend(static_cast<std::size_t>(length));
         packet.set_size(static_cast<std::size_t>(length));
         VirtioNetHeader header;
         if (path.vnet_hdr) {
@@ -72,7 +67,6 @@ std::size_t PumpWorker::read_tun(const TunnelPath& path, int fd, std::size_t max
         }
         queue_outbound(path, packet.data(), header);
     }
-    return reads;
 }
 
 void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header)

@@ -1,5 +1,6 @@
 #include "tunnel/packet_pump.hpp"
 
+#include "tunnel/pump_schedule.hpp"
 #include "tunnel/spi_steering.hpp"
 
 #include <netinet/in.h>
@@ -103,21 +104,47 @@ void PumpWorker::join()
 
 void PumpWorker::run()
 {
-    std::array<epoll_event, 16> events{};
+    // Every ready TUN reported gets its turn before the next epoll_wait
+    // (tunnel/pump_schedule.hpp); past 256, the rest come first next time,
+    // as epoll moves the reported ones to the tail of its ready list.
+    std::array<epoll_event, 256> events{};
+    struct ReadySocket {
+        int fd;
+        bool raw_esp;
+    };
+    std::array<ReadySocket, 2> sockets{};
     for (;;) {
         reader_.offline();
         const int ready = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
         reader_.online();
         const Snapshot* snapshot = table_.snapshot();
+        std::size_t socket_count = 0;
         for (int i = 0; i < ready; ++i) {
             const auto data = events[i].data.u64;
             if (data == stop_tag)
                 return;
-            if ((data & (udp_tag | raw_esp_tag)) != 0)
-                inbound_batch(*snapshot, static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0);
-            else if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
-                outbound_batch(*path);
+            if ((data & (udp_tag | raw_esp_tag)) != 0 && socket_count < sockets.size())
+                sockets[socket_count++] = {static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0};
         }
+        SocketCadence cadence(socket_count > 0);
+        const auto read_sockets = [&] {
+            std::size_t received = 0;
+            for (std::size_t s = 0; s < socket_count; ++s)
+                received += inbound_batch(*snapshot, sockets[s].fd, sockets[s].raw_esp);
+            cadence.sockets_read(received > 0);
+        };
+        for (int i = 0; i < ready; ++i) {
+            if (cadence.due())
+                read_sockets();
+            const auto data = events[i].data.u64;
+            if ((data & (udp_tag | raw_esp_tag)) != 0)
+                continue;
+            if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
+                outbound_batch(*path);
+            cadence.tunnel_turn();
+        }
+        if (cadence.due())
+            read_sockets();
         reader_.quiescent();
     }
 }

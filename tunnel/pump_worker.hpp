@@ -16,6 +16,7 @@
 #include "net/log_rate_limit.hpp"
 #include "tunnel/gro_coalescer.hpp"
 #include "tunnel/packet_buffer.hpp"
+#include "tunnel/pump_schedule.hpp"
 #include "tunnel/sa_table.hpp"
 #include "tunnel/spsc_ring.hpp"
 #include "tunnel/traffic_class.hpp"
@@ -101,15 +102,15 @@ private:
     void run();
     // outbound_path.cpp
     void outbound_batch(const TunnelPath& path);
-    // Up to max_reads packets of one TUN queue (fd -1: none) into the send
-    // batch; returns how many were read, fewer when the queue ran dry.
-    std::size_t read_tun(const TunnelPath& path, int fd, std::size_t max_reads);
+    // Packets of one TUN queue (fd -1: none) into the send batch, until the
+    // queue runs dry or the budget is spent.
+    void read_tun(const TunnelPath& path, int fd, TurnBudget& budget);
     void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header);
     template <class WriteInner>
     void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
     void send_outbound(const TunnelPath& path);
-    // inbound_path.cpp
-    void inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
+    // inbound_path.cpp; returns the datagrams (or GRO reads) received.
+    std::size_t inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
     void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
                          socklen_t from_length);
     void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,

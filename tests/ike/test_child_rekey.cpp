@@ -92,6 +92,12 @@ TEST_CASE("rekey: the initiator of the IKE SA rekeys at its soft lifetime, and b
     check_rekeyed_by(p, p.a_host, p.b_host);
     CHECK(p.a->counters().child_rekeys == 1);
     CHECK(p.b->counters().child_rekeys_answered == 1);
+    // Each end tells its host which SA the new one replaces: the daemon counts rekeys by it.
+    for (const FakeHost* host : {&p.a_host, &p.b_host}) {
+        REQUIRE(host->installed.size() == 2);
+        CHECK(host->installed.front().rekeys_spi_in == 0);
+        CHECK(host->installed.back().rekeys_spi_in == host->installed.front().inbound.spi);
+    }
     CHECK(p.a->counters().rekey_collisions == 0);
     // The new SA has its own lifetime again.
     const auto next = p.a->status(p.now).front().child_sas.front();
@@ -290,6 +296,7 @@ TEST_CASE("a CREATE_CHILD_SA without REKEY_SA gets a CHILD SA for a tunnel whose
     REQUIRE(p.b_host.installed.size() == 2);
     CHECK(p.b_host.installed.back().outbound.spi == 0x7777);
     CHECK(p.b_host.installed.back().use_outbound);
+    CHECK(p.b_host.installed.back().rekeys_spi_in == 0);
     CHECK(p.b->counters().child_sas_created == 1);
     // With its CHILD SA back, a second one for the same tunnel is refused.
     CHECK(a.offer_child(std::nullopt).notify_type == NotifyType::no_additional_sas);

@@ -819,7 +819,7 @@ secret = 12345
 )") == "a.toml:5:10: expected a string for 'secret', not an integer");
 }
 
-TEST_CASE("dpd-interval: milliseconds, at least 100ms, or disable-dpd")
+TEST_CASE("dpd-interval: milliseconds, at least 50ms, or disable-dpd")
 {
     using namespace std::chrono_literals;
     const auto profile_of = [](std::string_view dpd) {
@@ -829,12 +829,13 @@ TEST_CASE("dpd-interval: milliseconds, at least 100ms, or disable-dpd")
             .profiles.at("default");
     };
     CHECK(profile_of("200ms").dpd_interval == 200ms);
+    CHECK(profile_of("50ms").dpd_interval == 50ms);
     CHECK(profile_of("disable-dpd").dpd_interval == 0ms);
     CHECK(error_of(R"([site]
 name = "a"
 [profile.default]
-dpd-interval = "50ms"
-)") == "a.toml:4:16: 'dpd-interval' must be at least 100ms (or \"disable-dpd\")");
+dpd-interval = "49ms"
+)") == "a.toml:4:16: 'dpd-interval' must be at least 50ms (or \"disable-dpd\")");
 }
 
 TEST_CASE("workers: one per core by default, \"auto\", or 1 to 64")

@@ -88,7 +88,7 @@ private:
         std::uint32_t mtu = 0;
         bool up = false;
         std::chrono::system_clock::time_point changed_at = std::chrono::system_clock::now();   // last up or down
-        std::uint64_t rekeys = 0;   // CHILD SAs installed while it had one already
+        std::uint64_t rekeys = 0;   // CHILD SAs installed by a rekey (REKEY_SA)
         bool udp_encapsulation = true;
         // Mode config, a branch (mode-config = "request"): the addresses the
         // hub assigned, on the interface, and the networks it said it reaches.

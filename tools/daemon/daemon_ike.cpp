@@ -13,9 +13,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ranges>
 
 namespace mesh::daemon {
 
@@ -116,10 +118,25 @@ void Daemon::read_ike_socket(bool natt)
     }
 }
 
+namespace {
+
+// A fifth of the smallest dpd-interval, between 10 and 50 ms: a liveness
+// check goes out at most that late, and a site whose profiles keep the
+// default 30 s wakes up 20 times a second, not 100.
+std::chrono::milliseconds ike_tick_interval(const config::Config& config)
+{
+    auto tick = std::chrono::milliseconds(50);
+    for (const auto& profile : config.profiles | std::views::values)
+        if (profile.dpd_interval.count() > 0)
+            tick = std::min(tick, std::chrono::duration_cast<std::chrono::milliseconds>(profile.dpd_interval / 5));
+    return std::max(tick, std::chrono::milliseconds(10));
+}
+
+} // namespace
+
 void Daemon::schedule_ike_tick()
 {
-    // Fine enough for a 100 ms dpd-interval; a tick with nothing due costs a few comparisons.
-    ike_timer_.expires_after(std::chrono::milliseconds(50));
+    ike_timer_.expires_after(ike_tick_interval(config_));
     ike_timer_.async_wait([this](const boost::system::error_code& error) {
         if (error)
             return;
@@ -224,7 +241,6 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
     Tunnel* tunnel = child.branch ? instance_for(child) : find_tunnel(child.tunnel);
     if (tunnel == nullptr)
         return false;
-    const bool replaces = !table_.tunnels().at(tunnel->id).sas.empty();
     const auto scope = net::LogScope::tunnel(tunnel->config->name, tunnel->config->peer);
     try {
         // The responder of a rekey sends on the new SA only once the old one is deleted (use_outbound).
@@ -240,7 +256,7 @@ bool Daemon::install_child(const ike::ChildSaInstall& child)
             remove_instance(*tunnel);
         return false;
     }
-    tunnel->rekeys += replaces ? 1 : 0;
+    tunnel->rekeys += child.rekeys_spi_in != 0 ? 1 : 0;
     if (child.use_outbound && !tunnel->up)
         set_tunnel_up(*tunnel, true);
     return true;

@@ -85,7 +85,7 @@ void tunnel_families(Exposition& out, const std::vector<TunnelFigures>& tunnels)
         for (std::size_t i = 0; i < drop_reasons.size(); ++i)
             out.sample(TunnelLabels(tunnel, Label{"reason", drop_reasons[i]}), tunnel.drops[i]);
     each("mesh_site_tunnel_rekeys_total", MetricType::counter,
-         "CHILD SAs installed while the tunnel had one already (rekeys).", [](T t) { return t.rekeys; });
+         "CHILD SAs installed by a rekey (REKEY_SA) of the tunnel's SA.", [](T t) { return t.rekeys; });
     each("mesh_site_tunnel_sas", MetricType::gauge, "CHILD SAs installed on the tunnel.",
          [](T t) { return t.sas; });
 }
