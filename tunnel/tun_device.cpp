@@ -73,12 +73,23 @@ TunDevice::TunDevice(const std::string& name) : name_(name)
         fd_ = open_queue(name, flags);
         if (!fd_)
             throw_errno("creating TUN interface " + name);
+        priority_queue_error_ = "the interface exists with one queue (delete it to get two)";
     } else {
-        priority_fd_ = open_queue(name, flags | IFF_MULTI_QUEUE);
-        const auto program = priority_fd_ ? load_steering_program() : net::FileDescriptor();
-        int program_fd = program.get();
-        if (!program || ::ioctl(fd_.get(), TUNSETSTEERINGEBPF, &program_fd) < 0)
+        const auto fail = [&](const char* step) {
+            priority_queue_error_ = std::string(step) + ": " + std::strerror(errno);
             priority_fd_ = net::FileDescriptor();
+        };
+        priority_fd_ = open_queue(name, flags | IFF_MULTI_QUEUE);
+        if (!priority_fd_) {
+            fail("opening its second queue");
+        } else {
+            const auto program = load_steering_program();
+            int program_fd = program.get();
+            if (!program)
+                fail("loading the steering program (it needs CAP_BPF)");
+            else if (::ioctl(fd_.get(), TUNSETSTEERINGEBPF, &program_fd) < 0)
+                fail("attaching the steering program");
+        }
     }
     vnet_hdr_ = true;
     // Offer the most the kernel takes: an older kernel refuses the USO flags

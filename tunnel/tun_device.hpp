@@ -33,6 +33,8 @@ public:
     // Queue 1: what the steering program calls priority
     // (tunnel/tun_steering.hpp); -1 when the interface has one queue.
     [[nodiscard]] int priority_fd() const noexcept { return priority_fd_.get(); }
+    // Why there is no priority queue, for the operator (empty when there is one).
+    [[nodiscard]] const std::string& priority_queue_error() const noexcept { return priority_queue_error_; }
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
     // Reads and writes carry a VirtioNetHeader.
@@ -47,6 +49,7 @@ public:
 private:
     net::FileDescriptor fd_;
     net::FileDescriptor priority_fd_;
+    std::string priority_queue_error_;
     std::string name_;
     int ifindex_ = 0;
     bool vnet_hdr_ = false;

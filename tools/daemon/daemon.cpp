@@ -183,6 +183,10 @@ Daemon::Tunnel& Daemon::open_tunnel(Tunnel tunnel)
 
     tunnel.device = std::make_shared<tunnel::TunDevice>(tunnel.interface);
     tun_reaper_->adopt(*tunnel.device);
+    if (!tunnel.device->priority_queue_error().empty())
+        log::esp()->warn("tunnel {}: interface {} has no priority queue, so BFD, OSPF and pings wait behind bulk "
+                         "data: {}",
+                         tunnel.name, tunnel.interface, tunnel.device->priority_queue_error());
     if (config.mtu) {
         tunnel.mtu = *config.mtu;
     } else {
