@@ -9,12 +9,11 @@
 #      SA table's snapshots, the SPSC rings, both pump threads under traffic;
 #      and IKE's crypto pool (IKE_SA_INIT keys computed on other threads)
 #   5. builds the libFuzzer targets with clang-16, replays every kept case and
-#      fuzzes each target for FUZZ_SECONDS (default 20)
-#   The builds of 3-5 run at idle priority while 2's tests run.
+#      fuzzes each target for FUZZ_SECONDS (default 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-fuzz_seconds=${FUZZ_SECONDS:-20}
+fuzz_seconds=${FUZZ_SECONDS:-15}
 started=$(date +%s)
 
 step() { printf '\n==== %s (at %d s)\n' "$*" $(($(date +%s) - started)); }
@@ -25,22 +24,6 @@ bash tools/install-deps.sh
 step "build (warnings are errors)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
-
-step "sanitizer and fuzzing trees: configured now, built at idle priority while ctest runs"
-# Most netns and interop tests wait on the network and timers, leaving a core
-# idle; SCHED_IDLE compiles only in that idle time, so no test loses CPU to it.
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=ON -DMESH_WERROR=ON >/dev/null
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_TSAN=ON -DMESH_WERROR=ON >/dev/null
-cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-16 -DMESH_FUZZ=ON -DMESH_WERROR=ON >/dev/null
-background_log=$(mktemp)
-# mesh-site and its man pages too: unit.import-routeros runs the binary on RouterOS exports.
-setsid chrt --idle 0 bash -c "
-  cmake --build build-asan -j$jobs --target test_net test_gre test_tunnel test_ike test_routing test_tools mesh-site man_pages &&
-  cmake --build build-tsan -j$jobs --target test_tunnel test_ike &&
-  cmake --build build-fuzz -j$jobs" >"$background_log" 2>&1 &
-background_build=$!
-# Its own process group (setsid), so a failing run stops the compilers with it.
-trap 'kill -- "-$background_build" 2>/dev/null || true' EXIT
 
 step "ctest: unit, netns, interop"
 ctest_log=$(mktemp)
@@ -57,24 +40,22 @@ if [[ ${CI:-} == true ]] && grep -q -- '\*\*\*Skipped\|Not Run' "$ctest_log"; th
 fi
 rm -f "$ctest_log"
 
-step "waiting for the sanitizer and fuzzing builds"
-if ! wait "$background_build"; then
-  tail -60 "$background_log"
-  echo "FAIL: building the sanitizer or fuzzing trees (whole log: $background_log)" >&2
-  exit 1
-fi
-trap - EXIT
-rm -f "$background_log"
-
 step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMESH_SANITIZE=ON -DMESH_WERROR=ON >/dev/null
+# mesh-site and its man pages too: unit.import-routeros runs the binary on RouterOS exports.
+cmake --build build-asan -j"$jobs" --target test_net test_gre test_tunnel test_ike test_routing test_tools mesh-site man_pages
 ctest --test-dir build-asan -L unit -E shellcheck -j"$jobs" --output-on-failure
 
 step "data plane and IKE's crypto pool under ThreadSanitizer (SA table snapshots, SPSC rings, both pump threads)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_TSAN=ON -DMESH_WERROR=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target test_tunnel test_ike
 # Every race is a failure; the whole binary takes about a minute under TSan.
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" timeout -k 10 600 build-tsan/tests/tunnel/test_tunnel
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" timeout -k 10 600 build-tsan/tests/ike/test_ike -tc='crypto pool*'
 
 step "fuzzing (libFuzzer, ${fuzz_seconds}s per target)"
+cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-16 -DMESH_FUZZ=ON -DMESH_WERROR=ON >/dev/null
+cmake --build build-fuzz -j"$jobs"
 for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
   name=$(basename "$fuzzer")
   kept=tests/fuzz/corpus/$name

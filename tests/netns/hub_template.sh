@@ -273,7 +273,8 @@ victims_gone() { [[ $(hub_json 'len(t["instances"]), t["instances-up"]') == "($l
 lab_wait 30 "the victims' instances to go ($(hub_json 'len(t["instances"])' || true) left)" victims_gone
 gone_ms=$((($(date +%s%N) - kill_at) / 1000000))
 for i in "${victims[@]}"; do
-    _lab_no_link "$HUB" "${victim_if[$i]}" || lab_die "interface ${victim_if[$i]} of spoke$i still on the hub"
+    # The kernel unregisters a TUN once its last queue's fd is closed, after the workers let go of it.
+    lab_wait 5 "interface ${victim_if[$i]} of spoke$i to leave the hub" _lab_no_link "$HUB" "${victim_if[$i]}"
     [[ -z $(ip -n "$HUB" route show dev "${victim_if[$i]}" 2>/dev/null) ]] || lab_die "routes via ${victim_if[$i]} left"
     [[ $(hub_json "sum(i['branch'] == 'fqdn:s$i.branch.example.net' for i in t['instances'])") == 0 ]] ||
         lab_die "spoke$i's instance still listed"
