@@ -28,15 +28,15 @@ namespace {
 constexpr int send_wait_ms = 20;
 } // namespace
 
-void PumpWorker::outbound_batch(const TunnelPath& path, std::size_t ready_tunnels)
+void PumpWorker::outbound_batch(const TunnelPath& path)
 {
     sends_->set_segmentation(path.udp_gso && udp_gso_);
     // The priority queue first, each queue with a turn's budget: what the
     // kernel steered there waits for no bulk but what this turn already
     // sealed, at most two 64 KiB TSO packets.
-    TurnBudget priority(ready_tunnels);
+    TurnBudget priority;
     read_tun(path, path.tun_priority_fd, priority);
-    TurnBudget bulk(ready_tunnels);
+    TurnBudget bulk;
     read_tun(path, path.tun_fd, bulk);
     if (!sends_->empty())
         send_outbound(path);

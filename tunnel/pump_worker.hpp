@@ -101,7 +101,7 @@ private:
 
     void run();
     // outbound_path.cpp
-    void outbound_batch(const TunnelPath& path, std::size_t ready_tunnels);
+    void outbound_batch(const TunnelPath& path);
     // Packets of one TUN queue (fd -1: none) into the send batch, until the
     // queue runs dry or the budget is spent.
     void read_tun(const TunnelPath& path, int fd, TurnBudget& budget);
