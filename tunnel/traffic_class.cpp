@@ -32,6 +32,24 @@ std::span<const std::uint8_t> gre_payload(std::span<const std::uint8_t> gre_pack
     return gre_packet.subspan(header);
 }
 
+// Whether an IP packet (a whole fixed header of its version) is a TCP
+// segment without data, SYN, FIN or RST. A TCP header cut before its flags
+// counts as one: unreadable is bulk, as the steering program's short loads
+// make it.
+bool pure_tcp_ack(std::span<const std::uint8_t> packet) noexcept
+{
+    const bool v4 = packet[0] >> 4 == 4;
+    const std::size_t ip_header = v4 ? std::size_t{packet[0] & 0x0fu} * 4 : net::ipv6_header_bytes;
+    if (packet[v4 ? 9 : 6] != net::protocol_tcp)   // IPv4 protocol, IPv6 next header
+        return false;
+    if (packet.size() < ip_header + 14)   // through TCP's data offset (byte 12) and flags (13)
+        return true;
+    // IPv4's total length counts its header, IPv6's payload length does not.
+    const std::size_t segment = net::load_be16(packet.data() + (v4 ? 2 : 4)) - (v4 ? ip_header : 0);
+    const std::size_t tcp_header = (std::size_t{packet[ip_header + 12]} >> 4) * 4;
+    return segment == tcp_header && (packet[ip_header + 13] & tcp_fin_syn_rst) == 0;
+}
+
 // The IP packet an ESP payload carries; empty when there is none.
 std::span<const std::uint8_t> carried_packet(std::span<const std::uint8_t> payload, std::uint8_t next_header) noexcept
 {
@@ -64,7 +82,9 @@ TrafficClass classify(std::span<const std::uint8_t> payload, std::uint8_t next_h
     const auto dscp = ip_dscp(packet);
     if (!dscp)
         return TrafficClass::bulk;
-    return network_control(*dscp) || packet.size() <= small_packet_bytes ? TrafficClass::priority : TrafficClass::bulk;
+    if (network_control(*dscp))
+        return TrafficClass::priority;
+    return packet.size() <= small_packet_bytes && !pure_tcp_ack(packet) ? TrafficClass::priority : TrafficClass::bulk;
 }
 
 } // namespace mesh::tunnel

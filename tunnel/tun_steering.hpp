@@ -2,10 +2,10 @@
 // The kernel's half of "priority first" (tunnel/traffic_class.hpp): a TUN
 // with two queues and a steering program (TUNSETSTEERINGEBPF, Linux 4.16)
 // that puts each packet routed into it on queue 1 when classify() would call
-// it priority (DSCP CS6 or CS7, or at most small_packet_bytes long) and on
-// queue 0 otherwise. Each queue is a ring of its own, so a flood that fills
-// queue 0 neither delays nor drops a BFD or OSPF packet; the worker reads
-// queue 1 first.
+// it priority (DSCP CS6 or CS7, or at most small_packet_bytes long and no
+// pure TCP ACK) and on queue 0 otherwise. Each queue is a ring of its own,
+// so a flood that fills queue 0 neither delays nor drops a BFD or OSPF
+// packet; the worker reads queue 1 first.
 
 #include "net/file_descriptor.hpp"
 
