@@ -35,14 +35,15 @@ void PumpWorker::outbound_batch(const TunnelPath& path)
     // kernel steered there waits for no bulk but what this turn already
     // sealed, at most two 64 KiB TSO packets.
     TurnBudget priority;
-    read_tun(path, path.tun_priority_fd, priority);
+    read_tun(path, path.tun_priority_fd, priority, TrafficClass::priority);
     TurnBudget bulk;
-    read_tun(path, path.tun_fd, bulk);
+    read_tun(path, path.tun_fd, bulk,
+             path.tun_priority_fd >= 0 ? std::optional{TrafficClass::bulk} : std::nullopt);
     if (!sends_->empty())
         send_outbound(path);
 }
 
-void PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget)
+void PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered)
 {
     if (fd < 0)
         return;
@@ -65,11 +66,12 @@ void PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget)
             header = VirtioNetHeader::load(packet.data().first<VirtioNetHeader::size>());
             packet.pull_front(VirtioNetHeader::size);
         }
-        queue_outbound(path, packet.data(), header);
+        queue_outbound(path, packet.data(), header, steered);
     }
 }
 
-void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header)
+void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header,
+                                std::optional<TrafficClass> steered)
 {
     TunnelCounters& counters = *path.counters;
     if (path.outbound == nullptr) [[unlikely]] {
@@ -103,7 +105,8 @@ void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
     if (path.mss_clamp && clamp_tcp_mss(packet, path.mtu))
         counters.mss_clamped.add(1);
     const bool priority =
-        classify(packet, version == 4 ? net::protocol_ipv4 : net::protocol_ipv6) == TrafficClass::priority;
+        (steered ? *steered : classify(packet, version == 4 ? net::protocol_ipv4 : net::protocol_ipv6)) ==
+        TrafficClass::priority;
     seal_outbound(path, packet.size(), version,
                   [&](std::span<std::uint8_t> out) { std::memcpy(out.data(), packet.data(), packet.size()); });
     // A priority packet leaves now with the bulk sealed before it, not after

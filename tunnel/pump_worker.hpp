@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <thread>
 
 namespace mesh::tunnel {
@@ -104,8 +105,11 @@ private:
     void outbound_batch(const TunnelPath& path);
     // Packets of one TUN queue (fd -1: none) into the send batch, until the
     // queue runs dry or the budget is spent.
-    void read_tun(const TunnelPath& path, int fd, TurnBudget& budget);
-    void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header);
+    // steered: the class the kernel's steering program gave what fd holds;
+    // nullopt for a one-queue TUN, whose packets the pump classifies itself.
+    void read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered);
+    void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header,
+                        std::optional<TrafficClass> steered);
     template <class WriteInner>
     void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
     void send_outbound(const TunnelPath& path);
