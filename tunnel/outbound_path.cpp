@@ -28,15 +28,16 @@ namespace {
 constexpr int send_wait_ms = 20;
 } // namespace
 
-void PumpWorker::outbound_batch(const TunnelPath& path)
+void PumpWorker::outbound_batch(const TunnelPath& path, std::size_t ready_tunnels)
 {
     sends_->set_segmentation(path.udp_gso && udp_gso_);
     // The priority queue first, each queue with a turn's budget: what the
     // kernel steered there waits for no bulk but what this turn already
-    // sealed, at most two 64 KiB TSO packets.
-    TurnBudget priority;
+    // sealed, at most two 64 KiB TSO packets while other tunnels wait, 64
+    // reads when alone.
+    TurnBudget priority(ready_tunnels);
     read_tun(path, path.tun_priority_fd, priority, TrafficClass::priority);
-    TurnBudget bulk;
+    TurnBudget bulk(ready_tunnels);
     read_tun(path, path.tun_fd, bulk,
              path.tun_priority_fd >= 0 ? std::optional{TrafficClass::bulk} : std::nullopt);
     if (!sends_->empty())

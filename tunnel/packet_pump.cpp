@@ -126,6 +126,7 @@ void PumpWorker::run()
             if ((data & (udp_tag | raw_esp_tag)) != 0 && socket_count < sockets.size())
                 sockets[socket_count++] = {static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0};
         }
+        const auto ready_tunnels = static_cast<std::size_t>(ready) - socket_count;
         SocketCadence cadence(socket_count > 0);
         const auto read_sockets = [&] {
             std::size_t received = 0;
@@ -140,7 +141,7 @@ void PumpWorker::run()
             if ((data & (udp_tag | raw_esp_tag)) != 0)
                 continue;
             if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
-                outbound_batch(*path);
+                outbound_batch(*path, ready_tunnels);
             cadence.tunnel_turn();
         }
         if (cadence.due())

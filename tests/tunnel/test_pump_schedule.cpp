@@ -16,9 +16,9 @@ using mesh::tunnel::TurnBudget;
 namespace {
 
 // Reads of `size` bytes until the budget refuses one: how many it allowed.
-std::size_t reads_allowed(std::size_t size)
+std::size_t reads_allowed(std::size_t size, std::size_t ready_tunnels = 2)
 {
-    TurnBudget budget;
+    TurnBudget budget(ready_tunnels);
     std::size_t reads = 0;
     while (budget.allows_read()) {
         budget.spend(size);
@@ -52,14 +52,17 @@ std::string wake_up(std::size_t tunnels, bool socket_ready, std::size_t socket_r
 
 } // namespace
 
-TEST_CASE("a turn reads 64 small packets, or two 64 KiB super-packets")
+TEST_CASE("a turn reads 64 small packets, or two 64 KiB super-packets while other tunnels wait")
 {
     CHECK(reads_allowed(100) == TurnBudget::max_reads);
     CHECK(reads_allowed(1500) == TurnBudget::max_reads);
     CHECK(reads_allowed(65535) == 2);
     // The read that crosses the byte budget is the last one.
-    CHECK(reads_allowed(TurnBudget::max_bytes - 1) == 2);
-    CHECK(reads_allowed(TurnBudget::max_bytes) == 1);
+    CHECK(reads_allowed(TurnBudget::shared_bytes - 1) == 2);
+    CHECK(reads_allowed(TurnBudget::shared_bytes) == 1);
+    // Alone in its wake-up, a tunnel's turn is one whole send batch.
+    CHECK(reads_allowed(65535, 1) == TurnBudget::max_reads);
+    CHECK(reads_allowed(100, 1) == TurnBudget::max_reads);
 }
 
 TEST_CASE("the sockets are read first and after every 8 tunnel turns while they find data")
