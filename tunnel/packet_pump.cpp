@@ -119,14 +119,18 @@ void PumpWorker::run()
         reader_.online();
         const Snapshot* snapshot = table_.snapshot();
         std::size_t socket_count = 0;
+        ReadyTunnels ready_tunnels;
         for (int i = 0; i < ready; ++i) {
             const auto data = events[i].data.u64;
             if (data == stop_tag)
                 return;
-            if ((data & (udp_tag | raw_esp_tag)) != 0 && socket_count < sockets.size())
-                sockets[socket_count++] = {static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0};
+            if ((data & (udp_tag | raw_esp_tag)) != 0) {
+                if (socket_count < sockets.size())
+                    sockets[socket_count++] = {static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0};
+            } else {
+                ready_tunnels.add(data);
+            }
         }
-        const auto ready_tunnels = static_cast<std::size_t>(ready) - socket_count;
         SocketCadence cadence(socket_count > 0);
         const auto read_sockets = [&] {
             std::size_t received = 0;
@@ -141,7 +145,7 @@ void PumpWorker::run()
             if ((data & (udp_tag | raw_esp_tag)) != 0)
                 continue;
             if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
-                outbound_batch(*path, ready_tunnels);
+                outbound_batch(*path, ready_tunnels.count());
             cadence.tunnel_turn();
         }
         if (cadence.due())

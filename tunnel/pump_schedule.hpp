@@ -17,6 +17,7 @@
 //   while the TUN turns went on, losing the ACKs that clock every sender.
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 namespace mesh::tunnel {
@@ -49,6 +50,27 @@ private:
     std::size_t max_bytes_;
     std::size_t reads_ = 0;
     std::size_t bytes_ = 0;
+};
+
+// How many tunnels one wake-up serves, as far as TurnBudget asks: none,
+// one, or more (2). A TUN with a priority queue reports its two fds under
+// one tunnel id: a tunnel alone with a ping waiting is still alone.
+class ReadyTunnels {
+public:
+    void add(std::uint64_t tunnel) noexcept
+    {
+        if (count_ == 0) {
+            first_ = tunnel;
+            count_ = 1;
+        } else if (tunnel != first_) {
+            count_ = 2;
+        }
+    }
+    [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+private:
+    std::uint64_t first_ = 0;
+    std::size_t count_ = 0;
 };
 
 // When the sockets get their turns among one wake-up's tunnel turns.

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 
+using mesh::tunnel::ReadyTunnels;
 using mesh::tunnel::SocketCadence;
 using mesh::tunnel::TurnBudget;
 
@@ -63,6 +64,26 @@ TEST_CASE("a turn reads 64 small packets, or two 64 KiB super-packets while othe
     // Alone in its wake-up, a tunnel's turn is one whole send batch.
     CHECK(reads_allowed(65535, 1) == TurnBudget::max_reads);
     CHECK(reads_allowed(100, 1) == TurnBudget::max_reads);
+}
+
+TEST_CASE("a wake-up counts a tunnel once, both of its TUN queues ready")
+{
+    ReadyTunnels ready;
+    CHECK(ready.count() == 0);
+    ready.add(7);
+    ready.add(7);   // its priority queue
+    CHECK(ready.count() == 1);
+    CHECK(reads_allowed(65535, ready.count()) == TurnBudget::max_reads);
+    ready.add(9);
+    ready.add(7);
+    CHECK(ready.count() == 2);
+    CHECK(reads_allowed(65535, ready.count()) == 2);
+    ReadyTunnels zero_first;
+    zero_first.add(0);   // tunnel id 0 is a tunnel too
+    zero_first.add(0);
+    CHECK(zero_first.count() == 1);
+    zero_first.add(1);
+    CHECK(zero_first.count() == 2);
 }
 
 TEST_CASE("the sockets are read first and after every 8 tunnel turns while they find data")
