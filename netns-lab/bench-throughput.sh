@@ -36,10 +36,15 @@
 #            [--baseline PATH] [--algorithms aes-128-gcm,chacha20-poly1305,...]
 #            [--no-mesh-site] [--no-wireguard] [--no-strongswan] [--no-latency]
 #            [--ipv6] [--udp] [--udp-rate RATE] [--udp-length BYTES]
+#            [--gateway-nice N]
 #   --baseline     a second mesh-site binary (another build, main's), run
 #                  right before --binary for each algorithm: an A/B in one run
 #   --ipv6         inner traffic over IPv6 (fd00:1::2 -> fd00:2::2); the
 #                  underlay stays IPv4
+#   --gateway-nice every path's VPN daemons (mesh-site, wireguard-go,
+#                  charon) run at nice N (default -10; 0 for the hosts'
+#                  priority): iperf3 and ping stand in for the LANs' hosts,
+#                  which on a real network do not share the gateway's cores
 #   --udp          UDP instead of TCP: iperf3 -u -b RATE (default 10G per
 #                  stream) -l BYTES (default 1300, under every path's MTU)
 # shellcheck source-path=SCRIPTDIR
@@ -48,7 +53,7 @@ set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 seconds=10 binary='' baseline='' algorithms=aes-128-gcm mesh_site=1 wireguard=1 strongswan=1 latency=1
-ipv6=0 udp=0 udp_rate=10G udp_length=1300
+ipv6=0 udp=0 udp_rate=10G udp_length=1300 gateway_nice=-10
 while (($#)); do
     case $1 in
         --time | -t) seconds=$2; shift 2 ;;
@@ -63,10 +68,13 @@ while (($#)); do
         --udp) udp=1; shift ;;
         --udp-rate) udp_rate=$2; shift 2 ;;
         --udp-length) udp_length=$2; shift 2 ;;
+        --gateway-nice) gateway_nice=$2; shift 2 ;;
         -h | --help) sed -n '2,46s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
+[[ $gateway_nice =~ ^-?[0-9]+$ ]] || { echo "--gateway-nice takes a number (-20 to 19)" >&2; exit 2; }
+LAB_GATEWAY_NICE=$gateway_nice
 ((seconds >= 4)) || { echo "--time must be at least 4 s (the loaded pings skip the first and last second)" >&2; exit 2; }
 
 lab_init iperf3 ping wg wireguard-go
@@ -168,7 +176,7 @@ if ((mesh_site)); then
 fi
 
 echo
-echo "iperf3 $traffic lan-a -> lan-b${iperf_args[*]:+ (${iperf_args[*]})}, ${seconds}s per run, $(nproc) CPUs, $(uname -r)"
+echo "iperf3 $traffic lan-a -> lan-b${iperf_args[*]:+ (${iperf_args[*]})}, ${seconds}s per run, gateways at nice $gateway_nice, $(nproc) CPUs, $(uname -r)"
 printf '%s\n' "${rows[@]}" | "$LAB_PYTHON" -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]

@@ -20,8 +20,8 @@
 # over the seconds all flows ran at once ("all running": the clients start
 # one by one, over a second or more, and the first ones run alone for a
 # while, which flatters their share and, unevenly, the aggregate). --base PATH measures another build (main's) the same way in
-# the same run, beside each of this one's. The daemons run at nice -10: the
-# iperf3 processes stand in for the LANs' hosts.
+# the same run, beside each of this one's. The daemons run at nice -10 (docs/lab.md,
+# "Gateway priority"): the iperf3 processes stand in for the LANs' hosts.
 #
 # usage: netns-lab/bench-workers.sh [--time SECONDS] [--binary PATH]
 #            [--base PATH] [--tunnels 1,10,100] [--workers 1,2]
@@ -31,6 +31,11 @@ set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 seconds=8 binary='' base='' tunnel_counts=1,10,100 worker_counts=1,2
+# The 200 iperf3 processes stand in for hosts of the LANs, which are other
+# machines on a real network: at equal priority they outnumber the gateways'
+# threads on this machine's cores and starve them (100 tunnels fell to a
+# quarter of one tunnel's figure).
+LAB_GATEWAY_NICE=-10
 while (($#)); do
     case $1 in
         --time | -t) seconds=$2; shift 2 ;;
@@ -117,11 +122,7 @@ sites_start() {
         ns=$(lab_site_ns "$site")
         n "$ns" "$MESH_SITE" check-config -c "$LAB_DIR/site-$site.toml" >/dev/null ||
             lab_die "check-config rejected site-$site.toml"
-        # The 200 iperf3 processes stand in for hosts of the LANs, which are
-        # other machines on a real network: at equal priority they outnumber
-        # the gateways' threads on this machine's cores and starve them (100
-        # tunnels fell to a quarter of one tunnel's figure).
-        lab_bg "mesh-site-$site" "$ns" nice -n -10 "$MESH_SITE" run -c "$LAB_DIR/site-$site.toml"
+        lab_gateway_bg "mesh-site-$site" "$ns" "$MESH_SITE" run -c "$LAB_DIR/site-$site.toml"
     done
     lab_wait 60 "the $count routes of site-a" bash -c "(( \$(ip -n $SITE_A -4 route show | grep -c '^10\.20\..* dev gb') == $count ))"
     lab_wait 60 "the $count routes of site-b" bash -c "(( \$(ip -n $SITE_B -4 route show | grep -c '^10\.10\..* dev ga') == $count ))"
