@@ -31,15 +31,17 @@ constexpr int send_wait_ms = 20;
 void PumpWorker::outbound_batch(const TunnelPath& path, std::size_t ready_tunnels)
 {
     sends_->set_segmentation(path.udp_gso && udp_gso_);
-    // The priority queue first, each queue with a turn's budget: what the
-    // kernel steered there waits for no bulk but what this turn already
-    // sealed, at most two 64 KiB TSO packets while other tunnels wait, 64
-    // reads when alone.
-    TurnBudget priority(ready_tunnels);
-    read_tun(path, path.tun_priority_fd, priority, TrafficClass::priority);
+    // The priority queue first, then a slice of the bulk queue (at most two
+    // 64 KiB TSO packets), again while the turn goes on (a tunnel alone in
+    // its wake-up): what the kernel steered to the priority queue waits for
+    // no more bulk than one slice sealed.
+    const auto bulk_class = path.tun_priority_fd >= 0 ? std::optional{TrafficClass::bulk} : std::nullopt;
     TurnBudget bulk(ready_tunnels);
-    read_tun(path, path.tun_fd, bulk,
-             path.tun_priority_fd >= 0 ? std::optional{TrafficClass::bulk} : std::nullopt);
+    do {
+        TurnBudget priority(ready_tunnels);
+        read_tun(path, path.tun_priority_fd, priority, TrafficClass::priority);
+        read_tun(path, path.tun_fd, bulk, bulk_class);
+    } while (bulk.next_slice());
     if (!sends_->empty())
         send_outbound(path);
 }

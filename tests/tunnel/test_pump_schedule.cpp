@@ -21,10 +21,12 @@ std::size_t reads_allowed(std::size_t size, std::size_t ready_tunnels = 2)
 {
     TurnBudget budget(ready_tunnels);
     std::size_t reads = 0;
-    while (budget.allows_read()) {
-        budget.spend(size);
-        ++reads;
-    }
+    do {
+        while (budget.allows_read()) {
+            budget.spend(size);
+            ++reads;
+        }
+    } while (budget.next_slice());
     return reads;
 }
 
@@ -64,6 +66,27 @@ TEST_CASE("a turn reads 64 small packets, or two 64 KiB super-packets while othe
     // Alone in its wake-up, a tunnel's turn is one whole send batch.
     CHECK(reads_allowed(65535, 1) == TurnBudget::max_reads);
     CHECK(reads_allowed(100, 1) == TurnBudget::max_reads);
+}
+
+TEST_CASE("a lone tunnel's turn goes on in slices of two super-packets, and only while its queue has data")
+{
+    TurnBudget alone(1);
+    std::size_t slices = 0;
+    do {
+        ++slices;
+        while (alone.allows_read())
+            alone.spend(65535);
+    } while (alone.next_slice());
+    CHECK(slices == TurnBudget::max_reads / 2);
+    // A slice that ended on an empty queue ends the turn.
+    TurnBudget drained(1);
+    drained.spend(65535);
+    CHECK_FALSE(drained.next_slice());
+    // Others waiting: one slice.
+    TurnBudget shared(2);
+    shared.spend(TurnBudget::shared_bytes);
+    CHECK_FALSE(shared.allows_read());
+    CHECK_FALSE(shared.next_slice());
 }
 
 TEST_CASE("a wake-up counts a tunnel once, both of its TUN queues ready")
