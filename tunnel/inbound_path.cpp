@@ -10,6 +10,8 @@
 //                  or write(TUN) at once
 //   -> the coalesced super-packets written at the batch's end
 // A raw ESP socket skips the demultiplexing: its reads are IPv4 header + ESP.
+// The worker reads its priority socket (small ESP, tunnel/spi_steering.hpp)
+// before and between its other sockets' batches, see PumpWorker::run.
 
 #include "gre/gre.hpp"
 #include "net/byte_order.hpp"
@@ -66,8 +68,9 @@ std::size_t gro_segment(msghdr& header) noexcept
 }
 } // namespace
 
-std::size_t PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
+std::size_t PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, Source source)
 {
+    const bool raw_esp = source == Source::raw_esp;
     Batch& batch = *batch_;
     for (std::size_t i = 0; i < pump_batch; ++i) {
         PacketBuffer& packet = batch.buffers[i];
@@ -96,10 +99,14 @@ std::size_t PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw
             const auto bytes = packet.data();
             const std::size_t segment = gro_segment(batch.messages[i].msg_hdr);
             if (segment == 0 || segment >= bytes.size()) {
+                if (source == Source::udp_priority)
+                    counters_.priority_datagrams.add(1);
                 handle_datagram(snapshot, bytes, batch.names[i], from_length);
                 continue;
             }
             counters_.gro_datagrams.add(1);
+            if (source == Source::udp_priority)
+                counters_.priority_datagrams.add((bytes.size() + segment - 1) / segment);
             for (std::size_t offset = 0; offset < bytes.size(); offset += segment)
                 handle_datagram(snapshot, bytes.subspan(offset, std::min(segment, bytes.size() - offset)),
                                 batch.names[i], from_length);

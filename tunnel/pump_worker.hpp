@@ -63,6 +63,7 @@ struct PumpCounters {
     Counter claim_drops;
     Counter receive_errors;
     Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
+    Counter priority_datagrams;  // ESP the kernel steered to the worker's priority socket (tunnel/spi_steering.hpp)
 };
 
 using EventRing = SpscRing<DataplaneEvent, 64>;
@@ -76,7 +77,9 @@ public:
     PumpWorker& operator=(const PumpWorker&) = delete;
 
     // Control thread; watch_udp before start(), the others also while the thread runs.
-    void watch_udp(int fd);
+    // fd: its bulk socket in the NAT-T group, which its ESP-in-UDP leaves by;
+    // priority_fd: its priority socket there (-1: none).
+    void watch_udp(int fd, int priority_fd = -1);
     void watch_raw_esp(int fd);
     void watch_tun(TunnelId id, int fd);
     void unwatch_tun(int fd);
@@ -110,7 +113,8 @@ private:
     void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
     void send_outbound(const TunnelPath& path);
     // inbound_path.cpp; returns the datagrams (or GRO reads) received.
-    std::size_t inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
+    enum class Source : std::uint8_t { udp, udp_priority, raw_esp };
+    std::size_t inbound_batch(const Snapshot& snapshot, int fd, Source source);
     void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
                          socklen_t from_length);
     void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
@@ -122,6 +126,7 @@ private:
     net::FileDescriptor epoll_;
     int notify_fd_;
     int udp_fd_ = -1;    // its member of the NAT-T group; its ESP-in-UDP leaves by it too
+    int priority_fd_ = -1;   // its priority socket there, read first
     std::thread thread_;
     QuiescentState::Reader& reader_;
 
