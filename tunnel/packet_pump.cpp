@@ -27,8 +27,9 @@ constexpr std::uint64_t priority_tag = std::uint64_t{1} << 34;
 constexpr std::uint64_t socket_tags = udp_tag | raw_esp_tag | priority_tag;
 
 // Bulk overtakes a priority datagram that arrived during a batch of the bulk
-// socket by that batch at most, as the priority socket is read after each:
-// within the anti-replay window (spi_steering.cpp bounds the other way round).
+// socket by that batch at most, as the priority socket is read after each
+// (and within it): within the anti-replay window (spi_steering.cpp bounds
+// the other way round).
 static_assert(pump_batch * max_gro_segments < ReplayWindow::size);
 
 net::FileDescriptor make_epoll()
@@ -64,7 +65,8 @@ PumpWorker::PumpWorker(SaTable& table, int stop_fd, int notify_fd)
       reader_(table.quiescent_state().add_reader()),
       read_(std::make_unique<PacketBuffer>()),
       sends_(std::make_unique<UdpGsoBatch>()),
-      batch_(std::make_unique<Batch>())
+      batch_(std::make_unique<Batch>()),
+      priority_batch_(std::make_unique<PriorityBatch>())
 {
     epoll_add(epoll_.get(), stop_fd, stop_tag);
 }
@@ -144,18 +146,19 @@ void PumpWorker::run()
         }
         SocketCadence cadence(socket_count > 0 || priority_live);
         // The priority socket (small ESP: pings, BFD, ACKs) is read first in
-        // every socket turn, again after each batch of the others, which may
-        // have taken a while, and before each tunnel turn while its last read
-        // found something: what it holds waits for one batch at most, never
-        // for the bulk queued before it (tunnel/spi_steering.hpp).
+        // every socket turn, again after each batch of the others and every
+        // priority_check_bytes within one, and before each tunnel turn while
+        // its last read found something: what it holds waits for about 64 KiB
+        // of bulk to be opened, never for the bulk queued before it
+        // (tunnel/spi_steering.hpp).
         const auto read_priority = [&] {
-            priority_live = priority_fd_ >= 0 && inbound_batch(*snapshot, priority_fd_, Source::udp_priority) > 0;
+            priority_live = priority_batch(*snapshot) > 0;
             return priority_live;
         };
         const auto read_sockets = [&] {
             bool found = read_priority();
             for (std::size_t s = 0; s < socket_count; ++s) {
-                if (inbound_batch(*snapshot, sockets[s].fd, sockets[s].raw_esp ? Source::raw_esp : Source::udp) == 0)
+                if (inbound_batch(*snapshot, sockets[s].fd, sockets[s].raw_esp) == 0)
                     continue;
                 found = true;
                 read_priority();
