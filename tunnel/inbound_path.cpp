@@ -10,6 +10,9 @@
 //                  or write(TUN) at once
 //   -> the coalesced super-packets written at the batch's end
 // A raw ESP socket skips the demultiplexing: its reads are IPv4 header + ESP.
+// The worker reads its priority socket (small ESP, tunnel/spi_steering.hpp)
+// before and between its other sockets' batches (PumpWorker::run), and
+// within them every priority_check_bytes.
 
 #include "gre/gre.hpp"
 #include "net/byte_order.hpp"
@@ -32,6 +35,10 @@
 namespace mesh::tunnel {
 
 namespace {
+// How much of a bulk batch is opened between two reads of the priority
+// socket: a TSO super-packet's worth, some 30 us of AES-GCM.
+constexpr std::size_t priority_check_bytes = 64 * 1024;
+
 // Until the control thread has moved the tunnel, every packet from the new
 // mapping would report it again: once per interval is enough.
 constexpr auto peer_moved_report_interval = std::chrono::milliseconds(100);
@@ -66,43 +73,48 @@ std::size_t gro_segment(msghdr& header) noexcept
 }
 } // namespace
 
+template <class Room>
+int PumpWorker::receive(int fd, ReadHeaders& reads, Room&& room) noexcept
+{
+    for (std::size_t i = 0; i < pump_batch; ++i) {
+        const std::span<std::uint8_t> bytes = room(i);
+        reads.iov[i] = {bytes.data(), bytes.size()};
+        reads.messages[i].msg_hdr = {};
+        reads.messages[i].msg_hdr.msg_name = &reads.names[i];
+        reads.messages[i].msg_hdr.msg_namelen = sizeof reads.names[i];
+        reads.messages[i].msg_hdr.msg_iov = &reads.iov[i];
+        reads.messages[i].msg_hdr.msg_iovlen = 1;
+        reads.messages[i].msg_hdr.msg_control = reads.controls[i].data();
+        reads.messages[i].msg_hdr.msg_controllen = reads.controls[i].size();
+    }
+    return ::recvmmsg(fd, reads.messages.data(), pump_batch, MSG_DONTWAIT, nullptr);
+}
+
 std::size_t PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp)
 {
     Batch& batch = *batch_;
-    for (std::size_t i = 0; i < pump_batch; ++i) {
-        PacketBuffer& packet = batch.buffers[i];
-        packet.reset();
-        const auto room = packet.writable();
-        batch.iov[i] = {room.data(), room.size()};
-        batch.messages[i].msg_hdr = {};
-        batch.messages[i].msg_hdr.msg_name = &batch.names[i];
-        batch.messages[i].msg_hdr.msg_namelen = sizeof batch.names[i];
-        batch.messages[i].msg_hdr.msg_iov = &batch.iov[i];
-        batch.messages[i].msg_hdr.msg_iovlen = 1;
-        batch.messages[i].msg_hdr.msg_control = batch.controls[i].data();
-        batch.messages[i].msg_hdr.msg_controllen = batch.controls[i].size();
-    }
-    const int received = ::recvmmsg(fd, batch.messages.data(), pump_batch, MSG_DONTWAIT, nullptr);
+    const int received = receive(fd, batch, [&](std::size_t i) {
+        batch.buffers[i].reset();
+        return batch.buffers[i].writable();
+    });
     if (received < 0) {
         if (errno != EAGAIN && errno != EINTR)
             counters_.receive_errors.add(1);
         return 0;
     }
+    std::size_t since_priority = 0;
     for (int i = 0; i < received; ++i) {
         PacketBuffer& packet = batch.buffers[i];
         packet.set_size(batch.messages[i].msg_len);
-        const socklen_t from_length = batch.messages[i].msg_hdr.msg_namelen;
         if (!raw_esp) {
-            const auto bytes = packet.data();
-            const std::size_t segment = gro_segment(batch.messages[i].msg_hdr);
-            if (segment == 0 || segment >= bytes.size()) {
-                handle_datagram(snapshot, bytes, batch.names[i], from_length);
-                continue;
+            handle_read(snapshot, packet.data(), batch.messages[i].msg_hdr, batch.names[i], false);
+            // A read may be a 64 KiB GRO super-packet, a batch 64 of them: small
+            // ESP that arrives meanwhile waits for one check's worth, not the batch.
+            since_priority += packet.size();
+            if (since_priority >= priority_check_bytes) {
+                since_priority = 0;
+                priority_batch(snapshot);
             }
-            counters_.gro_datagrams.add(1);
-            for (std::size_t offset = 0; offset < bytes.size(); offset += segment)
-                handle_datagram(snapshot, bytes.subspan(offset, std::min(segment, bytes.size() - offset)),
-                                batch.names[i], from_length);
             continue;
         }
         // IPv4 raw sockets deliver the IP header too (IPv6 ones do not).
@@ -114,15 +126,50 @@ std::size_t PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw
             }
             packet.pull_front(header);
         }
-        handle_esp(snapshot, packet.data(), batch.names[i], from_length, false);
+        handle_esp(snapshot, packet.data(), batch.names[i], batch.messages[i].msg_hdr.msg_namelen, false, false);
     }
     // The super-packets point into this batch's buffers: out before they are reused.
     coalescer_.flush();
     return static_cast<std::size_t>(received);
 }
 
+std::size_t PumpWorker::priority_batch(const Snapshot& snapshot)
+{
+    if (priority_fd_ < 0)
+        return 0;
+    PriorityBatch& batch = *priority_batch_;
+    const int received = receive(priority_fd_, batch, [&](std::size_t i) { return std::span(batch.buffers[i]); });
+    if (received < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            counters_.receive_errors.add(1);
+        return 0;
+    }
+    for (int i = 0; i < received; ++i)
+        handle_read(snapshot, std::span(batch.buffers[i]).first(batch.messages[i].msg_len), batch.messages[i].msg_hdr,
+                    batch.names[i], true);
+    return static_cast<std::size_t>(received);
+}
+
+void PumpWorker::handle_read(const Snapshot& snapshot, std::span<std::uint8_t> bytes, msghdr& header,
+                             const sockaddr_storage& from, bool priority)
+{
+    const socklen_t from_length = header.msg_namelen;
+    const std::size_t segment = gro_segment(header);
+    const std::size_t datagrams = segment == 0 || segment >= bytes.size() ? 1 : (bytes.size() + segment - 1) / segment;
+    if (priority)
+        counters_.priority_datagrams.add(datagrams);
+    if (datagrams == 1) {
+        handle_datagram(snapshot, bytes, from, from_length, priority);
+        return;
+    }
+    counters_.gro_datagrams.add(1);
+    for (std::size_t offset = 0; offset < bytes.size(); offset += segment)
+        handle_datagram(snapshot, bytes.subspan(offset, std::min(segment, bytes.size() - offset)), from, from_length,
+                        priority);
+}
+
 void PumpWorker::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> bytes,
-                                 const sockaddr_storage& from, socklen_t from_length)
+                                 const sockaddr_storage& from, socklen_t from_length, bool priority)
 {
     if (bytes.size() == 1 && bytes[0] == 0xff) {
         counters_.keepalives.add(1);
@@ -132,11 +179,11 @@ void PumpWorker::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_
         counters_.ike_misrouted_drops.add(1);   // the peer retransmits it
         return;
     }
-    handle_esp(snapshot, bytes, from, from_length, true);
+    handle_esp(snapshot, bytes, from, from_length, true, priority);
 }
 
 void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> bytes, const sockaddr_storage& from,
-                            socklen_t from_length, bool udp)
+                            socklen_t from_length, bool udp, bool priority)
 {
     if (bytes.size() < esp_header_bytes) [[unlikely]] {
         counters_.runt_drops.add(1);
@@ -162,7 +209,9 @@ void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
         return;   // counted by the SA
     auto packet = bytes.subspan(opened->payload_offset, opened->payload_bytes);
     const std::uint8_t next_header = opened->next_header;
-    const TrafficClass traffic_class = classify(packet, next_header);
+    // What the priority socket brought is written now, whatever it carries:
+    // its buffers are read again before the coalescer's batch ends.
+    const TrafficClass traffic_class = priority ? TrafficClass::priority : classify(packet, next_header);
 
     const TunnelPath& path = *entry->tunnel;
     TunnelCounters& counters = *path.counters;

@@ -1,6 +1,7 @@
 #include "tunnel/packet_pump.hpp"
 
 #include "tunnel/pump_schedule.hpp"
+#include "tunnel/replay_window.hpp"
 #include "tunnel/spi_steering.hpp"
 
 #include <netinet/in.h>
@@ -22,6 +23,14 @@ namespace {
 constexpr std::uint64_t stop_tag = ~std::uint64_t{0};
 constexpr std::uint64_t udp_tag = std::uint64_t{1} << 32;
 constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 33;
+constexpr std::uint64_t priority_tag = std::uint64_t{1} << 34;
+constexpr std::uint64_t socket_tags = udp_tag | raw_esp_tag | priority_tag;
+
+// Bulk overtakes a priority datagram that arrived during a batch of the bulk
+// socket by that batch at most, as the priority socket is read after each
+// (and within it): within the anti-replay window (spi_steering.cpp bounds
+// the other way round).
+static_assert(pump_batch * max_gro_segments < ReplayWindow::size);
 
 net::FileDescriptor make_epoll()
 {
@@ -56,7 +65,8 @@ PumpWorker::PumpWorker(SaTable& table, int stop_fd, int notify_fd)
       reader_(table.quiescent_state().add_reader()),
       read_(std::make_unique<PacketBuffer>()),
       sends_(std::make_unique<UdpGsoBatch>()),
-      batch_(std::make_unique<Batch>())
+      batch_(std::make_unique<Batch>()),
+      priority_batch_(std::make_unique<PriorityBatch>())
 {
     epoll_add(epoll_.get(), stop_fd, stop_tag);
 }
@@ -66,7 +76,7 @@ PumpWorker::~PumpWorker()
     join();
 }
 
-void PumpWorker::watch_udp(int fd)
+void PumpWorker::watch_udp(int fd, int priority_fd)
 {
     // Without it every datagram is a receive of its own; a kernel that lacks
     // it (before Linux 5.0) only costs speed.
@@ -74,6 +84,11 @@ void PumpWorker::watch_udp(int fd)
     ::setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
     udp_fd_ = fd;
     epoll_add(epoll_.get(), fd, static_cast<std::uint64_t>(fd) | udp_tag);
+    if (priority_fd < 0)
+        return;
+    ::setsockopt(priority_fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
+    priority_fd_ = priority_fd;
+    epoll_add(epoll_.get(), priority_fd, static_cast<std::uint64_t>(priority_fd) | priority_tag);
 }
 
 void PumpWorker::watch_raw_esp(int fd)
@@ -120,30 +135,50 @@ void PumpWorker::run()
         const Snapshot* snapshot = table_.snapshot();
         std::size_t socket_count = 0;
         ReadyTunnels ready_tunnels;
+        bool priority_live = false;
         for (int i = 0; i < ready; ++i) {
             const auto data = events[i].data.u64;
             if (data == stop_tag)
                 return;
-            if ((data & (udp_tag | raw_esp_tag)) != 0) {
+            if ((data & priority_tag) != 0) {
+                priority_live = true;
+            } else if ((data & (udp_tag | raw_esp_tag)) != 0) {
                 if (socket_count < sockets.size())
                     sockets[socket_count++] = {static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0};
             } else {
                 ready_tunnels.add(data);
             }
         }
-        SocketCadence cadence(socket_count > 0);
+        SocketCadence cadence(socket_count > 0 || priority_live);
+        // The priority socket (small ESP: pings, BFD, ACKs) is read first in
+        // every socket turn, again after each batch of the others and every
+        // priority_check_bytes within one, and before each tunnel turn while
+        // its last read found something: what it holds waits for about 64 KiB
+        // of bulk to be opened, never for the bulk queued before it
+        // (tunnel/spi_steering.hpp).
+        const auto read_priority = [&] {
+            priority_live = priority_batch(*snapshot) > 0;
+            return priority_live;
+        };
         const auto read_sockets = [&] {
-            std::size_t received = 0;
-            for (std::size_t s = 0; s < socket_count; ++s)
-                received += inbound_batch(*snapshot, sockets[s].fd, sockets[s].raw_esp);
-            cadence.sockets_read(received > 0);
+            bool found = read_priority();
+            for (std::size_t s = 0; s < socket_count; ++s) {
+                if (inbound_batch(*snapshot, sockets[s].fd, sockets[s].raw_esp) == 0)
+                    continue;
+                found = true;
+                read_priority();
+            }
+            cadence.sockets_read(found || priority_live);
         };
         for (int i = 0; i < ready; ++i) {
-            if (cadence.due())
+            const bool sockets_due = cadence.due();
+            if (sockets_due)
                 read_sockets();
             const auto data = events[i].data.u64;
-            if ((data & (udp_tag | raw_esp_tag)) != 0)
+            if ((data & socket_tags) != 0)
                 continue;
+            if (!sockets_due && priority_live)
+                read_priority();
             if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
                 outbound_batch(*path, ready_tunnels.count());
             cadence.tunnel_turn();
@@ -178,9 +213,9 @@ PacketPump::~PacketPump()
     stop();
 }
 
-void PacketPump::watch_udp(std::size_t worker, int fd)
+void PacketPump::watch_udp(std::size_t worker, int fd, int priority_fd)
 {
-    workers_.at(worker)->watch_udp(fd);
+    workers_.at(worker)->watch_udp(fd, priority_fd);
 }
 
 void PacketPump::watch_raw_esp(int fd)

@@ -35,9 +35,10 @@ public:
     PacketPump& operator=(const PacketPump&) = delete;
 
     // Control thread, before start(): the worker's ESP-in-UDP socket, which
-    // receives the SPIs steered to it and sends its tunnels' ESP-in-UDP.
-    // Also turns on UDP GRO for it: only the worker may read it then.
-    void watch_udp(std::size_t worker, int fd);
+    // receives the SPIs steered to it and sends its tunnels' ESP-in-UDP, and
+    // its priority socket (-1: none), which receives their small ESP.
+    // Also turns on UDP GRO for them: only the worker may read them then.
+    void watch_udp(std::size_t worker, int fd, int priority_fd = -1);
     // Control thread; may be called while the threads run.
     // A raw IP-protocol-50 socket (RawEspSocket): plain ESP, read by worker 0.
     void watch_raw_esp(int fd);

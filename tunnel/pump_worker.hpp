@@ -64,6 +64,7 @@ struct PumpCounters {
     Counter claim_drops;
     Counter receive_errors;
     Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
+    Counter priority_datagrams;  // ESP the kernel steered to the worker's priority socket (tunnel/spi_steering.hpp)
 };
 
 using EventRing = SpscRing<DataplaneEvent, 64>;
@@ -77,7 +78,9 @@ public:
     PumpWorker& operator=(const PumpWorker&) = delete;
 
     // Control thread; watch_udp before start(), the others also while the thread runs.
-    void watch_udp(int fd);
+    // fd: its bulk socket in the NAT-T group, which its ESP-in-UDP leaves by;
+    // priority_fd: its priority socket there (-1: none).
+    void watch_udp(int fd, int priority_fd = -1);
     void watch_raw_esp(int fd);
     void watch_tun(TunnelId id, int fd);
     void unwatch_tun(int fd);
@@ -89,15 +92,23 @@ public:
     EventRing& events() noexcept { return events_; }
 
 private:
-    struct Batch {
+    struct ReadHeaders {
         // UDP_GRO's segment size, and room for the destination address every
         // UdpSocket reports (unused here), so that nothing is truncated.
         using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(int)) + destination_control_bytes>;
-        std::array<PacketBuffer, pump_batch> buffers;
         std::array<mmsghdr, pump_batch> messages{};
         std::array<iovec, pump_batch> iov{};
         std::array<sockaddr_storage, pump_batch> names{};
         alignas(cmsghdr) std::array<Control, pump_batch> controls{};
+    };
+    struct Batch : ReadHeaders {
+        std::array<PacketBuffer, pump_batch> buffers;
+    };
+    // The priority socket's reads, each at most priority_esp_bytes (what the
+    // steering program sends there), GRO or not: its own, so that it can be
+    // read in the middle of a bulk batch.
+    struct PriorityBatch : ReadHeaders {
+        std::array<std::array<std::uint8_t, 512>, pump_batch> buffers{};
     };
 
     void run();
@@ -113,12 +124,22 @@ private:
     template <class WriteInner>
     void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
     void send_outbound(const TunnelPath& path);
-    // inbound_path.cpp; returns the datagrams (or GRO reads) received.
+    // inbound_path.cpp; return the datagrams (or GRO reads) received.
     std::size_t inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);
+    // The priority socket's (none: 0); also every priority_check_bytes of a
+    // bulk batch. What it reads is written to the TUN at once.
+    std::size_t priority_batch(const Snapshot& snapshot);
+    // recvmmsg into reads' headers, message i into room(i).
+    template <class Room>
+    static int receive(int fd, ReadHeaders& reads, Room&& room) noexcept;
+    // One UDP read: a datagram, or UDP GRO's several.
+    void handle_read(const Snapshot& snapshot, std::span<std::uint8_t> bytes, msghdr& header,
+                     const sockaddr_storage& from, bool priority);
     void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
-                         socklen_t from_length);
+                         socklen_t from_length, bool priority);
+    // udp: ESP-in-UDP, not a raw ESP socket's; priority: from the priority socket.
     void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
-                    socklen_t from_length, bool udp);
+                    socklen_t from_length, bool udp, bool priority);
     void deliver(const TunnelPath& path, std::span<std::uint8_t> packet, TrafficClass traffic_class);
     void post(const DataplaneEvent& event) noexcept;
 
@@ -126,6 +147,7 @@ private:
     net::FileDescriptor epoll_;
     int notify_fd_;
     int udp_fd_ = -1;    // its member of the NAT-T group; its ESP-in-UDP leaves by it too
+    int priority_fd_ = -1;   // its priority socket there, read first
     std::thread thread_;
     QuiescentState::Reader& reader_;
 
@@ -138,6 +160,7 @@ private:
 
     // Inbound.
     std::unique_ptr<Batch> batch_;
+    std::unique_ptr<PriorityBatch> priority_batch_;
     net::LogRateLimit unknown_spi_reports_;
     std::chrono::steady_clock::time_point last_peer_moved_report_{};
     GroCoalescer coalescer_;

@@ -15,7 +15,10 @@ namespace mesh::tunnel {
 
 class ReplayWindow {
 public:
-    static constexpr std::uint64_t size = 4096;
+    // Wide enough that small ESP, which the kernel queues apart from bulk
+    // (tunnel/spi_steering.hpp), never pushes the bulk of its SA out of it
+    // (RFC 4301 section 4.1); 2 KiB of bitmap per inbound SA.
+    static constexpr std::uint64_t size = 16384;
 
     explicit ReplayWindow(bool esn = true) noexcept : esn_(esn) {}
 

@@ -15,8 +15,6 @@
 namespace mesh::tunnel {
 
 namespace {
-constexpr int socket_buffer_bytes = 8 << 20;
-
 void set_option(int fd, int level, int name, int value)
 {
     if (::setsockopt(fd, level, name, &value, sizeof value) < 0)

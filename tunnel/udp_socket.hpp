@@ -17,11 +17,15 @@
 
 namespace mesh::tunnel {
 
+// What SO_RCVBUF and SO_SNDBUF are given; the kernel allows twice as much
+// (socket(7)).
+inline constexpr int socket_buffer_bytes = 8 << 20;
+
 class UdpSocket {
 public:
     // Binds local (an unspecified address binds all, port 0 picks one, see
     // local()); throws std::system_error. reuse_port: a member of an
-    // SO_REUSEPORT group (tunnel/spi_steering.hpp), one socket per worker.
+    // SO_REUSEPORT group (tunnel/spi_steering.hpp), two sockets per worker.
     explicit UdpSocket(const net::Endpoint& local, bool reuse_port = false);
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }

@@ -120,6 +120,7 @@ parts = {
     "ike messages-in": delta("counters", "ike", "messages-in"),
     "kernel drops :500": delta("sockets", "ike", "kernel-drops"),
     "kernel drops :4500": delta("sockets", "esp-in-udp", "kernel-drops"),
+    "kernel drops :4500 priority": delta("sockets", "esp-in-udp-priority", "kernel-drops"),
     "keepalives": delta("counters", "keepalives"),
     "runt-drops": delta("counters", "runt-drops"),
     "unknown-spi-drops": delta("counters", "unknown-spi-drops"),

@@ -40,19 +40,19 @@ TEST_CASE("open files: two TUN queues per tunnel, the sockets, the control socke
 {
     const auto need = daemon::open_files_needed(hub(3, false));
     CHECK(need.tun == 6);
-    CHECK(need.sockets == 4);   // UDP 4500 (the control thread's and one worker's), netlink, route monitor
+    CHECK(need.sockets == 5);   // UDP 4500 (the control thread's, one worker's bulk and priority), netlink, route monitor
     CHECK(need.control == 33);  // listener and 32 connections
     CHECK(need.other == daemon::open_files_other);
-    CHECK(need.total() == 6 + 4 + 33 + daemon::open_files_other);
-    CHECK(need.to_string() == std::to_string(need.total()) + " (6 TUN, 4 sockets, 33 control, 64 other)");
-    CHECK(daemon::open_files_needed(hub(3, false), 4).sockets == 7);   // a NAT-T socket per worker
+    CHECK(need.total() == 6 + 5 + 33 + daemon::open_files_other);
+    CHECK(need.to_string() == std::to_string(need.total()) + " (6 TUN, 5 sockets, 33 control, 64 other)");
+    CHECK(daemon::open_files_needed(hub(3, false), 4).sockets == 11);   // two NAT-T sockets per worker
 }
 
 TEST_CASE("open files: IKE adds port 500 and the raw ESP socket")
 {
     const auto need = daemon::open_files_needed(hub(3, true));
     CHECK(need.tun == 8);
-    CHECK(need.sockets == 6);
+    CHECK(need.sockets == 7);
 }
 
 TEST_CASE("open files: 1010 tunnels need more than systemd's soft limit of 1024")

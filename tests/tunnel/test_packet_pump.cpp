@@ -5,6 +5,7 @@
 
 #include "gre/gre.hpp"
 #include "net/byte_order.hpp"
+#include "net/headers.hpp"
 #include "tests/tunnel/inner_packets.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/spi_steering.hpp"
@@ -17,6 +18,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -145,7 +147,7 @@ struct MultiSite {
         : sockets(bind_steered({*net::IpAddress::parse("127.0.0.1"), 0}, workers)), pump(table, workers)
     {
         for (std::size_t w = 0; w < workers; ++w)
-            pump.watch_udp(w, sockets.workers[w]->fd());
+            pump.watch_udp(w, sockets.workers[w]->fd(), sockets.priority[w]->fd());
         for (std::size_t t = 0; t < tunnel_count; ++t) {
             std::array<int, 2> fds{};
             REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds.data()) == 0);
@@ -611,6 +613,59 @@ TEST_CASE("two workers: each reads half the TUNs, and ESP is opened by the worke
         CHECK(a.pump.counters(w).claim_drops.get() == 0);
         CHECK(b.pump.counters(w).unknown_spi_drops.get() == 0);
     }
+}
+
+namespace {
+// What a peer's pump would send in mode gre: the inner packet in GRE, sealed.
+std::vector<std::uint8_t> sealed_in_gre(OutboundSa& sa, const std::vector<std::uint8_t>& inner)
+{
+    auto buffer = std::make_unique<PacketBuffer>();
+    buffer->reset();
+    const gre::Header header;
+    const std::size_t gre_bytes = gre::header_length(header);
+    std::memcpy(buffer->writable().data() + gre_bytes, inner.data(), inner.size());
+    buffer->set_size(gre_bytes + inner.size());
+    gre::encap(buffer->data(), header);
+    REQUIRE(sa.seal(*buffer, net::protocol_gre));
+    return {buffer->data().begin(), buffer->data().end()};
+}
+} // namespace
+
+// RFC 4301 section 4.1: a class that overtakes another on one SA must not
+// push it out of the anti-replay window. Here the ping overtakes 1000 bulk
+// datagrams of its SA, which the worker then opens below the window's top.
+TEST_CASE("a small datagram overtakes the bulk queued before it, and the bulk stays inside the replay window")
+{
+    MultiSite a(1, 1), b(1, 1);
+    OutboundSa peer(params(0x3001, 7));
+    const UdpSocket from{net::Endpoint{*net::IpAddress::parse("127.0.0.1"), 0}};
+    socklen_t length = 0;
+    const auto to = b.sockets.control->local().to_sockaddr(length);
+    const auto send = [&](const std::vector<std::uint8_t>& esp) {
+        while (::sendto(from.fd(), esp.data(), esp.size(), 0, reinterpret_cast<const sockaddr*>(&to), length) < 0)
+            ::poll(nullptr, 0, 1);
+    };
+    // Queued before b's worker runs: sequence numbers 1-1000 bulk, 1001 the ping.
+    constexpr std::size_t bulk = 1000;
+    for (std::size_t i = 0; i < bulk; ++i)
+        send(sealed_in_gre(peer, ipv4_packet(1400, static_cast<std::uint8_t>(i))));
+    const auto ping = ipv4_packet(small_packet_bytes, 0xee);
+    send(sealed_in_gre(peer, ping));
+    b.connect(a, [](std::size_t) { return 0x3001u; }, [](std::size_t) { return 0x4001u; }, 7, 9);
+
+    CHECK(b.receive(0) == ping);
+    std::size_t in_order = 0;
+    for (std::size_t i = 0; i < bulk; ++i) {
+        const auto received = b.receive(0);
+        REQUIRE(received);
+        in_order += *received == ipv4_packet(1400, static_cast<std::uint8_t>(i)) ? 1 : 0;
+    }
+    CHECK(in_order == bulk);
+    const auto& in = *b.table.tunnels().at(1).sas.front().inbound;
+    CHECK(in.counters().replay_drops.get() == 0);
+    CHECK(in.counters().packets.get() == bulk + 1);
+    CHECK(b.pump.counters(0).priority_datagrams.get() == 1);
+    CHECK(kernel_drops(b.sockets.workers[0]->fd()) == 0);
 }
 
 // N workers under ThreadSanitizer: every tunnel carries traffic both ways

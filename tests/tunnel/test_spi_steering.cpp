@@ -3,6 +3,7 @@
 
 #include "net/byte_order.hpp"
 #include "net/file_descriptor.hpp"
+#include "tunnel/esp_sa.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/spi_steering.hpp"
 
@@ -10,8 +11,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <utility>
 #include <vector>
 
 using namespace mesh::tunnel;
@@ -38,9 +41,9 @@ struct Sender {
     socklen_t length = 0;
 };
 
-std::vector<std::uint8_t> esp_with_spi(std::uint32_t spi)
+std::vector<std::uint8_t> esp_with_spi(std::uint32_t spi, std::size_t bytes = 32)
 {
-    std::vector<std::uint8_t> esp(32, 0x5a);
+    std::vector<std::uint8_t> esp(bytes, 0x5a);
     net::store_be32(esp.data(), spi);
     return esp;
 }
@@ -49,7 +52,7 @@ std::vector<std::uint8_t> esp_with_spi(std::uint32_t spi)
 std::vector<std::vector<std::uint8_t>> drain(const UdpSocket& socket, int quiet_ms = 200)
 {
     std::vector<std::vector<std::uint8_t>> datagrams;
-    std::array<std::uint8_t, 2048> buffer;
+    std::array<std::uint8_t, 4096> buffer;
     for (;;) {
         pollfd p{socket.fd(), POLLIN, 0};
         if (::poll(&p, 1, quiet_ms) <= 0)
@@ -62,39 +65,84 @@ std::vector<std::vector<std::uint8_t>> drain(const UdpSocket& socket, int quiet_
 
 } // namespace
 
-TEST_CASE("the steering program sends keepalives, IKE and runts to the control socket and ESP to worker SPI % N")
+TEST_CASE("the steering program sends keepalives, IKE and runts to the control socket, small ESP to worker SPI % N's "
+          "priority socket and other ESP to its bulk socket")
 {
     constexpr std::size_t workers = 3;
     const auto sockets = bind_steered({*net::IpAddress::parse("127.0.0.1"), 0}, workers);
     REQUIRE(sockets.workers.size() == workers);
+    REQUIRE(sockets.priority.size() == workers);
     for (const auto& worker : sockets.workers)
         CHECK(worker->local() == sockets.control->local());
+    for (const auto& priority : sockets.priority)
+        CHECK(priority->local() == sockets.control->local());
     const Sender sender(*sockets.control);
     sender.send(std::array<std::uint8_t, 1>{0xff});                        // NAT keepalive
     sender.send(std::array<std::uint8_t, 12>{0, 0, 0, 0, 1, 2, 3, 4});     // IKE behind the non-ESP marker
     sender.send(std::array<std::uint8_t, 3>{1, 2, 3});                     // too short for an SPI
-    std::vector<std::uint32_t> spis;
+    std::vector<std::uint8_t> big_ike(1200, 0x11);                         // IKE_AUTH-sized: still IKE
+    std::fill_n(big_ike.begin(), 4, std::uint8_t{0});
+    sender.send(big_ike);
+    // Lengths around the bound, a TSO-sized datagram, and an ESP header alone.
+    const std::array<std::size_t, 6> lengths{8, 32, priority_esp_bytes - 1, priority_esp_bytes, priority_esp_bytes + 1, 1500};
+    std::vector<std::pair<std::uint32_t, std::size_t>> sent;
     for (std::uint32_t spi = 0x100; spi < 0x110; ++spi)
-        spis.push_back(spi);
-    spis.push_back(0xffffffff);
-    for (const auto spi : spis)
-        sender.send(esp_with_spi(spi));
+        sent.emplace_back(spi, lengths[spi % lengths.size()]);
+    for (const auto length : lengths)
+        sent.emplace_back(0xffffffff, length);
+    for (const auto& [spi, length] : sent)
+        sender.send(esp_with_spi(spi, length));
 
     const auto control = drain(*sockets.control);
-    REQUIRE(control.size() == 3);
+    REQUIRE(control.size() == 4);
     CHECK(control[0].size() == 1);
     CHECK(control[1].size() == 12);
     CHECK(control[2].size() == 3);
+    CHECK(control[3].size() == big_ike.size());
     for (std::size_t w = 0; w < workers; ++w) {
-        std::vector<std::uint32_t> expected, got;
-        for (const auto spi : spis)
+        std::vector<std::pair<std::uint32_t, std::size_t>> bulk, priority, got_bulk, got_priority;
+        for (const auto& [spi, length] : sent)
             if (steered_worker(spi, workers) == w)
-                expected.push_back(spi);
+                (length <= priority_esp_bytes ? priority : bulk).emplace_back(spi, length);
         for (const auto& datagram : drain(*sockets.workers[w]))
-            got.push_back(net::load_be32(datagram.data()));
+            got_bulk.emplace_back(net::load_be32(datagram.data()), datagram.size());
+        for (const auto& datagram : drain(*sockets.priority[w]))
+            got_priority.emplace_back(net::load_be32(datagram.data()), datagram.size());
         INFO("worker ", w);
-        CHECK(got == expected);
+        CHECK(!bulk.empty());
+        CHECK(!priority.empty());
+        CHECK(got_bulk == bulk);
+        CHECK(got_priority == priority);
     }
+}
+
+// The bound holds the longest ESP that carries a small packet: whatever the
+// transform and its padding, a small packet in the longest GRE header fits,
+// with less than a cipher block to spare.
+TEST_CASE("a small inner packet fits priority_esp_bytes in every ESP transform, and the longest needs nearly all of it")
+{
+    std::size_t longest = 0;
+    for (const auto cipher : {EspCipher::aes128_gcm, EspCipher::aes256_gcm, EspCipher::chacha20_poly1305,
+                              EspCipher::aes128_cbc, EspCipher::aes256_cbc}) {
+        const auto& c = info(cipher);
+        for (const auto integrity : {EspIntegrity::none, EspIntegrity::hmac_sha256_128, EspIntegrity::hmac_sha384_192,
+                                     EspIntegrity::hmac_sha512_256}) {
+            if (c.aead != (integrity == EspIntegrity::none))
+                continue;
+            SaParams params;
+            params.cipher = cipher;
+            params.integrity = integrity;
+            params.cipher_key = Botan::secure_vector<std::uint8_t>(c.key_bytes, 1);
+            params.integrity_key = Botan::secure_vector<std::uint8_t>(info(integrity).key_bytes, 2);
+            const OutboundSa sa(params);
+            for (std::size_t inner = 1; inner <= small_packet_bytes; ++inner) {
+                const std::size_t payload = inner + mesh::gre::max_header_length;
+                longest = std::max(longest, payload + sa.overhead(payload));
+            }
+        }
+    }
+    CHECK(longest <= priority_esp_bytes);
+    CHECK(longest + 16 > priority_esp_bytes);
 }
 
 // Today's cause of IKE retransmits at 200 spokes was a 16-slot ring between
@@ -111,7 +159,7 @@ TEST_CASE("an IKE burst reaches the control socket whole or as counted kernel dr
     SaTable table;
     PacketPump pump(table, workers);
     for (std::size_t w = 0; w < workers; ++w)
-        pump.watch_udp(w, sockets.workers[w]->fd());
+        pump.watch_udp(w, sockets.workers[w]->fd(), sockets.priority[w]->fd());
     pump.start();
 
     const Sender sender(*sockets.control);
@@ -135,7 +183,9 @@ TEST_CASE("an IKE burst reaches the control socket whole or as counted kernel dr
     for (const auto& datagram : control)
         CHECK(net::load_be32(datagram.data()) == 0);
     auto esp_accounted = [&](std::size_t w) {
-        return pump.counters(w).unknown_spi_drops.get() + kernel_drops(sockets.workers[w]->fd()) == esp_sent[w];
+        return pump.counters(w).unknown_spi_drops.get() + kernel_drops(sockets.workers[w]->fd()) +
+                   kernel_drops(sockets.priority[w]->fd()) ==
+               esp_sent[w];
     };
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while ((!esp_accounted(0) || !esp_accounted(1)) && std::chrono::steady_clock::now() < deadline)

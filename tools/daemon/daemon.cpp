@@ -95,8 +95,9 @@ Daemon::Daemon(config::Config config)
     auto natt = bind_steered_exclusive(local, pump_->workers());
     socket_ = std::move(natt.control);
     worker_sockets_ = std::move(natt.workers);
+    priority_sockets_ = std::move(natt.priority);
     for (std::size_t i = 0; i < worker_sockets_.size(); ++i)
-        pump_->watch_udp(i, worker_sockets_[i]->fd());
+        pump_->watch_udp(i, worker_sockets_[i]->fd(), priority_sockets_[i]->fd());
     natt_readable_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(socket_->fd()));
     log::esp()->info("listening for ESP-in-UDP and IKE on {}, {} data-plane worker(s)", local.to_string(),
                      pump_->workers());

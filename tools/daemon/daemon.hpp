@@ -254,6 +254,7 @@ private:
     boost::asio::posix::stream_descriptor pump_notify_;
     std::unique_ptr<tunnel::UdpSocket> socket_;        // the NAT-T port's control socket: IKE and keepalives
     std::vector<std::unique_ptr<tunnel::UdpSocket>> worker_sockets_;   // its ESP, by SPI (tunnel/spi_steering.hpp)
+    std::vector<std::unique_ptr<tunnel::UdpSocket>> priority_sockets_; // its small ESP, by SPI
     std::unique_ptr<boost::asio::posix::stream_descriptor> natt_readable_;
     std::list<Tunnel> tunnels_;             // a list: instances come and go, the others' addresses stay
     tunnel::TunnelId next_tunnel_id_ = 1;   // never reused: a snapshot may still name a removed one

@@ -162,6 +162,13 @@ std::string Daemon::metrics() const
     out.family("mesh_site_socket_kernel_drops_total", MetricType::counter,
                "Datagrams the kernel dropped before the daemon read them, by socket.");
     out.sample({{"socket", "esp-in-udp"}}, natt_kernel_drops);
+    std::uint64_t priority_kernel_drops = 0;
+    for (const auto& priority : priority_sockets_)
+        priority_kernel_drops += tunnel::kernel_drops(priority->fd());
+    out.sample({{"socket", "esp-in-udp-priority"}}, priority_kernel_drops);
+    counter(out, "mesh_site_priority_datagrams_total",
+            "Small ESP datagrams the kernel steered to the workers' priority sockets, read before the bulk.",
+            pump.total(&PumpCounters::priority_datagrams));
     if (ike_socket_)
         out.sample({{"socket", "ike"}}, tunnel::kernel_drops(ike_socket_->fd()));
 

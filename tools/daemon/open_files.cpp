@@ -23,9 +23,10 @@ OpenFiles open_files_needed(const config::Config& config, std::size_t workers)
     need.tun = tunnel::tun_queues * static_cast<std::uint64_t>(std::ranges::count_if(
                                         config.tunnels, [](const auto& entry) { return !entry.second.is_template; }));
     const bool ike = std::ranges::any_of(config.tunnels, [](const auto& entry) { return !entry.second.static_sa; });
-    // ESP-in-UDP 4500; with IKE, port 500 and a raw ESP socket (encapsulation
-    // "auto"); the netlink socket, and the route monitor's or zebra's.
-    need.sockets = 1 + workers + (ike ? 2 : 0) + 2;
+    // ESP-in-UDP 4500 (control, and a bulk and a priority socket per worker);
+    // with IKE, port 500 and a raw ESP socket (encapsulation "auto"); the
+    // netlink socket, and the route monitor's or zebra's.
+    need.sockets = 1 + 2 * workers + (ike ? 2 : 0) + 2;
     need.control = 1 + ControlServer::Limits{}.connections;
     // The metrics port, its connections and the one accepted beyond them to be closed.
     if (config.site.metrics_listen)

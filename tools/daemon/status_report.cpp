@@ -45,10 +45,16 @@ nlohmann::json Daemon::status() const
     const auto& pump = *pump_;
     std::uint64_t natt_kernel_drops = tunnel::kernel_drops(socket_->fd());
     nlohmann::json workers = nlohmann::json::array();
+    std::uint64_t priority_kernel_drops = 0;
     for (std::size_t i = 0; i < pump.workers(); ++i) {
         const auto drops = tunnel::kernel_drops(worker_sockets_[i]->fd());
+        const auto priority_drops = tunnel::kernel_drops(priority_sockets_[i]->fd());
         natt_kernel_drops += drops;
-        workers.push_back({{"kernel-drops", drops}, {"unknown-spi-drops", pump.counters(i).unknown_spi_drops.get()}});
+        priority_kernel_drops += priority_drops;
+        workers.push_back({{"kernel-drops", drops},
+                           {"unknown-spi-drops", pump.counters(i).unknown_spi_drops.get()},
+                           {"priority-datagrams", pump.counters(i).priority_datagrams.get()},
+                           {"priority-kernel-drops", priority_drops}});
     }
     nlohmann::json report{{"site", config_.site.name},
                           {"uptime-s", age_seconds(started_)},
@@ -68,7 +74,9 @@ nlohmann::json Daemon::status() const
     // Datagrams the kernel dropped before the daemon read them (SO_MEMINFO),
     // per socket: a flood beyond what the daemon keeps up with shows here.
     // The NAT-T port's are its control socket's (IKE) and its workers'.
-    report["sockets"] = {{"esp-in-udp", {{"local", socket_->local().to_string()}, {"kernel-drops", natt_kernel_drops}}}};
+    // The workers' priority sockets on the same port apart (tunnel/spi_steering.hpp).
+    report["sockets"] = {{"esp-in-udp", {{"local", socket_->local().to_string()}, {"kernel-drops", natt_kernel_drops}}},
+                         {"esp-in-udp-priority", {{"local", socket_->local().to_string()}, {"kernel-drops", priority_kernel_drops}}}};
     if (ike_socket_)
         report["sockets"]["ike"] = {{"local", ike_socket_->local().to_string()}, {"kernel-drops", tunnel::kernel_drops(ike_socket_->fd())}};
     if (raw_esp_)
