@@ -28,7 +28,7 @@ namespace {
 constexpr int send_wait_ms = 20;
 } // namespace
 
-void PumpWorker::outbound_batch(const TunnelPath& path, std::size_t ready_tunnels)
+void PumpWorker::outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels)
 {
     sends_->set_segmentation(path.udp_gso && udp_gso_);
     // The priority queue first, then a slice of the bulk queue (at most two
@@ -37,11 +37,16 @@ void PumpWorker::outbound_batch(const TunnelPath& path, std::size_t ready_tunnel
     // no more bulk than one slice sealed.
     const auto bulk_class = path.tun_priority_fd >= 0 ? std::optional{TrafficClass::bulk} : std::nullopt;
     TurnBudget bulk(ready_tunnels);
-    do {
+    for (;;) {
         TurnBudget priority(ready_tunnels);
         read_tun(path, path.tun_priority_fd, priority, TrafficClass::priority);
         read_tun(path, path.tun_fd, bulk, bulk_class);
-    } while (bulk.next_slice());
+        if (!bulk.next_slice())
+            break;
+        // The other way's pings, BFD and ACKs wait in the priority socket
+        // meanwhile, and a lone tunnel's turn can seal 4 MiB.
+        priority_batch(snapshot);
+    }
     if (!sends_->empty())
         send_outbound(path);
 }
@@ -110,8 +115,12 @@ void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
     const bool priority =
         (steered ? *steered : classify(packet, version == 4 ? net::protocol_ipv4 : net::protocol_ipv6)) ==
         TrafficClass::priority;
+    if (priority)
+        sends_->close_message();
     seal_outbound(path, packet.size(), version,
                   [&](std::span<std::uint8_t> out) { std::memcpy(out.data(), packet.data(), packet.size()); });
+    if (priority)
+        sends_->close_message();
     // A priority packet leaves now with the bulk sealed before it, not after
     // the rest of the batch's reads (up to pump_batch super-packets) are cut
     // and sealed; small packets among small ones keep sharing sends.

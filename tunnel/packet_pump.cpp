@@ -180,7 +180,7 @@ void PumpWorker::run()
             if (!sockets_due && priority_live)
                 read_priority();
             if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
-                outbound_batch(*path, ready_tunnels.count());
+                outbound_batch(*snapshot, *path, ready_tunnels.count());
             cadence.tunnel_turn();
         }
         if (cadence.due())

@@ -113,7 +113,7 @@ private:
 
     void run();
     // outbound_path.cpp
-    void outbound_batch(const TunnelPath& path, std::size_t ready_tunnels);
+    void outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels);
     // Packets of one TUN queue (fd -1: none) into the send batch, until the
     // queue runs dry or the budget is spent.
     // steered: the class the kernel's steering program gave what fd holds;

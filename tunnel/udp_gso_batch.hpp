@@ -48,6 +48,15 @@ public:
     [[nodiscard]] std::span<std::uint8_t> prepare(std::size_t max_bytes) noexcept;
     // The datagram written at the start of prepare()'s room is bytes long.
     void commit(std::size_t bytes) noexcept;
+    // Nothing more joins the last message: the next datagram starts one. A
+    // priority datagram goes alone, so that it reaches the peer short enough
+    // for its priority socket (tunnel/spi_steering.hpp), not inside a GSO
+    // train that a veth or the peer's GRO keeps whole.
+    void close_message() noexcept
+    {
+        if (run_count_ > 0)
+            runs_[run_count_ - 1].closed = true;
+    }
 
     [[nodiscard]] bool empty() const noexcept { return run_count_ == 0; }
     [[nodiscard]] std::size_t messages() const noexcept { return run_count_; }

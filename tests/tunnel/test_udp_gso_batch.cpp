@@ -63,6 +63,24 @@ TEST_CASE("a shorter datagram ends its run and a longer one starts the next")
     CHECK(batch.messages() == 3);
 }
 
+TEST_CASE("a closed message takes no more datagrams: a priority datagram goes alone")
+{
+    UdpGsoBatch batch;
+    add(batch, 1489, 1);
+    add(batch, 1489, 1);
+    batch.close_message();
+    add(batch, 120, 2);    // would have joined the bulk run as its last
+    batch.close_message();
+    add(batch, 120, 3);    // would have followed it in a run of equal datagrams
+    add(batch, 120, 3);
+    CHECK(batch.messages() == 3);
+    UdpGsoBatch empty;
+    empty.close_message();   // nothing to close
+    add(empty, 100, 1);
+    add(empty, 100, 1);
+    CHECK(empty.messages() == 1);
+}
+
 TEST_CASE("without segmentation every datagram is a message of its own")
 {
     UdpGsoBatch batch;
