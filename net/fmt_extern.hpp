@@ -6,11 +6,13 @@
 // and 2-3 s of compile time each. Declared here, they call the library's.
 // Included wherever spdlog or fmt/format.h enters (net/log_topic.hpp,
 // tools/log/log.hpp, ike/ike_engine.hpp) and in the precompiled header
-// (cmake/Precompiled.cmake).
+// (cmake/Precompiled.cmake). Not for clang (the fuzz build): it mangles this
+// instance's name otherwise than the GCC that built libfmt.so, so the link
+// would miss it.
 
 #include <fmt/format.h>
 
-#if FMT_VERSION < 100000 && !defined(FMT_HEADER_ONLY)
+#if FMT_VERSION < 100000 && !defined(FMT_HEADER_ONLY) && !defined(__clang__)
 FMT_BEGIN_NAMESPACE
 namespace detail {
 extern template FMT_API void vformat_to<char>(buffer<char>&, basic_string_view<char>,
