@@ -24,6 +24,7 @@
 #include "ike/ike_sa.hpp"
 #include "ike/init_keys.hpp"
 #include "ike/log_limits.hpp"
+#include "net/fmt_extern.hpp"
 
 #include <botan/rng.h>
 #include <fmt/format.h>

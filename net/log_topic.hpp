@@ -3,6 +3,8 @@
 // creates the topics (tools/log); where one does not exist, as in the unit
 // tests, messages go to spdlog's default logger.
 
+#include "net/fmt_extern.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <memory>

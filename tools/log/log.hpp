@@ -4,6 +4,7 @@
 // write to stderr, or to the journal when stderr is the journal's stream
 // (tools/log/journal_sink.hpp), as under systemd.
 
+#include "net/fmt_extern.hpp"
 #include "tools/log/log_spec.hpp"
 
 #include <spdlog/spdlog.h>

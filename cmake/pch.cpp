@@ -1,0 +1,1 @@
+// The object file of the precompiled-header targets (cmake/Precompiled.cmake): empty.
