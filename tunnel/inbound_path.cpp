@@ -191,6 +191,16 @@ void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
     }
     const std::uint32_t spi = net::load_be32(bytes.data());
     const InboundEntry* entry = snapshot.inbound(spi);
+    // A worker keeps the snapshot of its wake-up for the whole round, which
+    // under load lasts milliseconds. An SA installed meanwhile is in the
+    // current one: a rekey's new inbound SA, which the peer uses as soon as
+    // our Delete of the old one reaches it, a round trip after the install.
+    // Not a reclamation hazard: a newer snapshot is retired, if ever, at a
+    // later epoch than the one this reader reported.
+    if (entry == nullptr) [[unlikely]] {
+        if (const Snapshot* current = table_.snapshot(); current != &snapshot)
+            entry = current->inbound(spi);
+    }
     if (entry == nullptr) [[unlikely]] {
         counters_.unknown_spi_drops.add(1);
         if (const auto report = unknown_spi_reports_.admit(std::chrono::steady_clock::now())) {
