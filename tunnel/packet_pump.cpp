@@ -8,9 +8,11 @@
 #include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
@@ -106,9 +108,59 @@ void PumpWorker::unwatch_tun(int fd)
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-void PumpWorker::start()
+std::error_code PumpWorker::start(WorkerPriority priority)
 {
-    thread_ = std::thread([this] { run(); });
+    std::promise<std::error_code> scheduled;
+    auto result = scheduled.get_future();
+    thread_ = std::thread([this, priority, scheduled = std::move(scheduled)]() mutable {
+        scheduled.set_value(schedule(priority));
+        run();
+    });
+    return result.get();
+}
+
+std::error_code PumpWorker::schedule(WorkerPriority priority) noexcept
+{
+    if (priority == WorkerPriority::normal)
+        return {};
+    if (const auto error = set_thread_realtime(::pthread_self(), true))
+        return error;
+    realtime_budget_.emplace(RealtimeBudget::Clock::now());
+    scheduling_.store(WorkerScheduling::realtime, std::memory_order_relaxed);
+    return {};
+}
+
+int PumpWorker::wait(std::span<epoll_event> events) noexcept
+{
+    const int capacity = static_cast<int>(events.size());
+    if (!realtime_budget_)
+        return ::epoll_wait(epoll_.get(), events.data(), capacity, -1);
+    const int ready = ::epoll_wait(epoll_.get(), events.data(), capacity, 0);
+    if (ready != 0) {
+        apply(realtime_budget_->busy(RealtimeBudget::Clock::now()));
+        return ready;
+    }
+    apply(realtime_budget_->going_to_sleep(RealtimeBudget::Clock::now()));
+    const int woken = ::epoll_wait(epoll_.get(), events.data(), capacity, -1);
+    realtime_budget_->woke(RealtimeBudget::Clock::now());
+    return woken;
+}
+
+void PumpWorker::apply(RealtimeBudget::Change change) noexcept
+{
+    if (change == RealtimeBudget::Change::none)
+        return;
+    const bool realtime = change == RealtimeBudget::Change::promote;
+    if (set_thread_realtime(::pthread_self(), realtime)) [[unlikely]] {
+        // Only a promotion can be refused (RLIMIT_RTPRIO lowered since):
+        // normal priority from now on.
+        realtime_budget_.reset();
+        scheduling_.store(WorkerScheduling::normal, std::memory_order_relaxed);
+        return;
+    }
+    if (!realtime)
+        counters_.realtime_demotions.add(1);
+    scheduling_.store(realtime ? WorkerScheduling::realtime : WorkerScheduling::demoted, std::memory_order_relaxed);
 }
 
 void PumpWorker::join()
@@ -130,7 +182,7 @@ void PumpWorker::run()
     std::array<ReadySocket, 2> sockets{};
     for (;;) {
         reader_.offline();
-        const int ready = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+        const int ready = wait(events);
         reader_.online();
         const Snapshot* snapshot = table_.snapshot();
         std::size_t socket_count = 0;
@@ -255,10 +307,14 @@ std::optional<std::size_t> PacketPump::worker_of_tun(int fd) const
     return it == tun_workers_.end() ? std::nullopt : std::optional{it->second};
 }
 
-void PacketPump::start()
+std::error_code PacketPump::start(WorkerPriority priority)
 {
-    for (auto& worker : workers_)
-        worker->start();
+    std::error_code refused;
+    for (auto& worker : workers_) {
+        if (const auto error = worker->start(priority))
+            refused = error;
+    }
+    return refused;
 }
 
 void PacketPump::stop()

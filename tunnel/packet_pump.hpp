@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <vector>
 
 namespace mesh::tunnel {
@@ -46,7 +47,9 @@ public:
     // the tunnel's outbound SA; unwatch_tun(fd) stops both.
     void watch_tun(TunnelId id, int fd, int priority_fd = -1);
     void unwatch_tun(int fd);
-    void start();
+    // Starts the workers at priority; real time refused leaves them at
+    // normal priority and returns why (tunnel/worker_priority.hpp).
+    [[nodiscard]] std::error_code start(WorkerPriority priority = WorkerPriority::normal);
     void stop();
 
     [[nodiscard]] std::size_t workers() const noexcept { return workers_.size(); }
@@ -55,6 +58,7 @@ public:
     // Consumer side, control thread only: front() then release().
     EventRing& events(std::size_t worker) noexcept { return workers_[worker]->events(); }
     [[nodiscard]] const PumpCounters& counters(std::size_t worker) const noexcept { return workers_[worker]->counters(); }
+    [[nodiscard]] WorkerScheduling scheduling(std::size_t worker) const noexcept { return workers_[worker]->scheduling(); }
     // A counter summed over the workers.
     [[nodiscard]] std::uint64_t total(Counter PumpCounters::*counter) const noexcept;
     // The worker that reads this TUN (control thread); nullopt when none does.

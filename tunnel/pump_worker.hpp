@@ -23,14 +23,19 @@
 #include "tunnel/udp_gso_batch.hpp"
 #include "tunnel/udp_socket.hpp"
 #include "tunnel/virtio_net_header.hpp"
+#include "tunnel/worker_priority.hpp"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <system_error>
 #include <thread>
 
 namespace mesh::tunnel {
@@ -65,6 +70,7 @@ struct PumpCounters {
     Counter receive_errors;
     Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
     Counter priority_datagrams;  // ESP the kernel steered to the worker's priority socket (tunnel/spi_steering.hpp)
+    Counter realtime_demotions;  // drops to the normal policy after RealtimeBudget::busy_limit without sleep
 };
 
 using EventRing = SpscRing<DataplaneEvent, 64>;
@@ -84,10 +90,13 @@ public:
     void watch_raw_esp(int fd);
     void watch_tun(TunnelId id, int fd);
     void unwatch_tun(int fd);
-    void start();
+    // Returns once the thread runs: at real-time priority if asked and
+    // allowed, else at normal priority and the reason real time was refused.
+    [[nodiscard]] std::error_code start(WorkerPriority priority);
     void join();
 
     [[nodiscard]] const PumpCounters& counters() const noexcept { return counters_; }
+    [[nodiscard]] WorkerScheduling scheduling() const noexcept { return scheduling_.load(std::memory_order_relaxed); }
     // Consumer side, control thread only: front() then release().
     EventRing& events() noexcept { return events_; }
 
@@ -111,7 +120,12 @@ private:
         std::array<std::array<std::uint8_t, 512>, pump_batch> buffers{};
     };
 
+    std::error_code schedule(WorkerPriority priority) noexcept;
     void run();
+    // epoll_wait into events: sleeps only when nothing waits, keeping the
+    // real-time budget (if any) on the way.
+    int wait(std::span<epoll_event> events) noexcept;
+    void apply(RealtimeBudget::Change change) noexcept;
     // outbound_path.cpp
     void outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels);
     // Packets of one TUN queue (fd -1: none) into the send batch, until the
@@ -150,6 +164,8 @@ private:
     int priority_fd_ = -1;   // its priority socket there, read first
     std::thread thread_;
     QuiescentState::Reader& reader_;
+    std::optional<RealtimeBudget> realtime_budget_;   // unset: normal priority
+    std::atomic<WorkerScheduling> scheduling_{WorkerScheduling::normal};
 
     // Outbound.
     std::unique_ptr<PacketBuffer> read_;        // one TUN read, up to a 64 KiB super-packet

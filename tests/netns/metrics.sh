@@ -77,6 +77,11 @@ for site in a b; do
     [[ $up == 1 ]] || lab_die "site-$site: mesh_site_tunnel_up is $up, expected 1"
     [[ $(value "$LAB_DIR/before-$site.prom" 'mesh_site_ike_sas{state="established"}') == 1 ]] ||
         lab_die "site-$site: not one established IKE SA in the scrape"
+    # Each socket's drops in its own family: a sample written after the next
+    # family's header would be that family's under promtool too.
+    value "$LAB_DIR/before-$site.prom" 'mesh_site_socket_kernel_drops_total{socket="ike"}' >/dev/null
+    stray=$(grep 'socket="' "$LAB_DIR/before-$site.prom" | grep -v '^mesh_site_socket_kernel_drops_total{' || true)
+    [[ -z $stray ]] || lab_die "site-$site: socket samples outside mesh_site_socket_kernel_drops_total: $stray"
 done
 
 got=$(lab_ping "$LAN_A" $HOST_B $count)

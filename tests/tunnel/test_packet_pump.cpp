@@ -84,7 +84,7 @@ struct Site {
                       true);
         pump.watch_udp(0, socket.fd());
         pump.watch_tun(1, tun_side.get());
-        pump.start();
+        CHECK(!pump.start());
     }
     std::optional<std::vector<std::uint8_t>> receive(int timeout_ms = 2000)
     {
@@ -176,7 +176,7 @@ struct MultiSite {
                           true);
             pump.watch_tun(id, tun_sides[t].get());
         }
-        pump.start();
+        CHECK(!pump.start());
     }
     std::optional<std::vector<std::uint8_t>> receive(std::size_t t, int timeout_ms = 2000)
     {

@@ -168,7 +168,7 @@ Site read_site(const TableReader& root)
         root.fail_here("missing [site]");
     const TableReader r(root.source(), *table, "site",
                         {"name", "listen", "ike-port", "natt-port", "control-socket", "zebra-socket", "link-down",
-                         "nat-keepalive", "workers", "ike-cookie-threshold", "ike-max-half-open",
+                         "nat-keepalive", "workers", "worker-priority", "ike-cookie-threshold", "ike-max-half-open",
                          "metrics-listen", "log"});
     Site site;
     const auto name = r.required_string("name");
@@ -227,6 +227,9 @@ Site read_site(const TableReader& root)
             r.fail(*workers, fix);
         }
     }
+    static constexpr std::array<std::string_view, 2> worker_priority_names{"realtime", "normal"};
+    if (const auto v = r.choice("worker-priority", worker_priority_names))
+        site.worker_priority = v->value == "realtime" ? tunnel::WorkerPriority::realtime : tunnel::WorkerPriority::normal;
     if (const auto v = r.string("metrics-listen")) {
         site.metrics_listen = listen_endpoint(v->value);
         if (!site.metrics_listen)

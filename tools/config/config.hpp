@@ -3,6 +3,7 @@
 // checked in full before anything starts. Names follow RouterOS.
 
 #include "tunnel/esp_algorithm.hpp"
+#include "tunnel/worker_priority.hpp"
 #include "net/ip_address.hpp"
 #include "tools/log/log_spec.hpp"
 
@@ -59,6 +60,7 @@ struct Site {
     LinkDown link_down = LinkDown::admin;
     Duration nat_keepalive = std::chrono::seconds(20);   // RFC 3948 keepalives while behind a NAT
     std::optional<std::size_t> workers;          // data-plane threads; unset ("auto"): one per core
+    tunnel::WorkerPriority worker_priority = tunnel::WorkerPriority::realtime;
     // RFC 7296 section 2.6: half-open IKE SAs from which IKE_SA_INIT must
     // bring a cookie, and beyond which it is dropped (ike::IkeLimits).
     std::uint32_t ike_cookie_threshold = 30;

@@ -331,7 +331,14 @@ int Daemon::run()
     watch_pump();
     watch_ike_socket(true);
     schedule_reclaim();
-    pump_->start();
+    if (const auto refused = pump_->start(config_.site.worker_priority))
+        log::esp()->warn("data-plane workers at normal priority: real-time scheduling refused ({}); give the daemon "
+                         "CAP_SYS_NICE or LimitRTPRIO=1 (the systemd unit does), or set [site] worker-priority = "
+                         "\"normal\"",
+                         refused.message());
+    else if (config_.site.worker_priority == tunnel::WorkerPriority::realtime)
+        log::esp()->info("data-plane workers at real-time priority (SCHED_FIFO), each for at most {} ms without sleep",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(tunnel::RealtimeBudget::busy_limit).count());
     log::daemon()->info("site {} running with {} tunnel(s)", config_.site.name, tunnels_.size());
     service_.ready(static_cast<std::size_t>(std::ranges::count_if(tunnels_, &Tunnel::up)), tunnels_.size());
     io_.run();

@@ -166,11 +166,14 @@ std::string Daemon::metrics() const
     for (const auto& priority : priority_sockets_)
         priority_kernel_drops += tunnel::kernel_drops(priority->fd());
     out.sample({{"socket", "esp-in-udp-priority"}}, priority_kernel_drops);
+    if (ike_socket_)
+        out.sample({{"socket", "ike"}}, tunnel::kernel_drops(ike_socket_->fd()));
     counter(out, "mesh_site_priority_datagrams_total",
             "Small ESP datagrams the kernel steered to the workers' priority sockets, read before the bulk.",
             pump.total(&PumpCounters::priority_datagrams));
-    if (ike_socket_)
-        out.sample({{"socket", "ike"}}, tunnel::kernel_drops(ike_socket_->fd()));
+    counter(out, "mesh_site_worker_realtime_demotions_total",
+            "Drops of a data-plane worker from real-time to normal priority after 10 ms busy without sleep.",
+            pump.total(&PumpCounters::realtime_demotions));
 
     if (ike_) {
         const auto census = ike_->census();

@@ -37,6 +37,18 @@ nlohmann::json sa_entry(const char* direction, std::uint32_t spi, const tunnel::
         entry["auth-algorithm"] = tunnel::info(params.integrity).name;
     return entry;
 }
+std::string_view scheduling_name(tunnel::WorkerScheduling scheduling)
+{
+    switch (scheduling) {
+    case tunnel::WorkerScheduling::realtime:
+        return "realtime";
+    case tunnel::WorkerScheduling::demoted:
+        return "demoted";
+    case tunnel::WorkerScheduling::normal:
+        break;
+    }
+    return "normal";
+}
 } // namespace
 
 nlohmann::json Daemon::status() const
@@ -54,7 +66,9 @@ nlohmann::json Daemon::status() const
         workers.push_back({{"kernel-drops", drops},
                            {"unknown-spi-drops", pump.counters(i).unknown_spi_drops.get()},
                            {"priority-datagrams", pump.counters(i).priority_datagrams.get()},
-                           {"priority-kernel-drops", priority_drops}});
+                           {"priority-kernel-drops", priority_drops},
+                           {"scheduling", scheduling_name(pump.scheduling(i))},
+                           {"realtime-demotions", pump.counters(i).realtime_demotions.get()}});
     }
     nlohmann::json report{{"site", config_.site.name},
                           {"uptime-s", age_seconds(started_)},
