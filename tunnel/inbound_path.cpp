@@ -107,7 +107,7 @@ std::size_t PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw
         PacketBuffer& packet = batch.buffers[i];
         packet.set_size(batch.messages[i].msg_len);
         if (!raw_esp) {
-            handle_read(snapshot, packet.data(), batch.messages[i].msg_hdr, batch.names[i], false);
+            handle_read(snapshot, packet.data(), batch.messages[i].msg_hdr, batch.names[i], EspSource::udp_socket);
             // A read may be a 64 KiB GRO super-packet, a batch 64 of them: small
             // ESP that arrives meanwhile waits for one check's worth, not the batch.
             since_priority += packet.size();
@@ -126,7 +126,8 @@ std::size_t PumpWorker::inbound_batch(const Snapshot& snapshot, int fd, bool raw
             }
             packet.pull_front(header);
         }
-        handle_esp(snapshot, packet.data(), batch.names[i], batch.messages[i].msg_hdr.msg_namelen, false, false);
+        handle_esp(snapshot, packet.data(), batch.names[i], batch.messages[i].msg_hdr.msg_namelen,
+                   EspSource::raw_socket);
     }
     // The super-packets point into this batch's buffers: out before they are reused.
     coalescer_.flush();
@@ -146,30 +147,30 @@ std::size_t PumpWorker::priority_batch(const Snapshot& snapshot)
     }
     for (int i = 0; i < received; ++i)
         handle_read(snapshot, std::span(batch.buffers[i]).first(batch.messages[i].msg_len), batch.messages[i].msg_hdr,
-                    batch.names[i], true);
+                    batch.names[i], EspSource::priority_socket);
     return static_cast<std::size_t>(received);
 }
 
 void PumpWorker::handle_read(const Snapshot& snapshot, std::span<std::uint8_t> bytes, msghdr& header,
-                             const sockaddr_storage& from, bool priority)
+                             const sockaddr_storage& from, EspSource source)
 {
     const socklen_t from_length = header.msg_namelen;
     const std::size_t segment = gro_segment(header);
     const std::size_t datagrams = segment == 0 || segment >= bytes.size() ? 1 : (bytes.size() + segment - 1) / segment;
-    if (priority)
+    if (source == EspSource::priority_socket)
         counters_.priority_datagrams.add(datagrams);
     if (datagrams == 1) {
-        handle_datagram(snapshot, bytes, from, from_length, priority);
+        handle_datagram(snapshot, bytes, from, from_length, source);
         return;
     }
     counters_.gro_datagrams.add(1);
     for (std::size_t offset = 0; offset < bytes.size(); offset += segment)
         handle_datagram(snapshot, bytes.subspan(offset, std::min(segment, bytes.size() - offset)), from, from_length,
-                        priority);
+                        source);
 }
 
 void PumpWorker::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> bytes,
-                                 const sockaddr_storage& from, socklen_t from_length, bool priority)
+                                 const sockaddr_storage& from, socklen_t from_length, EspSource source)
 {
     if (bytes.size() == 1 && bytes[0] == 0xff) {
         counters_.keepalives.add(1);
@@ -179,11 +180,11 @@ void PumpWorker::handle_datagram(const Snapshot& snapshot, std::span<std::uint8_
         counters_.ike_misrouted_drops.add(1);   // the peer retransmits it
         return;
     }
-    handle_esp(snapshot, bytes, from, from_length, true, priority);
+    handle_esp(snapshot, bytes, from, from_length, source);
 }
 
 void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> bytes, const sockaddr_storage& from,
-                            socklen_t from_length, bool udp, bool priority)
+                            socklen_t from_length, EspSource source)
 {
     if (bytes.size() < esp_header_bytes) [[unlikely]] {
         counters_.runt_drops.add(1);
@@ -204,8 +205,8 @@ void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
     if (entry == nullptr) [[unlikely]] {
         counters_.unknown_spi_drops.add(1);
         if (const auto report = unknown_spi_reports_.admit(std::chrono::steady_clock::now())) {
-            const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
-            post({DataplaneEvent::Kind::unknown_spi, 0, spi, source.value_or(net::Endpoint{}), *report});
+            const auto sender = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+            post({DataplaneEvent::Kind::unknown_spi, 0, spi, sender.value_or(net::Endpoint{}), *report});
         }
         return;
     }
@@ -221,19 +222,20 @@ void PumpWorker::handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> by
     const std::uint8_t next_header = opened->next_header;
     // What the priority socket brought is written now, whatever it carries:
     // its buffers are read again before the coalescer's batch ends.
-    const TrafficClass traffic_class = priority ? TrafficClass::priority : classify(packet, next_header);
+    const TrafficClass traffic_class =
+        source == EspSource::priority_socket ? TrafficClass::priority : classify(packet, next_header);
 
     const TunnelPath& path = *entry->tunnel;
     TunnelCounters& counters = *path.counters;
     // Authenticated and not a replay, so from the peer itself: follow it when
     // its NAT gave it another mapping, or our ESP goes where nobody listens.
-    if (udp && !same_endpoint(from, from_length, path.peer, path.peer_length)) [[unlikely]] {
+    if (source != EspSource::raw_socket && !same_endpoint(from, from_length, path.peer, path.peer_length)) [[unlikely]] {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_peer_moved_report_ >= peer_moved_report_interval) {
             last_peer_moved_report_ = now;
-            const auto source = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
-            if (source)
-                post({DataplaneEvent::Kind::peer_moved, path.id, entry->sa->spi(), *source, {}});
+            const auto sender = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+            if (sender)
+                post({DataplaneEvent::Kind::peer_moved, path.id, entry->sa->spi(), *sender, {}});
         }
     }
     if (path.mode == TunnelMode::gre) {

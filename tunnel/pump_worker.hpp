@@ -146,14 +146,17 @@ private:
     // recvmmsg into reads' headers, message i into room(i).
     template <class Room>
     static int receive(int fd, ReadHeaders& reads, Room&& room) noexcept;
+    // Where ESP was read: a raw IP-protocol-50 socket, or ESP-in-UDP from the
+    // bulk or the priority socket (whose packets skip classification and
+    // are written to the TUN at once).
+    enum class EspSource : std::uint8_t { raw_socket, udp_socket, priority_socket };
     // One UDP read: a datagram, or UDP GRO's several.
     void handle_read(const Snapshot& snapshot, std::span<std::uint8_t> bytes, msghdr& header,
-                     const sockaddr_storage& from, bool priority);
+                     const sockaddr_storage& from, EspSource source);
     void handle_datagram(const Snapshot& snapshot, std::span<std::uint8_t> datagram, const sockaddr_storage& from,
-                         socklen_t from_length, bool priority);
-    // udp: ESP-in-UDP, not a raw ESP socket's; priority: from the priority socket.
+                         socklen_t from_length, EspSource source);
     void handle_esp(const Snapshot& snapshot, std::span<std::uint8_t> esp, const sockaddr_storage& from,
-                    socklen_t from_length, bool udp, bool priority);
+                    socklen_t from_length, EspSource source);
     void deliver(const TunnelPath& path, std::span<std::uint8_t> packet, TrafficClass traffic_class);
     void post(const DataplaneEvent& event) noexcept;
 
