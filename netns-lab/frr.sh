@@ -55,8 +55,11 @@ frr_start() {
         # bfdd at 50 ms x 3 must run within 150 ms of every packet due: on a
         # shared 2-vCPU machine at a load average of 20-40, equal priority
         # starved it past that and sessions flapped with no traffic at all.
+        # SCHED_FIFO 2, above mesh-site's real-time workers (FIFO 1): at nice
+        # -10, the six workers of mesh3 under iperf3 --bidir starved it into
+        # 8 session downs in 60 s (docs/frr.md, "Priority").
         local prio=()
-        [[ $daemon != bfdd ]] || prio=(nice -n -10)
+        [[ $daemon != bfdd ]] || prio=(chrt -f 2)
         # -P 0: no vty TCP port; vtysh -N uses the Unix socket.
         # Its start-up chatter ("Disabling MPLS support") goes to a log, not the screen.
         n "$ns" "${prio[@]}" "$FRR_BIN/$daemon" -N "$ns" -d -P 0 -f "$conf/$daemon.conf" 2>>"$LAB_DIR/frr-$ns-start.log" ||

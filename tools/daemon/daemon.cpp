@@ -337,7 +337,8 @@ int Daemon::run()
                          "\"normal\"",
                          refused.message());
     else if (config_.site.worker_priority == tunnel::WorkerPriority::realtime)
-        log::esp()->info("data-plane workers at real-time priority (SCHED_FIFO), each for at most {} ms without sleep",
+        log::esp()->info("data-plane workers at real-time priority (SCHED_FIFO 1), each for at most {} ms without "
+                         "sleep; run a BFD daemon on this host above it (FRR: bfdd_wrap=\"/usr/bin/chrt -f 2\")",
                          std::chrono::duration_cast<std::chrono::milliseconds>(tunnel::RealtimeBudget::busy_limit).count());
     log::daemon()->info("site {} running with {} tunnel(s)", config_.site.name, tunnels_.size());
     service_.ready(static_cast<std::size_t>(std::ranges::count_if(tunnels_, &Tunnel::up)), tunnels_.size());
