@@ -125,25 +125,17 @@ std::error_code PumpWorker::schedule(WorkerPriority priority) noexcept
         return {};
     if (const auto error = set_thread_realtime(::pthread_self(), true))
         return error;
-    realtime_budget_.emplace(RealtimeBudget::Clock::now());
+    realtime_budget_.emplace(RealtimeBudget::Clock::now(), thread_cpu_time());
     scheduling_.store(WorkerScheduling::realtime, std::memory_order_relaxed);
     return {};
 }
 
 int PumpWorker::wait(std::span<epoll_event> events) noexcept
 {
-    const int capacity = static_cast<int>(events.size());
-    if (!realtime_budget_)
-        return ::epoll_wait(epoll_.get(), events.data(), capacity, -1);
-    const int ready = ::epoll_wait(epoll_.get(), events.data(), capacity, 0);
-    if (ready != 0) {
-        apply(realtime_budget_->busy(RealtimeBudget::Clock::now()));
-        return ready;
-    }
-    apply(realtime_budget_->going_to_sleep(RealtimeBudget::Clock::now()));
-    const int woken = ::epoll_wait(epoll_.get(), events.data(), capacity, -1);
-    realtime_budget_->woke(RealtimeBudget::Clock::now());
-    return woken;
+    const int ready = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+    if (realtime_budget_)
+        apply(realtime_budget_->tick(RealtimeBudget::Clock::now(), thread_cpu_time()));
+    return ready;
 }
 
 void PumpWorker::apply(RealtimeBudget::Change change) noexcept

@@ -70,7 +70,7 @@ struct PumpCounters {
     Counter receive_errors;
     Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
     Counter priority_datagrams;  // ESP the kernel steered to the worker's priority socket (tunnel/spi_steering.hpp)
-    Counter realtime_demotions;  // drops to the normal policy after RealtimeBudget::busy_limit without sleep
+    Counter realtime_demotions;  // drops to the normal policy, RealtimeBudget::realtime_share used in a window
 };
 
 using EventRing = SpscRing<DataplaneEvent, 64>;
@@ -122,8 +122,7 @@ private:
 
     std::error_code schedule(WorkerPriority priority) noexcept;
     void run();
-    // epoll_wait into events: sleeps only when nothing waits, keeping the
-    // real-time budget (if any) on the way.
+    // epoll_wait into events, then the real-time budget (if any) kept.
     int wait(std::span<epoll_event> events) noexcept;
     void apply(RealtimeBudget::Change change) noexcept;
     // outbound_path.cpp

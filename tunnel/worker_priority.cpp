@@ -1,24 +1,31 @@
 #include "tunnel/worker_priority.hpp"
 
 #include <sched.h>
+#include <time.h>
 
 namespace mesh::tunnel {
 
-RealtimeBudget::Change RealtimeBudget::busy(Clock::time_point now) noexcept
+RealtimeBudget::Clock::duration thread_cpu_time() noexcept
 {
-    if (!realtime_ || now - awake_since_ < busy_limit)
-        return Change::none;
-    realtime_ = false;
-    demoted_at_ = now;
-    return Change::demote;
+    timespec now{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
 }
 
-RealtimeBudget::Change RealtimeBudget::going_to_sleep(Clock::time_point now) noexcept
+RealtimeBudget::Change RealtimeBudget::tick(Clock::time_point now, Clock::duration cpu) noexcept
 {
-    if (realtime_ || now - demoted_at_ < cooldown)
+    if (now - window_start_ >= window) {
+        window_start_ = now;
+        cpu_at_start_ = cpu;
+        if (realtime_)
+            return Change::none;
+        realtime_ = true;
+        return Change::promote;
+    }
+    if (!realtime_ || cpu - cpu_at_start_ < realtime_share)
         return Change::none;
-    realtime_ = true;
-    return Change::promote;
+    realtime_ = false;
+    return Change::demote;
 }
 
 std::error_code set_thread_realtime(pthread_t thread, bool realtime) noexcept

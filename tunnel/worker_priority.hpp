@@ -9,14 +9,13 @@
 // So workers run SCHED_FIFO at the lowest real-time priority, which no normal
 // process preempts.
 //
-// Softirq hands its work to ksoftirqd, a normal thread, when it runs too
-// long; a worker alike drops to the normal policy (keeping its nice value,
-// the service's -10) once it has gone busy_limit without sleeping, and goes
-// back to real time when it next goes to sleep, cooldown after the drop at
-// the earliest. So a worker holds a core at real-time priority for at most
-// busy_limit at a time and about half the time under saturation: routing
-// daemons, BFD and a shell keep running (and the kernel's own real-time
-// throttling, 95% by default, stays behind that).
+// Bounded, so that a gateway's other processes (FRR, bfdd, a shell) keep
+// running whatever the traffic: a worker that has used realtime_share of CPU
+// within the current window drops to the normal policy (keeping its nice
+// value, the service's -10) until the window ends. So a worker holds at most
+// half a core at real-time priority over every 20 ms, continuously busy or
+// in bursts (the kernel's own real-time throttling, 95% per second, is far
+// behind that and too coarse for BFD's 150 ms).
 
 #include <pthread.h>
 
@@ -33,29 +32,29 @@ enum class WorkerPriority : std::uint8_t { normal, realtime };
 enum class WorkerScheduling : std::uint8_t { normal, realtime, demoted };
 
 // When a real-time worker drops to the normal policy and when it returns.
-// Pure bookkeeping over the times it is given (the worker calls it around
-// epoll_wait); the system calls are set_thread_realtime's.
+// Pure bookkeeping over the times it is given (the worker calls it after each
+// wake-up with the clock and its own CPU time); the system calls are
+// set_thread_realtime's.
 class RealtimeBudget {
 public:
     using Clock = std::chrono::steady_clock;
-    static constexpr Clock::duration busy_limit = std::chrono::milliseconds(10);
-    static constexpr Clock::duration cooldown = std::chrono::milliseconds(10);
+    static constexpr Clock::duration window = std::chrono::milliseconds(20);
+    static constexpr Clock::duration realtime_share = std::chrono::milliseconds(10);
     enum class Change : std::uint8_t { none, demote, promote };
 
-    explicit RealtimeBudget(Clock::time_point now) noexcept : awake_since_(now) {}
-    // After a sleep.
-    void woke(Clock::time_point now) noexcept { awake_since_ = now; }
-    // After a look that found work waiting, without sleeping.
-    [[nodiscard]] Change busy(Clock::time_point now) noexcept;
-    // Before going to sleep.
-    [[nodiscard]] Change going_to_sleep(Clock::time_point now) noexcept;
+    RealtimeBudget(Clock::time_point now, Clock::duration cpu) noexcept : window_start_(now), cpu_at_start_(cpu) {}
+    // now: the clock; cpu: the thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+    [[nodiscard]] Change tick(Clock::time_point now, Clock::duration cpu) noexcept;
     [[nodiscard]] bool realtime() const noexcept { return realtime_; }
 
 private:
     bool realtime_ = true;
-    Clock::time_point awake_since_;
-    Clock::time_point demoted_at_{};
+    Clock::time_point window_start_;
+    Clock::duration cpu_at_start_;
 };
+
+// The calling thread's CPU time.
+RealtimeBudget::Clock::duration thread_cpu_time() noexcept;
 
 // SCHED_FIFO at priority 1, or back to SCHED_OTHER (the thread keeps its
 // nice value). Refused (EPERM) without CAP_SYS_NICE or an RLIMIT_RTPRIO of 1

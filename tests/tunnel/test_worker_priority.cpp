@@ -41,29 +41,30 @@ int fifo_threads()
 
 } // namespace
 
-TEST_CASE("a real-time worker drops to normal priority after busy_limit without sleep, and returns at a sleep after cooldown")
+TEST_CASE("a real-time worker drops to normal priority once it used its share of a window, and returns with the next")
 {
-    const RealtimeBudget::Clock::time_point start{};
-    RealtimeBudget budget(start);
+    using Clock = RealtimeBudget::Clock;
+    constexpr auto window = RealtimeBudget::window;
+    constexpr auto share = RealtimeBudget::realtime_share;
+    const Clock::time_point start{};
+    RealtimeBudget budget(start, 5s);
     CHECK(budget.realtime());
-    CHECK(budget.busy(start + RealtimeBudget::busy_limit - 1us) == Change::none);
-    CHECK(budget.busy(start + RealtimeBudget::busy_limit) == Change::demote);
+    // Bursts that stay under the share: real time throughout.
+    CHECK(budget.tick(start + window / 2, 5s + share - 1us) == Change::none);
+    CHECK(budget.realtime());
+    // The share used, continuously or in bursts: normal priority for the rest of the window.
+    CHECK(budget.tick(start + window - 1us, 5s + share) == Change::demote);
     CHECK_FALSE(budget.realtime());
-    CHECK(budget.busy(start + 3 * RealtimeBudget::busy_limit) == Change::none);
-
-    // A sleep within the cooldown keeps it at normal priority; the next one after it returns it.
-    const auto demoted = start + RealtimeBudget::busy_limit;
-    CHECK(budget.going_to_sleep(demoted + RealtimeBudget::cooldown - 1us) == Change::none);
-    budget.woke(demoted + RealtimeBudget::cooldown);
-    CHECK(budget.going_to_sleep(demoted + RealtimeBudget::cooldown) == Change::promote);
+    CHECK(budget.tick(start + window - 1us, 5s + 2 * share) == Change::none);
+    // The next window: real time again, its CPU counted from its start.
+    CHECK(budget.tick(start + window, 5s + 2 * share) == Change::promote);
     CHECK(budget.realtime());
-    CHECK(budget.going_to_sleep(demoted + 5 * RealtimeBudget::cooldown) == Change::none);
-
-    // Busy time counts from the last wake-up, not from the demotion.
-    const auto woke = demoted + 10 * RealtimeBudget::cooldown;
-    budget.woke(woke);
-    CHECK(budget.busy(woke + RealtimeBudget::busy_limit / 2) == Change::none);
-    CHECK(budget.busy(woke + RealtimeBudget::busy_limit) == Change::demote);
+    CHECK(budget.tick(start + window + window / 2, 5s + 3 * share - 1us) == Change::none);
+    CHECK(budget.tick(start + window + window / 2, 5s + 3 * share) == Change::demote);
+    // A long sleep: one wake-up starts a fresh window.
+    CHECK(budget.tick(start + 100 * window, 5s + 3 * share) == Change::promote);
+    CHECK(budget.tick(start + 100 * window + 1us, 5s + 3 * share) == Change::none);
+    CHECK(budget.realtime());
 }
 
 TEST_CASE("a pump started at real-time priority runs its workers under SCHED_FIFO, or says why it may not")

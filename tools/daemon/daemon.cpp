@@ -337,9 +337,10 @@ int Daemon::run()
                          "\"normal\"",
                          refused.message());
     else if (config_.site.worker_priority == tunnel::WorkerPriority::realtime)
-        log::esp()->info("data-plane workers at real-time priority (SCHED_FIFO 1), each for at most {} ms without "
-                         "sleep; run a BFD daemon on this host above it (FRR: bfdd_wrap=\"/usr/bin/chrt -f 2\")",
-                         std::chrono::duration_cast<std::chrono::milliseconds>(tunnel::RealtimeBudget::busy_limit).count());
+        log::esp()->info("data-plane workers at real-time priority (SCHED_FIFO 1), each for at most {} ms of CPU in "
+                         "{} ms; run a BFD daemon on this host above it (FRR: bfdd_wrap=\"/usr/bin/chrt -f 2\")",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(tunnel::RealtimeBudget::realtime_share).count(),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(tunnel::RealtimeBudget::window).count());
     log::daemon()->info("site {} running with {} tunnel(s)", config_.site.name, tunnels_.size());
     service_.ready(static_cast<std::size_t>(std::ranges::count_if(tunnels_, &Tunnel::up)), tunnels_.size());
     io_.run();

@@ -172,7 +172,7 @@ std::string Daemon::metrics() const
             "Small ESP datagrams the kernel steered to the workers' priority sockets, read before the bulk.",
             pump.total(&PumpCounters::priority_datagrams));
     counter(out, "mesh_site_worker_realtime_demotions_total",
-            "Drops of a data-plane worker from real-time to normal priority after 10 ms busy without sleep.",
+            "Drops of a data-plane worker from real-time to normal priority, its 10 ms of CPU in 20 ms used.",
             pump.total(&PumpCounters::realtime_demotions));
 
     if (ike_) {
