@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <future>
 #include <cerrno>
+#include <future>
 #include <stdexcept>
 #include <system_error>
 

@@ -5,7 +5,7 @@
 // process. A worker at a normal priority waits behind the gateway's busy
 // processes at each wake-up instead, and a round trip through two gateways
 // wakes four workers: in the lab a ping under iperf3 --bidir took 1.5 ms with
-// the workers at nice -10 and 0.3 ms with them at SCHED_FIFO (0.34 ms idle).
+// the workers at nice -10 and 0.3 ms with them at SCHED_FIFO.
 // So workers run SCHED_FIFO at the lowest real-time priority, which no normal
 // process preempts.
 //
@@ -15,7 +15,8 @@
 // value, the service's -10) until the window ends. So a worker holds at most
 // half a core at real-time priority over every 20 ms, continuously busy or
 // in bursts (the kernel's own real-time throttling, 95% per second, is far
-// behind that and too coarse for BFD's 150 ms).
+// behind that and too coarse for BFD's 150 ms). The budget is kept at each
+// wake-up, so one round (every ready tunnel's turn) may run past it.
 
 #include <pthread.h>
 
