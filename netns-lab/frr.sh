@@ -55,9 +55,10 @@ frr_start() {
         # bfdd at 50 ms x 3 must run within 150 ms of every packet due: on a
         # shared 2-vCPU machine at a load average of 20-40, equal priority
         # starved it past that and sessions flapped with no traffic at all.
-        # SCHED_FIFO 2, above mesh-site's real-time workers (FIFO 1): at nice
-        # -10, the six workers of mesh3 under iperf3 --bidir starved it into
-        # 8 session downs in 60 s (docs/frr.md, "Priority").
+        # SCHED_FIFO 2, above mesh-site's real-time workers (FIFO 1), as
+        # docs/frr.md ("Priority") advises a site: at nice -10, the six
+        # workers of mesh3 under iperf3 --bidir starved it into 8 session
+        # downs in 60 s before their bound counted CPU time.
         local prio=()
         [[ $daemon != bfdd ]] || prio=(chrt -f 2)
         # -P 0: no vty TCP port; vtysh -N uses the Unix socket.
