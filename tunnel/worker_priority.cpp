@@ -5,6 +5,24 @@
 
 namespace mesh::tunnel {
 
+std::string_view to_string(WorkerPriority priority) noexcept
+{
+    return priority == WorkerPriority::realtime ? "realtime" : "normal";
+}
+
+std::string_view to_string(WorkerScheduling scheduling) noexcept
+{
+    switch (scheduling) {
+    case WorkerScheduling::realtime:
+        return "realtime";
+    case WorkerScheduling::demoted:
+        return "demoted";
+    case WorkerScheduling::normal:
+        break;
+    }
+    return "normal";
+}
+
 RealtimeBudget::Clock::duration thread_cpu_time() noexcept
 {
     timespec now{};

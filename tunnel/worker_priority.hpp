@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 #include <system_error>
 
 namespace mesh::tunnel {
@@ -31,6 +32,10 @@ enum class WorkerPriority : std::uint8_t { normal, realtime };
 
 // What a worker's scheduling is now: status' "scheduling".
 enum class WorkerScheduling : std::uint8_t { normal, realtime, demoted };
+
+// The configuration's and status' words: "normal", "realtime", "demoted".
+[[nodiscard]] std::string_view to_string(WorkerPriority priority) noexcept;
+[[nodiscard]] std::string_view to_string(WorkerScheduling scheduling) noexcept;
 
 // When a real-time worker drops to the normal policy and when it returns.
 // Pure bookkeeping over the times it is given (the worker calls it after each

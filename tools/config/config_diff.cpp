@@ -34,10 +34,8 @@ void compare_site(const Site& a, const Site& b, std::vector<std::string>& out)
     changed("nat-keepalive", std::to_string(a.nat_keepalive.count()) + "ms",
             std::to_string(b.nat_keepalive.count()) + "ms");
     changed("workers", a.workers ? std::to_string(*a.workers) : "auto", b.workers ? std::to_string(*b.workers) : "auto");
-    const auto priority_name = [](tunnel::WorkerPriority p) {
-        return p == tunnel::WorkerPriority::realtime ? "realtime" : "normal";
-    };
-    changed("worker-priority", priority_name(a.worker_priority), priority_name(b.worker_priority));
+    changed("worker-priority", std::string(tunnel::to_string(a.worker_priority)),
+            std::string(tunnel::to_string(b.worker_priority)));
     changed("ike-cookie-threshold", std::to_string(a.ike_cookie_threshold), std::to_string(b.ike_cookie_threshold));
     changed("ike-max-half-open", std::to_string(a.ike_max_half_open), std::to_string(b.ike_max_half_open));
     changed("metrics-listen", shown(a.metrics_listen), shown(b.metrics_listen));

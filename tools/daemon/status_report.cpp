@@ -37,18 +37,6 @@ nlohmann::json sa_entry(const char* direction, std::uint32_t spi, const tunnel::
         entry["auth-algorithm"] = tunnel::info(params.integrity).name;
     return entry;
 }
-std::string_view scheduling_name(tunnel::WorkerScheduling scheduling)
-{
-    switch (scheduling) {
-    case tunnel::WorkerScheduling::realtime:
-        return "realtime";
-    case tunnel::WorkerScheduling::demoted:
-        return "demoted";
-    case tunnel::WorkerScheduling::normal:
-        break;
-    }
-    return "normal";
-}
 } // namespace
 
 nlohmann::json Daemon::status() const
@@ -67,7 +55,7 @@ nlohmann::json Daemon::status() const
                            {"unknown-spi-drops", pump.counters(i).unknown_spi_drops.get()},
                            {"priority-datagrams", pump.counters(i).priority_datagrams.get()},
                            {"priority-kernel-drops", priority_drops},
-                           {"scheduling", scheduling_name(pump.scheduling(i))},
+                           {"scheduling", tunnel::to_string(pump.scheduling(i))},
                            {"realtime-demotions", pump.counters(i).realtime_demotions.get()}});
     }
     nlohmann::json report{{"site", config_.site.name},
