@@ -860,6 +860,18 @@ link-down = "carier"
 )") == "a.toml:3:13: 'carier' is not a valid 'link-down' (did you mean 'carrier'?)");
 }
 
+TEST_CASE("worker-priority: realtime by default, or normal; anything else named with the choices")
+{
+    using mesh::tunnel::WorkerPriority;
+    CHECK(parse("[site]\nname = \"a\"\n", "a.toml").site.worker_priority == WorkerPriority::realtime);
+    CHECK(parse("[site]\nname = \"a\"\nworker-priority = \"normal\"\n", "a.toml").site.worker_priority ==
+          WorkerPriority::normal);
+    CHECK(error_of("[site]\nname = \"a\"\nworker-priority = \"\"\n") ==
+          "a.toml:3:19: '' is not a valid 'worker-priority' (expected one of: realtime, normal)");
+    CHECK(error_of("[site]\nname = \"a\"\nworker-priority = 5\n") ==
+          "a.toml:3:19: expected a string for 'worker-priority', not an integer");
+}
+
 // ---------------------------------------------------------------------------
 // Template peers: a prefix address, a key per branch, an instance per branch
 
