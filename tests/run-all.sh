@@ -9,7 +9,7 @@
 #      SA table's snapshots, the SPSC rings, both pump threads under traffic;
 #      and IKE's crypto pool (IKE_SA_INIT keys computed on other threads)
 #   5. builds the libFuzzer targets with clang-16, replays every kept case and
-#      fuzzes each target for FUZZ_SECONDS (default 15)
+#      fuzzes each target for FUZZ_SECONDS (default 15), one per core
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -53,22 +53,29 @@ cmake --build build-tsan -j"$jobs" --target test_tunnel test_ike
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" timeout -k 10 600 build-tsan/tests/tunnel/test_tunnel
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" timeout -k 10 600 build-tsan/tests/ike/test_ike -tc='crypto pool*'
 
-step "fuzzing (libFuzzer, ${fuzz_seconds}s per target)"
+step "fuzzing (libFuzzer, ${fuzz_seconds}s per target, $jobs at a time)"
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-16 -DMESH_FUZZ=ON -DMESH_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$jobs"
-for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
+# fuzz_target FUZZER: replays its kept cases, then fuzzes it; its report comes
+# out in one piece, as targets run side by side (one core each).
+fuzz_target() {
+  local fuzzer=$1 name kept work report
   name=$(basename "$fuzzer")
   kept=tests/fuzz/corpus/$name
   work=$(mktemp -d)
   cp -r "$kept"/. "$work"/ 2>/dev/null || true
-  echo "-- $name: replaying $(find "$kept" -type f 2>/dev/null | wc -l) kept case(s), then fuzzing"
+  report="-- $name: replaying $(find "$kept" -type f 2>/dev/null | wc -l) kept case(s), then fuzzing"
   if ! "$fuzzer" -max_total_time="$fuzz_seconds" -artifact_prefix="$work/" -print_final_stats=1 "$work" 2>"$work.log"; then
-    tail -40 "$work.log"
-    echo "FAIL: $name found a crash; keep the case: cp $work/crash-* $kept/" >&2
-    exit 1
+    printf '%s\n%s\nFAIL: %s found a crash; keep the case: cp %s/crash-* %s/\n' \
+      "$report" "$(tail -40 "$work.log")" "$name" "$work" "$kept" >&2
+    return 1
   fi
-  grep -E 'stat::number_of_executed_units|cov:' "$work.log" | tail -2
+  printf '%s\n%s\n' "$report" "$(grep -E 'stat::number_of_executed_units|cov:' "$work.log" | tail -2)"
   rm -rf "$work" "$work.log"
-done
+}
+export -f fuzz_target
+export fuzz_seconds
+# shellcheck disable=SC2016 # $1 is bash -c's, not this shell's
+printf '%s\n' build-fuzz/tests/fuzz/fuzz_* | xargs -P "$jobs" -I{} bash -c 'fuzz_target "$1"' _ {}
 
 step "all tests passed"
