@@ -85,10 +85,16 @@ tarball=$work/$suite-minbase-$key.tar.zst
 
 build_base() {
     local tmp r file keyring
+    # What a run killed on the way left (under the lock: no other is building).
+    rm -rf --one-file-system "$work"/base.*
     tmp=$(mktemp -d "$work/base.XXXXXX")
     r=$tmp/root
     lab_info "debootstrap --variant=minbase --include=systemd,man-db $suite from $mirror (once; cached as $tarball)"
-    if ! http_proxy=${proxy:-${http_proxy:-}} debootstrap --variant=minbase --include=systemd,man-db \
+    # In a mount namespace of its own: debootstrap mounts proc in the new
+    # root, and one killed on the way (a CI timeout) left it mounted on the
+    # host, where no rm -rf could remove the folder after it.
+    if ! http_proxy=${proxy:-${http_proxy:-}} unshare --mount --propagation private \
+        debootstrap --variant=minbase --include=systemd,man-db \
         "$suite" "$r" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
         tail -20 "$tmp/debootstrap.log" >&2
         rm -rf --one-file-system "$tmp"
