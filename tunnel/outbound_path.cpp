@@ -91,6 +91,8 @@ void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
         counters.not_ip_drops.add(1);
         return;
     }
+    // Every segment of a super-packet has its header's DSCP.
+    const std::uint8_t dscp = ip_dscp(packet).value_or(0);
     if (header.gso_type != VirtioNetHeader::gso_none) {
         const auto plan = plan_segments(packet, header);
         if (!plan) [[unlikely]] {
@@ -100,7 +102,7 @@ void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
         counters.gso_packets.add(1);
         bulk_queued_ = true;
         for (std::size_t i = 0; i < plan->count; ++i)
-            seal_outbound(path, plan->segment_size(i), version,
+            seal_outbound(path, plan->segment_size(i), version, dscp,
                           [&](std::span<std::uint8_t> out) { write_segment(packet, *plan, i, out); });
         return;
     }
@@ -117,7 +119,7 @@ void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
         TrafficClass::priority;
     if (priority)
         sends_->close_message();
-    seal_outbound(path, packet.size(), version,
+    seal_outbound(path, packet.size(), version, dscp,
                   [&](std::span<std::uint8_t> out) { std::memcpy(out.data(), packet.data(), packet.size()); });
     if (priority)
         sends_->close_message();
@@ -131,11 +133,11 @@ void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> 
 }
 
 // Writes one inner packet (write_inner fills inner_bytes) into the send batch
-// and seals it there:
+// and seals it there, for an outer header with the inner DSCP:
 //   [ESP header | IV][GRE (mode gre)][inner packet][padding, trailer, ICV]
 template <class WriteInner>
 void PumpWorker::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version,
-                               WriteInner&& write_inner)
+                               std::uint8_t dscp, WriteInner&& write_inner)
 {
     OutboundSa& sa = *path.outbound;
     const bool gre_mode = path.mode == TunnelMode::gre;
@@ -164,7 +166,7 @@ void PumpWorker::seal_outbound(const TunnelPath& path, std::size_t inner_bytes, 
         }
         return;
     }
-    sends_->commit(*sealed);
+    sends_->commit(*sealed, dscp);
 }
 
 void PumpWorker::send_outbound(const TunnelPath& path)

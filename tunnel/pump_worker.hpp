@@ -135,7 +135,8 @@ private:
     void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header,
                         std::optional<TrafficClass> steered);
     template <class WriteInner>
-    void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, WriteInner&& write_inner);
+    void seal_outbound(const TunnelPath& path, std::size_t inner_bytes, std::uint8_t version, std::uint8_t dscp,
+                       WriteInner&& write_inner);
     void send_outbound(const TunnelPath& path);
     // inbound_path.cpp; return the datagrams (or GRO reads) received.
     std::size_t inbound_batch(const Snapshot& snapshot, int fd, bool raw_esp);

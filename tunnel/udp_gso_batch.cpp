@@ -18,12 +18,12 @@ std::span<std::uint8_t> UdpGsoBatch::prepare(std::size_t max_bytes) noexcept
     return {arena_.get() + used_, max_bytes};
 }
 
-void UdpGsoBatch::commit(std::size_t bytes) noexcept
+void UdpGsoBatch::commit(std::size_t bytes, std::uint8_t dscp) noexcept
 {
     if (segmentation_ && run_count_ > 0) {
         Run& run = runs_[run_count_ - 1];
         if (!run.closed && bytes <= run.segment && run.count < udp_gso_max_segments &&
-            run.bytes + bytes <= udp_gso_max_bytes) {
+            run.bytes + bytes <= udp_gso_max_bytes && dscp == run.dscp) {
             run.bytes += bytes;
             ++run.count;
             run.closed = bytes < run.segment;
@@ -31,29 +31,54 @@ void UdpGsoBatch::commit(std::size_t bytes) noexcept
             return;
         }
     }
-    runs_[run_count_++] = {used_, bytes, static_cast<std::uint16_t>(bytes), 1, false};
+    runs_[run_count_++] = {used_, bytes, static_cast<std::uint16_t>(bytes), 1, dscp, false};
     used_ += bytes;
+}
+
+void UdpGsoBatch::build_header(msghdr& header, iovec& data, Control& control, const sockaddr_storage& to,
+                               socklen_t to_length, std::uint16_t segment, std::uint8_t dscp) noexcept
+{
+    header = {};
+    header.msg_name = const_cast<sockaddr_storage*>(&to);
+    header.msg_namelen = to_length;
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    if (segment == 0 && dscp == 0)
+        return;
+    header.msg_control = control.data();
+    header.msg_controllen = control.size();
+    std::size_t used = 0;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+    if (segment > 0) {
+        cmsg->cmsg_level = SOL_UDP;
+        cmsg->cmsg_type = UDP_SEGMENT;
+        cmsg->cmsg_len = CMSG_LEN(sizeof segment);
+        std::memcpy(CMSG_DATA(cmsg), &segment, sizeof segment);
+        used += CMSG_SPACE(sizeof segment);
+        cmsg = CMSG_NXTHDR(&header, cmsg);
+    }
+    if (dscp > 0) {
+        // An IPv4 peer, also as an IPv4-mapped address on an IPv6 socket
+        // (which the kernel sends as IPv4, reading SOL_IP's options), takes
+        // IP_TOS; an IPv6 one IPV6_TCLASS.
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&to);
+        const bool ipv4 = to.ss_family == AF_INET || IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr);
+        const int traffic_class = dscp << 2;
+        cmsg->cmsg_level = ipv4 ? SOL_IP : SOL_IPV6;
+        cmsg->cmsg_type = ipv4 ? IP_TOS : IPV6_TCLASS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof traffic_class);
+        std::memcpy(CMSG_DATA(cmsg), &traffic_class, sizeof traffic_class);
+        used += CMSG_SPACE(sizeof traffic_class);
+    }
+    header.msg_controllen = used;
 }
 
 void UdpGsoBatch::build_message(std::size_t index, const sockaddr_storage& to, socklen_t to_length) noexcept
 {
     const Run& run = runs_[index];
     iov_[index] = {arena_.get() + run.offset, run.bytes};
-    msghdr& header = headers_[index].msg_hdr;
-    header = {};
-    header.msg_name = const_cast<sockaddr_storage*>(&to);
-    header.msg_namelen = to_length;
-    header.msg_iov = &iov_[index];
-    header.msg_iovlen = 1;
-    if (run.count < 2)
-        return;
-    header.msg_control = control_[index].data();
-    header.msg_controllen = control_[index].size();
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-    cmsg->cmsg_level = SOL_UDP;
-    cmsg->cmsg_type = UDP_SEGMENT;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-    std::memcpy(CMSG_DATA(cmsg), &run.segment, sizeof run.segment);
+    build_header(headers_[index].msg_hdr, iov_[index], control_[index], to, to_length,
+                 run.count > 1 ? run.segment : 0, run.dscp);
 }
 
 UdpGsoBatch::SendResult UdpGsoBatch::send(int fd, const sockaddr_storage& to, socklen_t to_length, int wait_ms) noexcept
@@ -100,8 +125,11 @@ std::size_t UdpGsoBatch::send_singly(int fd, const Run& run, const sockaddr_stor
     std::size_t refused = 0;
     for (std::size_t offset = 0; offset < run.bytes; offset += run.segment) {
         const std::size_t bytes = run.bytes - offset < run.segment ? run.bytes - offset : run.segment;
-        if (::sendto(fd, arena_.get() + run.offset + offset, bytes, 0, reinterpret_cast<const sockaddr*>(&to),
-                     to_length) < 0)
+        msghdr header{};
+        iovec data{arena_.get() + run.offset + offset, bytes};
+        alignas(cmsghdr) Control control{};
+        build_header(header, data, control, to, to_length, 0, run.dscp);
+        if (::sendmsg(fd, &header, 0) < 0)
             ++refused;
     }
     return refused;

@@ -13,6 +13,11 @@
 //
 // Without segmentation (a raw ESP socket, or a kernel that refused GSO on
 // this route) every datagram is a message of its own.
+//
+// Each datagram carries its inner packet's DSCP into the outer IP header
+// (RFC 4301 section 5.1.2.1, as Linux's xfrm and strongSwan do by default;
+// ECN stays not-ECT): a message has one, so a datagram of another DSCP
+// starts the next, and DSCP 0 needs no control message.
 
 #include "tunnel/offload_limits.hpp"
 
@@ -46,8 +51,9 @@ public:
     // Room for the next datagram of at most max_bytes; empty when the batch
     // has no room left: send it, then ask again.
     [[nodiscard]] std::span<std::uint8_t> prepare(std::size_t max_bytes) noexcept;
-    // The datagram written at the start of prepare()'s room is bytes long.
-    void commit(std::size_t bytes) noexcept;
+    // The datagram written at the start of prepare()'s room is bytes long;
+    // dscp: its inner packet's, for the outer header.
+    void commit(std::size_t bytes, std::uint8_t dscp = 0) noexcept;
     // Nothing more joins the last message: the next datagram starts one. A
     // priority datagram goes alone, so that it reaches the peer short enough
     // for its priority socket (tunnel/spi_steering.hpp), not inside a GSO
@@ -71,10 +77,16 @@ private:
         std::size_t bytes = 0;
         std::uint16_t segment = 0;  // the size of each datagram but the last
         std::uint16_t count = 0;
+        std::uint8_t dscp = 0;
         bool closed = false;        // its last datagram was shorter: nothing may follow
     };
-    using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint16_t))>;
+    // UDP_SEGMENT, then IP_TOS or IPV6_TCLASS.
+    using Control = std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint16_t)) + CMSG_SPACE(sizeof(int))>;
 
+    // The message's header for run: destination, data, and control messages
+    // for its segment size (segment > 0) and DSCP.
+    static void build_header(msghdr& header, iovec& data, Control& control, const sockaddr_storage& to,
+                             socklen_t to_length, std::uint16_t segment, std::uint8_t dscp) noexcept;
     void build_message(std::size_t index, const sockaddr_storage& to, socklen_t to_length) noexcept;
     std::size_t send_singly(int fd, const Run& run, const sockaddr_storage& to, socklen_t to_length) noexcept;
     void clear() noexcept;

@@ -5,10 +5,15 @@
 #include "tunnel/udp_socket.hpp"
 
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstring>
+#include <optional>
+#include <utility>
+#include <system_error>
 #include <vector>
 
 using namespace mesh::tunnel;
@@ -22,12 +27,53 @@ constexpr std::size_t tso_datagram = 1489;
 constexpr std::size_t tso_datagrams = 46;
 constexpr std::size_t tso_last = 812;
 
-void add(UdpGsoBatch& batch, std::size_t bytes, std::uint8_t fill)
+void add(UdpGsoBatch& batch, std::size_t bytes, std::uint8_t fill, std::uint8_t dscp = 0)
 {
     const auto room = batch.prepare(bytes);
     REQUIRE(room.size() == bytes);
     std::memset(room.data(), fill, bytes);
-    batch.commit(bytes);
+    batch.commit(bytes, dscp);
+}
+
+// Asks the receiver to report each datagram's traffic class byte.
+void receive_traffic_class(const UdpSocket& receiver, bool ipv6)
+{
+    const int on = 1;
+    REQUIRE(::setsockopt(receiver.fd(), ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, ipv6 ? IPV6_RECVTCLASS : IP_RECVTOS, &on,
+                         sizeof on) == 0);
+}
+
+struct Received {
+    ssize_t bytes = -1;
+    std::uint8_t first = 0;
+    int traffic_class = -1;   // the outer IP header's DSCP and ECN byte
+};
+
+Received receive(const UdpSocket& receiver, std::vector<std::uint8_t>& buffer)
+{
+    pollfd readable{receiver.fd(), POLLIN, 0};
+    REQUIRE(::poll(&readable, 1, 1000) == 1);
+    iovec data{buffer.data(), buffer.size()};
+    alignas(cmsghdr) std::array<std::uint8_t, 64> control{};
+    msghdr header{};
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    header.msg_control = control.data();
+    header.msg_controllen = control.size();
+    Received received;
+    received.bytes = ::recvmsg(receiver.fd(), &header, 0);
+    REQUIRE(received.bytes > 0);
+    received.first = buffer[0];
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
+        if (cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IP_TOS) {
+            received.traffic_class = *CMSG_DATA(cmsg);
+        } else if (cmsg->cmsg_level == IPPROTO_IPV6 && cmsg->cmsg_type == IPV6_TCLASS) {
+            int value = 0;
+            std::memcpy(&value, CMSG_DATA(cmsg), sizeof value);
+            received.traffic_class = value;
+        }
+    }
+    return received;
 }
 
 } // namespace
@@ -135,6 +181,60 @@ TEST_CASE("GSO sends arrive as the datagrams they were made of, in order")
     }
 }
 
+TEST_CASE("a datagram of another DSCP than the run's starts the next message")
+{
+    UdpGsoBatch batch;
+    add(batch, 100, 0);
+    add(batch, 100, 1);
+    add(batch, 100, 2, 46);
+    add(batch, 100, 3, 46);
+    add(batch, 100, 4);
+    CHECK(batch.messages() == 3);
+}
+
+TEST_CASE("each datagram leaves with its inner packet's DSCP in the outer header (RFC 4301 section 5.1.2.1)")
+{
+    for (const char* address : {"127.0.0.1", "::1"}) {
+        CAPTURE(address);
+        const bool ipv6 = address[0] == ':';
+        const net::Endpoint loopback{*net::IpAddress::parse(address), 0};
+        std::optional<UdpSocket> sender;
+        std::optional<UdpSocket> receiver;
+        try {
+            sender.emplace(loopback);
+            receiver.emplace(loopback);
+        } catch (const std::system_error& error) {
+            REQUIRE_MESSAGE(ipv6, error.what());
+            MESSAGE("no IPv6 loopback here: ", error.what());
+            continue;
+        }
+        receive_traffic_class(*receiver, ipv6);
+        socklen_t to_length = 0;
+        const auto to = receiver->local().to_sockaddr(to_length);
+
+        // A GSO run of network control (CS6), pure ACKs at DSCP 0, and one
+        // expedited-forwarding packet (EF, 46).
+        UdpGsoBatch batch;
+        const std::vector<std::pair<std::size_t, std::uint8_t>> datagrams{
+            {1000, 48}, {1000, 48}, {1000, 48}, {60, 0}, {60, 0}, {60, 46}};
+        for (std::size_t i = 0; i < datagrams.size(); ++i)
+            add(batch, datagrams[i].first, static_cast<std::uint8_t>(i), datagrams[i].second);
+        REQUIRE(batch.messages() == 3);
+        const auto result = batch.send(sender->fd(), to, to_length, 100);
+        CHECK(result.refused == 0);
+        CHECK_FALSE(result.gso_refused);
+
+        std::vector<std::uint8_t> buffer(2000);
+        for (std::size_t i = 0; i < datagrams.size(); ++i) {
+            CAPTURE(i);
+            const auto received = receive(*receiver, buffer);
+            CHECK(received.bytes == static_cast<ssize_t>(datagrams[i].first));
+            CHECK(received.first == i);
+            CHECK(received.traffic_class == datagrams[i].second << 2);
+        }
+    }
+}
+
 TEST_CASE("only UDP sockets may segment")
 {
     UdpSocket udp(net::Endpoint{*net::IpAddress::parse("127.0.0.1"), 0});
@@ -157,9 +257,11 @@ TEST_CASE("when the kernel refuses GSO the datagrams still go, one by one, and s
     socklen_t to_length = 0;
     const auto to = receiver.local().to_sockaddr(to_length);
 
+    receive_traffic_class(receiver, false);
+
     UdpGsoBatch batch;
     for (std::uint8_t i = 0; i < 5; ++i)
-        add(batch, 1000, i);
+        add(batch, 1000, i, 48);
     REQUIRE(batch.messages() == 1);
     const auto result = batch.send(sender.fd(), to, to_length, 100);
     CHECK(result.gso_refused);
@@ -167,10 +269,10 @@ TEST_CASE("when the kernel refuses GSO the datagrams still go, one by one, and s
     CHECK_FALSE(batch.segmentation());
     std::vector<std::uint8_t> buffer(2000);
     for (std::uint8_t i = 0; i < 5; ++i) {
-        pollfd readable{receiver.fd(), POLLIN, 0};
-        REQUIRE(::poll(&readable, 1, 1000) == 1);
-        CHECK(::recv(receiver.fd(), buffer.data(), buffer.size(), 0) == 1000);
-        CHECK(buffer[0] == i);
+        const auto received = receive(receiver, buffer);
+        CHECK(received.bytes == 1000);
+        CHECK(received.first == i);
+        CHECK(received.traffic_class == 48 << 2);   // one by one, still with their DSCP
     }
     add(batch, 1000, 9);
     add(batch, 1000, 9);
