@@ -45,17 +45,16 @@ void UdpGsoBatch::build_header(msghdr& header, iovec& data, Control& control, co
     header.msg_iovlen = 1;
     if (segment == 0 && dscp == 0)
         return;
-    header.msg_control = control.data();
-    header.msg_controllen = control.size();
+    // Laid out by offset, not CMSG_NXTHDR, which reads the next header's
+    // length: stale from this room's previous message.
     std::size_t used = 0;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
     if (segment > 0) {
+        auto* cmsg = reinterpret_cast<cmsghdr*>(control.data() + used);
         cmsg->cmsg_level = SOL_UDP;
         cmsg->cmsg_type = UDP_SEGMENT;
         cmsg->cmsg_len = CMSG_LEN(sizeof segment);
         std::memcpy(CMSG_DATA(cmsg), &segment, sizeof segment);
         used += CMSG_SPACE(sizeof segment);
-        cmsg = CMSG_NXTHDR(&header, cmsg);
     }
     if (dscp > 0) {
         // An IPv4 peer, also as an IPv4-mapped address on an IPv6 socket
@@ -64,12 +63,14 @@ void UdpGsoBatch::build_header(msghdr& header, iovec& data, Control& control, co
         const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&to);
         const bool ipv4 = to.ss_family == AF_INET || IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr);
         const int traffic_class = dscp << 2;
+        auto* cmsg = reinterpret_cast<cmsghdr*>(control.data() + used);
         cmsg->cmsg_level = ipv4 ? SOL_IP : SOL_IPV6;
         cmsg->cmsg_type = ipv4 ? IP_TOS : IPV6_TCLASS;
         cmsg->cmsg_len = CMSG_LEN(sizeof traffic_class);
         std::memcpy(CMSG_DATA(cmsg), &traffic_class, sizeof traffic_class);
         used += CMSG_SPACE(sizeof traffic_class);
     }
+    header.msg_control = control.data();
     header.msg_controllen = used;
 }
 

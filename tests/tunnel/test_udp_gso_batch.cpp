@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <optional>
@@ -213,24 +214,28 @@ TEST_CASE("each datagram leaves with its inner packet's DSCP in the outer header
         const auto to = receiver->local().to_sockaddr(to_length);
 
         // A GSO run of network control (CS6), pure ACKs at DSCP 0, and one
-        // expedited-forwarding packet (EF, 46).
+        // expedited-forwarding packet (EF, 46); then the same batch again in
+        // another order, its messages' control rooms reused.
         UdpGsoBatch batch;
-        const std::vector<std::pair<std::size_t, std::uint8_t>> datagrams{
+        std::vector<std::pair<std::size_t, std::uint8_t>> datagrams{
             {1000, 48}, {1000, 48}, {1000, 48}, {60, 0}, {60, 0}, {60, 46}};
-        for (std::size_t i = 0; i < datagrams.size(); ++i)
-            add(batch, datagrams[i].first, static_cast<std::uint8_t>(i), datagrams[i].second);
-        REQUIRE(batch.messages() == 3);
-        const auto result = batch.send(sender->fd(), to, to_length, 100);
-        CHECK(result.refused == 0);
-        CHECK_FALSE(result.gso_refused);
-
         std::vector<std::uint8_t> buffer(2000);
-        for (std::size_t i = 0; i < datagrams.size(); ++i) {
-            CAPTURE(i);
-            const auto received = receive(*receiver, buffer);
-            CHECK(received.bytes == static_cast<ssize_t>(datagrams[i].first));
-            CHECK(received.first == i);
-            CHECK(received.traffic_class == datagrams[i].second << 2);
+        for (int round = 0; round < 2; ++round) {
+            CAPTURE(round);
+            for (std::size_t i = 0; i < datagrams.size(); ++i)
+                add(batch, datagrams[i].first, static_cast<std::uint8_t>(i), datagrams[i].second);
+            REQUIRE(batch.messages() == 3);
+            const auto result = batch.send(sender->fd(), to, to_length, 100);
+            CHECK(result.refused == 0);
+            CHECK_FALSE(result.gso_refused);
+            for (std::size_t i = 0; i < datagrams.size(); ++i) {
+                CAPTURE(i);
+                const auto received = receive(*receiver, buffer);
+                CHECK(received.bytes == static_cast<ssize_t>(datagrams[i].first));
+                CHECK(received.first == i);
+                CHECK(received.traffic_class == datagrams[i].second << 2);
+            }
+            std::reverse(datagrams.begin(), datagrams.end());
         }
     }
 }
