@@ -24,7 +24,7 @@ packages=(
   prometheus dnsmasq-base
   # tests/netns/firewall_docs.sh loads docs/firewall.md's ruleset
   nftables
-  # tests/CMakeLists.txt: unit.shellcheck checks the lab and test scripts
+  # tests/CMakeLists.txt: unit.shellcheck_* check the lab and test scripts
   shellcheck
   # references in the same runs: wireguard-go, strongSwan (kernel-libipsec), FRR
   wireguard-go wireguard-tools
