@@ -173,12 +173,10 @@ TEST_CASE("GSO sends arrive as the datagrams they were made of, in order")
     std::vector<std::uint8_t> buffer(70000);
     for (std::size_t i = 0; i < sizes.size(); ++i) {
         CAPTURE(i);
-        pollfd readable{receiver.fd(), POLLIN, 0};
-        REQUIRE(::poll(&readable, 1, 1000) == 1);
-        const auto n = ::recv(receiver.fd(), buffer.data(), buffer.size(), 0);
-        REQUIRE(n == static_cast<ssize_t>(sizes[i]));
-        CHECK(buffer[0] == static_cast<std::uint8_t>(i));
-        CHECK(buffer[static_cast<std::size_t>(n) - 1] == static_cast<std::uint8_t>(i));
+        const auto received = receive(receiver, buffer);
+        REQUIRE(received.bytes == static_cast<ssize_t>(sizes[i]));
+        CHECK(received.first == static_cast<std::uint8_t>(i));
+        CHECK(buffer[static_cast<std::size_t>(received.bytes) - 1] == static_cast<std::uint8_t>(i));
     }
 }
 
