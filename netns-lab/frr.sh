@@ -68,19 +68,6 @@ frr_start() {
         lab_wait 10 "$daemon in $ns to open its vty socket" test -S "$run/$daemon.vty"
     done
     lab_wait 10 "zebra's zserv socket in $ns" test -S "$run/zserv.api"
-    # bgpd 8.4 that connects to zebra while mesh-site makes its TUNs can miss
-    # them for good: every BGP session over one then fails with "nexthop_set
-    # failed, resetting connection - intf (Unknown)" (dual_hub, a restarted
-    # hub, about one run in five). Each daemon named is connected before
-    # anything makes an interface, as After=frr.service orders it on a site.
-    for daemon in "$@"; do
-        lab_wait 10 "$daemon in $ns to connect to zebra" frr_zebra_client "$ns" "${daemon%d}"
-    done
-}
-
-# frr_zebra_client NS NAME: zebra lists a client of that name (bgp, ospf, bfd).
-frr_zebra_client() {
-    vty "$1" "show zebra client summary" | grep -q "^$2 "
 }
 
 # frr_stop NS: every FRR daemon of the namespace (by its pid file), then
