@@ -463,6 +463,8 @@ topo_write_frr() {
 
 _topo_zebra() {
     echo "hostname $1"
+    # LAB_FRR_DEBUG=1: what zebra hears from the kernel and says to its clients (docs/lab.md).
+    [[ -z ${LAB_FRR_DEBUG:-} ]] || printf '%s\n' "debug zebra events" "debug zebra kernel" "debug zebra packet"
     # ECMP over several hubs: routes carry their nexthops themselves, as
     # kernel nexthop objects lose a nexthop for good when its tunnel goes
     # down (zebra 8.4 then keeps a route on the other hub alone after the
@@ -550,6 +552,7 @@ EOF
 # hold 3 s, connect retry 1 s: a restored tunnel is used again quickly.
 _topo_bgpd() {
     local s=$1 t ifname side peer other hubs=${#TOPO_IS_HUB[@]}
+    [[ -z ${LAB_FRR_DEBUG:-} ]] || printf '%s\n' "debug bgp zebra"
     cat <<EOF
 hostname $s
 router bgp 65000

@@ -81,7 +81,8 @@ Daemon::Daemon(config::Config config)
       pump_notify_(io_, ::dup(pump_->notify_fd())),
       ike_timer_(io_),
       keepalive_timer_(io_),
-      reap_timer_(io_)
+      reap_timer_(io_),
+      reannounce_timer_(io_)
 {
     // A write to a peer that closed the control socket must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
@@ -260,14 +261,10 @@ void Daemon::set_tunnel_up(Tunnel& tunnel, bool up)
     const bool admin = config_.site.link_down == config::LinkDown::admin;
     tunnel.device->set_carrier(up || admin);
     net::set_link_up(netlink_, tunnel.device->ifindex(), up || !admin);
-    // zebra 8.4 now and then misses the address of an interface made a moment
-    // before (ospfd then shows "OSPF not enabled on this interface"); the
-    // kernel announces it again when it is added again.
-    if (up && tunnel.address)
-        net::add_link_address(netlink_, tunnel.device->ifindex(), *tunnel.address);
-    if (up)
-        for (const auto& address : tunnel.assigned)
-            net::add_link_address(netlink_, tunnel.device->ifindex(), address);
+    if (up) {
+        announce_addresses(tunnel);
+        reannounce_later(tunnel);
+    }
     tunnel.up = up;
     tunnel.changed_at = std::chrono::system_clock::now();
     // After the link: the kernel refuses a route through an interface that is down.

@@ -94,6 +94,10 @@ private:
         // hub assigned, on the interface, and the networks it said it reaches.
         std::vector<net::IpPrefix> assigned;
         std::vector<net::IpPrefix> split_include;
+        // daemon_addresses.cpp: when it last came up, and how many of the
+        // announcements after that are done.
+        std::chrono::steady_clock::time_point up_at;
+        std::size_t reannounced = 0;
     };
 
     // Mode config, a hub: one [mode-config.NAME]'s pools and who holds a lease.
@@ -188,6 +192,12 @@ private:
     Tunnel& open_tunnel(Tunnel tunnel);
     void install_static_sas(Tunnel& tunnel);
     void set_tunnel_up(Tunnel& tunnel, bool up);
+    // daemon_addresses.cpp: the tunnel's addresses added again (NLM_F_REPLACE,
+    // so the kernel announces them again) as it comes up, and twice more soon
+    // after, for a routing daemon that missed them.
+    void announce_addresses(Tunnel& tunnel);
+    void reannounce_later(Tunnel& tunnel);
+    void reannounce_due();
     // STATUS= to systemd when the number of tunnels up, or of tunnels, changed.
     void report_tunnels();
     // Tells the route sink what the tunnel owns now and whether it is up.
@@ -270,6 +280,7 @@ private:
     boost::asio::steady_timer ike_timer_;
     boost::asio::steady_timer keepalive_timer_;
     boost::asio::steady_timer reap_timer_;            // deletes released TUNs in one batch
+    boost::asio::steady_timer reannounce_timer_;      // the next tunnel whose addresses are announced again
     std::uint64_t keepalives_sent_ = 0;
     std::uint64_t ike_datagrams_ = 0;               // IKE read from the NAT-T control socket
     std::uint64_t natt_keepalives_ = 0;
