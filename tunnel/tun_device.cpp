@@ -83,12 +83,14 @@ TunDevice::TunDevice(const std::string& name) : name_(name)
         if (!priority_fd_) {
             fail("opening its second queue");
         } else {
-            const auto program = load_steering_program();
-            int program_fd = program.get();
-            if (!program)
+            const SteeringProgram& program = shared_steering_program();
+            int program_fd = program.fd.get();
+            if (!program.fd) {
+                errno = program.error;
                 fail("loading the steering program (it needs CAP_BPF)");
-            else if (::ioctl(fd_.get(), TUNSETSTEERINGEBPF, &program_fd) < 0)
+            } else if (::ioctl(fd_.get(), TUNSETSTEERINGEBPF, &program_fd) < 0) {
                 fail("attaching the steering program");
+            }
         }
     }
     vnet_hdr_ = true;

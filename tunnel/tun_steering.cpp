@@ -4,6 +4,7 @@
 #include "tunnel/traffic_class.hpp"
 
 #include <linux/bpf.h>
+#include <cerrno>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -90,6 +91,17 @@ net::FileDescriptor load_steering_program() noexcept
     attr.insn_cnt = static_cast<std::uint32_t>(program.size());
     attr.license = reinterpret_cast<std::uint64_t>(license);
     return net::FileDescriptor(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr)));
+}
+
+const SteeringProgram& shared_steering_program() noexcept
+{
+    static const SteeringProgram program = [] {
+        SteeringProgram loaded{load_steering_program()};
+        if (!loaded.fd)
+            loaded.error = errno;
+        return loaded;
+    }();
+    return program;
 }
 
 } // namespace mesh::tunnel

@@ -19,4 +19,14 @@ inline constexpr unsigned priority_queue = 1;
 // kernel refuses it (no bpf(2), no privilege): the TUN then runs one queue.
 [[nodiscard]] net::FileDescriptor load_steering_program() noexcept;
 
+// The program every TUN of the process attaches, loaded at the first call:
+// a load runs the verifier and the JIT (about 125 us here, a tenth of a
+// hub's CPU while a burst of branches came up), and each TUN holds its own
+// reference to what it attached. error: errno of the load when it failed.
+struct SteeringProgram {
+    net::FileDescriptor fd;
+    int error = 0;
+};
+[[nodiscard]] const SteeringProgram& shared_steering_program() noexcept;
+
 } // namespace mesh::tunnel

@@ -197,6 +197,7 @@ private:
     // after, for a routing daemon that missed them.
     void announce_addresses(Tunnel& tunnel);
     void reannounce_later(Tunnel& tunnel);
+    void arm_reannounce(std::chrono::steady_clock::time_point when);
     void reannounce_due();
     // STATUS= to systemd when the number of tunnels up, or of tunnels, changed.
     void report_tunnels();

@@ -28,6 +28,10 @@ namespace {
 // After the announcement as the tunnel comes up: zebra's main thread was
 // seen under a second behind its data-plane thread at its own start.
 constexpr std::array<std::chrono::milliseconds, 2> reannounce_after{std::chrono::seconds(1), std::chrono::seconds(5)};
+// Announcements due this much later go with those due now: a thousand
+// branches coming up over seconds cost a few dozen passes over the
+// tunnels, not one per branch.
+constexpr auto reannounce_slack = std::chrono::milliseconds(100);
 } // namespace
 
 void Daemon::announce_addresses(Tunnel& tunnel)
@@ -40,21 +44,36 @@ void Daemon::announce_addresses(Tunnel& tunnel)
 
 void Daemon::reannounce_later(Tunnel& tunnel)
 {
-    tunnel.up_at = std::chrono::steady_clock::now();
+    const auto now = std::chrono::steady_clock::now();
+    tunnel.up_at = now;
     tunnel.reannounced = 0;
-    reannounce_due();
+    const auto due = now + reannounce_after.front();
+    // An idle timer's expiry is in the past; a waiting one keeps its time
+    // when it comes first (it will find this tunnel then).
+    if (reannounce_timer_.expiry() > now && reannounce_timer_.expiry() <= due)
+        return;
+    arm_reannounce(due);
+}
+
+void Daemon::arm_reannounce(std::chrono::steady_clock::time_point when)
+{
+    reannounce_timer_.expires_at(when);
+    reannounce_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (!error)
+            reannounce_due();
+    });
 }
 
 void Daemon::reannounce_due()
 {
-    const auto now = std::chrono::steady_clock::now();
+    const auto horizon = std::chrono::steady_clock::now() + reannounce_slack;
     auto next = std::chrono::steady_clock::time_point::max();
     for (auto& tunnel : tunnels_) {
         if (!tunnel.up)
             continue;
         const auto due = [&] {
             return tunnel.reannounced < reannounce_after.size() &&
-                   tunnel.up_at + reannounce_after[tunnel.reannounced] <= now;
+                   tunnel.up_at + reannounce_after[tunnel.reannounced] <= horizon;
         };
         if (due()) {
             // Once, however many are due: they would all say the same.
@@ -69,13 +88,8 @@ void Daemon::reannounce_due()
         if (tunnel.reannounced < reannounce_after.size())
             next = std::min(next, tunnel.up_at + reannounce_after[tunnel.reannounced]);
     }
-    if (next == std::chrono::steady_clock::time_point::max())
-        return;
-    reannounce_timer_.expires_at(next);
-    reannounce_timer_.async_wait([this](const boost::system::error_code& error) {
-        if (!error)
-            reannounce_due();
-    });
+    if (next != std::chrono::steady_clock::time_point::max())
+        arm_reannounce(next);
 }
 
 } // namespace mesh::daemon
