@@ -5,6 +5,8 @@
 #include <netlink/msg.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/tc.h>
 
 #include <memory>
 #include <stdexcept>
@@ -17,6 +19,7 @@ using LinkPtr = NetlinkObject<rtnl_link, rtnl_link_put>::Ptr;
 using AddrPtr = NetlinkObject<rtnl_addr, rtnl_addr_put>::Ptr;
 using NlAddrPtr = NetlinkObject<nl_addr, nl_addr_put>::Ptr;
 using MessagePtr = NetlinkObject<nl_msg, nlmsg_free>::Ptr;
+using QdiscPtr = NetlinkObject<rtnl_qdisc, rtnl_qdisc_put>::Ptr;
 
 LinkPtr kernel_link(NetlinkSocket& nl, int ifindex)
 {
@@ -79,6 +82,17 @@ void add_link_address(NetlinkSocket& nl, int ifindex, const IpPrefix& address)
     // NLM_F_REPLACE: adding it again is not an error and makes the kernel
     // announce it again, which is what a routing daemon that missed it needs.
     check_netlink(rtnl_addr_add(nl.get(), addr.get(), NLM_F_REPLACE), "adding address " + address.to_string());
+}
+
+void set_link_noqueue(NetlinkSocket& nl, int ifindex)
+{
+    QdiscPtr qdisc(rtnl_qdisc_alloc());
+    if (!qdisc)
+        throw std::runtime_error("setting qdisc noqueue: out of memory");
+    rtnl_tc_set_ifindex(TC_CAST(qdisc.get()), ifindex);
+    rtnl_tc_set_parent(TC_CAST(qdisc.get()), TC_H_ROOT);
+    check_netlink(rtnl_tc_set_kind(TC_CAST(qdisc.get()), "noqueue"), "setting qdisc noqueue");
+    check_netlink(rtnl_qdisc_add(nl.get(), qdisc.get(), NLM_F_CREATE | NLM_F_REPLACE), "setting qdisc noqueue");
 }
 
 void set_link_group(NetlinkSocket& nl, int ifindex, std::uint32_t group)
