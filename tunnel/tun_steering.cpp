@@ -4,11 +4,11 @@
 #include "tunnel/traffic_class.hpp"
 
 #include <linux/bpf.h>
-#include <cerrno>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
