@@ -28,7 +28,7 @@ namespace {
 constexpr int send_wait_ms = 20;
 } // namespace
 
-void PumpWorker::outbound_batch(const TunnelPath& path, std::size_t ready_tunnels)
+void PumpWorker::outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels)
 {
     sends_->set_segmentation(path.udp_gso && udp_gso_);
     // The priority queue first, then a slice of the bulk queue (at most two
@@ -39,28 +39,22 @@ void PumpWorker::outbound_batch(const TunnelPath& path, std::size_t ready_tunnel
     TurnBudget bulk(ready_tunnels);
     for (;;) {
         TurnBudget priority(ready_tunnels);
-        // What the priority queue held leaves now, not behind the bulk slice
-        // sealed next into the same send batch (up to 512 KiB); then a
-        // sending thread lifted for it is done with real time.
-        if (read_tun(path, path.tun_priority_fd, priority, TrafficClass::priority) > 0) {
-            if (!sends_->empty())
-                send_outbound(path);
-            end_boost();
-        }
+        read_tun(path, path.tun_priority_fd, priority, TrafficClass::priority);
         read_tun(path, path.tun_fd, bulk, bulk_class);
         if (!bulk.next_slice())
             break;
+        // The other way's pings, BFD and ACKs wait in the priority socket
+        // meanwhile, and a lone tunnel's turn can seal 4 MiB.
+        priority_batch(snapshot);
     }
     if (!sends_->empty())
         send_outbound(path);
 }
 
-std::size_t PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget,
-                                 std::optional<TrafficClass> steered)
+void PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered)
 {
-    std::size_t reads = 0;
     if (fd < 0)
-        return reads;
+        return;
     PacketBuffer& packet = *read_;
     const std::size_t header_bytes = path.vnet_hdr ? VirtioNetHeader::size : 0;
     while (budget.allows_read()) {
@@ -69,7 +63,6 @@ std::size_t PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& bud
         const auto length = ::read(fd, room.data(), std::min(room.size(), header_bytes + max_ip_packet));
         if (length <= 0)
             break;
-        ++reads;
         budget.spend(static_cast<std::size_t>(length));
         packet.set_size(static_cast<std::size_t>(length));
         VirtioNetHeader header;
@@ -83,7 +76,6 @@ std::size_t PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& bud
         }
         queue_outbound(path, packet.data(), header, steered);
     }
-    return reads;
 }
 
 void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header,

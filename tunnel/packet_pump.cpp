@@ -26,7 +26,6 @@ constexpr std::uint64_t stop_tag = ~std::uint64_t{0};
 constexpr std::uint64_t udp_tag = std::uint64_t{1} << 32;
 constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 33;
 constexpr std::uint64_t priority_tag = std::uint64_t{1} << 34;
-constexpr std::uint64_t boost_tag = std::uint64_t{1} << 35;   // a TUN priority queue another thread reads
 constexpr std::uint64_t socket_tags = udp_tag | raw_esp_tag | priority_tag;
 
 // Bulk overtakes a priority datagram that arrived during a batch of the bulk
@@ -51,30 +50,26 @@ net::FileDescriptor make_eventfd()
     return fd;
 }
 
-void epoll_add(int epoll, int fd, std::uint64_t data, std::uint32_t events = EPOLLIN)
+void epoll_add(int epoll, int fd, std::uint64_t data)
 {
     epoll_event event{};
-    event.events = events;
+    event.events = EPOLLIN;
     event.data.u64 = data;
     if (::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) < 0)
         throw std::system_error(errno, std::generic_category(), "epoll_ctl");
 }
 } // namespace
 
-PumpWorker::PumpWorker(SaTable& table, int stop_fd, int notify_fd, PumpDirection direction)
+PumpWorker::PumpWorker(SaTable& table, int stop_fd, int notify_fd)
     : table_(table),
       epoll_(make_epoll()),
       notify_fd_(notify_fd),
-      reader_(table.quiescent_state().add_reader())
+      reader_(table.quiescent_state().add_reader()),
+      read_(std::make_unique<PacketBuffer>()),
+      sends_(std::make_unique<UdpGsoBatch>()),
+      batch_(std::make_unique<Batch>()),
+      priority_batch_(std::make_unique<PriorityBatch>())
 {
-    // 4.7 MiB of buffers a worker, so each thread takes only its direction's.
-    if (direction == PumpDirection::sending) {
-        read_ = std::make_unique<PacketBuffer>();
-        sends_ = std::make_unique<UdpGsoBatch>();
-    } else {
-        batch_ = std::make_unique<Batch>();
-        priority_batch_ = std::make_unique<PriorityBatch>();
-    }
     epoll_add(epoll_.get(), stop_fd, stop_tag);
 }
 
@@ -108,14 +103,7 @@ void PumpWorker::watch_tun(TunnelId id, int fd)
     epoll_add(epoll_.get(), fd, id);
 }
 
-// Edge-triggered: the sending thread drains the queue, this thread only
-// hears that a packet arrived.
-void PumpWorker::watch_boost(int fd)
-{
-    epoll_add(epoll_.get(), fd, static_cast<std::uint64_t>(fd) | boost_tag, EPOLLIN | EPOLLET);
-}
-
-void PumpWorker::unwatch(int fd)
+void PumpWorker::unwatch_tun(int fd)
 {
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
@@ -144,55 +132,10 @@ std::error_code PumpWorker::schedule(WorkerPriority priority) noexcept
 
 int PumpWorker::wait(std::span<epoll_event> events) noexcept
 {
-    end_boost();
     const int ready = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
     if (realtime_budget_)
         apply(realtime_budget_->tick(RealtimeBudget::Clock::now(), thread_cpu_time()));
-    if (boost_budget_)
-        round_start_cpu_ = thread_cpu_time();
     return ready;
-}
-
-void PumpWorker::allow_boosts() noexcept
-{
-    boost_budget_.emplace(RealtimeBudget::Clock::now(), boosted_cpu_);
-    boostable_.store(true, std::memory_order_relaxed);
-}
-
-// The policy is set before the flag, so a round that ends between the two
-// keeps real time one round longer, never for good.
-bool PumpWorker::boost() noexcept
-{
-    if (!boostable_.load(std::memory_order_relaxed) || boosted_.load(std::memory_order_relaxed))
-        return false;
-    if (set_thread_realtime(thread_.native_handle(), true)) [[unlikely]] {
-        boostable_.store(false, std::memory_order_relaxed);   // refused: RLIMIT_RTPRIO lowered since
-        return false;
-    }
-    boosted_.store(true, std::memory_order_relaxed);
-    return true;
-}
-
-// A round lifted after it began is charged from its start: the budget errs
-// towards the normal policy.
-void PumpWorker::end_boost() noexcept
-{
-    if (!boost_budget_)
-        return;
-    const bool boosted = boosted_.exchange(false, std::memory_order_relaxed);
-    if (boosted) {
-        (void)set_thread_realtime(::pthread_self(), false);
-        const auto cpu = thread_cpu_time();
-        boosted_cpu_ += cpu - round_start_cpu_;
-        round_start_cpu_ = cpu;
-    } else if (boostable_.load(std::memory_order_relaxed)) {
-        return;
-    }
-    switch (boost_budget_->tick(RealtimeBudget::Clock::now(), boosted_cpu_)) {
-    case RealtimeBudget::Change::demote: boostable_.store(false, std::memory_order_relaxed); break;
-    case RealtimeBudget::Change::promote: boostable_.store(true, std::memory_order_relaxed); break;
-    case RealtimeBudget::Change::none: break;
-    }
 }
 
 void PumpWorker::apply(RealtimeBudget::Change change) noexcept
@@ -220,10 +163,9 @@ void PumpWorker::join()
 
 void PumpWorker::run()
 {
-    // A thread has either sockets (receiving) or TUNs (sending). Every ready
-    // TUN reported gets its turn before the next epoll_wait; past 256, the
-    // rest come first next time, as epoll moves the reported ones to the
-    // tail of its ready list.
+    // Every ready TUN reported gets its turn before the next epoll_wait
+    // (tunnel/pump_schedule.hpp); past 256, the rest come first next time,
+    // as epoll moves the reported ones to the tail of its ready list.
     std::array<epoll_event, 256> events{};
     struct ReadySocket {
         int fd;
@@ -242,10 +184,7 @@ void PumpWorker::run()
             const auto data = events[i].data.u64;
             if (data == stop_tag)
                 return;
-            if ((data & boost_tag) != 0) {
-                if (boosted_thread_->boost())
-                    counters_.realtime_boosts.add(1);
-            } else if ((data & priority_tag) != 0) {
+            if ((data & priority_tag) != 0) {
                 priority_live = true;
             } else if ((data & (udp_tag | raw_esp_tag)) != 0) {
                 if (socket_count < sockets.size())
@@ -254,25 +193,42 @@ void PumpWorker::run()
                 ready_tunnels.add(data);
             }
         }
-        // Receiving: the priority socket (small ESP: pings, BFD, ACKs) first,
-        // again after each batch of the others and every
-        // priority_check_bytes within one: what it holds waits for about
-        // 64 KiB of bulk to be opened, never for the bulk queued before it
+        SocketCadence cadence(socket_count > 0 || priority_live);
+        // The priority socket (small ESP: pings, BFD, ACKs) is read first in
+        // every socket turn, again after each batch of the others and every
+        // priority_check_bytes within one, and before each tunnel turn while
+        // its last read found something: what it holds waits for about 64 KiB
+        // of bulk to be opened, never for the bulk queued before it
         // (tunnel/spi_steering.hpp).
-        if (socket_count > 0 || priority_live) {
-            priority_batch(*snapshot);
-            for (std::size_t s = 0; s < socket_count; ++s)
-                if (inbound_batch(*snapshot, sockets[s].fd, sockets[s].raw_esp) > 0)
-                    priority_batch(*snapshot);
-        }
-        // Sending: every ready TUN's turn (tunnel/pump_schedule.hpp).
+        const auto read_priority = [&] {
+            priority_live = priority_batch(*snapshot) > 0;
+            return priority_live;
+        };
+        const auto read_sockets = [&] {
+            bool found = read_priority();
+            for (std::size_t s = 0; s < socket_count; ++s) {
+                if (inbound_batch(*snapshot, sockets[s].fd, sockets[s].raw_esp) == 0)
+                    continue;
+                found = true;
+                read_priority();
+            }
+            cadence.sockets_read(found || priority_live);
+        };
         for (int i = 0; i < ready; ++i) {
+            const bool sockets_due = cadence.due();
+            if (sockets_due)
+                read_sockets();
             const auto data = events[i].data.u64;
-            if ((data & (socket_tags | boost_tag)) != 0)
+            if ((data & socket_tags) != 0)
                 continue;
+            if (!sockets_due && priority_live)
+                read_priority();
             if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
-                outbound_batch(*path, ready_tunnels.count());
+                outbound_batch(*snapshot, *path, ready_tunnels.count());
+            cadence.tunnel_turn();
         }
+        if (cadence.due())
+            read_sockets();
         reader_.quiescent();
     }
 }
@@ -292,10 +248,8 @@ PacketPump::PacketPump(SaTable& table, std::size_t workers)
 {
     if (workers == 0 || workers > max_workers)
         throw std::invalid_argument("the packet pump runs 1 to 64 workers");
-    // Receiving threads first: thread i < workers is worker i's receiving one.
-    for (const auto direction : {PumpDirection::receiving, PumpDirection::sending})
-        for (std::size_t i = 0; i < workers; ++i)
-            threads_.push_back(std::make_unique<PumpWorker>(table, stop_.get(), notify_.get(), direction));
+    for (std::size_t i = 0; i < workers; ++i)
+        workers_.push_back(std::make_unique<PumpWorker>(table, stop_.get(), notify_.get()));
 }
 
 PacketPump::~PacketPump()
@@ -305,23 +259,20 @@ PacketPump::~PacketPump()
 
 void PacketPump::watch_udp(std::size_t worker, int fd, int priority_fd)
 {
-    receiving(worker).watch_udp(fd, priority_fd);
-    sending(worker).send_by(fd);
+    workers_.at(worker)->watch_udp(fd, priority_fd);
 }
 
 void PacketPump::watch_raw_esp(int fd)
 {
-    receiving(0).watch_raw_esp(fd);
+    workers_.front()->watch_raw_esp(fd);
 }
 
 void PacketPump::watch_tun(TunnelId id, int fd, int priority_fd)
 {
     const auto fewest = static_cast<std::size_t>(std::ranges::min_element(tun_counts_) - tun_counts_.begin());
-    sending(fewest).watch_tun(id, fd);
+    workers_[fewest]->watch_tun(id, fd);
     if (priority_fd >= 0) {
-        sending(fewest).watch_tun(id, priority_fd);
-        if (boosts_)
-            receiving(fewest).watch_boost(priority_fd);
+        workers_[fewest]->watch_tun(id, priority_fd);
         tun_priority_fds_[fd] = priority_fd;
     }
     tun_workers_[fd] = fewest;
@@ -333,10 +284,9 @@ void PacketPump::unwatch_tun(int fd)
     const auto it = tun_workers_.find(fd);
     if (it == tun_workers_.end())
         return;
-    sending(it->second).unwatch(fd);
+    workers_[it->second]->unwatch_tun(fd);
     if (const auto priority = tun_priority_fds_.find(fd); priority != tun_priority_fds_.end()) {
-        sending(it->second).unwatch(priority->second);
-        receiving(it->second).unwatch(priority->second);
+        workers_[it->second]->unwatch_tun(priority->second);
         tun_priority_fds_.erase(priority);
     }
     --tun_counts_[it->second];
@@ -351,25 +301,9 @@ std::optional<std::size_t> PacketPump::worker_of_tun(int fd) const
 
 std::error_code PacketPump::start(WorkerPriority priority)
 {
-    // Sending threads run at normal priority: woken by each packet the stack
-    // hands the TUN, one at real time preempts the very process or softirq
-    // still producing the next and carries a super-packet a wake-up
-    // (docs/data-plane.md, "Worker priority"). At real time, a packet in a
-    // TUN's priority queue lifts them for a round.
-    boosts_ = priority == WorkerPriority::realtime;
-    for (std::size_t i = 0; i < workers(); ++i) {
-        if (boosts_) {
-            sending(i).allow_boosts();
-            receiving(i).boost_with(sending(i));
-        }
-        (void)sending(i).start(WorkerPriority::normal);
-    }
-    if (boosts_)
-        for (const auto& [fd, priority_fd] : tun_priority_fds_)
-            receiving(tun_workers_.at(fd)).watch_boost(priority_fd);
     std::error_code refused;
-    for (std::size_t i = 0; i < workers(); ++i) {
-        if (const auto error = receiving(i).start(priority))
+    for (auto& worker : workers_) {
+        if (const auto error = worker->start(priority))
             refused = error;
     }
     return refused;
@@ -382,15 +316,15 @@ void PacketPump::stop()
     // Level-triggered and never read: every worker's epoll sees it.
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto written = ::write(stop_.get(), &one, sizeof one);
-    for (auto& thread : threads_)
-        thread->join();
+    for (auto& worker : workers_)
+        worker->join();
 }
 
 std::uint64_t PacketPump::total(Counter PumpCounters::*counter) const noexcept
 {
     std::uint64_t sum = 0;
-    for (const auto& thread : threads_)
-        sum += (thread->counters().*counter).get();
+    for (const auto& worker : workers_)
+        sum += (worker->counters().*counter).get();
     return sum;
 }
 

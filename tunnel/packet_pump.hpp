@@ -1,13 +1,11 @@
 #pragma once
-// The data plane: N workers, each two threads (tunnel/pump_worker.hpp), one
-// per direction, for a share of the tunnels and SAs:
+// The data plane: N worker threads (tunnel/pump_worker.hpp), each both
+// directions for a share of the tunnels and SAs:
 //
-//   a tunnel's TUN is read by one worker's sending thread, the one with the
-//   fewest TUNs when it was added, which owns its outbound SA (the sequence
-//   numbers);
-//   ESP reaches the receiving thread of the worker its SPI steers to
-//   (tunnel/spi_steering.hpp), which opens the inbound SA (the anti-replay
-//   window).
+//   a tunnel's TUN is read by one worker, the one with the fewest TUNs when
+//   it was added, which owns its outbound SA (the sequence numbers);
+//   ESP reaches the worker its SPI steers to (tunnel/spi_steering.hpp),
+//   which opens the inbound SA (the anti-replay window).
 //
 // Workers read the SA table's current Snapshot and never wait for the
 // control thread or each other; what the control thread must hear (events)
@@ -49,41 +47,32 @@ public:
     // the tunnel's outbound SA; unwatch_tun(fd) stops both.
     void watch_tun(TunnelId id, int fd, int priority_fd = -1);
     void unwatch_tun(int fd);
-    // Starts the receiving threads at priority, the sending ones at normal
-    // priority; real time refused leaves them at normal priority and returns
-    // why (tunnel/worker_priority.hpp).
+    // Starts the workers at priority; real time refused leaves them at
+    // normal priority and returns why (tunnel/worker_priority.hpp).
     [[nodiscard]] std::error_code start(WorkerPriority priority = WorkerPriority::normal);
     void stop();
 
-    [[nodiscard]] std::size_t workers() const noexcept { return tun_counts_.size(); }
+    [[nodiscard]] std::size_t workers() const noexcept { return workers_.size(); }
     // Readable while events wait; read it to re-arm.
     [[nodiscard]] int notify_fd() const noexcept { return notify_.get(); }
-    // Consumer side, control thread only: front() then release(); one ring
-    // per thread, 2 x workers().
-    [[nodiscard]] std::size_t event_rings() const noexcept { return threads_.size(); }
-    EventRing& events(std::size_t ring) noexcept { return threads_[ring]->events(); }
-    // The receiving thread's: the counters below are all of the receiving
-    // direction, and only a receiving thread runs at real time.
-    [[nodiscard]] const PumpCounters& counters(std::size_t worker) const noexcept { return threads_[worker]->counters(); }
-    [[nodiscard]] WorkerScheduling scheduling(std::size_t worker) const noexcept { return threads_[worker]->scheduling(); }
-    // A counter summed over the threads.
+    // Consumer side, control thread only: front() then release().
+    EventRing& events(std::size_t worker) noexcept { return workers_[worker]->events(); }
+    [[nodiscard]] const PumpCounters& counters(std::size_t worker) const noexcept { return workers_[worker]->counters(); }
+    [[nodiscard]] WorkerScheduling scheduling(std::size_t worker) const noexcept { return workers_[worker]->scheduling(); }
+    // A counter summed over the workers.
     [[nodiscard]] std::uint64_t total(Counter PumpCounters::*counter) const noexcept;
     // The worker that reads this TUN (control thread); nullopt when none does.
     [[nodiscard]] std::optional<std::size_t> worker_of_tun(int fd) const;
 
 private:
-    PumpWorker& receiving(std::size_t worker) { return *threads_.at(worker); }
-    PumpWorker& sending(std::size_t worker) { return *threads_.at(workers() + worker); }
-
     net::FileDescriptor stop_;
     net::FileDescriptor notify_;
     std::atomic<bool> stopping_{false};
-    std::vector<std::unique_ptr<PumpWorker>> threads_;   // receiving ones, then sending ones
+    std::vector<std::unique_ptr<PumpWorker>> workers_;
     // Control thread: which worker reads each TUN, and how many each reads.
     std::map<int, std::size_t> tun_workers_;
     std::vector<std::size_t> tun_counts_;
     std::map<int, int> tun_priority_fds_;   // a TUN's queue 0 -> its queue 1
-    bool boosts_ = false;                   // started at real time: priority queues lift sending threads
 };
 
 } // namespace mesh::tunnel

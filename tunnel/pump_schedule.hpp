@@ -1,15 +1,20 @@
 #pragma once
-// How a sending thread shares itself between its TUNs in one wake-up, so
-// that no tunnel starves another:
+// How a worker shares itself between its sources in one wake-up, so that no
+// tunnel and no direction starves another:
 //
-//   wake-up:  [tun 1] [tun 2] ... [tun N]
+//   wake-up:  [sockets] [tun 1] [tun 2] ... [tun 8] [sockets] [tun 9] ...
 //
-// Every TUN epoll reports ready gets one turn per wake-up, bounded by a
-// TurnBudget: a tunnel fed 64 KiB TSO super-packets gets no more of the
-// thread than one fed 1400-byte packets gets when it has as much queued.
-// epoll is level-triggered and puts a reported fd at the tail of its ready
-// list, so a tunnel with data left after its turn comes round again, after
-// the others (round robin, like the kernel's NAPI budget per device).
+// - Every TUN epoll reports ready gets one turn per wake-up, bounded by a
+//   TurnBudget: a tunnel fed 64 KiB TSO super-packets gets no more of the
+//   worker than one fed 1400-byte packets gets when it has as much queued.
+//   epoll is level-triggered and puts a reported fd at the tail of its ready
+//   list, so a tunnel with data left after its turn comes round again, after
+//   the others (round robin, like the kernel's NAPI budget per device).
+// - The sockets (ESP from every peer of the worker's SAs, all its tunnels'
+//   inbound traffic and TCP ACKs) get a turn first and again after every
+//   SocketCadence::tunnels_per_turn tunnel turns, while their last read found
+//   something: with 100 ready TUNs a socket read once per wake-up overflowed
+//   while the TUN turns went on, losing the ACKs that clock every sender.
 
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +78,36 @@ public:
 private:
     std::uint64_t first_ = 0;
     std::size_t count_ = 0;
+};
+
+// When the sockets get their turns among one wake-up's tunnel turns.
+class SocketCadence {
+public:
+    static constexpr std::size_t tunnels_per_turn = 8;
+
+    // A wake-up begins: whether epoll reported a socket readable.
+    explicit SocketCadence(bool socket_ready) noexcept : live_(socket_ready) {}
+
+    // Before the first tunnel turn and after each: whether to read the sockets now.
+    [[nodiscard]] bool due() noexcept
+    {
+        if (!live_ || since_ != 0)
+            return false;
+        since_ = tunnels_per_turn;
+        return true;
+    }
+    void tunnel_turn() noexcept
+    {
+        if (since_ > 0)
+            --since_;
+    }
+    // What the sockets' turn found: once they were empty they wait for the
+    // next wake-up, which epoll brings as soon as data arrives.
+    void sockets_read(bool found_data) noexcept { live_ = found_data; }
+
+private:
+    bool live_;
+    std::size_t since_ = 0;
 };
 
 } // namespace mesh::tunnel

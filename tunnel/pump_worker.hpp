@@ -1,18 +1,16 @@
 #pragma once
-// One data-plane thread: one direction for its share of the site.
+// One data-plane worker thread: both directions for its share of the site.
 //
-//   sending, its TUNs:      read (a TSO/USO super-packet: cut into segments |
-//                           NEEDS_CSUM: checksum completed) -> MSS clamp -> GRE
-//                           encap -> ESP seal in the send batch -> sendmmsg on
-//                           its worker's UDP socket with UDP GSO
-//   receiving, its sockets: recvmmsg batch (UDP GRO: split) -> ESP by SPI ->
-//                           open + anti-replay -> GRE decap -> TCP/UDP
-//                           coalescing -> write(TUN)
+//   its TUNs:    read (a TSO/USO super-packet: cut into segments |
+//                NEEDS_CSUM: checksum completed) -> MSS clamp -> GRE encap
+//                -> ESP seal in the send batch -> sendmmsg on its own UDP
+//                socket with UDP GSO
+//   its socket:  recvmmsg batch (UDP GRO: split) -> ESP by SPI -> open +
+//                anti-replay -> GRE decap -> TCP/UDP coalescing -> write(TUN)
 //
-// A sending thread owns the outbound SAs of the tunnels whose TUN it reads
-// (the sequence numbers have one writer); a receiving thread opens the
-// inbound SAs whose SPI the kernel steers to its sockets
-// (tunnel/spi_steering.hpp).
+// A worker owns the outbound SAs of the tunnels whose TUN it reads (the
+// sequence numbers have one writer) and opens the inbound SAs whose SPI the
+// kernel steers to its socket (tunnel/spi_steering.hpp).
 
 #include "net/file_descriptor.hpp"
 #include "net/log_rate_limit.hpp"
@@ -73,40 +71,25 @@ struct PumpCounters {
     Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
     Counter priority_datagrams;  // ESP the kernel steered to the worker's priority socket (tunnel/spi_steering.hpp)
     Counter realtime_demotions;  // drops to the normal policy, RealtimeBudget::realtime_share used in a window
-    Counter realtime_boosts;     // its sending thread lifted to real time for a priority packet on a TUN
 };
 
 using EventRing = SpscRing<DataplaneEvent, 64>;
 
-// Which direction a thread carries; each has only that direction's buffers.
-enum class PumpDirection : std::uint8_t { sending, receiving };
-
 class PumpWorker {
 public:
     // Registers its QuiescentState reader; notify_fd is written when an event waits.
-    PumpWorker(SaTable& table, int stop_fd, int notify_fd, PumpDirection direction);
+    PumpWorker(SaTable& table, int stop_fd, int notify_fd);
     ~PumpWorker();
     PumpWorker(const PumpWorker&) = delete;
     PumpWorker& operator=(const PumpWorker&) = delete;
 
-    // Control thread; watch_udp and send_by before start(), the others also
-    // while the thread runs.
-    // Receiving: fd, its bulk socket in the NAT-T group; priority_fd, its
-    // priority socket there (-1: none).
+    // Control thread; watch_udp before start(), the others also while the thread runs.
+    // fd: its bulk socket in the NAT-T group, which its ESP-in-UDP leaves by;
+    // priority_fd: its priority socket there (-1: none).
     void watch_udp(int fd, int priority_fd = -1);
-    // Sending: the NAT-T group's socket its ESP-in-UDP leaves by.
-    void send_by(int fd) noexcept { udp_fd_ = fd; }
     void watch_raw_esp(int fd);
     void watch_tun(TunnelId id, int fd);
-    // Receiving, at real time: a packet in this TUN priority queue (read by
-    // the sending thread of boost_with) lifts that thread to real time until
-    // the end of its round.
-    void watch_boost(int fd);
-    void unwatch(int fd);
-    // Before either starts, for a real-time pump: the sending thread that
-    // this receiving thread's watch_boost lifts; allow_boosts on that one.
-    void boost_with(PumpWorker& sending) noexcept { boosted_thread_ = &sending; }
-    void allow_boosts() noexcept;
+    void unwatch_tun(int fd);
     // Returns once the thread runs: at real-time priority if asked and
     // allowed, else at normal priority and the reason real time was refused.
     [[nodiscard]] std::error_code start(WorkerPriority priority);
@@ -138,24 +121,17 @@ private:
     };
 
     std::error_code schedule(WorkerPriority priority) noexcept;
-    // The receiving thread's call: real time for this sending thread until
-    // it next waits, within RealtimeBudget's share of its boosted CPU time.
-    // False when it was not lifted (already, out of budget, or refused).
-    bool boost() noexcept;
-    // The sending thread's, once it has read its priority queues and before
-    // it waits: back to the normal policy if it was lifted.
-    void end_boost() noexcept;
     void run();
     // epoll_wait into events, then the real-time budget (if any) kept.
     int wait(std::span<epoll_event> events) noexcept;
     void apply(RealtimeBudget::Change change) noexcept;
     // outbound_path.cpp
-    void outbound_batch(const TunnelPath& path, std::size_t ready_tunnels);
+    void outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels);
     // Packets of one TUN queue (fd -1: none) into the send batch, until the
-    // queue runs dry or the budget is spent; returns the reads.
+    // queue runs dry or the budget is spent.
     // steered: the class the kernel's steering program gave what fd holds;
     // nullopt for a one-queue TUN, whose packets the pump classifies itself.
-    std::size_t read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered);
+    void read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered);
     void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header,
                         std::optional<TrafficClass> steered);
     template <class WriteInner>
@@ -187,30 +163,21 @@ private:
     SaTable& table_;
     net::FileDescriptor epoll_;
     int notify_fd_;
-    int udp_fd_ = -1;    // its member of the NAT-T group: read (receiving) or sent by (sending)
+    int udp_fd_ = -1;    // its member of the NAT-T group; its ESP-in-UDP leaves by it too
     int priority_fd_ = -1;   // its priority socket there, read first
     std::thread thread_;
     QuiescentState::Reader& reader_;
     std::optional<RealtimeBudget> realtime_budget_;   // unset: normal priority
-    PumpWorker* boosted_thread_ = nullptr;             // receiving: the sending thread it lifts
-    // Sending: lifted by its receiving thread; the budget counts only the CPU
-    // time of boosted rounds, so a sending thread busy with bulk at normal
-    // priority can still be lifted for a ping.
-    std::atomic<bool> boosted_{false};
-    std::atomic<bool> boostable_{false};
-    std::optional<RealtimeBudget> boost_budget_;   // set: boosts allowed (a real-time pump's sending thread)
-    RealtimeBudget::Clock::duration boosted_cpu_{};
-    RealtimeBudget::Clock::duration round_start_cpu_{};
     std::atomic<WorkerScheduling> scheduling_{WorkerScheduling::normal};
 
-    // Outbound: sending only.
+    // Outbound.
     std::unique_ptr<PacketBuffer> read_;        // one TUN read, up to a 64 KiB super-packet
     std::unique_ptr<UdpGsoBatch> sends_;        // its segments, sealed, until sent
     bool udp_gso_ = true;                       // false once the kernel refused UDP GSO
     bool bulk_queued_ = false;                  // the send batch holds bulk datagrams
     std::uint32_t last_exhausted_spi_ = 0;
 
-    // Inbound: receiving only.
+    // Inbound.
     std::unique_ptr<Batch> batch_;
     std::unique_ptr<PriorityBatch> priority_batch_;
     net::LogRateLimit unknown_spi_reports_;

@@ -13,9 +13,7 @@
 
 #include <doctest/doctest.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -162,25 +160,13 @@ struct MultiSite {
             app_sides.emplace_back(fds[1]);
         }
     }
-    // A second socketpair per tunnel as its TUN's priority queue.
-    void add_priority_queues()
-    {
-        for (std::size_t t = 0; t < tun_sides.size(); ++t) {
-            std::array<int, 2> fds{};
-            REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds.data()) == 0);
-            priority_tun_sides.emplace_back(fds[0]);
-            priority_app_sides.emplace_back(fds[1]);
-        }
-    }
     template <class SpiIn, class SpiOut>
-    void connect(const MultiSite& peer, SpiIn spi_in, SpiOut spi_out, std::uint8_t key_in, std::uint8_t key_out,
-                 WorkerPriority priority = WorkerPriority::normal)
+    void connect(const MultiSite& peer, SpiIn spi_in, SpiOut spi_out, std::uint8_t key_in, std::uint8_t key_out)
     {
         for (std::size_t t = 0; t < tun_sides.size(); ++t) {
             const auto id = static_cast<TunnelId>(t + 1);
             SaTable::TunnelSettings settings;
             settings.tun_fd = tun_sides[t].get();
-            settings.tun_priority_fd = priority_tun_sides.empty() ? -1 : priority_tun_sides[t].get();
             settings.udp_fd = sockets.control->fd();
             settings.peer = peer.sockets.control->local();
             table.add_tunnel(id, settings);
@@ -188,10 +174,9 @@ struct MultiSite {
                           {std::make_shared<InboundSa>(params(spi_in(t), key_in)),
                            std::make_shared<OutboundSa>(params(spi_out(t), key_out)), {}},
                           true);
-            pump.watch_tun(id, tun_sides[t].get(), priority_tun_sides.empty() ? -1 : priority_tun_sides[t].get());
+            pump.watch_tun(id, tun_sides[t].get());
         }
-        const auto refused = pump.start(priority);
-        CHECK((!refused || priority == WorkerPriority::realtime));
+        CHECK(!pump.start());
     }
     std::optional<std::vector<std::uint8_t>> receive(std::size_t t, int timeout_ms = 2000)
     {
@@ -207,7 +192,6 @@ struct MultiSite {
     }
 
     std::vector<net::FileDescriptor> tun_sides, app_sides;
-    std::vector<net::FileDescriptor> priority_tun_sides, priority_app_sides;
     SteeredSockets sockets;
     SaTable table;
     PacketPump pump;
@@ -522,8 +506,8 @@ struct Flow {
 std::size_t drain(PacketPump& pump)
 {
     std::size_t n = 0;
-    for (std::size_t i = 0; i < pump.event_rings(); ++i)
-        for (EventRing& ring = pump.events(i); ring.front(); ring.release())
+    for (std::size_t worker = 0; worker < pump.workers(); ++worker)
+        for (EventRing& ring = pump.events(worker); ring.front(); ring.release())
             ++n;
     return n;
 }
@@ -682,46 +666,6 @@ TEST_CASE("a small datagram overtakes the bulk queued before it, and the bulk st
     CHECK(in.counters().packets.get() == bulk + 1);
     CHECK(b.pump.counters(0).priority_datagrams.get() == 1);
     CHECK(kernel_drops(b.sockets.workers[0]->fd()) == 0);
-}
-
-TEST_CASE("at real time, a packet in a TUN's priority queue lifts the sending thread, and still crosses")
-{
-    rlimit rtprio{};
-    ::getrlimit(RLIMIT_RTPRIO, &rtprio);
-    const bool allowed = ::geteuid() == 0 || rtprio.rlim_cur >= 1;
-    MultiSite a(1, 1), b(1, 1);
-    a.add_priority_queues();
-    b.connect(a, [](std::size_t) { return 0x5001u; }, [](std::size_t) { return 0x6001u; }, 7, 9);
-    a.connect(b, [](std::size_t) { return 0x6001u; }, [](std::size_t) { return 0x5001u; }, 9, 7, WorkerPriority::realtime);
-
-    // The receiving thread hears of a packet as it arrives, and lifts the
-    // sending thread unless that one has read the packet already (epoll
-    // reports an edge only while the queue still holds it): under load the
-    // first pings may cross unlifted.
-    const auto ping = ipv4_packet(small_packet_bytes, 0xee);
-    const auto& boosts = a.pump.counters(0).realtime_boosts;
-    std::size_t crossed = 0;
-    std::size_t sent = 0;
-    while (sent < 50 && (boosts.get() == 0 || sent < 5)) {
-        REQUIRE(::send(a.priority_app_sides[0].get(), ping.data(), ping.size(), 0) > 0);
-        ++sent;
-        crossed += b.receive(0) == ping ? 1 : 0;
-    }
-    CHECK(crossed == sent);
-    if (allowed)
-        CHECK(boosts.get() > 0);
-    else
-        CHECK(boosts.get() == 0);
-    // A normal pump's receiving thread does not watch the queues at all.
-    MultiSite c(1, 1), d(1, 1);
-    c.add_priority_queues();
-    d.connect(c, [](std::size_t) { return 0x7001u; }, [](std::size_t) { return 0x8001u; }, 7, 9);
-    c.connect(d, [](std::size_t) { return 0x8001u; }, [](std::size_t) { return 0x7001u; }, 9, 7);
-    for (int i = 0; i < 5; ++i) {
-        REQUIRE(::send(c.priority_app_sides[0].get(), ping.data(), ping.size(), 0) > 0);
-        CHECK(d.receive(0) == ping);
-    }
-    CHECK(c.pump.counters(0).realtime_boosts.get() == 0);
 }
 
 // N workers under ThreadSanitizer: every tunnel carries traffic both ways

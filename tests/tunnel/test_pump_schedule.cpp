@@ -1,14 +1,17 @@
-// A sending thread's turns within one wake-up (tunnel/pump_schedule.hpp): a
-// tunnel's turn ends at its budget, so no busy tunnel keeps the others
-// waiting.
+// The worker's turns within one wake-up (tunnel/pump_schedule.hpp): a
+// tunnel's turn ends at its budget, and the sockets are read between tunnel
+// turns while they have data, so neither a busy tunnel nor 100 ready TUNs
+// keep the others or the inbound direction waiting.
 
 #include "tunnel/pump_schedule.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <string>
 
 using mesh::tunnel::ReadyTunnels;
+using mesh::tunnel::SocketCadence;
 using mesh::tunnel::TurnBudget;
 
 namespace {
@@ -25,6 +28,29 @@ std::size_t reads_allowed(std::size_t size, std::size_t ready_tunnels = 2)
         }
     } while (budget.next_slice());
     return reads;
+}
+
+// One wake-up with `tunnels` ready TUNs: "s" for a socket turn, "t" for a
+// tunnel turn; the sockets find data the first `socket_reads` times.
+std::string wake_up(std::size_t tunnels, bool socket_ready, std::size_t socket_reads)
+{
+    SocketCadence cadence(socket_ready);
+    std::string turns;
+    const auto sockets = [&] {
+        turns += 's';
+        cadence.sockets_read(socket_reads > 0);
+        if (socket_reads > 0)
+            --socket_reads;
+    };
+    for (std::size_t i = 0; i < tunnels; ++i) {
+        if (cadence.due())
+            sockets();
+        turns += 't';
+        cadence.tunnel_turn();
+    }
+    if (cadence.due())
+        sockets();
+    return turns;
 }
 
 } // namespace
@@ -81,4 +107,21 @@ TEST_CASE("a wake-up counts a tunnel once, both of its TUN queues ready")
     CHECK(zero_first.count() == 1);
     zero_first.add(1);
     CHECK(zero_first.count() == 2);
+}
+
+TEST_CASE("the sockets are read first and after every 8 tunnel turns while they find data")
+{
+    const std::string eight(SocketCadence::tunnels_per_turn, 't');
+    CHECK(wake_up(20, true, 100) == "s" + eight + "s" + eight + "s" + "tttt");
+    CHECK(wake_up(16, true, 100) == "s" + eight + "s" + eight + "s");
+    CHECK(wake_up(3, true, 100) == "sttt");
+}
+
+TEST_CASE("sockets found empty wait for the next wake-up; sockets not ready are never read")
+{
+    const std::string eight(SocketCadence::tunnels_per_turn, 't');
+    CHECK(wake_up(30, true, 2) == "s" + eight + "s" + eight + "s" + std::string(14, 't'));
+    CHECK(wake_up(30, true, 0) == "s" + std::string(30, 't'));
+    CHECK(wake_up(30, false, 100) == std::string(30, 't'));
+    CHECK(wake_up(0, true, 100) == "s");
 }

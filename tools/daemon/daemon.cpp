@@ -372,8 +372,8 @@ void Daemon::drain_pump()
 {
     std::uint64_t ignored = 0;
     [[maybe_unused]] const auto n = ::read(pump_notify_.native_handle(), &ignored, sizeof ignored);
-    for (std::size_t i = 0; i < pump_->event_rings(); ++i) {
-        tunnel::EventRing& ring = pump_->events(i);
+    for (std::size_t worker = 0; worker < pump_->workers(); ++worker) {
+        tunnel::EventRing& ring = pump_->events(worker);
         while (const tunnel::DataplaneEvent* event = ring.front()) {
             switch (event->kind) {
             case tunnel::DataplaneEvent::Kind::sequence_exhausted:

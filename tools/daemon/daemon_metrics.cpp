@@ -174,10 +174,6 @@ std::string Daemon::metrics() const
     counter(out, "mesh_site_worker_realtime_demotions_total",
             "Drops of a data-plane worker from real-time to normal priority, its 10 ms of CPU in 20 ms used.",
             pump.total(&PumpCounters::realtime_demotions));
-    counter(out, "mesh_site_worker_realtime_boosts_total",
-            "Lifts of a data-plane sending thread to real-time priority for a round, for a packet in a TUN's "
-            "priority queue.",
-            pump.total(&PumpCounters::realtime_boosts));
 
     if (ike_) {
         const auto census = ike_->census();
