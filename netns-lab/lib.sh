@@ -497,6 +497,38 @@ print(eval(sys.argv[1]))
 PY
 }
 
+# lab_drops a|b: every drop counter of the site that is not zero, for a
+# failure's message: the daemon's "*-drops" counters (status' JSON, by path)
+# and its tunnel interface's transmit and receive drops, which are the
+# kernel's (a full TUN queue).
+lab_drops() {
+    local site=$1 json link
+    json=$(mesh "$site" status --json 2>/dev/null) || json='{}'
+    link=$(ip -n "$(lab_site_ns "$site")" -s -j link show dev "$(lab_site_ifname "$site")" 2>/dev/null) || link='[]'
+    "$LAB_PYTHON" - "$site" "$json" "$link" <<'PY'
+import json, sys
+found = []
+def walk(node, path):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.endswith("-drops") and isinstance(value, int):
+                if value:
+                    found.append(f"{path}{key} {value}")
+            else:
+                walk(value, f"{path}{key}.")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            walk(value, f"{path}{i}.")
+walk(json.loads(sys.argv[2]), "")
+for link in json.loads(sys.argv[3]):
+    stats = link.get("stats64", {})
+    for way in ("rx", "tx"):
+        if stats.get(way, {}).get("dropped"):
+            found.append(f"{link['ifname']} kernel {way} dropped {stats[way]['dropped']}")
+print(f"site-{sys.argv[1]} drops: " + (", ".join(found) or "none counted"))
+PY
+}
+
 # lab_counters_settle a|b [EXPR]: waits (up to 15 s) until the site's
 # counters stop moving: EXPR (lab_json's), by default the SA packet counters.
 lab_counters_settle() {

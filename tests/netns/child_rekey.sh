@@ -46,7 +46,7 @@ phase() {
     bps=$("$LAB_PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' \
         "$LAB_DIR/iperf-$fast.log" 2>/dev/null || echo 0)
     lab_info "site $fast rekeys: $(rekeys "$fast") started by $fast, $(rekeys "$slow") by $slow; ping $got/1000; iperf3 $bps Gbit/s"
-    ((got == 1000)) || lab_die "site $fast rekeying: $((1000 - got)) of 1000 pings lost"
+    ((got == 1000)) || { lab_drops a; lab_drops b; lab_die "site $fast rekeying: $((1000 - got)) of 1000 pings lost"; }
     (($(rekeys "$fast") >= 2)) || lab_die "site $fast started $(rekeys "$fast") rekeys in 12 s with a $lifetime lifetime"
     (($(rekeys "$slow") == 0)) || lab_die "site $slow, with the longer lifetime, started a rekey"
     [[ $bps != 0 && $bps != 0.000 ]] || lab_die "iperf3 moved nothing during the rekeys"

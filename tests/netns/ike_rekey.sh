@@ -74,7 +74,7 @@ start_load 10
 end_load
 rekeys=$(grep -c "rekeying IKE SA" "$LAB_DIR/mesh-site-a.log" || true)
 lab_info "(1) site a rekeyed the IKE SA $rekeys times; ping $PINGS_GOT/1000; IKE rekeys counted: a $(counter a ike-rekeys), b $(counter b ike-rekeys)"
-((PINGS_GOT == 1000)) || lab_die "(1) $((1000 - PINGS_GOT)) of 1000 pings lost while the IKE SA was rekeyed"
+((PINGS_GOT == 1000)) || { lab_drops a; lab_drops b; lab_die "(1) $((1000 - PINGS_GOT)) of 1000 pings lost while the IKE SA was rekeyed"; }
 ((rekeys >= 2)) || lab_die "(1) site a rekeyed its IKE SA $rekeys times in 10 s with a 4 s lifetime"
 lab_wait 5 "one IKE SA and one CHILD SA at each site" one_of_each
 lab_ike_sites_stop
@@ -110,7 +110,7 @@ lab_wait 30 "one IKE SA and one CHILD SA at each site" one_of_each
 child=$(($(counter a rekey-collisions) + $(counter b rekey-collisions)))
 ike=$(($(counter a ike-rekey-collisions) + $(counter b ike-rekey-collisions)))
 lab_info "(2) collisions counted: CHILD SA $child, IKE SA $ike; ping $PINGS_GOT/1000"
-((PINGS_GOT == 1000)) || lab_die "(2) $((1000 - PINGS_GOT)) of 1000 pings lost in the simultaneous rekeys"
+((PINGS_GOT == 1000)) || { lab_drops a; lab_drops b; lab_die "(2) $((1000 - PINGS_GOT)) of 1000 pings lost in the simultaneous rekeys"; }
 ((child >= 1)) || lab_die "(2) the CHILD SA rekeys did not collide (or the collision was not counted)"
 ((ike >= 1)) || lab_die "(2) the IKE SA rekeys did not collide (or the collision was not counted)"
 lab_info "PASS: ike_rekey"
