@@ -147,6 +147,10 @@ flows() {
 
 # kernel_drops a|b: datagrams the site's workers' sockets had no room for.
 kernel_drops() { lab_json "$1" 'sum(w["kernel-drops"] for w in d["workers"])'; }
+# scheduling_counts a|b: the site's workers' real-time demotions and deferred
+# TUN wake-ups so far (docs/data-plane.md, "Worker priority" and "TUN
+# wake-up moderation"; a --base build without them counts 0).
+scheduling_counts() { lab_json "$1" '"%d/%d" % (sum(w.get("realtime-demotions", 0) for w in d["workers"]), sum(w.get("deferred-wakeups", 0) for w in d["workers"]))'; }
 # daemon_ticks: CPU ticks of both daemons so far, every thread (utime + stime).
 daemon_ticks() {
     local pid total=0 fields
@@ -169,7 +173,7 @@ measure() {
         drops_a=$(($(kernel_drops a) - drops_a)) drops_b=$(($(kernel_drops b) - drops_b))
         ticks=$(($(daemon_ticks) - ticks))
         result=${result%\}}", \"drops_a\": $drops_a, \"drops_b\": $drops_b, \"daemon_cpu_s\": $(awk "BEGIN { print $ticks / $(getconf CLK_TCK) }")}"
-        lab_info "$name: the workers' sockets dropped $drops_a (site-a, ACKs) and $drops_b (site-b, data)"
+        lab_info "$name: the workers' sockets dropped $drops_a (site-a, ACKs) and $drops_b (site-b, data); real-time demotions and deferred wake-ups a $(scheduling_counts a), b $(scheduling_counts b)"
     fi
     lab_info "$name, $count flow(s): $("$LAB_PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); print("%.3f Gbit/s, slowest flow %.4f" % (r["gbps"], r["min_gbps"]))' "$result")"
     rows+=("{\"name\": \"$name\", \"tunnels\": $count, \"run\": $result}")

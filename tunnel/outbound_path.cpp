@@ -28,7 +28,7 @@ namespace {
 constexpr int send_wait_ms = 20;
 } // namespace
 
-void PumpWorker::outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels)
+bool PumpWorker::outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels)
 {
     sends_->set_segmentation(path.udp_gso && udp_gso_);
     // The priority queue first, then a slice of the bulk queue (at most two
@@ -37,10 +37,11 @@ void PumpWorker::outbound_batch(const Snapshot& snapshot, const TunnelPath& path
     // no more bulk than one slice sealed.
     const auto bulk_class = path.tun_priority_fd >= 0 ? std::optional{TrafficClass::bulk} : std::nullopt;
     TurnBudget bulk(ready_tunnels);
+    bool drained = false;
     for (;;) {
         TurnBudget priority(ready_tunnels);
         read_tun(path, path.tun_priority_fd, priority, TrafficClass::priority);
-        read_tun(path, path.tun_fd, bulk, bulk_class);
+        drained = read_tun(path, path.tun_fd, bulk, bulk_class);
         if (!bulk.next_slice())
             break;
         // The other way's pings, BFD and ACKs wait in the priority socket
@@ -49,12 +50,13 @@ void PumpWorker::outbound_batch(const Snapshot& snapshot, const TunnelPath& path
     }
     if (!sends_->empty())
         send_outbound(path);
+    return drained;
 }
 
-void PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered)
+bool PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered)
 {
     if (fd < 0)
-        return;
+        return true;
     PacketBuffer& packet = *read_;
     const std::size_t header_bytes = path.vnet_hdr ? VirtioNetHeader::size : 0;
     while (budget.allows_read()) {
@@ -62,7 +64,7 @@ void PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget, st
         const auto room = packet.writable();
         const auto length = ::read(fd, room.data(), std::min(room.size(), header_bytes + max_ip_packet));
         if (length <= 0)
-            break;
+            return true;
         budget.spend(static_cast<std::size_t>(length));
         packet.set_size(static_cast<std::size_t>(length));
         VirtioNetHeader header;
@@ -76,6 +78,7 @@ void PumpWorker::read_tun(const TunnelPath& path, int fd, TurnBudget& budget, st
         }
         queue_outbound(path, packet.data(), header, steered);
     }
+    return false;
 }
 
 void PumpWorker::queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header,

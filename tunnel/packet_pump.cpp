@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <ctime>
 #include <future>
 #include <stdexcept>
 #include <system_error>
@@ -20,13 +22,22 @@
 namespace mesh::tunnel {
 
 namespace {
-// A worker's epoll data: a tunnel id (below 2^32), the stop eventfd, or a
+// A worker's epoll data: a tunnel id (below 2^32) for its TUN priority
+// queue, the id and bulk_tag for its bulk queue, the stop eventfd, or a
 // socket: its fd in the low 32 bits and one of these bits above.
 constexpr std::uint64_t stop_tag = ~std::uint64_t{0};
 constexpr std::uint64_t udp_tag = std::uint64_t{1} << 32;
 constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 33;
 constexpr std::uint64_t priority_tag = std::uint64_t{1} << 34;
 constexpr std::uint64_t socket_tags = udp_tag | raw_esp_tag | priority_tag;
+constexpr std::uint64_t bulk_tag = std::uint64_t{1} << 35;
+constexpr std::uint64_t tunnel_bits = 0xffffffff;
+
+// Reported once, then armed again after its turn (tunnel/deferred_tuns.hpp).
+constexpr std::uint32_t bulk_events = EPOLLIN | EPOLLONESHOT;
+// epoll reports at most this many a wake-up; the rest of the array holds the
+// deferred TUNs that fell due.
+constexpr std::size_t reported_events = 256;
 
 // Bulk overtakes a priority datagram that arrived during a batch of the bulk
 // socket by that batch at most, as the priority socket is read after each
@@ -50,13 +61,19 @@ net::FileDescriptor make_eventfd()
     return fd;
 }
 
-void epoll_add(int epoll, int fd, std::uint64_t data)
+void epoll_add(int epoll, int fd, std::uint64_t data, std::uint32_t events = EPOLLIN)
 {
     epoll_event event{};
-    event.events = EPOLLIN;
+    event.events = events;
     event.data.u64 = data;
     if (::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) < 0)
         throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+}
+
+timespec to_timespec(std::chrono::nanoseconds duration) noexcept
+{
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(duration);
+    return {static_cast<time_t>(seconds.count()), static_cast<long>((duration - seconds).count())};
 }
 } // namespace
 
@@ -98,9 +115,11 @@ void PumpWorker::watch_raw_esp(int fd)
     epoll_add(epoll_.get(), fd, static_cast<std::uint64_t>(fd) | raw_esp_tag);
 }
 
-void PumpWorker::watch_tun(TunnelId id, int fd)
+void PumpWorker::watch_tun(TunnelId id, int fd, int priority_fd)
 {
-    epoll_add(epoll_.get(), fd, id);
+    epoll_add(epoll_.get(), fd, id | bulk_tag, bulk_events);
+    if (priority_fd >= 0)
+        epoll_add(epoll_.get(), priority_fd, id);
 }
 
 void PumpWorker::unwatch_tun(int fd)
@@ -132,10 +151,15 @@ std::error_code PumpWorker::schedule(WorkerPriority priority) noexcept
 
 int PumpWorker::wait(std::span<epoll_event> events) noexcept
 {
-    const int ready = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+    timespec timeout{};
+    const auto deferred = deferred_.wait_for(DeferredTuns::Clock::now());
+    if (deferred)
+        timeout = to_timespec(*deferred);
+    const int ready = ::epoll_pwait2(epoll_.get(), events.data(), static_cast<int>(events.size()),
+                                     deferred ? &timeout : nullptr, nullptr);
     if (realtime_budget_)
         apply(realtime_budget_->tick(RealtimeBudget::Clock::now(), thread_cpu_time()));
-    return ready;
+    return std::max(ready, 0);   // interrupted (EINTR): nothing reported
 }
 
 void PumpWorker::apply(RealtimeBudget::Change change) noexcept
@@ -155,6 +179,19 @@ void PumpWorker::apply(RealtimeBudget::Change change) noexcept
     scheduling_.store(realtime ? WorkerScheduling::realtime : WorkerScheduling::demoted, std::memory_order_relaxed);
 }
 
+void PumpWorker::rearm_bulk(const TunnelPath& path, std::uint64_t data, bool lone_and_drained) noexcept
+{
+    if (lone_and_drained && path.tun_priority_fd >= 0 && realtime_budget_ && realtime_budget_->realtime() &&
+        deferred_.defer(data, DeferredTuns::Clock::now())) {
+        counters_.deferred_wakeups.add(1);
+        return;
+    }
+    epoll_event event{};
+    event.events = bulk_events;
+    event.data.u64 = data;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, path.tun_fd, &event);
+}
+
 void PumpWorker::join()
 {
     if (thread_.joinable())
@@ -166,7 +203,7 @@ void PumpWorker::run()
     // Every ready TUN reported gets its turn before the next epoll_wait
     // (tunnel/pump_schedule.hpp); past 256, the rest come first next time,
     // as epoll moves the reported ones to the tail of its ready list.
-    std::array<epoll_event, 256> events{};
+    std::array<epoll_event, reported_events + DeferredTuns::capacity> events{};
     struct ReadySocket {
         int fd;
         bool raw_esp;
@@ -174,8 +211,15 @@ void PumpWorker::run()
     std::array<ReadySocket, 2> sockets{};
     for (;;) {
         reader_.offline();
-        const int ready = wait(events);
+        int ready = wait(std::span(events).first(reported_events));
         reader_.online();
+        if (!deferred_.empty()) {
+            // As if epoll reported them: their turn arms them again, or defers them.
+            for (const std::uint64_t tunnel : deferred_.take_due(DeferredTuns::Clock::now())) {
+                events[static_cast<std::size_t>(ready)].events = EPOLLIN;
+                events[static_cast<std::size_t>(ready++)].data.u64 = tunnel;
+            }
+        }
         const Snapshot* snapshot = table_.snapshot();
         std::size_t socket_count = 0;
         ReadyTunnels ready_tunnels;
@@ -190,7 +234,7 @@ void PumpWorker::run()
                 if (socket_count < sockets.size())
                     sockets[socket_count++] = {static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0};
             } else {
-                ready_tunnels.add(data);
+                ready_tunnels.add(data & tunnel_bits);
             }
         }
         SocketCadence cadence(socket_count > 0 || priority_live);
@@ -223,8 +267,13 @@ void PumpWorker::run()
                 continue;
             if (!sockets_due && priority_live)
                 read_priority();
-            if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data)))
-                outbound_batch(*snapshot, *path, ready_tunnels.count());
+            // A tunnel gone from the snapshot was unwatched before: its bulk
+            // queue needs no arming.
+            if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data & tunnel_bits))) {
+                const bool drained = outbound_batch(*snapshot, *path, ready_tunnels.count());
+                if ((data & bulk_tag) != 0)
+                    rearm_bulk(*path, data, drained && ready_tunnels.count() == 1);
+            }
             cadence.tunnel_turn();
         }
         if (cadence.due())
@@ -270,11 +319,9 @@ void PacketPump::watch_raw_esp(int fd)
 void PacketPump::watch_tun(TunnelId id, int fd, int priority_fd)
 {
     const auto fewest = static_cast<std::size_t>(std::ranges::min_element(tun_counts_) - tun_counts_.begin());
-    workers_[fewest]->watch_tun(id, fd);
-    if (priority_fd >= 0) {
-        workers_[fewest]->watch_tun(id, priority_fd);
+    workers_[fewest]->watch_tun(id, fd, priority_fd);
+    if (priority_fd >= 0)
         tun_priority_fds_[fd] = priority_fd;
-    }
     tun_workers_[fd] = fewest;
     ++tun_counts_[fewest];
 }

@@ -14,6 +14,7 @@
 
 #include "net/file_descriptor.hpp"
 #include "net/log_rate_limit.hpp"
+#include "tunnel/deferred_tuns.hpp"
 #include "tunnel/gro_coalescer.hpp"
 #include "tunnel/packet_buffer.hpp"
 #include "tunnel/pump_schedule.hpp"
@@ -71,6 +72,7 @@ struct PumpCounters {
     Counter gro_datagrams;       // UDP GRO deliveries of several datagrams at once, split here
     Counter priority_datagrams;  // ESP the kernel steered to the worker's priority socket (tunnel/spi_steering.hpp)
     Counter realtime_demotions;  // drops to the normal policy, RealtimeBudget::realtime_share used in a window
+    Counter deferred_wakeups;    // TUN bulk queues read empty whose next wake-up waited (tunnel/deferred_tuns.hpp)
 };
 
 using EventRing = SpscRing<DataplaneEvent, 64>;
@@ -88,7 +90,8 @@ public:
     // priority_fd: its priority socket there (-1: none).
     void watch_udp(int fd, int priority_fd = -1);
     void watch_raw_esp(int fd);
-    void watch_tun(TunnelId id, int fd);
+    // fd: the TUN's bulk queue; priority_fd: its priority queue (-1: none).
+    void watch_tun(TunnelId id, int fd, int priority_fd);
     void unwatch_tun(int fd);
     // Returns once the thread runs: at real-time priority if asked and
     // allowed, else at normal priority and the reason real time was refused.
@@ -122,16 +125,21 @@ private:
 
     std::error_code schedule(WorkerPriority priority) noexcept;
     void run();
-    // epoll_wait into events, then the real-time budget (if any) kept.
+    // epoll_wait into events (until the deferred TUNs fall due, if any),
+    // then the real-time budget (if any) kept; returns how many it reported.
     int wait(std::span<epoll_event> events) noexcept;
     void apply(RealtimeBudget::Change change) noexcept;
-    // outbound_path.cpp
-    void outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels);
+    // After a turn that epoll's report of the bulk queue (tagged data) began:
+    // that queue deferred (a lone tunnel's, read empty, at real time, with a
+    // priority queue beside it for what must not wait) or armed again at once.
+    void rearm_bulk(const TunnelPath& path, std::uint64_t data, bool lone_and_drained) noexcept;
+    // outbound_path.cpp; returns whether the turn read the bulk queue empty.
+    bool outbound_batch(const Snapshot& snapshot, const TunnelPath& path, std::size_t ready_tunnels);
     // Packets of one TUN queue (fd -1: none) into the send batch, until the
-    // queue runs dry or the budget is spent.
+    // queue runs dry (returns true) or the budget is spent (false).
     // steered: the class the kernel's steering program gave what fd holds;
     // nullopt for a one-queue TUN, whose packets the pump classifies itself.
-    void read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered);
+    bool read_tun(const TunnelPath& path, int fd, TurnBudget& budget, std::optional<TrafficClass> steered);
     void queue_outbound(const TunnelPath& path, std::span<std::uint8_t> packet, const VirtioNetHeader& header,
                         std::optional<TrafficClass> steered);
     template <class WriteInner>
@@ -168,6 +176,7 @@ private:
     std::thread thread_;
     QuiescentState::Reader& reader_;
     std::optional<RealtimeBudget> realtime_budget_;   // unset: normal priority
+    DeferredTuns deferred_;
     std::atomic<WorkerScheduling> scheduling_{WorkerScheduling::normal};
 
     // Outbound.

@@ -7,6 +7,7 @@
 #include "net/byte_order.hpp"
 #include "net/headers.hpp"
 #include "tests/tunnel/inner_packets.hpp"
+#include "tests/tunnel/realtime_allowed.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/spi_steering.hpp"
 #include "tunnel/udp_socket.hpp"
@@ -15,11 +16,14 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 using namespace mesh::tunnel;
@@ -56,23 +60,33 @@ std::vector<std::uint8_t> ipv4_packet(std::size_t size, std::uint8_t fill)
     return p;
 }
 
+// A datagram socketpair standing in for a TUN queue: the pump's side and
+// the application's, with room for 64 KiB super-packets queued both ways.
+std::pair<net::FileDescriptor, net::FileDescriptor> tun_pair()
+{
+    std::array<int, 2> fds{};
+    REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds.data()) == 0);
+    int buffer = 4 << 20;
+    for (const int fd : fds) {
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    }
+    return {net::FileDescriptor(fds[0]), net::FileDescriptor(fds[1])};
+}
+
 struct Site {
     explicit Site(TunnelMode tunnel_mode, bool with_vnet_hdr = false) : mode(tunnel_mode), vnet_hdr(with_vnet_hdr)
     {
-        REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds.data()) == 0);
-        tun_side = net::FileDescriptor(fds[0]);
-        app_side = net::FileDescriptor(fds[1]);
-        // Room for 64 KiB super-packets queued in both directions.
-        int buffer = 4 << 20;
-        for (const int fd : fds) {
-            ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
-            ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-        }
+        std::tie(tun_side, app_side) = tun_pair();
     }
+    // A second socketpair as the TUN's priority queue (tunnel/tun_steering.hpp);
+    // before connect().
+    void add_priority_queue() { std::tie(tun_priority_side, app_priority_side) = tun_pair(); }
     void connect(const Site& peer, std::uint32_t spi_out, std::uint32_t spi_in, std::uint8_t key_out, std::uint8_t key_in)
     {
         SaTable::TunnelSettings settings;
         settings.tun_fd = tun_side.get();
+        settings.tun_priority_fd = tun_priority_side ? tun_priority_side.get() : -1;
         settings.udp_fd = socket.fd();
         settings.mode = mode;
         settings.vnet_hdr = vnet_hdr;
@@ -83,8 +97,8 @@ struct Site {
                        std::make_shared<OutboundSa>(params(spi_out, key_out)), {}},
                       true);
         pump.watch_udp(0, socket.fd());
-        pump.watch_tun(1, tun_side.get());
-        CHECK(!pump.start());
+        pump.watch_tun(1, tun_side.get(), settings.tun_priority_fd);
+        CHECK(!pump.start(priority));
     }
     std::optional<std::vector<std::uint8_t>> receive(int timeout_ms = 2000)
     {
@@ -120,8 +134,9 @@ struct Site {
 
     TunnelMode mode;
     bool vnet_hdr;
-    std::array<int, 2> fds{};
+    WorkerPriority priority = WorkerPriority::normal;
     net::FileDescriptor tun_side, app_side;
+    net::FileDescriptor tun_priority_side, app_priority_side;   // none unless add_priority_queue()
     UdpSocket socket{net::Endpoint{*net::IpAddress::parse("127.0.0.1"), 0}};
     SaTable table;
     PacketPump pump{table};
@@ -149,15 +164,9 @@ struct MultiSite {
         for (std::size_t w = 0; w < workers; ++w)
             pump.watch_udp(w, sockets.workers[w]->fd(), sockets.priority[w]->fd());
         for (std::size_t t = 0; t < tunnel_count; ++t) {
-            std::array<int, 2> fds{};
-            REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds.data()) == 0);
-            int buffer = 4 << 20;
-            for (const int fd : fds) {
-                ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
-                ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-            }
-            tun_sides.emplace_back(fds[0]);
-            app_sides.emplace_back(fds[1]);
+            auto [tun, app] = tun_pair();
+            tun_sides.push_back(std::move(tun));
+            app_sides.push_back(std::move(app));
         }
     }
     template <class SpiIn, class SpiOut>
@@ -742,4 +751,55 @@ TEST_CASE("two workers per site: rekeys move SAs between workers while every tun
         CHECK(flows[f]->corrupt == 0);
         CHECK(flows[f]->received > after_rekeys[f]);
     }
+}
+
+TEST_CASE("at real time a lone tunnel's bulk queue read empty waits for its next wake-up; the priority queue does not, and nothing is lost")
+{
+    if (!mesh::test::realtime_allowed()) {
+        MESSAGE("not run: real-time scheduling needs root or an RLIMIT_RTPRIO of 1");
+        return;
+    }
+    Site a(TunnelMode::gre), b(TunnelMode::gre);
+    a.add_priority_queue();
+    a.priority = WorkerPriority::realtime;
+    a.connect(b, 0x2001, 0x1001, 7, 9);
+    b.connect(a, 0x1001, 0x2001, 9, 7);
+    REQUIRE(a.pump.scheduling(0) == WorkerScheduling::realtime);
+
+    // Bursts 100 us apart: a turn reads each one and finds the queue empty,
+    // and the next arrives while the queue's wake-up waits.
+    constexpr std::size_t bursts = 40, per_burst = 4;
+    for (std::size_t i = 0; i < bursts * per_burst; ++i) {
+        a.send(ipv4_packet(1400, static_cast<std::uint8_t>(i)));
+        if (i % per_burst == per_burst - 1)
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    for (std::size_t i = 0; i < bursts * per_burst; ++i) {
+        const auto received = b.receive();
+        REQUIRE(received);
+        CHECK(*received == ipv4_packet(1400, static_cast<std::uint8_t>(i)));
+    }
+    CHECK(a.pump.counters(0).deferred_wakeups.get() > 0);
+
+    // A ping in the priority queue right behind bulk: it does not wait for
+    // the bulk queue's wake-up.
+    a.send(ipv4_packet(1400, 0xb0));
+    const auto ping = ipv4_packet(84, 0xee);
+    REQUIRE(::send(a.app_priority_side.get(), ping.data(), ping.size(), 0) > 0);
+    std::vector<std::vector<std::uint8_t>> got;
+    for (int i = 0; i < 2; ++i) {
+        auto received = b.receive();
+        REQUIRE(received);
+        got.push_back(std::move(*received));
+    }
+    CHECK(std::ranges::count(got, ping) == 1);
+    CHECK(std::ranges::count(got, ipv4_packet(1400, 0xb0)) == 1);
+
+    // Long after the last deferral the queue is armed again: a lone packet
+    // still wakes the worker.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    a.send(ipv4_packet(1400, 0xc1));
+    const auto last = b.receive();
+    REQUIRE(last);
+    CHECK(*last == ipv4_packet(1400, 0xc1));
 }

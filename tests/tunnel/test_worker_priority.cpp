@@ -3,12 +3,12 @@
 // priority runs its workers under SCHED_FIFO when the system lets it (root
 // or RLIMIT_RTPRIO), and says why not otherwise.
 
+#include "tests/tunnel/realtime_allowed.hpp"
 #include "tunnel/packet_pump.hpp"
 #include "tunnel/worker_priority.hpp"
 
 #include <doctest/doctest.h>
 #include <sched.h>
-#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -71,9 +71,7 @@ TEST_CASE("a pump started at real-time priority runs its workers under SCHED_FIF
 {
     SaTable table;
     const int before = fifo_threads();
-    rlimit rtprio{};
-    ::getrlimit(RLIMIT_RTPRIO, &rtprio);
-    const bool allowed = ::geteuid() == 0 || rtprio.rlim_cur >= 1;
+    const bool allowed = mesh::test::realtime_allowed();
     {
         PacketPump pump(table, 2);
         const auto refused = pump.start(WorkerPriority::realtime);

@@ -56,7 +56,8 @@ nlohmann::json Daemon::status() const
                            {"priority-datagrams", pump.counters(i).priority_datagrams.get()},
                            {"priority-kernel-drops", priority_drops},
                            {"scheduling", tunnel::to_string(pump.scheduling(i))},
-                           {"realtime-demotions", pump.counters(i).realtime_demotions.get()}});
+                           {"realtime-demotions", pump.counters(i).realtime_demotions.get()},
+                           {"deferred-wakeups", pump.counters(i).deferred_wakeups.get()}});
     }
     nlohmann::json report{{"site", config_.site.name},
                           {"uptime-s", age_seconds(started_)},
