@@ -22,16 +22,16 @@
 namespace mesh::tunnel {
 
 namespace {
-// A worker's epoll data: a tunnel id (below 2^32) for its TUN priority
-// queue, the id and bulk_tag for its bulk queue, the stop eventfd, or a
-// socket: its fd in the low 32 bits and one of these bits above.
+// A worker's epoll data: a tunnel id (below 2^32, low_bits) for its TUN
+// priority queue, the id and bulk_tag for its bulk queue, the stop eventfd,
+// or a socket: its fd in low_bits and one of these bits above.
 constexpr std::uint64_t stop_tag = ~std::uint64_t{0};
 constexpr std::uint64_t udp_tag = std::uint64_t{1} << 32;
 constexpr std::uint64_t raw_esp_tag = std::uint64_t{1} << 33;
 constexpr std::uint64_t priority_tag = std::uint64_t{1} << 34;
 constexpr std::uint64_t socket_tags = udp_tag | raw_esp_tag | priority_tag;
 constexpr std::uint64_t bulk_tag = std::uint64_t{1} << 35;
-constexpr std::uint64_t tunnel_bits = 0xffffffff;
+constexpr std::uint64_t low_bits = 0xffffffff;
 
 // Reported once, then armed again after its turn (tunnel/deferred_tuns.hpp).
 constexpr std::uint32_t bulk_events = EPOLLIN | EPOLLONESHOT;
@@ -152,9 +152,9 @@ std::error_code PumpWorker::schedule(WorkerPriority priority) noexcept
 int PumpWorker::wait(std::span<epoll_event> events) noexcept
 {
     timespec timeout{};
-    const auto deferred = deferred_.wait_for(DeferredTuns::Clock::now());
+    const bool deferred = !deferred_.empty();
     if (deferred)
-        timeout = to_timespec(*deferred);
+        timeout = to_timespec(*deferred_.wait_for(DeferredTuns::Clock::now()));
     const int ready = ::epoll_pwait2(epoll_.get(), events.data(), static_cast<int>(events.size()),
                                      deferred ? &timeout : nullptr, nullptr);
     if (realtime_budget_)
@@ -232,9 +232,9 @@ void PumpWorker::run()
                 priority_live = true;
             } else if ((data & (udp_tag | raw_esp_tag)) != 0) {
                 if (socket_count < sockets.size())
-                    sockets[socket_count++] = {static_cast<int>(data & 0xffffffff), (data & raw_esp_tag) != 0};
+                    sockets[socket_count++] = {static_cast<int>(data & low_bits), (data & raw_esp_tag) != 0};
             } else {
-                ready_tunnels.add(data & tunnel_bits);
+                ready_tunnels.add(data & low_bits);
             }
         }
         SocketCadence cadence(socket_count > 0 || priority_live);
@@ -269,7 +269,7 @@ void PumpWorker::run()
                 read_priority();
             // A tunnel gone from the snapshot was unwatched before: its bulk
             // queue needs no arming.
-            if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data & tunnel_bits))) {
+            if (const TunnelPath* path = snapshot->tunnel(static_cast<TunnelId>(data & low_bits))) {
                 const bool drained = outbound_batch(*snapshot, *path, ready_tunnels.count());
                 if ((data & bulk_tag) != 0)
                     rearm_bulk(*path, data, drained && ready_tunnels.count() == 1);
